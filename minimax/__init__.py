@@ -1,0 +1,34 @@
+r"""minimax: Generative Adversarial Networks whose code reads like the theory.
+
+    min_G max_D V(D, G) = E_{x~p_data}[log D(x)] + E_{z~p_z}[log(1 - D(G(z)))]
+
+The objective (:mod:`minimax.objective`), the theory's closed forms
+(:mod:`minimax.theory`), the players (:mod:`minimax.players`), the game
+(:mod:`minimax.game`, Algorithm 1), and the training run (:mod:`minimax.train`).
+"""
+from .config import TrainConfig
+from .errors import MinimaxError
+from .objective import (
+    discriminator_loss,
+    generator_loss,
+    non_saturating_generator_loss,
+    saturating_generator_loss,
+    total_loss,
+    value,
+)
+from .theory import optimal_discriminator, optimal_discriminator_logit, virtual_training_criterion
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "value", "discriminator_loss", "generator_loss", "saturating_generator_loss",
+    "non_saturating_generator_loss", "total_loss", "optimal_discriminator", "optimal_discriminator_logit",
+    "virtual_training_criterion", "TrainConfig", "MinimaxError", "train",
+]
+
+
+def train(*args, **kwargs):
+    """Train a GAN; see :func:`minimax.train.train`."""
+    from .train import train as _train
+
+    return _train(*args, **kwargs)

@@ -1,0 +1,212 @@
+"""Training configuration: one dataclass that is the single source of every knob.
+
+Each field carries its help text and its constraint; the CLI flags
+(``--batch-size``), the config-file keys (``batch_size``) and validation are all
+derived from it, so a knob cannot exist in one place and be missing in another.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import MinimaxError
+
+DATASETS = ("ring", "grid", "gauss1d", "mnist", "fashion-mnist", "cifar10", "folder")
+MODELS = ("mlp", "paper", "dcgan")
+
+
+def _opt(help: str, check: Callable[[Any], bool] | None = None, need: str = "", choices=None, **kw):
+    meta = {"help": help, "check": check, "need": need, "choices": choices}
+    return field(metadata=meta, **kw)
+
+
+def _positive(v) -> bool:
+    return v > 0
+
+
+def _unit(v) -> bool:
+    return 0 <= v < 1
+
+
+def _widths(v) -> bool:
+    return len(v) >= 1 and all(isinstance(h, int) and h > 0 for h in v)
+
+
+@dataclass
+class TrainConfig:
+    # --- data -----------------------------------------------------------------------------
+    dataset: str = _opt("training data: built-in 2-D/1-D sets or an image set", choices=DATASETS, default="ring")
+    data_dir: str | None = _opt("folder holding the image dataset's files (mnist, fashion-mnist, cifar10, folder)",
+                                default=None)
+    image_size: int = _opt("side in pixels that 'folder' images are resized to", _positive, "> 0", default=32)
+    # --- players --------------------------------------------------------------------------
+    model: str = _opt("player architecture: mlp, paper (Goodfellow et al. 2014 MNIST pair) or dcgan",
+                      choices=MODELS, default="mlp")
+    latent_dim: int = _opt("dimension of the noise z", _positive, "> 0", default=64)
+    prior: str = _opt("noise prior p_z", choices=("normal", "uniform"), default="normal")
+    g_hidden: tuple[int, ...] = _opt("MLP generator hidden widths, comma-separated", _widths,
+                                     "positive integers", default=(256, 256, 256))
+    d_hidden: tuple[int, ...] = _opt("MLP discriminator hidden widths, comma-separated", _widths,
+                                     "positive integers", default=(256, 256, 256))
+    d_dropout: float = _opt("dropout rate in the MLP discriminator", _unit, "in [0, 1)", default=0.0)
+    pack: int = _opt("PacGAN packing: D judges this many samples jointly (1 = the plain GAN)", _positive, ">= 1",
+                     default=1)
+    # --- the game (Algorithm 1) -----------------------------------------------------------
+    steps: int = _opt("training iterations (each: k D steps, then one G step)", _positive, "> 0", default=6000)
+    batch_size: int = _opt("minibatch size m (data and noise samples per step)", _positive, "> 0", default=256)
+    k: int = _opt("discriminator steps per iteration (Algorithm 1's k)", _positive, ">= 1", default=1)
+    update: str = _opt("'alternating' = Algorithm 1 (G step on fresh noise after the D steps); "
+                       "'simultaneous' = G updated from the same G(z) as the last D step",
+                       choices=("alternating", "simultaneous"), default="alternating")
+    g_loss: str = _opt("generator loss", choices=("non-saturating", "saturating"), default="non-saturating")
+    label_smoothing: float = _opt("one-sided label smoothing s: real target is 1 - s", _unit, "in [0, 1)",
+                                  default=0.0)
+    # --- optimisation ---------------------------------------------------------------------
+    optimizer: str = _opt("optimiser for both players", choices=("adam", "sgd"), default="adam")
+    lr: float = _opt("learning rate of both players", _positive, "> 0", default=2e-4)
+    g_lr: float | None = _opt("generator learning rate (default: --lr)", _positive, "> 0", default=None)
+    d_lr: float | None = _opt("discriminator learning rate (default: --lr)", _positive, "> 0", default=None)
+    lr_decay: str = _opt("learning-rate schedule: 'none' (constant) or 'linear' (to 0 at the last step)",
+                         choices=("none", "linear"), default="none")
+    beta1: float = _opt("Adam beta1", _unit, "in [0, 1)", default=0.5)
+    beta2: float = _opt("Adam beta2", _unit, "in [0, 1)", default=0.999)
+    momentum: float = _opt("SGD momentum", _unit, "in [0, 1)", default=0.9)
+    # --- run ------------------------------------------------------------------------------
+    seed: int = _opt("random seed (same seed, same device -> same parameters)", lambda v: v >= 0, ">= 0", default=0)
+    device: str = _opt("'cpu', 'cuda', 'cuda:N' or 'auto'", default="auto")
+    log_every: int = _opt("write a metrics record every N iterations", _positive, "> 0", default=100)
+    checkpoint_every: int = _opt("write a checkpoint every N iterations", _positive, "> 0", default=1000)
+    keep_checkpoints: int = _opt("how many recent checkpoints to keep", _positive, "> 0", default=3)
+    snapshots: int = _opt("how many times during training to save samples for plots", _positive, "> 0",
+                          default=5)
+    eval_samples: int = _opt("samples drawn for the final metrics", _positive, "> 0", default=2500)
+    on_nan: str = _opt("on a non-finite loss or parameter: 'stop', or 'rollback' to the last checkpoint "
+                       "with the learning rates halved", choices=("stop", "rollback"), default="stop")
+    out: str | None = _opt("run directory (default: runs/<dataset>-<time>)", default=None)
+
+    # ------------------------------------------------------------------------------------------
+    def validate(self) -> "TrainConfig":
+        """Raise :class:`MinimaxError` naming the first field whose value is out of range."""
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            choices, check = f.metadata.get("choices"), f.metadata.get("check")
+            if v is None and f.default is None:
+                continue
+            if isinstance(v, float) and not math.isfinite(v):
+                raise MinimaxError(f"{f.name} must be finite, got {v}")
+            if choices and v not in choices:
+                raise MinimaxError(f"unknown {f.name} {v!r}; choose one of: {', '.join(choices)}")
+            if check and not check(v):
+                raise MinimaxError(f"{f.name} must be {f.metadata['need']}, got {_show(v)}")
+        if self.batch_size % self.pack:
+            raise MinimaxError(f"batch_size ({self.batch_size}) must be a multiple of pack ({self.pack})")
+        if self.device != "auto" and not (self.device == "cpu" or self.device.startswith("cuda")):
+            raise MinimaxError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {self.device!r}")
+        return self
+
+    @property
+    def real_label(self) -> float:
+        return 1.0 - self.label_smoothing
+
+    def to_dict(self) -> dict:
+        return {f.name: (list(v) if isinstance(v, tuple) else v) for f in dataclasses.fields(self)
+                for v in [getattr(self, f.name)]}
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "config") -> "TrainConfig":
+        """Build from a mapping of field names, converting and type-checking each value."""
+        if not isinstance(d, dict):
+            raise MinimaxError(f"{where} must be a mapping of settings, got {type(d).__name__}")
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs = {}
+        for key, raw in d.items():
+            if key not in known:
+                raise MinimaxError(f"unknown {where} key {key!r}{_suggest(str(key), known)}")
+            kwargs[key] = coerce(known[key], raw, where)
+        return cls(**kwargs).validate()
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "TrainConfig":
+        return cls.from_dict(read_config_file(path), where=f"config file {path}")
+
+
+def _show(v) -> str:
+    return ",".join(map(str, v)) if isinstance(v, tuple) else repr(v)
+
+
+def _suggest(key: str, known) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def field_kind(f: dataclasses.Field) -> str:
+    """'int', 'float', 'str', 'widths' or 'bool', from the field's annotation."""
+    t = str(f.type)
+    for name in ("tuple", "float", "int", "bool"):
+        if t.startswith(name):
+            return "widths" if name == "tuple" else name
+    return "str"
+
+
+def coerce(f: dataclasses.Field, raw: Any, where: str = "config") -> Any:
+    """Convert ``raw`` (a CLI string or a JSON/TOML value) to the field's type, or raise MinimaxError."""
+    kind = field_kind(f)
+    bad = MinimaxError(f"{where}: {f.name} must be {_kind_words[kind]}, got {raw!r}"[:300])
+    if raw is None:
+        if f.default is None:
+            return None
+        raise bad
+    try:
+        if kind == "widths":
+            items = raw.split(",") if isinstance(raw, str) else raw
+            if not isinstance(items, (list, tuple)):
+                raise bad
+            out = []
+            for h in items:
+                if isinstance(h, bool) or isinstance(h, float) and not h.is_integer():
+                    raise bad
+                out.append(int(h))
+            return tuple(out)
+        if isinstance(raw, (bool, list, dict, tuple)):
+            raise bad
+        if kind == "int":
+            if isinstance(raw, float) and not raw.is_integer():
+                raise bad
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if not isinstance(raw, str):
+            raise bad
+        return raw
+    except (ValueError, TypeError, OverflowError):
+        raise bad from None
+
+
+_kind_words = {"int": "an integer", "float": "a number", "str": "a string",
+               "widths": "a comma-separated list of integers", "bool": "true or false"}
+
+
+def read_config_file(path: str | Path) -> dict:
+    """Read a JSON (``.json``) or TOML (``.toml``) config file into a dict; clean errors on bad input."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise MinimaxError(f"cannot read config file {p}: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8")
+        if p.suffix == ".toml":
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                import tomli as tomllib  # type: ignore[no-redef]
+            return tomllib.loads(text)
+        return json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise MinimaxError(f"config file {p} is not valid {'TOML' if p.suffix == '.toml' else 'JSON'}: "
+                           f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"[:300]) from None

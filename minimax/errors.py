@@ -1,0 +1,11 @@
+"""The one exception type that means "the user asked for something we cannot do".
+
+The CLI turns it into a one-line message on stderr and exit status 2; library
+callers can catch it. Anything else escaping is a bug in minimax.
+"""
+
+
+class MinimaxError(Exception):
+    """A problem with the user's input: a config value, a file, a path, a shape."""
+
+    exit_code = 2

@@ -1,0 +1,249 @@
+r"""The game: Algorithm 1 of Goodfellow et al. (2014), one iteration at a time.
+
+    for number of training iterations do
+        for k steps do
+            • sample a minibatch {z_1..z_m} from the noise prior p_z
+            • sample a minibatch {x_1..x_m} from the data distribution
+            • update D by ascending  ∇_θd (1/m) Σ [log D(x_i) + log(1 - D(G(z_i)))]
+        • sample a fresh minibatch {z_1..z_m} from p_z
+        • update G by descending ∇_θg (1/m) Σ log(1 - D(G(z_i)))     ("saturating")
+          or, as the paper recommends in §3, ascending log D(G(z))    ("non-saturating")
+
+Ascending V for D is descending :func:`~minimax.objective.discriminator_loss`.
+
+``update="simultaneous"`` is the cheaper variant: the last D step's G(z) is kept
+with its graph and G is updated from it, with D's gradient and G's gradient both
+taken at the same point (θ_d, θ_g): one G forward per iteration instead of two.
+
+The hot path never synchronises with the device: the per-iteration statistics
+are accumulated in a device tensor and read by :meth:`Game.read_stats` every
+``log_every`` iterations; the first non-finite iteration is recorded on the
+device as well, so divergence is reported with its exact step.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from .config import TrainConfig
+from .objective import (
+    discriminator_loss,
+    generator_loss,
+    non_saturating_generator_loss,
+    saturating_generator_loss,
+    total_loss,
+    value,
+)
+from .prior import sample_noise
+
+# Order of the per-iteration statistics accumulated on the device.
+STATS = ("value", "d_loss", "g_loss", "total_loss", "d_real", "d_fake")
+
+
+def make_optimizer(params, cfg: TrainConfig, lr: float) -> torch.optim.Optimizer:
+    """Adam(lr, (β1, β2)) or SGD(lr, momentum); the multi-tensor ``foreach`` kernels where possible."""
+    params = list(params)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), foreach=True)
+    return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, foreach=True)
+
+
+def grad_norm(grads) -> torch.Tensor:
+    """‖∇‖₂ over all parameter tensors (None entries count as zero)."""
+    sq = [g.pow(2).sum() for g in grads if g is not None]
+    return torch.stack(sq).sum().sqrt() if sq else torch.zeros(())
+
+
+class Game:
+    """The two players, their optimisers, and the random streams of one training run.
+
+    Three independent random streams make a run reproducible and exactly resumable:
+    ``data_rng`` (which minibatches), ``noise_rng`` (which z), and the game's own copy
+    of torch's global stream (dropout), swapped in only while the game plays, so
+    nothing else in the process can perturb a run.
+    """
+
+    def __init__(self, cfg: TrainConfig, data, generator: nn.Module, discriminator: nn.Module,
+                 device: torch.device):
+        self.cfg, self.data, self.device = cfg, data, device
+        self.G, self.D = generator.to(device), discriminator.to(device)
+        self.opt_g = make_optimizer(self.G.parameters(), cfg, cfg.g_lr or cfg.lr)
+        self.opt_d = make_optimizer(self.D.parameters(), cfg, cfg.d_lr or cfg.lr)
+        self.g_params = [p for p in self.G.parameters() if p.requires_grad]
+        self.d_params = [p for p in self.D.parameters() if p.requires_grad]
+        self.data_rng = torch.Generator(device=data_device(data, device)).manual_seed(cfg.seed * 1000 + 1)
+        self.noise_rng = torch.Generator(device=device).manual_seed(cfg.seed * 1000 + 2)
+        self.global_rng_state = self._capture_global_rng()
+        self.step = 0  # completed iterations
+        self.lr_scale = 1.0  # lowered by divergence roll-backs
+        self.reset_stats()
+
+    # -- sampling --------------------------------------------------------------------------
+    def noise(self, m: int) -> torch.Tensor:
+        return sample_noise(m, self.cfg.latent_dim, self.cfg.prior, self.noise_rng, self.device)
+
+    def real(self, m: int) -> torch.Tensor:
+        return self.data.sample(m, self.data_rng, self.device)
+
+    # -- Algorithm 1 -----------------------------------------------------------------------
+    def _forward_d(self, through_g: bool):
+        """D's logits on fresh x ~ p_data and on G(z), z ~ p_z (with G's graph only if asked)."""
+        m = self.cfg.batch_size
+        x, z = self.real(m), self.noise(m)
+        with torch.set_grad_enabled(through_g):
+            fake = self.G(z)
+        return self.D(x), self.D(fake)
+
+    def discriminator_step(self):
+        """One step of D on fresh minibatches: descend L_D = -V̂ (with label smoothing).
+
+        Returns the (real, fake) logits, detached, for the statistics.
+        """
+        real_logits, fake_logits = self._forward_d(through_g=False)
+        d_loss = discriminator_loss(real_logits, fake_logits, self.cfg.real_label)
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward(inputs=self.d_params)
+        self.opt_d.step()
+        return real_logits.detach(), fake_logits.detach()
+
+    def generator_step(self, diagnose: bool = False):
+        """One step of G on fresh noise: descend L_G(D(G(z))), saturating or non-saturating."""
+        return self.update_generator(self.D(self.G(self.noise(self.cfg.batch_size))), diagnose)
+
+    def update_generator(self, fake_logits: torch.Tensor, diagnose: bool = False):
+        """Descend L_G given D(G(z)) with its graph. Gradients flow into G's parameters only.
+
+        With ``diagnose``, also returns ‖∇_θg L_G‖ under *both* generator losses,
+        whichever one trains: the saturation diagnostic of §3.
+        """
+        g_loss = generator_loss(fake_logits, self.cfg.g_loss)
+        norms = None
+        if diagnose:
+            sat = torch.autograd.grad(saturating_generator_loss(fake_logits), self.g_params, retain_graph=True)
+            ns = torch.autograd.grad(non_saturating_generator_loss(fake_logits), self.g_params,
+                                     retain_graph=True)
+            norms = torch.stack([grad_norm(sat), grad_norm(ns)])
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward(inputs=self.g_params)  # D's weights get no gradient from G's loss
+        self.opt_g.step()
+        return g_loss.detach(), norms
+
+    def simultaneous_step(self, diagnose: bool = False):
+        """D and G both step from one G(z): both gradients are taken at the same (θ_d, θ_g),
+        then both players move. One G forward and one D forward on G(z) serve both players."""
+        real_logits, fake_logits = self._forward_d(through_g=True)
+        d_loss = discriminator_loss(real_logits, fake_logits, self.cfg.real_label)
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward(inputs=self.d_params, retain_graph=True)  # ∇_θd, D's weights untouched yet
+        g_loss, norms = self.update_generator(fake_logits, diagnose)  # ∇_θg through the same D
+        self.opt_d.step()
+        return real_logits.detach(), fake_logits.detach(), g_loss, norms
+
+    def _capture_global_rng(self):
+        cuda = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
+        return torch.get_rng_state(), cuda
+
+    @contextmanager
+    def own_global_rng(self):
+        """Play with this game's copy of torch's global random stream (used by dropout)."""
+        outer = self._capture_global_rng()
+        torch.set_rng_state(self.global_rng_state[0])
+        if self.global_rng_state[1] is not None:
+            torch.cuda.set_rng_state(self.global_rng_state[1], self.device)
+        try:
+            yield
+        finally:
+            self.global_rng_state = self._capture_global_rng()
+            torch.set_rng_state(outer[0])
+            if outer[1] is not None:
+                torch.cuda.set_rng_state(outer[1], self.device)
+
+    def iteration(self, diagnose: bool = False) -> None:
+        """One iteration of Algorithm 1 (k D steps, then one G step); statistics stay on the device."""
+        with self.own_global_rng():
+            self._iteration(diagnose)
+
+    def _iteration(self, diagnose: bool) -> None:
+        if self.cfg.lr_decay == "linear":
+            self.set_learning_rate_scale(self.lr_scale * (1.0 - self.step / self.cfg.steps))
+        simultaneous = self.cfg.update == "simultaneous"
+        for _ in range(self.cfg.k - 1 if simultaneous else self.cfg.k):
+            real_logits, fake_logits = self.discriminator_step()
+        if simultaneous:
+            real_logits, fake_logits, g_loss, norms = self.simultaneous_step(diagnose)
+        else:
+            g_loss, norms = self.generator_step(diagnose)
+        self.step += 1
+        with torch.no_grad():
+            stats = torch.stack([
+                value(real_logits, fake_logits),
+                discriminator_loss(real_logits, fake_logits, self.cfg.real_label),
+                g_loss,
+                total_loss(real_logits, fake_logits, self.cfg.real_label),
+                torch.sigmoid(real_logits).mean(),
+                torch.sigmoid(fake_logits).mean(),
+            ])
+            self._sum += stats
+            self._count += 1
+            bad = ~torch.isfinite(stats).all()
+            self._first_bad = torch.where(bad & (self._first_bad < 0), self.step, self._first_bad)
+            if norms is not None:
+                self._norms = norms
+
+    # -- diagnostics -----------------------------------------------------------------------
+    def reset_stats(self) -> None:
+        self._sum = torch.zeros(len(STATS), device=self.device, dtype=torch.float64)
+        self._count = 0
+        self._first_bad = torch.full((), -1, device=self.device, dtype=torch.long)
+        self._norms = None
+
+    def read_stats(self) -> dict:
+        """Means of the statistics since the last read (one host synchronisation), then reset."""
+        means = (self._sum / max(self._count, 1)).tolist()
+        out = {"step": self.step, **dict(zip(STATS, means))}
+        if self._norms is not None:
+            out["g_grad_norm_saturating"], out["g_grad_norm_non_saturating"] = self._norms.tolist()
+        out["first_nonfinite_step"] = int(self._first_bad)
+        self.reset_stats()
+        return out
+
+    def parameters_finite(self) -> bool:
+        return bool(torch.stack([p.isfinite().all() for p in self.g_params + self.d_params]).all())
+
+    @torch.no_grad()
+    def generate(self, n: int, seed: int, batch: int = 4096) -> torch.Tensor:
+        """n samples G(z) in data space from a *separate* noise stream, so evaluation
+        never perturbs training. G is put in eval mode (BatchNorm running stats) meanwhile."""
+        rng = torch.Generator(device=self.device).manual_seed(seed)
+        was_training = self.G.training
+        self.G.eval()
+        try:
+            out = [self.G(sample_noise(min(batch, n - i), self.cfg.latent_dim, self.cfg.prior, rng, self.device))
+                   for i in range(0, n, batch)]
+        finally:
+            self.G.train(was_training)
+        return self.data.to_data_space(torch.cat(out)) if out else torch.empty(0)
+
+    @torch.no_grad()
+    def discriminator_probability(self, x: torch.Tensor) -> torch.Tensor:
+        """D(x) = σ(l(x)) for points given in data space (eval mode)."""
+        was_training = self.D.training
+        self.D.eval()
+        try:
+            return torch.sigmoid(self.D(x.to(self.device)))
+        finally:
+            self.D.train(was_training)
+
+    # -- state -----------------------------------------------------------------------------
+    def set_learning_rate_scale(self, scale: float) -> None:
+        """lr = base lr × scale, for both players (the schedule and roll-backs use this)."""
+        for opt, base in ((self.opt_g, self.cfg.g_lr or self.cfg.lr), (self.opt_d, self.cfg.d_lr or self.cfg.lr)):
+            for group in opt.param_groups:
+                group["lr"] = base * scale
+
+
+def data_device(data, device: torch.device) -> torch.device:
+    """Where the data sampler's random stream lives: with the data tensor if it has one."""
+    return getattr(data, "device", torch.device("cpu"))

@@ -1,0 +1,99 @@
+r"""The objective of the game and the losses the two players minimise.
+
+Goodfellow et al. (2014), "Generative Adversarial Nets", eq. (1):
+
+    min_G max_D V(D, G) = E_{x~p_data}[log D(x)] + E_{z~p_z}[log(1 - D(G(z)))]
+
+The discriminator is represented by its *logit* l, with D(x) = σ(l(x)). Every
+function here takes logits and uses the identities
+
+    log D      = log σ(l)      = -softplus(-l)
+    log(1 - D) = log σ(-l)     = -softplus(l)
+
+which are finite for every finite l (no log(0) and no overflow of exp), so
+values and gradients stay finite for logits of any size.
+
+All expectations are minibatch means. Functions return 0-d tensors and are
+differentiable with respect to the logits.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+GeneratorLossKind = Literal["non-saturating", "saturating"]
+GENERATOR_LOSSES: tuple[str, ...] = ("non-saturating", "saturating")
+
+
+def value(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    r"""Minibatch estimate of the value function V(D, G).
+
+    V̂ = (1/m) Σ_i log D(x_i) + (1/m) Σ_i log(1 - D(G(z_i)))
+      = mean(-softplus(-l_real)) + mean(-softplus(l_fake))
+
+    V ≤ 0 always; for the optimal discriminator V(D*, G) = -log 4 + 2·JSD(p_data ‖ p_g),
+    so V = -log 4 ≈ -1.386 at the global optimum p_g = p_data.
+    """
+    return -F.softplus(-real_logits).mean() - F.softplus(fake_logits).mean()
+
+
+def discriminator_loss(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor, real_label: float = 1.0
+) -> torch.Tensor:
+    r"""Binary cross-entropy of D with real labelled ``real_label`` and generated labelled 0.
+
+    L_D = (1/m) Σ_i BCE(l_real_i, t) + (1/m) Σ_i BCE(l_fake_i, 0),  with
+    BCE(l, t) = -[t log σ(l) + (1 - t) log(1 - σ(l))] = t·softplus(-l) + (1 - t)·softplus(l).
+
+    With t = 1 this is exactly -V̂(D, G), so minimising L_D is maximising V.
+    ``real_label`` t < 1 is one-sided label smoothing (Salimans et al. 2016, §3.4):
+    only the real targets are softened; generated targets stay 0.
+    """
+    if not 0.0 < real_label <= 1.0:
+        raise ValueError(f"real_label must be in (0, 1], got {real_label}")
+    real_term = real_label * F.softplus(-real_logits) + (1.0 - real_label) * F.softplus(real_logits)
+    return real_term.mean() + F.softplus(fake_logits).mean()
+
+
+def saturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    r"""The minimax generator loss, minimised by G: L_G = (1/m) Σ_i log(1 - D(G(z_i))) = -mean(softplus(l)).
+
+    ∂L_G/∂l_i = -σ(l_i)/m, which vanishes as D(G(z)) → 0: when D confidently
+    rejects the samples (early in training) G receives almost no gradient.
+    """
+    return -F.softplus(fake_logits).mean()
+
+
+def non_saturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    r"""The non-saturating generator loss: L_G = -(1/m) Σ_i log D(G(z_i)) = mean(softplus(-l)).
+
+    This is BCE with the generated samples labelled 1. ∂L_G/∂l_i = -(1 - σ(l_i))/m,
+    which is largest exactly when D rejects the samples. Same fixed point as the
+    minimax game, stronger gradients early (Goodfellow et al. 2014, §3).
+    """
+    return F.softplus(-fake_logits).mean()
+
+
+def generator_loss(fake_logits: torch.Tensor, kind: GeneratorLossKind = "non-saturating") -> torch.Tensor:
+    r"""The generator's loss, by name.
+
+    ``"saturating"``:     L_G = mean log(1 - D(G(z)))  (the minimax form, minimised)
+    ``"non-saturating"``: L_G = -mean log D(G(z))      (the heuristic form of §3)
+    """
+    if kind == "non-saturating":
+        return non_saturating_generator_loss(fake_logits)
+    if kind == "saturating":
+        return saturating_generator_loss(fake_logits)
+    raise ValueError(f"unknown generator loss {kind!r}; choose one of {', '.join(GENERATOR_LOSSES)}")
+
+
+def total_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
+    r"""A diagnostic: L_total = L_D + (-mean log D(G(z))).
+
+    The discriminator loss plus the non-saturating generator loss; both terms are
+    ≥ 0, so L_total ≥ 0. It is *not* the minimax objective and neither player
+    minimises it; it is reported because many training logs call it "total loss".
+    """
+    return discriminator_loss(real_logits, fake_logits, real_label) + non_saturating_generator_loss(fake_logits)

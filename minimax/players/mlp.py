@@ -1,0 +1,95 @@
+r"""Multilayer-perceptron players.
+
+G: z ∈ R^{latent} ↦ x ∈ R^{d};  D: x ↦ logit l(x) ∈ R, with D(x) = σ(l(x)).
+D returns the *logit*: the probability σ(l) is never formed inside the model,
+so the losses in :mod:`minimax.objective` can use their stable softplus forms.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {
+    "relu": lambda: nn.ReLU(),
+    "leaky_relu": lambda: nn.LeakyReLU(0.2),
+    "tanh": lambda: nn.Tanh(),
+    "elu": lambda: nn.ELU(),
+}
+OUTPUTS = {"identity": nn.Identity, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+
+
+def _check_activation(name: str) -> None:
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
+
+
+class MLPGenerator(nn.Module):
+    """x = out(W_L h_{L-1} + b_L), h_i = act([BN](W_i h_{i-1} + b_i)), h_0 = z."""
+
+    def __init__(
+        self,
+        latent_dim: int,
+        out_shape: Sequence[int],
+        hidden: Sequence[int] = (256, 256),
+        activation: str = "relu",
+        output: str = "identity",
+        batchnorm: bool = False,
+    ):
+        super().__init__()
+        _check_activation(activation)
+        if output not in OUTPUTS:
+            raise ValueError(f"unknown output {output!r}; choose one of {', '.join(OUTPUTS)}")
+        self.latent_dim = latent_dim
+        self.out_shape = tuple(out_shape)
+        layers: list[nn.Module] = []
+        width = latent_dim
+        for h in hidden:
+            layers.append(nn.Linear(width, h))
+            if batchnorm:
+                layers.append(nn.BatchNorm1d(h, 0.8))
+            layers.append(ACTIVATIONS[activation]())
+            width = h
+        layers += [nn.Linear(width, math.prod(self.out_shape)), OUTPUTS[output]()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z).view(z.shape[0], *self.out_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """l(x) = w_L·h_{L-1} + b_L, h_i = dropout(act(W_i h_{i-1} + b_i)), h_0 = flatten(x).
+
+    With ``pack`` = p > 1 this is a PacGAN discriminator (Lin et al. 2018): each logit
+    judges p samples at once, h_0 = concat(x_1, ..., x_p), so a batch of m samples
+    gives m/p logits. D then plays the same game on the product distributions
+    p_data^p vs p_g^p, which penalises a generator that drops modes.
+    """
+
+    def __init__(
+        self,
+        in_shape: Sequence[int],
+        hidden: Sequence[int] = (256, 256),
+        activation: str = "leaky_relu",
+        dropout: float = 0.0,
+        pack: int = 1,
+    ):
+        super().__init__()
+        _check_activation(activation)
+        self.pack = pack
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = math.prod(in_shape) * pack
+        for h in hidden:
+            layers += [nn.Linear(width, h), ACTIVATIONS[activation]()]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = h
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pack > 1:
+            x = x.reshape(x.shape[0] // self.pack, -1)
+        return self.net(x).squeeze(1)

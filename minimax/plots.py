@@ -1,0 +1,142 @@
+"""Plots that explain the game, drawn from a run directory's files (matplotlib, no display).
+
+* ``samples.png``       generated samples over the true density at several points of training
+* ``losses.png``        L_D, L_G, total loss, and V with the -log 4 reference of the optimum
+* ``discriminator.png`` mean D(x) and D(G(z)) with the equilibrium value 1/2
+* ``gradients.png``     ‖∇_θg L_G‖ under both generator losses (the saturation diagnostic)
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from .runlog import METRICS, read_metrics  # noqa: E402
+from .theory import EQUILIBRIUM_D, OPTIMAL_VALUE  # noqa: E402
+
+
+def _series(records: list[dict], key: str):
+    pts = [(r["step"], r[key]) for r in records if r.get(key) is not None]
+    return ([p[0] for p in pts], [p[1] for p in pts]) if pts else ([], [])
+
+
+def plot_losses(records: list[dict], path: Path) -> None:
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    for key, label in (("d_loss", "$L_D$"), ("g_loss", "$L_G$"), ("total_loss", "total = $L_D - \\log D(G(z))$")):
+        ax[0].plot(*_series(records, key), label=label)
+    ax[0].set_xlabel("iteration")
+    ax[0].set_title("losses")
+    ax[0].legend()
+    ax[1].plot(*_series(records, "value"), label="$\\hat V(D, G)$")
+    ax[1].axhline(OPTIMAL_VALUE, color="k", ls="--", lw=1, label="$-\\log 4$ (optimum)")
+    ax[1].set_xlabel("iteration")
+    ax[1].set_title("value of the game")
+    ax[1].legend()
+    _save(fig, path)
+
+
+def plot_discriminator(records: list[dict], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(*_series(records, "d_real"), label="mean $D(x)$")
+    ax.plot(*_series(records, "d_fake"), label="mean $D(G(z))$")
+    ax.axhline(EQUILIBRIUM_D, color="k", ls="--", lw=1, label="1/2 (equilibrium)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("iteration")
+    ax.legend()
+    _save(fig, path)
+
+
+def plot_gradients(records: list[dict], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key, label in (("g_grad_norm_saturating", "saturating: $\\log(1-D(G(z)))$"),
+                       ("g_grad_norm_non_saturating", "non-saturating: $-\\log D(G(z))$")):
+        s, v = _series(records, key)
+        ax.plot(s, np.maximum(v, 1e-12) if v else v, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.set_title("generator gradient norm $\\|\\nabla_{\\theta_g} L_G\\|$")
+    ax.legend()
+    _save(fig, path)
+
+
+def plot_samples_2d(snapshots: list[tuple[int, np.ndarray]], data, path: Path) -> None:
+    n = len(snapshots)
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.4), squeeze=False)
+    c = data.centres.numpy()
+    lo, hi = c.min(0) - 0.5 - 6 * data.std, c.max(0) + 0.5 + 6 * data.std
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
+    grid = torch.from_numpy(np.stack([gx.ravel(), gy.ravel()], 1)).float()
+    density = data.log_prob(grid).exp().reshape(gx.shape).numpy()
+    for ax, (step, x) in zip(axes[0], snapshots):
+        ax.contourf(gx, gy, density, levels=20, cmap="Greys")
+        ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.5, color="tab:orange")
+        ax.set_xlim(lo[0], hi[0])
+        ax.set_ylim(lo[1], hi[1])
+        ax.set_aspect("equal")
+        ax.set_title(f"step {step}")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    _save(fig, path)
+
+
+def plot_samples_1d(snapshots: list[tuple[int, np.ndarray]], data, path: Path) -> None:
+    n = len(snapshots)
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3), squeeze=False, sharey=True)
+    mu, sd = float(data.centres.min()), data.std
+    lo = min(mu - 4 * sd, min(float(x.min()) for _, x in snapshots))
+    hi = max(float(data.centres.max()) + 4 * sd, max(float(x.max()) for _, x in snapshots))
+    xs = torch.linspace(lo, hi, 400)[:, None]
+    for ax, (step, x) in zip(axes[0], snapshots):
+        ax.plot(xs[:, 0], data.log_prob(xs).exp(), color="k", label="$p_{data}$")
+        ax.hist(x[:, 0], bins=60, range=(lo, hi), density=True, alpha=0.6, color="tab:orange", label="$p_g$")
+        ax.set_title(f"step {step}")
+    axes[0][0].legend()
+    _save(fig, path)
+
+
+def load_snapshots(run_dir: Path) -> list[tuple[int, np.ndarray]]:
+    files = sorted((Path(run_dir) / "samples").glob("step-*.npy"))
+    return [(int(f.stem.split("-")[1]), np.load(f)) for f in files]
+
+
+def plot_run(run_dir: str | Path) -> list[Path]:
+    """Draw every plot of a run; returns the files written."""
+    from .config import TrainConfig
+    from .data import load_dataset
+
+    run_dir = Path(run_dir)
+    records = [r for r in read_metrics(run_dir / METRICS) if "value" in r]
+    written = []
+    for name, fn in (("losses.png", plot_losses), ("discriminator.png", plot_discriminator),
+                     ("gradients.png", plot_gradients)):
+        fn(records, run_dir / name)
+        written.append(run_dir / name)
+    cfg = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+    snaps = load_snapshots(run_dir)
+    if snaps:
+        data = load_dataset(cfg)
+        path = run_dir / "samples.png"
+        if hasattr(data, "centres") and data.dim == 2:
+            plot_samples_2d(snaps, data, path)
+        elif hasattr(data, "centres") and data.dim == 1:
+            plot_samples_1d(snaps, data, path)
+        else:
+            from .images import save_image_grid
+
+            for step, x in snaps:
+                save_image_grid(x.reshape(len(x), *data.shape), run_dir / "samples" / f"grid-{step:08d}.png")
+            path = run_dir / "samples" / f"grid-{snaps[-1][0]:08d}.png"
+        written.append(path)
+    return written
+
+
+def _save(fig, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

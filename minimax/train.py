@@ -1,0 +1,270 @@
+"""Training a GAN, top to bottom: set up the run, play the game, evaluate, plot.
+
+    run = train(TrainConfig(dataset="ring"))          # or: minimax train
+
+A run directory holds everything about one run:
+
+    config.json          the configuration used
+    metrics.jsonl        V, losses, D(x), D(G(z)), gradient norms, every log_every iterations
+    checkpoints/         step-XXXXXXXX.safetensors (last N kept) and the ``latest`` pointer
+    samples/             generated samples at several points of training (for the plots)
+    summary.json         final metrics (modes, high-quality fraction, reverse KL, ...)
+    *.png                plots
+"""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import checkpoint as ckpt
+from .config import TrainConfig
+from .data import load_dataset
+from .errors import MinimaxError
+from .game import Game
+from .players import build_players
+from .runlog import METRICS, MetricsLog, read_metrics, truncate_metrics
+
+CONFIG = "config.json"
+SUMMARY = "summary.json"
+SAMPLES = "samples"
+EVAL_SEED_OFFSET = 7919  # evaluation noise is a separate stream from training noise
+MAX_ROLLBACKS = 5
+
+
+class TrainingDiverged(MinimaxError):
+    exit_code = 3
+
+
+class Interrupted(MinimaxError):
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    game: Game
+    summary: dict
+
+
+# ----------------------------------------------------------------------------------------------
+# set-up
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise MinimaxError(f"device {name!r} requested but CUDA is not available")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise MinimaxError(f"invalid device {name!r}") from None
+
+
+def prepare_run_dir(out: str | None, dataset: str) -> Path:
+    path = Path(out) if out else Path("runs") / f"{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise MinimaxError(f"cannot write to run directory {path}: {e.strerror or e}") from None
+    return path
+
+
+def build_game(cfg: TrainConfig) -> Game:
+    """Data, players and optimisers for ``cfg``, seeded: same config -> same initial state."""
+    cfg.validate()
+    device = resolve_device(cfg.device)
+    data = load_dataset(cfg, device)
+    torch.manual_seed(cfg.seed)
+    G, D = build_players(cfg, data)
+    return Game(cfg, data, G, D, device)
+
+
+def load_run_config(run_dir: Path) -> TrainConfig:
+    path = Path(run_dir) / CONFIG
+    if not path.is_file():
+        raise MinimaxError(f"{run_dir} is not a minimax run directory (no {CONFIG})")
+    return TrainConfig.from_file(path)
+
+
+def snapshot_steps(steps: int, n: int) -> set[int]:
+    """n points of training, evenly spaced from the start (step 0) to the end."""
+    if n == 1:
+        return {steps}
+    return {round(i * steps / (n - 1)) for i in range(n)}
+
+
+class SignalFlag:
+    """SIGINT/SIGTERM only set a flag: the step in flight finishes, then the run checkpoints and exits."""
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._old = {}
+
+    def __enter__(self):
+        for s in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[s] = signal.signal(s, self._handle)
+            except ValueError:  # not in the main thread: leave signals alone
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        if self.signum is not None:  # a second signal: stop now
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __exit__(self, *exc):
+        for s, h in self._old.items():
+            signal.signal(s, h)
+
+
+# ----------------------------------------------------------------------------------------------
+# the run
+def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, steps: int | None = None,
+          progress: bool | None = None, plots: bool = True) -> RunResult:
+    """Train a GAN with Algorithm 1 and return the run. ``resume`` continues a run directory."""
+    if resume is not None:
+        run_dir = Path(resume)
+        cfg = load_run_config(run_dir)
+        if steps is not None:
+            cfg.steps = steps
+            cfg.validate()
+        path = ckpt.latest_checkpoint(run_dir)
+        if path is None:
+            raise MinimaxError(f"run {run_dir} has no checkpoint to resume from")
+        game = build_game(cfg)
+        tensors, meta = ckpt.read_checkpoint(path)
+        ckpt.restore_game(game, tensors, meta)
+        truncate_metrics(run_dir / METRICS, game.step)
+    else:
+        cfg = (cfg or TrainConfig()).validate()
+        run_dir = prepare_run_dir(cfg.out, cfg.dataset)
+        cfg.out = str(run_dir)
+        game = build_game(cfg)
+        (run_dir / METRICS).unlink(missing_ok=True)
+    ckpt.atomic_write_bytes(run_dir / CONFIG, json.dumps(cfg.to_dict(), indent=2).encode())
+    (run_dir / SAMPLES).mkdir(exist_ok=True)
+
+    log = MetricsLog(run_dir / METRICS)
+    snaps = snapshot_steps(cfg.steps, cfg.snapshots)
+
+    def save() -> Path:
+        return ckpt.save_checkpoint(run_dir, game, cfg.keep_checkpoints)
+
+    if game.step == 0:
+        save()
+    last_good = ckpt.latest_checkpoint(run_dir)
+    if game.step in snaps:
+        save_snapshot(run_dir, game)
+
+    show = sys.stderr.isatty() if progress is None else progress
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=cfg.steps, initial=game.step, disable=not show, unit="it", dynamic_ncols=True)
+    rollbacks = 0
+    t_last, step_last = time.perf_counter(), game.step
+    try:
+        with SignalFlag() as stop:
+            while game.step < cfg.steps:
+                s = game.step + 1
+                log_now = s % cfg.log_every == 0 or s == cfg.steps
+                game.iteration(diagnose=log_now)
+                bar.update(1)
+                ckpt_now = s % cfg.checkpoint_every == 0 or s == cfg.steps
+                if log_now or ckpt_now:
+                    rec = game.read_stats() if log_now else None
+                    bad = _divergence(game, rec)
+                    if bad is not None:
+                        if cfg.on_nan == "rollback" and rollbacks < MAX_ROLLBACKS and last_good is not None:
+                            rollbacks += 1
+                            tensors, meta = ckpt.read_checkpoint(last_good)
+                            ckpt.restore_game(game, tensors, meta)
+                            game.lr_scale *= 0.5
+                            game.set_learning_rate_scale(game.lr_scale)
+                            log.close()
+                            truncate_metrics(run_dir / METRICS, game.step)
+                            log = MetricsLog(run_dir / METRICS)
+                            log.write({"step": game.step, "event": "rollback", "nonfinite_step": bad,
+                                       "lr_scale": game.lr_scale})
+                            bar.reset(total=cfg.steps)
+                            bar.update(game.step)
+                            continue
+                        where = f"{last_good} (step {int(last_good.stem.split('-')[1])})" if last_good else "none"
+                        raise TrainingDiverged(f"training diverged: non-finite loss or parameter at step {bad}; "
+                                               f"last good checkpoint: {where}")
+                    if rec is not None:
+                        now = time.perf_counter()
+                        rec["steps_per_sec"] = (game.step - step_last) / max(now - t_last, 1e-9)
+                        t_last, step_last = now, game.step
+                        rec.pop("first_nonfinite_step")
+                        log.write(rec)
+                        bar.set_postfix(D_x=f"{rec['d_real']:.3f}", D_Gz=f"{rec['d_fake']:.3f}",
+                                        V=f"{rec['value']:.3f}", refresh=False)
+                    if ckpt_now:
+                        log.sync()
+                        last_good = save()
+                if game.step in snaps:
+                    save_snapshot(run_dir, game)
+                if stop.signum is not None:
+                    log.sync()
+                    last_good = save()
+                    name = signal.Signals(stop.signum).name
+                    raise Interrupted(f"interrupted by {name} at step {game.step}; checkpoint saved to "
+                                      f"{last_good}; continue with: minimax train --resume {run_dir}",
+                                      stop.signum)
+    finally:
+        bar.close()
+        log.close()
+
+    summary = evaluate(game, run_dir)
+    summary.update(step=game.step, run_dir=str(run_dir))
+    ckpt.atomic_write_bytes(run_dir / SUMMARY, json.dumps(summary, indent=2).encode())
+    if plots:
+        from .plots import plot_run
+
+        plot_run(run_dir)
+    return RunResult(run_dir, game, summary)
+
+
+def _divergence(game: Game, rec: dict | None) -> int | None:
+    """The first step with a non-finite loss, or the current step if a parameter is non-finite."""
+    if rec is not None and rec["first_nonfinite_step"] >= 0:
+        return rec["first_nonfinite_step"]
+    if not game.parameters_finite():
+        return game.step
+    return None
+
+
+def save_snapshot(run_dir: Path, game: Game) -> None:
+    """Generated samples at this step (from the fixed evaluation noise) for the plots."""
+    n = min(game.cfg.eval_samples, 2500) if len(game.data.shape) == 1 else 64
+    x = game.generate(n, seed=game.cfg.seed + EVAL_SEED_OFFSET)
+    np.save(run_dir / SAMPLES / f"step-{game.step:08d}.npy", x.cpu().numpy().astype(np.float32))
+
+
+def evaluate(game: Game, run_dir: Path) -> dict:
+    """Final metrics: for the known mixtures, mode coverage on ``eval_samples`` samples."""
+    from .metrics.modes import mode_metrics
+
+    out: dict = {}
+    data = game.data
+    if hasattr(data, "centres"):
+        x = game.generate(game.cfg.eval_samples, seed=game.cfg.seed + EVAL_SEED_OFFSET).cpu()
+        out.update(mode_metrics(x, data.centres, data.std))
+        out["eval_samples"] = game.cfg.eval_samples
+    records = [r for r in read_metrics(run_dir / METRICS) if "value" in r]
+    if records:
+        last = records[-1]
+        out.update({f"final_{k}": last[k] for k in ("value", "d_loss", "g_loss", "d_real", "d_fake")})
+    return out

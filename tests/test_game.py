@@ -1,0 +1,180 @@
+"""Algorithm 1, as executed: sampling pattern, who updates what, determinism, diagnostics."""
+import pytest
+import torch
+
+from minimax.config import TrainConfig
+from minimax.objective import non_saturating_generator_loss, saturating_generator_loss
+from minimax.train import build_game
+
+
+def small(**kw) -> TrainConfig:
+    base = dict(dataset="ring", g_hidden=(16, 16), d_hidden=(16, 16), latent_dim=4, batch_size=32, steps=20,
+                device="cpu")
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+class Counter:
+    def __init__(self, fn):
+        self.fn, self.calls = fn, []
+
+    def __call__(self, m):
+        out = self.fn(m)
+        self.calls.append(out.clone())
+        return out
+
+
+def instrument(game):
+    game.real, game.noise = Counter(game.real), Counter(game.noise)
+    forwards = []
+    game.G.register_forward_hook(lambda *a: forwards.append(1))
+    return forwards
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_alternating_iteration_draws_k_minibatches_then_fresh_noise(k):
+    game = build_game(small(k=k))
+    g_forwards = instrument(game)
+    game.iteration()
+    assert len(game.real.calls) == k  # k minibatches of m data samples
+    assert len(game.noise.calls) == k + 1  # k for D, one fresh batch for G
+    assert all(x.shape == (32, 2) for x in game.real.calls)
+    assert len(g_forwards) == k + 1
+    # every minibatch is fresh
+    zs = game.noise.calls
+    assert all(not torch.equal(zs[i], zs[j]) for i in range(len(zs)) for j in range(i))
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_simultaneous_reuses_the_last_d_steps_samples(k):
+    game = build_game(small(k=k, update="simultaneous"))
+    g_forwards = instrument(game)
+    game.iteration()
+    assert len(game.noise.calls) == k  # no extra noise for the G step
+    assert len(g_forwards) == k  # one G forward per D step, none extra
+
+
+def params(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def changed(before, module):
+    return [not torch.equal(a, b) for a, b in zip(before, module.parameters())]
+
+
+def test_discriminator_step_updates_only_d_and_generator_step_only_g():
+    game = build_game(small())
+    g0, d0 = params(game.G), params(game.D)
+    game.discriminator_step()
+    assert all(changed(d0, game.D)) and not any(changed(g0, game.G))
+    assert all(p.grad is None for p in game.G.parameters())
+    d1 = params(game.D)
+    d_grads = [p.grad.clone() for p in game.D.parameters()]
+    game.generator_step()
+    assert all(changed(g0, game.G)) and not any(changed(d1, game.D))
+    # G's loss put no gradient into D's parameters: D's .grad is still that of its own step
+    assert all(torch.equal(p.grad, g) for p, g in zip(game.D.parameters(), d_grads))
+
+
+def test_simultaneous_g_gradient_is_taken_at_the_pre_update_discriminator():
+    """In the simultaneous variant G's gradient comes from the D(G(z)) graph built before D's step."""
+    cfg = small(update="simultaneous", optimizer="sgd", momentum=0.0, lr=0.1)
+    game = build_game(cfg)
+    D_before = [p.detach().clone() for p in game.D.parameters()]
+    G_before = [p.detach().clone() for p in game.G.parameters()]
+    rng_state = game.noise_rng.get_state(), game.data_rng.get_state()
+    game.iteration()
+    # recompute by hand: same z, pre-update D and G, non-saturating loss, SGD step
+    ref = build_game(cfg)
+    ref.noise_rng.set_state(rng_state[0])
+    ref.data_rng.set_state(rng_state[1])
+    ref.real(cfg.batch_size)
+    z = ref.noise(cfg.batch_size)
+    with torch.no_grad():
+        for p, v in zip(ref.D.parameters(), D_before):
+            p.copy_(v)
+        for p, v in zip(ref.G.parameters(), G_before):
+            p.copy_(v)
+    loss = non_saturating_generator_loss(ref.D(ref.G(z)))
+    grads = torch.autograd.grad(loss, list(ref.G.parameters()))
+    for p_new, p_old, g in zip(game.G.parameters(), G_before, grads):
+        assert torch.allclose(p_new, p_old - 0.1 * g, atol=1e-6)
+
+
+def test_generator_gradient_norms_under_both_losses():
+    game = build_game(small())
+    z = game.noise(32)
+    expected = []
+    for fn in (saturating_generator_loss, non_saturating_generator_loss):
+        grads = torch.autograd.grad(fn(game.D(game.G(z))), list(game.G.parameters()))
+        expected.append(torch.sqrt(sum((g**2).sum() for g in grads)))
+    _, norms = game.update_generator(game.D(game.G(z)), diagnose=True)
+    assert torch.allclose(norms, torch.stack(expected), rtol=1e-5)
+
+
+@pytest.mark.parametrize("update", ["alternating", "simultaneous"])
+def test_same_seed_gives_bitwise_identical_parameters(update):
+    cfg = small(update=update, d_dropout=0.3, k=2)
+    a, b = build_game(cfg), build_game(cfg)
+    for _ in range(15):
+        a.iteration(diagnose=True)
+    for _ in range(15):
+        b.iteration(diagnose=True)
+    for p, q in zip(list(a.G.parameters()) + list(a.D.parameters()), list(b.G.parameters()) + list(b.D.parameters())):
+        assert torch.equal(p, q)
+    c = build_game(small(update=update, d_dropout=0.3, k=2, seed=1))
+    assert not torch.equal(next(c.G.parameters()), next(a.G.parameters()))
+
+
+def test_logging_frequency_does_not_change_training():
+    a, b = build_game(small()), build_game(small())
+    for i in range(10):
+        a.iteration(diagnose=True)
+        b.iteration(diagnose=False)
+    assert all(torch.equal(p, q) for p, q in zip(a.G.parameters(), b.G.parameters()))
+
+
+def test_read_stats_are_means_since_last_read_and_consistent():
+    game = build_game(small())
+    for _ in range(5):
+        game.iteration(diagnose=True)
+    rec = game.read_stats()
+    assert rec["step"] == 5
+    assert rec["value"] == pytest.approx(-rec["d_loss"], abs=1e-6)  # no smoothing: L_D = -V
+    assert 0 < rec["d_real"] < 1 and 0 < rec["d_fake"] < 1
+    assert rec["total_loss"] >= rec["d_loss"]
+    assert rec["g_grad_norm_saturating"] > 0 and rec["g_grad_norm_non_saturating"] > 0
+    assert rec["first_nonfinite_step"] == -1
+    assert game.read_stats()["value"] == 0.0  # reset after reading
+
+
+def test_first_nonfinite_step_is_recorded_on_device():
+    game = build_game(small())
+    game.iteration()
+    game.iteration()
+    with torch.no_grad():
+        next(game.D.parameters()).fill_(float("nan"))
+    game.iteration()
+    game.iteration()
+    rec = game.read_stats()
+    assert rec["first_nonfinite_step"] == 3
+    assert not game.parameters_finite()
+
+
+def test_linear_lr_decay_reaches_zero_at_the_end():
+    cfg = small(lr_decay="linear", steps=4, lr=1e-3)
+    game = build_game(cfg)
+    lrs = []
+    for _ in range(4):
+        game.iteration()
+        lrs.append(game.opt_g.param_groups[0]["lr"])
+    assert lrs == pytest.approx([1e-3, 0.75e-3, 0.5e-3, 0.25e-3])
+
+
+def test_generate_uses_its_own_noise_stream():
+    game = build_game(small())
+    state = game.noise_rng.get_state()
+    x1 = game.generate(10, seed=3)
+    assert torch.equal(game.noise_rng.get_state(), state)
+    assert torch.equal(x1, game.generate(10, seed=3))
+    assert x1.shape == (10, 2)

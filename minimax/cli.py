@@ -47,7 +47,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     given = {k: v for k, v in vars(args).items() if k in fields}
     base = TrainConfig.from_file(args.config).to_dict() if args.config else {}
     for k, v in given.items():
-        base[k] = coerce(fields[k], v, where=f"option {_flag(k)}")
+        base[k] = coerce(fields[k], v, where="", name=_flag(k))
     return TrainConfig.from_dict(base, where="option")
 
 
@@ -62,7 +62,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                                f"(got {_flag(extra[0]) if extra else '--config'})")
         steps = None
         if hasattr(args, "steps"):
-            steps = coerce(next(f for f in dataclasses.fields(TrainConfig) if f.name == "steps"), args.steps)
+            steps = coerce(TrainConfig.__dataclass_fields__["steps"], args.steps, where="", name="--steps")
         result = train(resume=args.resume, steps=steps, progress=progress, plots=not args.no_plots)
     else:
         result = train(config_from_args(args), progress=progress, plots=not args.no_plots)

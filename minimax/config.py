@@ -53,6 +53,8 @@ class TrainConfig:
                                      "positive integers", default=(256, 256, 256))
     d_hidden: tuple[int, ...] = _opt("MLP discriminator hidden widths, comma-separated", _widths,
                                      "positive integers", default=(256, 256, 256))
+    g_norm: str = _opt("normalisation in the MLP generator's hidden layers", choices=("none", "batch"),
+                       default="none")
     d_dropout: float = _opt("dropout rate in the MLP discriminator", _unit, "in [0, 1)", default=0.0)
     pack: int = _opt("PacGAN packing: D judges this many samples jointly (1 = the plain GAN)", _positive, ">= 1",
                      default=1)
@@ -153,10 +155,11 @@ def field_kind(f: dataclasses.Field) -> str:
     return "str"
 
 
-def coerce(f: dataclasses.Field, raw: Any, where: str = "config") -> Any:
+def coerce(f: dataclasses.Field, raw: Any, where: str = "config", name: str | None = None) -> Any:
     """Convert ``raw`` (a CLI string or a JSON/TOML value) to the field's type, or raise MinimaxError."""
     kind = field_kind(f)
-    bad = MinimaxError(f"{where}: {f.name} must be {_kind_words[kind]}, got {raw!r}"[:300])
+    prefix = f"{where}: " if where else ""
+    bad = MinimaxError(f"{prefix}{name or f.name} must be {_kind_words[kind]}, got {raw!r}"[:300])
     if raw is None:
         if f.default is None:
             return None

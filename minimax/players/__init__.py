@@ -11,7 +11,8 @@ def build_players(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
     """Build (G, D) for ``cfg.model`` and the data's shape. Call after seeding torch."""
     shape = tuple(data.shape)
     if cfg.model == "mlp":
-        G = MLPGenerator(cfg.latent_dim, shape, cfg.g_hidden, "relu", getattr(data, "g_output", "identity"))
+        G = MLPGenerator(cfg.latent_dim, shape, cfg.g_hidden, "relu", getattr(data, "g_output", "identity"),
+                         batchnorm=cfg.g_norm == "batch")
         D = MLPDiscriminator(shape, cfg.d_hidden, "leaky_relu", cfg.d_dropout, cfg.pack)
         return G, D
     raise MinimaxError(f"model {cfg.model!r} is not available for dataset {cfg.dataset!r}")

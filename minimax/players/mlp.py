@@ -49,7 +49,7 @@ class MLPGenerator(nn.Module):
         for h in hidden:
             layers.append(nn.Linear(width, h))
             if batchnorm:
-                layers.append(nn.BatchNorm1d(h, 0.8))
+                layers.append(nn.BatchNorm1d(h))
             layers.append(ACTIVATIONS[activation]())
             width = h
         layers += [nn.Linear(width, math.prod(self.out_shape)), OUTPUTS[output]()]

@@ -1,0 +1,248 @@
+"""Checkpoints never corrupt, never execute code, and resume is bitwise exact."""
+import json
+import os
+import pickle
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from minimax import checkpoint as ckpt
+from minimax.config import TrainConfig
+from minimax.errors import MinimaxError
+from minimax.game import Game
+from minimax.runlog import read_metrics
+from minimax.train import TrainingDiverged, build_game, train
+
+
+def tiny(out, **kw) -> TrainConfig:
+    base = dict(dataset="ring", g_hidden=(16, 16), d_hidden=(16, 16), latent_dim=4, batch_size=32, steps=24,
+                log_every=2, checkpoint_every=4, eval_samples=100, device="cpu", out=str(out), d_dropout=0.2,
+                keep_checkpoints=2)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def all_params(game):
+    return list(game.G.state_dict().values()) + list(game.D.state_dict().values())
+
+
+def same_params(a, b):
+    return all(torch.equal(p, q) for p, q in zip(all_params(a), all_params(b)))
+
+
+def metrics_without_time(run_dir):
+    return [{k: v for k, v in r.items() if k != "steps_per_sec"} for r in read_metrics(run_dir / "metrics.jsonl")]
+
+
+def load_final(run_dir) -> Game:
+    from minimax.cli import load_trained
+
+    return load_trained(run_dir)
+
+
+# ------------------------------------------------------------------------------------------------
+def test_checkpoint_roundtrip_restores_everything(tmp_path):
+    game = build_game(tiny(tmp_path, k=2))
+    for _ in range(5):
+        game.iteration()
+    path = ckpt.save_checkpoint(tmp_path, game, keep=3)
+    twin = build_game(tiny(tmp_path, k=2, seed=9))
+    ckpt.restore_game(twin, *ckpt.read_checkpoint(path))
+    assert twin.step == 5 and same_params(game, twin)
+    for _ in range(3):
+        game.iteration()
+        twin.iteration()
+    assert same_params(game, twin)
+
+
+def test_keeps_last_n_and_latest_pointer(tmp_path):
+    game = build_game(tiny(tmp_path))
+    for _ in range(5):
+        game.iteration()
+        ckpt.save_checkpoint(tmp_path, game, keep=2)
+    names = [p.name for p in ckpt.list_checkpoints(tmp_path)]
+    assert names == ["step-00000004.safetensors", "step-00000005.safetensors"]
+    assert ckpt.latest_checkpoint(tmp_path).name == "step-00000005.safetensors"
+    assert not list((tmp_path / "checkpoints").glob("*.tmp"))
+
+
+def test_latest_falls_back_to_newest_valid_file(tmp_path):
+    game = build_game(tiny(tmp_path))
+    ckpt.save_checkpoint(tmp_path, game, keep=5)
+    game.iteration()
+    p = ckpt.save_checkpoint(tmp_path, game, keep=5)
+    (tmp_path / "checkpoints" / "latest").unlink()
+    p.write_bytes(p.read_bytes()[:100])  # a torn newest file
+    (tmp_path / "checkpoints" / ".step-00000002.safetensors.abc.tmp").write_bytes(b"partial")
+    assert ckpt.latest_checkpoint(tmp_path).name == "step-00000000.safetensors"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "random", "empty", "foreign", "pickle"])
+def test_corrupt_or_foreign_checkpoint_is_a_clean_error(tmp_path, damage):
+    game = build_game(tiny(tmp_path))
+    path = ckpt.save_checkpoint(tmp_path, game, keep=1)
+    blob = path.read_bytes()
+    marker = tmp_path / "pwned"
+    if damage == "truncate":
+        path.write_bytes(blob[: len(blob) // 2])
+    elif damage == "flip":
+        b = bytearray(blob)
+        b[-10] ^= 0xFF
+        path.write_bytes(bytes(b))
+    elif damage == "random":
+        path.write_bytes(os.urandom(4096))
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "foreign":
+        save_file({"weight": torch.zeros(3)}, str(path))
+    elif damage == "pickle":
+        class Evil:
+            def __reduce__(self):
+                return (open, (str(marker), "w"))
+
+        path.write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(MinimaxError) as e:
+        ckpt.read_checkpoint(path)
+    assert "\n" not in str(e.value)
+    assert not marker.exists()
+
+
+def test_checkpoint_from_another_architecture_is_rejected(tmp_path):
+    game = build_game(tiny(tmp_path))
+    path = ckpt.save_checkpoint(tmp_path, game, keep=1)
+    other = build_game(tiny(tmp_path, g_hidden=(8,)))
+    with pytest.raises(MinimaxError, match="does not match"):
+        ckpt.restore_game(other, *ckpt.read_checkpoint(path))
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path):
+    target = tmp_path / "f"
+    ckpt.atomic_write_bytes(target, b"old")
+
+    class Boom(bytes):
+        pass
+
+    with pytest.raises(TypeError):
+        ckpt.atomic_write_bytes(target, object())  # fails mid-write
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f"]
+
+
+# ------------------------------------------------------------------------------------------------
+def test_resume_is_bitwise_identical_to_an_uninterrupted_run(tmp_path):
+    straight = train(tiny(tmp_path / "a", steps=24), progress=False, plots=False)
+    train(tiny(tmp_path / "b", steps=12), progress=False, plots=False)
+    resumed = train(resume=tmp_path / "b", steps=24, progress=False, plots=False)
+    assert resumed.game.step == 24
+    assert same_params(straight.game, resumed.game)
+    assert metrics_without_time(tmp_path / "a") == metrics_without_time(tmp_path / "b")
+    assert resumed.summary["high_quality"] == straight.summary["high_quality"]
+
+
+def _run_cli(out, steps, env_extra=None):
+    cmd = [sys.executable, "-m", "minimax", "train", "--out", str(out), "--steps", str(steps), "--device", "cpu",
+           "--g-hidden", "16,16", "--d-hidden", "16,16", "--latent-dim", "4", "--batch-size", "32",
+           "--log-every", "2", "--checkpoint-every", "1", "--keep-checkpoints", "2", "--eval-samples", "100",
+           "--d-dropout", "0.2", "--no-plots"]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_sigkill_at_random_moments_then_resume_matches_straight_run(tmp_path):
+    """Kill -9 at random steps (checkpoints are written every step, so kills land mid-write too)."""
+    steps = 400
+    ref = _run_cli(tmp_path / "ref", steps)
+    assert ref.wait(timeout=120) == 0, ref.stderr.read()
+    rng = random.Random(1234)
+    run = tmp_path / "killed"
+    kills = 0
+    for attempt in range(3):
+        p = _run_cli(run, steps) if attempt == 0 else subprocess.Popen(
+            [sys.executable, "-m", "minimax", "train", "--resume", str(run), "--no-plots"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        start = time.time()
+        while time.time() - start < 30 and ckpt.latest_checkpoint(run) is None:
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.3, 1.0))
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+            kills += 1
+        p.wait(timeout=60)
+    assert kills >= 1
+    final = subprocess.run([sys.executable, "-m", "minimax", "train", "--resume", str(run), "--no-plots"],
+                           capture_output=True, text=True, timeout=120)
+    assert final.returncode == 0, final.stderr
+    assert same_params(load_final(tmp_path / "ref"), load_final(run))
+    assert metrics_without_time(tmp_path / "ref") == metrics_without_time(run)
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_finishes_step_checkpoints_and_exits(tmp_path, sig, code):
+    p = _run_cli(tmp_path / "r", 100_000)
+    start = time.time()
+    while time.time() - start < 30 and ckpt.latest_checkpoint(tmp_path / "r") is None:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == code
+    assert err.count("\n") == 1 and f"interrupted by {signal.Signals(sig).name}" in err
+    assert "minimax train --resume" in err
+    tensors, meta = ckpt.read_checkpoint(ckpt.latest_checkpoint(tmp_path / "r"))
+    assert meta["step"] > 0 and f"step {meta['step']};" in err
+
+
+def _poison_at(monkeypatch, step):
+    """Make the parameters non-finite once, right after iteration ``step``."""
+    original = Game._iteration
+    fired = []
+
+    def poisoned(self, diagnose):
+        original(self, diagnose)
+        if self.step == step and not fired:
+            fired.append(1)
+            with torch.no_grad():
+                next(self.D.parameters()).fill_(float("inf"))
+
+    monkeypatch.setattr(Game, "_iteration", poisoned)
+    return fired
+
+
+def test_divergence_stops_with_step_and_last_good_checkpoint(tmp_path, monkeypatch):
+    _poison_at(monkeypatch, 9)
+    with pytest.raises(TrainingDiverged) as e:
+        train(tiny(tmp_path / "r", steps=24), progress=False, plots=False)
+    msg = str(e.value)
+    assert "step 10" in msg and "step-00000008.safetensors (step 8)" in msg
+    assert e.value.exit_code == 3
+
+
+def test_divergence_rollback_reloads_and_halves_lr(tmp_path, monkeypatch):
+    fired = _poison_at(monkeypatch, 9)
+    result = train(tiny(tmp_path / "r", steps=24, on_nan="rollback"), progress=False, plots=False)
+    assert fired and result.game.step == 24 and result.game.parameters_finite()
+    assert result.game.lr_scale == 0.5
+    assert result.game.opt_d.param_groups[0]["lr"] == pytest.approx(1e-4)
+    events = [r for r in read_metrics(tmp_path / "r" / "metrics.jsonl") if r.get("event") == "rollback"]
+    assert events == [{"step": 8, "event": "rollback", "nonfinite_step": 10, "lr_scale": 0.5}]
+    _, meta = ckpt.read_checkpoint(ckpt.latest_checkpoint(tmp_path / "r"))
+    assert meta["lr_scale"] == 0.5
+
+
+def test_resume_rejects_changed_flags_and_missing_runs(tmp_path, capsys):
+    from minimax.cli import main
+
+    assert main(["train", "--resume", str(tmp_path / "nope")]) == 2
+    assert "is not a minimax run directory" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path), "--lr", "0.1"]) == 2
+    assert "only --steps may be given (got --lr)" in capsys.readouterr().err
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps(tiny(run).to_dict()))
+    assert main(["train", "--resume", str(run)]) == 2
+    assert "has no checkpoint to resume from" in capsys.readouterr().err

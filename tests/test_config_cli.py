@@ -1,0 +1,162 @@
+"""Configuration and command line: every bad input is one line, exit 2, no traceback."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from minimax.cli import main
+from minimax.config import TrainConfig
+from minimax.errors import MinimaxError
+
+TINY = ["--steps", "6", "--batch-size", "16", "--g-hidden", "8", "--d-hidden", "8", "--latent-dim", "2",
+        "--log-every", "2", "--checkpoint-every", "3", "--eval-samples", "50", "--no-plots", "--device", "cpu"]
+
+
+def run_cli(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--dataset", "moons"], "unknown dataset 'moons'"),
+    (["--k", "0"], "k must be >= 1"),
+    (["--batch-size", "0"], "batch_size must be > 0"),
+    (["--lr", "0"], "lr must be > 0"),
+    (["--lr=-1e-3"], "lr must be > 0"),
+    (["--lr", "nan"], "lr must be finite"),
+    (["--steps", "ten"], "--steps must be an integer"),
+    (["--g-hidden", "8,x"], "--g-hidden must be a comma-separated list of integers"),
+    (["--label-smoothing", "1.0"], "label_smoothing must be in [0, 1)"),
+    (["--g-loss", "wgan"], "unknown g_loss 'wgan'"),
+    (["--batch-size", "10", "--pack", "4"], "must be a multiple of pack"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_train_rejects_bad_values_with_one_line(args, needle, capsys, tmp_path):
+    code, out, err = run_cli(["train", "--out", str(tmp_path / "r"), *args], capsys)
+    assert code == 2
+    assert needle in err
+    assert err.count("\n") == 1 and err.startswith("minimax: error:")
+
+
+def test_unwritable_out_dir(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = run_cli(["train", "--out", str(blocker / "run"), *TINY], capsys)
+    assert code == 2 and "cannot write to run directory" in err
+
+
+def test_config_file_unknown_key_suggests_the_right_one(tmp_path, capsys):
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"batchsize": 32}))
+    code, _, err = run_cli(["train", "--config", str(cfg)], capsys)
+    assert code == 2 and "unknown config file" in err and "did you mean 'batch_size'" in err
+
+
+def test_config_file_and_flags_merge(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('dataset = "grid"\nsteps = 7\ng_hidden = [4, 5]\n')
+    from minimax.cli import build_parser, config_from_args
+
+    args = build_parser().parse_args(["train", "--config", str(cfg), "--steps", "9"])
+    c = config_from_args(args)
+    assert (c.dataset, c.steps, c.g_hidden) == ("grid", 9, (4, 5))
+
+
+def test_config_roundtrips_through_dict():
+    c = TrainConfig(dataset="grid", g_hidden=(3, 4), lr=1e-3, g_lr=5e-4)
+    assert TrainConfig.from_dict(json.loads(json.dumps(c.to_dict()))) == c
+
+
+def test_every_config_field_is_a_documented_flag(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = capsys.readouterr().out
+    import dataclasses
+
+    for f in dataclasses.fields(TrainConfig):
+        assert "--" + f.name.replace("_", "-") in help_text
+        assert f.metadata["help"].split()[0] in help_text
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(st.sampled_from([f for f in TrainConfig.__dataclass_fields__] + ["junk", "lR"]),
+                       st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(),
+                                 st.text(max_size=8), st.lists(st.integers(-3, 300), max_size=4),
+                                 st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))))
+def test_config_loader_fuzz_gives_config_or_clean_error(d):
+    try:
+        c = TrainConfig.from_dict(d)
+    except MinimaxError as e:
+        assert "\n" not in str(e)
+    else:
+        assert isinstance(c, TrainConfig)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=200))
+def test_config_file_fuzz_random_bytes(tmp_path_factory, blob):
+    for suffix in (".json", ".toml"):
+        p = tmp_path_factory.mktemp("cfg") / f"c{suffix}"
+        p.write_bytes(blob)
+        try:
+            TrainConfig.from_file(p)
+        except MinimaxError as e:
+            assert "\n" not in str(e)
+
+
+def test_train_then_sample(tmp_path, capsys):
+    run = tmp_path / "run"
+    code, out, _ = run_cli(["train", "--out", str(run), *TINY], capsys)
+    assert code == 0 and "done: 6 iterations" in out
+    for name in ("config.json", "metrics.jsonl", "summary.json", "checkpoints/latest"):
+        assert (run / name).exists(), name
+    summary = json.loads((run / "summary.json").read_text())
+    assert {"modes", "high_quality", "reverse_kl"} <= set(summary)
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 4, 6]
+    for key in ("value", "d_loss", "g_loss", "total_loss", "d_real", "d_fake", "g_grad_norm_saturating",
+                "g_grad_norm_non_saturating", "steps_per_sec"):
+        assert key in records[-1]
+    out_file = tmp_path / "s.npy"
+    code, _, _ = run_cli(["sample", str(run), "--n", "37", "--out", str(out_file), "--seed", "4"], capsys)
+    assert code == 0
+    x = np.load(out_file)
+    assert x.shape == (37, 2) and x.dtype == np.float32
+    run_cli(["sample", str(run), "--n", "37", "--out", str(tmp_path / "t.npy"), "--seed", "4"], capsys)
+    assert np.array_equal(x, np.load(tmp_path / "t.npy"))
+
+
+@pytest.mark.parametrize("setup,args,needle", [
+    ("none", ["--n", "5", "--out", "X"], "does not exist"),
+    ("nockpt", ["--n", "5", "--out", "X"], "has no checkpoint"),
+    ("ok", ["--n", "0", "--out", "X"], "--n must be a positive integer"),
+    ("ok", ["--n", "5"], "give --out"),
+    ("ok", ["--n", "5", "--out", "/nonexistent-dir/x.npy"], "does not exist"),
+    ("ok", ["--n", "5", "--grid", "G"], "--grid needs an image dataset"),
+])
+def test_sample_errors(setup, args, needle, tmp_path, capsys):
+    run = tmp_path / "run"
+    if setup in ("nockpt", "ok"):
+        assert main(["train", "--out", str(run), *TINY]) == 0
+        if setup == "nockpt":
+            import shutil
+
+            shutil.rmtree(run / "checkpoints")
+    args = [a.replace("X", str(tmp_path / "o.npy")).replace("G", str(tmp_path / "g.png")) for a in args]
+    capsys.readouterr()
+    code, _, err = run_cli(["sample", str(run), *args], capsys)
+    assert code == 2 and needle in err and err.count("\n") == 1
+
+
+def test_real_process_error_has_no_traceback(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "minimax", "train", "--dataset", "nope"], capture_output=True,
+                       text=True, cwd=tmp_path)
+    assert p.returncode == 2
+    assert p.stderr.strip() == "minimax: error: unknown dataset 'nope'; choose one of: " \
+                               "ring, grid, gauss1d, mnist, fashion-mnist, cifar10, folder"
+    assert "Traceback" not in p.stderr

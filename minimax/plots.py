@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -117,23 +118,39 @@ def plot_run(run_dir: str | Path) -> list[Path]:
                      ("gradients.png", plot_gradients)):
         fn(records, run_dir / name)
         written.append(run_dir / name)
-    cfg = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
     snaps = load_snapshots(run_dir)
-    if snaps:
+    if snaps and snaps[0][1].ndim == 4:  # images [n, C, H, W] in [0, 1]
+        for step, x in snaps:
+            save_image_grid(x, run_dir / "samples" / f"grid-{step:08d}.png")
+        written.append(run_dir / "samples" / f"grid-{snaps[-1][0]:08d}.png")
+    elif snaps:
+        cfg = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
         data = load_dataset(cfg)
         path = run_dir / "samples.png"
-        if hasattr(data, "centres") and data.dim == 2:
-            plot_samples_2d(snaps, data, path)
-        elif hasattr(data, "centres") and data.dim == 1:
-            plot_samples_1d(snaps, data, path)
-        else:
-            from .images import save_image_grid
-
-            for step, x in snaps:
-                save_image_grid(x.reshape(len(x), *data.shape), run_dir / "samples" / f"grid-{step:08d}.png")
-            path = run_dir / "samples" / f"grid-{snaps[-1][0]:08d}.png"
+        (plot_samples_2d if data.dim == 2 else plot_samples_1d)(snaps, data, path)
         written.append(path)
     return written
+
+
+def save_image_grid(images: np.ndarray, path: Path, pad: int = 2) -> None:
+    """Tile images [n, C, H, W] with values in [0, 1] into one PNG, ⌈√n⌉ per row."""
+    from PIL import Image
+
+    x = np.clip(np.asarray(images, dtype=np.float32), 0, 1)
+    n, c, h, w = x.shape
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    canvas = np.ones((c, rows * (h + pad) + pad, cols * (w + pad) + pad), dtype=np.float32)
+    for i in range(n):
+        r, q = divmod(i, cols)
+        canvas[:, pad + r * (h + pad):pad + r * (h + pad) + h, pad + q * (w + pad):pad + q * (w + pad) + w] = x[i]
+    pixels = (canvas * 255 + 0.5).astype(np.uint8)
+    img = Image.fromarray(pixels[0] if c == 1 else pixels.transpose(1, 2, 0))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    from .checkpoint import atomic_write_bytes
+
+    atomic_write_bytes(Path(path), buf.getvalue())
 
 
 def _save(fig, path: Path) -> None:

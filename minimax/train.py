@@ -28,7 +28,7 @@ from .config import TrainConfig
 from .data import load_dataset
 from .errors import MinimaxError
 from .game import Game
-from .players import build_players
+from .players import build_players, output_range
 from .runlog import METRICS, MetricsLog, read_metrics, truncate_metrics
 
 CONFIG = "config.json"
@@ -84,7 +84,7 @@ def build_game(cfg: TrainConfig) -> Game:
     """Data, players and optimisers for ``cfg``, seeded: same config -> same initial state."""
     cfg.validate()
     device = resolve_device(cfg.device)
-    data = load_dataset(cfg, device)
+    data = load_dataset(cfg, device, output_range(cfg.model))
     torch.manual_seed(cfg.seed)
     G, D = build_players(cfg, data)
     return Game(cfg, data, G, D, device)

@@ -5,12 +5,28 @@ from __future__ import annotations
 from ..errors import MinimaxError
 from .toy import TOY_DATASETS, GaussianMixture
 
-
-def load_dataset(cfg, device=None):
-    """The dataset named by ``cfg.dataset``, ready to sample on ``device``."""
-    if cfg.dataset in TOY_DATASETS:
-        return TOY_DATASETS[cfg.dataset]()
-    raise MinimaxError(f"unknown dataset {cfg.dataset!r}")
+IMAGE_DATASETS = ("mnist", "fashion-mnist", "cifar10", "folder")
 
 
-__all__ = ["load_dataset", "GaussianMixture", "TOY_DATASETS"]
+def load_dataset(cfg, device="cpu", output: str = "tanh", split: str = "train"):
+    """The dataset named by ``cfg.dataset`` on ``device``; images scaled to the generator's
+    ``output`` range ('tanh': [-1, 1], 'sigmoid': [0, 1])."""
+    name = cfg.dataset
+    if name in TOY_DATASETS:
+        return TOY_DATASETS[name]()
+    if name in ("mnist", "fashion-mnist"):
+        from .images import mnist_like
+
+        return mnist_like(name, cfg.data_dir, device, output, split)
+    if name == "cifar10":
+        from .images import cifar10
+
+        return cifar10(cfg.data_dir, device, output, "train" if split == "train" else "test")
+    if name == "folder":
+        from .images import image_folder
+
+        return image_folder(cfg.data_dir, device, output, cfg.image_size)
+    raise MinimaxError(f"unknown dataset {name!r}")
+
+
+__all__ = ["load_dataset", "GaussianMixture", "TOY_DATASETS", "IMAGE_DATASETS"]

@@ -1,0 +1,186 @@
+"""Image datasets, held whole as one uint8 tensor on the training device.
+
+A minibatch is drawn by index, ``x = images[randint(N, (m,))]``, on the device:
+no per-item Python, no worker processes, no host-to-device copy per step.
+Each minibatch is m i.i.d. draws from the empirical distribution of the
+training images, which is exactly what Algorithm 1 asks for ("sample a
+minibatch of m examples from the data generating distribution").
+
+Pixels are scaled to the generator's output range: [-1, 1] for tanh outputs
+(MLP, DCGAN), [0, 1] for sigmoid outputs (the 2014 paper's MNIST generator).
+
+MNIST-style sets keep the paper's split: training uses train[:50000];
+train[50000:60000] is the validation split (the Parzen σ is chosen on
+train[50000:51000]); the 10,000 test images are never trained on.
+"""
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import MinimaxError
+from .idx import read_idx
+
+TRAIN_SPLIT = 50_000
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+
+
+class ImageData:
+    """N images as uint8 [N, C, H, W] on ``device``; samples are float in the model's range."""
+
+    def __init__(self, name: str, images: torch.Tensor, device: torch.device | str = "cpu",
+                 output: str = "tanh"):
+        if images.dtype != torch.uint8 or images.ndim != 4:
+            raise ValueError("images must be a uint8 tensor of shape [N, C, H, W]")
+        if len(images) == 0:
+            raise MinimaxError(f"dataset {name} has no images")
+        self.name = name
+        self.device = torch.device(device)
+        self.images = images.to(self.device)
+        self.g_output = output
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.images.shape[1:])
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def to_model_space(self, u8: torch.Tensor) -> torch.Tensor:
+        x = u8.float().div_(255.0)
+        return x.mul_(2).sub_(1) if self.g_output == "tanh" else x
+
+    def sample(self, m: int, generator: torch.Generator, device=None) -> torch.Tensor:
+        idx = torch.randint(len(self.images), (m,), generator=generator, device=self.device)
+        return self.to_model_space(self.images[idx])
+
+    def to_data_space(self, x: torch.Tensor) -> torch.Tensor:
+        """Model outputs -> pixels in [0, 1]."""
+        if self.g_output == "tanh":
+            x = (x + 1) / 2
+        return x.clamp(0, 1)
+
+
+# ----------------------------------------------------------------------------------------------
+# MNIST and Fashion-MNIST (IDX)
+def _find(data_dir: Path, name: str) -> Path:
+    """``name`` or ``name.gz`` directly in data_dir or in torchvision's <Set>/raw/ layout."""
+    candidates = []
+    for folder in (data_dir, *sorted(data_dir.glob("*/raw"))):
+        for fname in (name + ".gz", name):
+            candidates.append(folder / fname)
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise MinimaxError(f"missing file {name}[.gz] in {data_dir} (get it with: minimax download DATASET "
+                       f"--data-dir {data_dir})")
+
+
+def load_idx_split(data_dir: str | Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(images [N, 28, 28] uint8, labels [N]) of the 'train' (60k) or 't10k' (10k) files."""
+    d = Path(data_dir)
+    if not d.is_dir():
+        raise MinimaxError(f"data directory {d} does not exist")
+    images = read_idx(_find(d, f"{split}-images-idx3-ubyte"))
+    labels = read_idx(_find(d, f"{split}-labels-idx1-ubyte"))
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise MinimaxError(f"{split} images in {d}: expected a uint8 array [N, rows, cols], got {images.shape}")
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise MinimaxError(f"{split} labels in {d}: {len(labels)} labels for {len(images)} images")
+    return images, labels
+
+
+def mnist_like(name: str, data_dir, device, output: str, split: str = "train") -> ImageData:
+    """Training split train[:50000] (split='train'), validation train[50000:] ('valid'), or 't10k'."""
+    if data_dir is None:
+        raise MinimaxError(f"dataset {name} needs --data-dir (the folder with its IDX files)")
+    if split == "t10k":
+        images, _ = load_idx_split(data_dir, "t10k")
+    else:
+        images, _ = load_idx_split(data_dir, "train")
+        images = images[:TRAIN_SPLIT] if split == "train" else images[TRAIN_SPLIT:]
+    return ImageData(name, torch.from_numpy(images.copy()).unsqueeze(1), device, output)
+
+
+# ----------------------------------------------------------------------------------------------
+# CIFAR-10 (python batches), unpickled without running arbitrary code
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """Resolves only the globals a pickled numpy array needs; anything else is refused."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+
+
+def restricted_load(raw: bytes):
+    return _NumpyOnlyUnpickler(io.BytesIO(raw), encoding="bytes").load()
+
+
+def load_cifar_batch(path: Path) -> np.ndarray:
+    try:
+        batch = restricted_load(path.read_bytes())
+    except FileNotFoundError:
+        raise MinimaxError(f"missing file {path}") from None
+    except Exception as e:  # any malformed or hostile pickle
+        raise MinimaxError(f"{path} is not a CIFAR-10 batch ({type(e).__name__}: {e})"[:300]) from None
+    data = batch.get(b"data", batch.get("data")) if isinstance(batch, dict) else None
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        raise MinimaxError(f"{path} is not a CIFAR-10 batch (no uint8 'data' array of shape [N, 3072])")
+    return data.reshape(-1, 3, 32, 32)
+
+
+def cifar10(data_dir, device, output: str, split: str = "train") -> ImageData:
+    if data_dir is None:
+        raise MinimaxError("dataset cifar10 needs --data-dir (the folder with data_batch_1..5)")
+    d = Path(data_dir)
+    if (d / "cifar-10-batches-py").is_dir():
+        d = d / "cifar-10-batches-py"
+    names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
+    images = np.concatenate([load_cifar_batch(d / n) for n in names])
+    return ImageData("cifar10", torch.from_numpy(images), device, output)
+
+
+# ----------------------------------------------------------------------------------------------
+# a folder of images
+def image_folder(data_dir, device, output: str, size: int) -> ImageData:
+    """Every PNG/JPEG/... under ``data_dir`` (recursively), centre-cropped to a square and resized
+    to ``size``×``size``; greyscale if every image is greyscale, else RGB."""
+    from PIL import Image, UnidentifiedImageError
+
+    if data_dir is None:
+        raise MinimaxError("dataset folder needs --data-dir (a folder of images)")
+    d = Path(data_dir)
+    if not d.is_dir():
+        raise MinimaxError(f"data directory {d} does not exist")
+    files = sorted(p for p in d.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise MinimaxError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found in {d}")
+    pics = []
+    for p in files:
+        try:
+            with Image.open(p) as im:
+                im.load()
+                pics.append(im.copy())
+        except (UnidentifiedImageError, OSError, ValueError) as e:
+            raise MinimaxError(f"cannot read image {p}: {e}"[:300]) from None
+    grey = all(im.mode in ("L", "1", "I;16", "I") for im in pics)
+    arrays = []
+    for im in pics:
+        im = im.convert("L" if grey else "RGB")
+        w, h = im.size
+        s = min(w, h)
+        im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+        im = im.resize((size, size), Image.BILINEAR)
+        a = np.asarray(im, dtype=np.uint8)
+        arrays.append(a[None] if grey else a.transpose(2, 0, 1))
+    return ImageData(d.name or "folder", torch.from_numpy(np.stack(arrays)), device, output)

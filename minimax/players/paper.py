@@ -1,0 +1,66 @@
+r"""The MNIST players of Goodfellow et al. (2014), as in the paper's released code.
+
+G: z ∈ R^100 (uniform) → ReLU 1200 → ReLU 1200 → sigmoid 784 (pixels in [0, 1]).
+D: x ∈ R^784 → maxout 240 units × 5 pieces → maxout 240 × 5 → linear logit,
+   with dropout: inputs kept with probability 0.8, hidden units with 0.5.
+Weights are initialised U(-r, r) with r = 0.05 for G and r = 0.005 for D, biases 0.
+
+A maxout unit (Goodfellow et al. 2013) is h_i(x) = max_{j ≤ k} (x^T W_{·ij} + b_{ij}).
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from torch import nn
+
+
+class Maxout(nn.Module):
+    """h = max over k pieces of a linear map to (units × k)."""
+
+    def __init__(self, in_features: int, units: int, pieces: int):
+        super().__init__()
+        self.units, self.pieces = units, pieces
+        self.linear = nn.Linear(in_features, units * pieces)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x).view(x.shape[0], self.units, self.pieces).amax(dim=2)
+
+
+def _uniform_init(module: nn.Module, r: float) -> None:
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.uniform_(m.weight, -r, r)
+            nn.init.zeros_(m.bias)
+
+
+class PaperGenerator(nn.Module):
+    def __init__(self, out_shape: Sequence[int] = (1, 28, 28), latent_dim: int = 100, hidden: int = 1200):
+        super().__init__()
+        self.out_shape = tuple(out_shape)
+        self.net = nn.Sequential(
+            nn.Linear(latent_dim, hidden), nn.ReLU(),
+            nn.Linear(hidden, hidden), nn.ReLU(),
+            nn.Linear(hidden, math.prod(self.out_shape)), nn.Sigmoid(),
+        )
+        _uniform_init(self, 0.05)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z).view(z.shape[0], *self.out_shape)
+
+
+class PaperDiscriminator(nn.Module):
+    def __init__(self, in_shape: Sequence[int] = (1, 28, 28), units: int = 240, pieces: int = 5,
+                 input_dropout: float = 0.2, hidden_dropout: float = 0.5):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Flatten(), nn.Dropout(input_dropout),
+            Maxout(math.prod(in_shape), units, pieces), nn.Dropout(hidden_dropout),
+            Maxout(units, units, pieces), nn.Dropout(hidden_dropout),
+            nn.Linear(units, 1),
+        )
+        _uniform_init(self, 0.005)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(1)

@@ -1,0 +1,202 @@
+"""Image data: IDX parsing, checksummed downloads, restricted CIFAR unpickling, image folders."""
+import gzip
+import hashlib
+import pickle
+import struct
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minimax.config import TrainConfig
+from minimax.data import load_dataset
+from minimax.data.download import download, fetch
+from minimax.data.idx import parse_idx, read_idx
+from minimax.data.images import ImageData, load_cifar_batch, restricted_load
+from minimax.errors import MinimaxError
+
+
+def idx_bytes(arr: np.ndarray) -> bytes:
+    code = {np.uint8: 0x08, np.int32: 0x0C}[arr.dtype.type]
+    header = struct.pack(">HBB", 0, code, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
+    return header + arr.astype(arr.dtype.newbyteorder(">")).tobytes()
+
+
+def write_mnist(folder, n_train=60, n_test=10, gz=True, seed=0):
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        imgs = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, n, dtype=np.uint8)
+        for kind, arr in (("images-idx3", imgs), ("labels-idx1", labels)):
+            raw = idx_bytes(arr)
+            name = folder / f"{split}-{kind}-ubyte"
+            if gz:
+                name.with_suffix(".gz").write_bytes(gzip.compress(raw))
+            else:
+                name.write_bytes(raw)
+    return folder
+
+
+def test_parse_idx_roundtrip_uint8_and_int32():
+    a = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    assert np.array_equal(parse_idx(idx_bytes(a)), a)
+    b = np.array([-5, 7, 1 << 30], dtype=np.int32)
+    assert np.array_equal(parse_idx(idx_bytes(b)), b)
+
+
+@pytest.mark.parametrize("raw,needle", [
+    (b"", "too short"),
+    (b"\x00\x01\x08\x01" + b"\x00" * 8, "bad magic"),
+    (b"\x00\x00\x07\x01" + b"\x00" * 8, "bad magic"),
+    (b"\x00\x00\x08\x03\x00\x00", "truncated IDX header"),
+    (struct.pack(">HBBI", 0, 8, 1, 10) + b"\x00" * 9, "size mismatch"),
+    (struct.pack(">HBBI", 0, 8, 1, 10) + b"\x00" * 11, "size mismatch"),
+    (struct.pack(">HBB4I", 0, 8, 4, 2**32 - 1, 2**32 - 1, 2**32 - 1, 2**32 - 1), "implausible size"),
+])
+def test_parse_idx_rejects_bad_files(raw, needle):
+    with pytest.raises(MinimaxError, match=needle):
+        parse_idx(raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64))
+def test_parse_idx_fuzz_random_bytes_never_crash(raw):
+    try:
+        out = parse_idx(raw)
+    except MinimaxError as e:
+        assert "\n" not in str(e)
+    else:
+        assert isinstance(out, np.ndarray)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=40), st.integers(0, 40))
+def test_read_idx_fuzz_corrupted_gzip(tmp_path_factory, junk, cut):
+    good = gzip.compress(idx_bytes(np.zeros((3, 2, 2), np.uint8)))
+    p = tmp_path_factory.mktemp("idx") / "f.gz"
+    p.write_bytes(good[:cut] + junk if cut < len(good) else good + junk)
+    try:
+        read_idx(p)
+    except MinimaxError as e:
+        assert "\n" not in str(e)
+
+
+def test_mnist_loader_reads_gz_and_raw_with_paper_split(tmp_path):
+    for gz in (True, False):
+        d = write_mnist(tmp_path / str(gz), n_train=60, gz=gz)
+        cfg = TrainConfig(dataset="mnist", data_dir=str(d))
+        data = load_dataset(cfg, "cpu", "tanh")
+        assert isinstance(data, ImageData) and data.shape == (1, 28, 28) and len(data) == 60  # < 50000: all
+        x = data.sample(16, torch.Generator().manual_seed(0))
+        assert x.shape == (16, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
+        assert torch.allclose(data.to_data_space(x) * 255, (data.to_data_space(x) * 255).round(), atol=1e-3)
+        assert len(load_dataset(cfg, "cpu", split="t10k")) == 10
+
+
+def test_missing_and_mismatched_mnist_files(tmp_path):
+    d = write_mnist(tmp_path / "m")
+    (d / "t10k-labels-idx1-ubyte.gz").unlink()
+    cfg = TrainConfig(dataset="mnist", data_dir=str(d))
+    with pytest.raises(MinimaxError, match="missing file t10k-labels-idx1-ubyte"):
+        load_dataset(cfg, split="t10k")
+    (d / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.zeros(5, np.uint8))))
+    with pytest.raises(MinimaxError, match="5 labels for 60 images"):
+        load_dataset(cfg)
+    with pytest.raises(MinimaxError, match="needs --data-dir"):
+        load_dataset(TrainConfig(dataset="mnist"))
+    with pytest.raises(MinimaxError, match="does not exist"):
+        load_dataset(TrainConfig(dataset="mnist", data_dir=str(tmp_path / "nope")))
+
+
+def test_download_verifies_md5_and_writes_atomically(tmp_path, monkeypatch):
+    src = write_mnist(tmp_path / "mirror")
+    files = [(p.name, hashlib.md5(p.read_bytes()).hexdigest()) for p in sorted(src.iterdir())]
+    from minimax.data import download as dl
+
+    monkeypatch.setitem(dl.RESOURCES, "mnist", (("file://" + str(src) + "/",), files))
+    out = download("mnist", tmp_path / "data")
+    assert sorted(p.name for p in out) == sorted(n for n, _ in files)
+    assert len(load_dataset(TrainConfig(dataset="mnist", data_dir=str(tmp_path / "data")))) == 60
+    # a file whose checksum does not match is discarded, nothing half-written remains
+    with pytest.raises(MinimaxError, match="expected 0+; file discarded"):
+        fetch("file://" + str(src / files[0][0]), tmp_path / "bad" / "x.gz", "0" * 32)
+    assert list((tmp_path / "bad").iterdir()) == []
+    with pytest.raises(MinimaxError, match="download of .* failed"):
+        fetch("file://" + str(tmp_path / "absent.gz"), tmp_path / "bad" / "y.gz", "0" * 32)
+
+
+def test_cifar_batch_loads_with_restricted_unpickler(tmp_path):
+    data = np.random.default_rng(0).integers(0, 256, (7, 3072), dtype=np.uint8)
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (folder / name).write_bytes(pickle.dumps({b"data": data, b"labels": list(range(7))}, protocol=2))
+    ds = load_dataset(TrainConfig(dataset="cifar10", data_dir=str(tmp_path)), "cpu")
+    assert ds.shape == (3, 32, 32) and len(ds) == 35
+    assert np.array_equal(ds.images[:7].numpy().reshape(7, -1), data)
+
+
+def test_hostile_pickle_is_refused_without_running(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load"):
+        restricted_load(pickle.dumps(Evil()))
+    p = tmp_path / "data_batch_1"
+    p.write_bytes(pickle.dumps({b"data": Evil()}))
+    with pytest.raises(MinimaxError, match="not a CIFAR-10 batch"):
+        load_cifar_batch(p)
+    assert not marker.exists()
+    p.write_bytes(pickle.dumps({b"data": np.zeros((2, 10), np.uint8)}))
+    with pytest.raises(MinimaxError, match="shape"):
+        load_cifar_batch(p)
+
+
+def test_image_folder(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "sub").mkdir()
+    Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(tmp_path / "a.png")
+    Image.fromarray(rng.integers(0, 256, (30, 30, 3), dtype=np.uint8)).save(tmp_path / "sub" / "b.jpg")
+    ds = load_dataset(TrainConfig(dataset="folder", data_dir=str(tmp_path), image_size=28), "cpu")
+    assert ds.shape == (3, 28, 28) and len(ds) == 2
+    (tmp_path / "c.png").write_bytes(b"not a png")
+    with pytest.raises(MinimaxError, match="cannot read image"):
+        load_dataset(TrainConfig(dataset="folder", data_dir=str(tmp_path)), "cpu")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(MinimaxError, match="no images"):
+        load_dataset(TrainConfig(dataset="folder", data_dir=str(empty)), "cpu")
+
+
+@pytest.mark.parametrize("model,size", [("dcgan", 28), ("paper", 28), ("mlp", 28), ("dcgan", 32), ("dcgan", 64)])
+def test_image_models_train_a_few_steps_and_sample(tmp_path, model, size):
+    from PIL import Image
+
+    from minimax.cli import main
+
+    rng = np.random.default_rng(0)
+    if size == 28 and model != "dcgan":
+        data_args = ["--dataset", "mnist", "--data-dir", str(write_mnist(tmp_path / "m"))]
+    else:
+        for i in range(4):
+            Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(tmp_path / f"{i}.png")
+        data_args = ["--dataset", "folder", "--data-dir", str(tmp_path), "--image-size", str(size)]
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), "--model", model, *data_args, "--steps", "2", "--batch-size", "4",
+                 "--log-every", "1", "--latent-dim", "100" if model == "paper" else "16", "--g-hidden", "8",
+                 "--d-hidden", "8", "--device", "cpu"]) == 0
+    assert (run / "samples" / "grid-00000002.png").is_file()
+    assert main(["sample", str(run), "--n", "5", "--out", str(tmp_path / "s.npy"),
+                 "--grid", str(tmp_path / "g.png")]) == 0
+    x = np.load(tmp_path / "s.npy")
+    c = 1 if "mnist" in data_args else 3
+    assert x.shape == (5, c * size * size) and x.min() >= 0 and x.max() <= 1
+    assert Image.open(tmp_path / "g.png").size[0] > size

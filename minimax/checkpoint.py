@@ -35,6 +35,13 @@ _NAME = re.compile(r"^step-(\d{8,})\.safetensors$")
 
 # --------------------------------------------------------------------------------------------
 # atomic file writes
+def _file_mode() -> int:
+    """0o666 less the process umask: the mode open() would have given a new file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix."""
     path = Path(path)
@@ -44,6 +51,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _file_mode())  # mkstemp creates 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -180,6 +180,14 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    path = write_report(args.run_dirs, args.out)
+    print(f"wrote {path}")
+    return 0
+
+
 def _positive_int(raw: str, flag: str) -> int:
     try:
         v = int(raw)
@@ -216,6 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
     pz.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"),
                     help="with --real and no run: which dataset (default: mnist)")
     pz.set_defaults(func=cmd_eval_parzen)
+    r = sub.add_parser("report", help="write a self-contained HTML report of one or more runs")
+    r.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    r.add_argument("--out", help="the HTML file (default: RUN_DIR/report.html of the first run)")
+    r.set_defaults(func=cmd_report)
     d = sub.add_parser("download", help="download a dataset (needs a network), verified by md5")
     d.add_argument("dataset", choices=("mnist", "fashion-mnist", "cifar10"))
     d.add_argument("--data-dir", required=True, help="where to put the files")

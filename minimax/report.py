@@ -1,0 +1,233 @@
+r"""``minimax report RUN_DIR [RUN_DIR ...]``: one self-contained HTML page per set of runs.
+
+Every plot is a PNG embedded as base64, so the page needs no network and no
+other file. For each run it shows:
+
+* the game's curves: L_D, L_G, total loss, V̂ with the -log 4 of the optimum, and
+  mean D(x), D(G(z)) with the equilibrium 1/2;
+* the saturation picture of §3: both generator losses, and the size of their
+  gradients with respect to D's logit, |∂L/∂l| = D (saturating) and 1 - D
+  (non-saturating), against D(G(z)) ∈ [0, 1], with the run's observed D(G(z)) marked;
+* the measured generator-gradient norms under both losses;
+* samples through training (scatter over the true density, or image grids);
+* for 1-D and 2-D data, the trained D beside the optimal D* = p_data/(p_data + p_g),
+  with p_g estimated by a Gaussian kernel density of generated samples;
+* the run's config and summary metrics.
+
+With several runs, their V̂ and D(G(z)) curves are also overlaid in one figure.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from . import plots  # noqa: E402
+from .checkpoint import atomic_write_bytes  # noqa: E402
+from .errors import MinimaxError  # noqa: E402
+from .runlog import METRICS, read_metrics  # noqa: E402
+from .theory import EQUILIBRIUM_D, OPTIMAL_VALUE  # noqa: E402
+
+
+def _png(draw) -> str:
+    """Run ``draw(target)`` with an in-memory file; return a data: URI of the PNG."""
+    buf = io.BytesIO()
+    draw(buf)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _fig_png(fig) -> str:
+    return _png(lambda buf: plots._save(fig, buf))
+
+
+def saturation_figure(observed: list[float]) -> str:
+    """L_G and |∂L_G/∂l| for both losses against D(G(z)), with the run's D(G(z)) values marked."""
+    d = np.linspace(1e-4, 1 - 1e-4, 400)
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    ax[0].plot(d, np.log(1 - d), label="saturating: $\\log(1 - D(G(z)))$ (minimised)")
+    ax[0].plot(d, -np.log(d), label="non-saturating: $-\\log D(G(z))$")
+    ax[0].set_xlabel("$D(G(z))$")
+    ax[0].set_title("generator losses")
+    ax[1].plot(d, d, label="saturating: $|\\partial L/\\partial l| = D$")
+    ax[1].plot(d, 1 - d, label="non-saturating: $|\\partial L/\\partial l| = 1 - D$")
+    ax[1].set_xlabel("$D(G(z))$")
+    ax[1].set_title("gradient with respect to D's logit")
+    for a in ax:
+        if observed:
+            a.axvspan(min(observed), max(observed), color="tab:red", alpha=0.12, label="this run's $D(G(z))$ range")
+            a.axvline(observed[-1], color="tab:red", lw=1.5, label=f"final $D(G(z))$ = {observed[-1]:.3f}")
+        a.legend(fontsize=8)
+    return _fig_png(fig)
+
+
+def _kde_log_density(samples: np.ndarray, grid: np.ndarray, bandwidth: float) -> np.ndarray:
+    s = torch.from_numpy(samples).double()
+    g = torch.from_numpy(grid).double()
+    sq = torch.cdist(g, s).pow(2)
+    d = s.shape[1]
+    log_p = torch.logsumexp(-sq / (2 * bandwidth**2), 1) - math.log(len(s)) - 0.5 * d * math.log(
+        2 * math.pi * bandwidth**2)
+    return log_p.numpy()
+
+
+def discriminator_figure(run_dir: Path) -> str | None:
+    """Trained D(x) beside D*(x) = p_data/(p_data + p_g) on a grid, for 1-D and 2-D data."""
+    from .cli import load_trained
+
+    try:
+        game = load_trained(run_dir)
+    except MinimaxError:
+        return None
+    data = game.data
+    if not hasattr(data, "centres") or data.dim > 2:
+        return None
+    x_g = game.generate(4000, seed=12345).cpu().numpy().astype(np.float64)
+    c = data.centres.numpy()
+    pad = 0.5 + 6 * data.std
+    lo = np.minimum(c.min(0) - pad, np.percentile(x_g, 1, axis=0))
+    hi = np.maximum(c.max(0) + pad, np.percentile(x_g, 99, axis=0))
+    bw = max(data.std, 0.02 * float((hi - lo).max()))  # KDE bandwidth of p_g
+    if data.dim == 1:
+        grid = np.linspace(lo[0], hi[0], 400)[:, None]
+    else:
+        gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120))
+        grid = np.stack([gx.ravel(), gy.ravel()], 1)
+    log_pd = data.log_prob(torch.from_numpy(grid).float()).double().numpy()
+    log_pg = _kde_log_density(x_g, grid, bw)
+    d_star = 1 / (1 + np.exp(np.clip(log_pg - log_pd, -700, 700)))
+    d_hat = game.discriminator_probability(torch.from_numpy(grid).float()).cpu().numpy()
+    if data.dim == 1:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        ax.plot(grid[:, 0], d_hat, label="trained $D(x)$")
+        ax.plot(grid[:, 0], d_star, "--", label="$D^*(x) = p_{data}/(p_{data} + \\hat p_g)$")
+        ax.axhline(EQUILIBRIUM_D, color="k", lw=0.8, ls=":")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("x")
+        ax.legend()
+    else:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
+        for a, z, title in ((axes[0], d_hat, "trained $D(x)$"),
+                            (axes[1], d_star, "$D^* = p_{data}/(p_{data} + \\hat p_g)$")):
+            im = a.pcolormesh(gx, gy, z.reshape(gx.shape), vmin=0, vmax=1, cmap="RdBu_r", shading="auto")
+            a.scatter(c[:, 0], c[:, 1], s=8, color="k", marker="x")
+            a.set_title(title)
+            a.set_aspect("equal")
+        fig.colorbar(im, ax=axes, shrink=0.8)
+        return _png(lambda buf: (fig.savefig(buf, dpi=90), plt.close(fig)))
+    return _fig_png(fig)
+
+
+def samples_figures(run_dir: Path) -> list[tuple[str, str]]:
+    """(caption, data URI) for the samples through training."""
+    snaps = plots.load_snapshots(run_dir)
+    if not snaps:
+        return []
+    if snaps[0][1].ndim == 4:
+        return [(f"step {step}", _png(lambda buf, x=x: plots.save_image_grid(x, buf))) for step, x in snaps]
+    from .config import TrainConfig
+    from .data import load_dataset
+
+    data = load_dataset(TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text())))
+    draw = plots.plot_samples_2d if data.dim == 2 else plots.plot_samples_1d
+    return [("samples over the data density", _png(lambda buf: draw(snaps, data, buf)))]
+
+
+def overlay_figure(runs: list[tuple[str, list[dict]]]) -> str:
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    for name, records in runs:
+        ax[0].plot(*plots._series(records, "value"), label=name)
+        ax[1].plot(*plots._series(records, "d_fake"), label=name)
+    ax[0].axhline(OPTIMAL_VALUE, color="k", ls="--", lw=1, label="$-\\log 4$")
+    ax[1].axhline(EQUILIBRIUM_D, color="k", ls="--", lw=1, label="1/2")
+    ax[0].set_title("$\\hat V(D, G)$")
+    ax[1].set_title("mean $D(G(z))$")
+    for a in ax:
+        a.set_xlabel("iteration")
+        a.legend(fontsize=8)
+    return _fig_png(fig)
+
+
+def _table(d: dict) -> str:
+    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>" for k, v in d.items())
+    return f"<table>{rows}</table>"
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, list):
+        return ",".join(map(str, v))
+    return str(v)
+
+
+def _img(uri: str, alt: str) -> str:
+    return f'<figure><img src="{uri}" alt="{html.escape(alt)}"><figcaption>{html.escape(alt)}</figcaption></figure>'
+
+
+def run_section(run_dir: Path) -> tuple[str, list[dict]]:
+    records = [r for r in read_metrics(run_dir / METRICS) if "value" in r]
+    config = json.loads((run_dir / "config.json").read_text())
+    summary_path = run_dir / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {"status": "not finished"}
+    parzen = run_dir / "parzen.json"
+    if parzen.exists():
+        p = json.loads(parzen.read_text())
+        summary["parzen_ll"] = f"{p['parzen_ll']:.1f} ± {p['parzen_se']:.1f} nats (σ = {p['sigma']:.3f})"
+    parts = [f"<h2>{html.escape(str(run_dir))}</h2>", '<div class="row">',
+             f"<div><h3>summary</h3>{_table(summary)}</div>", f"<div><h3>config</h3>{_table(config)}</div></div>"]
+    figs = [("losses and the value of the game (dashed: -log 4)", _png(lambda b: plots.plot_losses(records, b))),
+            ("mean D(x) and D(G(z)) (dashed: 1/2)", _png(lambda b: plots.plot_discriminator(records, b))),
+            ("generator-gradient norm under both losses", _png(lambda b: plots.plot_gradients(records, b))),
+            ("the saturation picture: both generator losses and their gradients against D(G(z))",
+             saturation_figure([r["d_fake"] for r in records if r.get("d_fake") is not None]))]
+    d_fig = discriminator_figure(run_dir)
+    if d_fig:
+        figs.append(("trained D beside the optimal D*", d_fig))
+    figs += samples_figures(run_dir)
+    parts += [_img(uri, alt) for alt, uri in figs]
+    return "\n".join(parts), records
+
+
+CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+h1{margin-bottom:0}.math{color:#555}figure{display:inline-block;margin:.5em;vertical-align:top}
+img{max-width:100%;border:1px solid #ddd}figcaption{font-size:.85em;color:#555}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 1em .5em 0}th,td{border:1px solid #ddd;padding:2px 6px;
+text-align:left}.row{display:flex;flex-wrap:wrap;align-items:flex-start}section{border-top:2px solid #eee;margin-top:2em}"""
+
+
+def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> Path:
+    """Write one self-contained HTML report for ``run_dirs``; returns its path."""
+    dirs = [Path(d) for d in run_dirs]
+    for d in dirs:
+        if not (d / "config.json").is_file():
+            raise MinimaxError(f"{d} is not a minimax run directory (no config.json)")
+    out = Path(out) if out else dirs[0] / "report.html"
+    if not out.parent.is_dir():
+        raise MinimaxError(f"cannot write {out}: folder {out.parent} does not exist")
+    sections, runs = [], []
+    for d in dirs:
+        body, records = run_section(d)
+        sections.append(f"<section>{body}</section>")
+        runs.append((d.name, records))
+    overlay = _img(overlay_figure(runs), "all runs: value of the game and D(G(z))") if len(runs) > 1 else ""
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>minimax report</title><style>{CSS}</style></head>
+<body><h1>minimax report</h1>
+<p class="math">min<sub>G</sub> max<sub>D</sub> V(D,G) = E<sub>x~p<sub>data</sub></sub>[log D(x)] +
+E<sub>z~p<sub>z</sub></sub>[log(1 − D(G(z)))]; at the optimum p<sub>g</sub> = p<sub>data</sub>,
+D* = 1/2 and V = −log 4 ≈ −1.386.</p>
+{overlay}
+{''.join(sections)}
+</body></html>"""
+    atomic_write_bytes(out, page.encode("utf-8"))
+    return out

@@ -1,0 +1,73 @@
+"""The HTML report: self-contained, and rendered by a real headless Chromium without console errors."""
+import re
+import shutil
+
+import pytest
+
+from minimax.cli import main
+from minimax.report import write_report
+
+TINY = ["--steps", "40", "--batch-size", "32", "--g-hidden", "16", "--d-hidden", "16", "--latent-dim", "4",
+        "--log-every", "5", "--checkpoint-every", "20", "--eval-samples", "200", "--device", "cpu", "--no-plots"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("runs")
+    out = []
+    for name, extra in (("ring", []), ("gauss", ["--dataset", "gauss1d", "--g-loss", "saturating"])):
+        assert main(["train", "--out", str(base / name), *TINY, *extra]) == 0
+        out.append(base / name)
+    return out
+
+
+def test_report_is_self_contained(runs, tmp_path):
+    path = write_report(runs, tmp_path / "report.html")
+    page = path.read_text()
+    images = re.findall(r'<img src="([^"]+)"', page)
+    assert len(images) >= 2 * 6 + 1  # six figures per run (curves, saturation, D vs D*, samples) + overlay
+    assert all(src.startswith("data:image/png;base64,") for src in images)
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    for needle in ("−log 4", "D(G(z))", "trained D beside the optimal D*", "saturation picture", "high_quality"):
+        assert needle in page
+
+
+def test_report_cli_errors(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "is not a minimax run directory" in capsys.readouterr().err
+
+
+def _chrome():
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("Debian's chromium and chromium-driver are not installed (.ci/run installs them)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1300,1000"):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
+
+
+def test_report_renders_in_headless_chromium(runs, tmp_path):
+    path = write_report(runs, tmp_path / "report.html")
+    driver = _chrome()
+    try:
+        driver.get(path.resolve().as_uri())
+        state = driver.execute_script("""
+            const imgs = Array.from(document.images);
+            return {n: imgs.length,
+                    decoded: imgs.filter(i => i.complete && i.naturalWidth > 100 && i.naturalHeight > 100).length,
+                    title: document.title,
+                    sections: document.querySelectorAll('section').length};""")
+        errors = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+        driver.save_screenshot(str(tmp_path / "report.png"))
+    finally:
+        driver.quit()
+    assert state["title"] == "minimax report" and state["sections"] == 2
+    assert state["n"] >= 13 and state["decoded"] == state["n"], state
+    assert errors == []

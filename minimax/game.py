@@ -71,6 +71,12 @@ class Game:
         self.G, self.D = generator.to(device), discriminator.to(device)
         self.opt_g = make_optimizer(self.G.parameters(), cfg, cfg.g_lr or cfg.lr)
         self.opt_d = make_optimizer(self.D.parameters(), cfg, cfg.d_lr or cfg.lr)
+        # the callables used for training: compiled if asked; self.G / self.D stay the plain modules
+        self.g_fwd = torch.compile(self.G) if cfg.compile == "on" else self.G
+        self.d_fwd = torch.compile(self.D) if cfg.compile == "on" else self.D
+        # D(cat(x, G(z))) in one forward is the same math as two forwards unless D couples the
+        # samples of a batch (BatchNorm); then real and fake go through D separately.
+        self.d_joint = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.D.modules())
         self.g_params = [p for p in self.G.parameters() if p.requires_grad]
         self.d_params = [p for p in self.D.parameters() if p.requires_grad]
         self.data_rng = torch.Generator(device=data_device(data, device)).manual_seed(cfg.seed * 1000 + 1)
@@ -88,13 +94,21 @@ class Game:
         return self.data.sample(m, self.data_rng, self.device)
 
     # -- Algorithm 1 -----------------------------------------------------------------------
+    def autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.amp == "bf16")
+
     def _forward_d(self, through_g: bool):
         """D's logits on fresh x ~ p_data and on G(z), z ~ p_z (with G's graph only if asked)."""
         m = self.cfg.batch_size
         x, z = self.real(m), self.noise(m)
-        with torch.set_grad_enabled(through_g):
-            fake = self.G(z)
-        return self.D(x), self.D(fake)
+        with self.autocast():
+            with torch.set_grad_enabled(through_g):
+                fake = self.g_fwd(z)
+            if self.d_joint:
+                logits = self.d_fwd(torch.cat([x, fake.to(x.dtype)])).float()
+                half = len(logits) // 2
+                return logits[:half], logits[half:]
+            return self.d_fwd(x).float(), self.d_fwd(fake).float()
 
     def discriminator_step(self):
         """One step of D on fresh minibatches: descend L_D = -V̂ (with label smoothing).
@@ -110,7 +124,9 @@ class Game:
 
     def generator_step(self, diagnose: bool = False):
         """One step of G on fresh noise: descend L_G(D(G(z))), saturating or non-saturating."""
-        return self.update_generator(self.D(self.G(self.noise(self.cfg.batch_size))), diagnose)
+        with self.autocast():
+            fake_logits = self.d_fwd(self.g_fwd(self.noise(self.cfg.batch_size))).float()
+        return self.update_generator(fake_logits, diagnose)
 
     def update_generator(self, fake_logits: torch.Tensor, diagnose: bool = False):
         """Descend L_G given D(G(z)) with its graph. Gradients flow into G's parameters only.

@@ -178,3 +178,54 @@ def test_generate_uses_its_own_noise_stream():
     assert torch.equal(game.noise_rng.get_state(), state)
     assert torch.equal(x1, game.generate(10, seed=3))
     assert x1.shape == (10, 2)
+
+
+def test_joint_discriminator_forward_is_the_same_math_as_two_forwards():
+    """D(cat(x, G(z))) is used when D has no BatchNorm; it must equal D(x), D(G(z)) separately."""
+    game = build_game(small())
+    assert game.d_joint
+    state = game.data_rng.get_state(), game.noise_rng.get_state()
+    joint = game._forward_d(through_g=False)
+    game.d_joint = False
+    game.data_rng.set_state(state[0])
+    game.noise_rng.set_state(state[1])
+    separate = game._forward_d(through_g=False)
+    for a, b in zip(joint, separate):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_batchnorm_discriminator_is_fed_real_and_fake_separately():
+    from minimax.data.toy import ring
+    from minimax.game import Game
+    from minimax.players import MLPGenerator
+
+    D = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.BatchNorm1d(8), torch.nn.Linear(8, 1),
+                            torch.nn.Flatten(0))
+    game = Game(small(), ring(), MLPGenerator(4, (2,), (8,)), D, torch.device("cpu"))
+    assert not game.d_joint
+    game.iteration()
+
+
+def test_bf16_autocast_trains_and_keeps_fp32_parameters():
+    game = build_game(small(amp="bf16"))
+    for _ in range(3):
+        game.iteration(diagnose=True)
+    rec = game.read_stats()
+    assert rec["first_nonfinite_step"] == -1 and 0 < rec["d_real"] < 1
+    assert all(p.dtype == torch.float32 for p in game.G.parameters())
+    with game.autocast():
+        assert game.D(game.real(4)).dtype == torch.bfloat16
+
+
+def test_presets_apply_under_flags_and_files(tmp_path):
+    from minimax.cli import build_parser, config_from_args
+    from minimax.config import PRESETS
+
+    parse = build_parser().parse_args
+    assert config_from_args(parse(["train"])).lr == PRESETS["ring"]["lr"]
+    assert config_from_args(parse(["train", "--lr", "3e-4"])).lr == 3e-4
+    assert config_from_args(parse(["train", "--dataset", "mnist"])).lr == TrainConfig().lr
+    cfg = tmp_path / "c.json"
+    cfg.write_text('{"steps": 17}')
+    c = config_from_args(parse(["train", "--config", str(cfg)]))
+    assert c.steps == 17 and c.batch_size == PRESETS["ring"]["batch_size"]

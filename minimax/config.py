@@ -97,6 +97,8 @@ class TrainConfig:
     eval_samples: int = _opt("samples drawn for the final metrics", _positive, "> 0", default=2500)
     on_nan: str = _opt("on a non-finite loss or parameter: 'stop', or 'rollback' to the last checkpoint "
                        "with the learning rates halved", choices=("stop", "rollback"), default="stop")
+    tensorboard: str = _opt("TensorBoard scalars and samples in RUN/tensorboard when the package is installed",
+                            choices=("auto", "off"), default="auto")
     compile: str = _opt("torch.compile the players' forward passes ('on' costs compile time up front)",
                         choices=("off", "on"), default="off")
     amp: str = _opt("mixed precision for the players' forward passes: 'off' (fp32) or 'bf16' (autocast)",

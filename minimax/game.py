@@ -25,6 +25,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .config import TrainConfig
@@ -39,7 +40,7 @@ from .objective import (
 from .prior import sample_noise
 
 # Order of the per-iteration statistics accumulated on the device.
-STATS = ("value", "d_loss", "g_loss", "total_loss", "d_real", "d_fake")
+STATS = ("value", "value_real", "value_fake", "d_loss", "g_loss", "total_loss", "d_real", "d_fake")
 
 
 def make_optimizer(params, cfg: TrainConfig, lr: float) -> torch.optim.Optimizer:
@@ -195,6 +196,8 @@ class Game:
         with torch.no_grad():
             stats = torch.stack([
                 value(real_logits, fake_logits),
+                -F.softplus(-real_logits).mean(),  # E log D(x)
+                -F.softplus(fake_logits).mean(),  # E log(1 - D(G(z)))
                 discriminator_loss(real_logits, fake_logits, self.cfg.real_label),
                 g_loss,
                 total_loss(real_logits, fake_logits, self.cfg.real_label),

@@ -61,3 +61,61 @@ def truncate_metrics(path: Path, step: int) -> None:
         return
     keep = [r for r in read_metrics(path) if r.get("step", 0) <= step]
     atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in keep).encode())
+
+
+class TensorBoardLog:
+    """The same records as scalars in TensorBoard (``RUN/tensorboard``), plus samples as images.
+
+    Used only when the ``tensorboard`` package is installed and ``--tensorboard`` is not 'off'.
+    On resume, events after the checkpoint's step are purged so the curves stay continuous.
+    """
+
+    SCALARS = {
+        "game/V": "value", "game/V_real_term E[log D(x)]": "value_real",
+        "game/V_fake_term E[log(1-D(G(z)))]": "value_fake",
+        "loss/D": "d_loss", "loss/G": "g_loss", "loss/total": "total_loss",
+        "D/mean D(x)": "d_real", "D/mean D(G(z))": "d_fake",
+        "G_grad_norm/saturating": "g_grad_norm_saturating",
+        "G_grad_norm/non_saturating": "g_grad_norm_non_saturating", "speed/steps_per_sec": "steps_per_sec",
+    }
+
+    def __init__(self, run_dir: Path, start_step: int):
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(str(Path(run_dir) / "tensorboard"), purge_step=start_step + 1)
+
+    @classmethod
+    def open(cls, mode: str, run_dir: Path, start_step: int) -> "TensorBoardLog | None":
+        if mode == "off":
+            return None
+        try:
+            import tensorboard  # noqa: F401
+        except ImportError:
+            return None
+        return cls(run_dir, start_step)
+
+    def write(self, record: dict) -> None:
+        for tag, key in self.SCALARS.items():
+            v = record.get(key)
+            if v is not None and math.isfinite(v):
+                self.writer.add_scalar(tag, v, record["step"])
+
+    def samples(self, step: int, x) -> None:
+        """Images [n, C, H, W] in [0, 1] as a grid; 1-D/2-D samples as a scatter/histogram figure."""
+        import numpy as np
+
+        if x.ndim == 4:
+            self.writer.add_images("samples", np.clip(x, 0, 1), step)
+            return
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(4, 4))
+        if x.shape[1] == 2:
+            ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.5)
+            ax.set_aspect("equal")
+        else:
+            ax.hist(x[:, 0], bins=60)
+        self.writer.add_figure("samples", fig, step)
+
+    def close(self) -> None:
+        self.writer.close()

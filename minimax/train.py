@@ -29,7 +29,7 @@ from .data import load_dataset
 from .errors import MinimaxError
 from .game import Game
 from .players import build_players, output_range
-from .runlog import METRICS, MetricsLog, read_metrics, truncate_metrics
+from .runlog import METRICS, MetricsLog, TensorBoardLog, read_metrics, truncate_metrics
 
 CONFIG = "config.json"
 SUMMARY = "summary.json"
@@ -157,6 +157,7 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
     (run_dir / SAMPLES).mkdir(exist_ok=True)
 
     log = MetricsLog(run_dir / METRICS)
+    tb = TensorBoardLog.open(cfg.tensorboard, run_dir, game.step)
     snaps = snapshot_steps(cfg.steps, cfg.snapshots)
 
     def save() -> Path:
@@ -166,7 +167,7 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
         save()
     last_good = ckpt.latest_checkpoint(run_dir)
     if game.step in snaps:
-        save_snapshot(run_dir, game)
+        save_snapshot(run_dir, game, tb)
 
     show = sys.stderr.isatty() if progress is None else progress
     from tqdm.auto import tqdm
@@ -209,13 +210,15 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
                         t_last, step_last = now, game.step
                         rec.pop("first_nonfinite_step")
                         log.write(rec)
+                        if tb:
+                            tb.write(rec)
                         bar.set_postfix(D_x=f"{rec['d_real']:.3f}", D_Gz=f"{rec['d_fake']:.3f}",
                                         V=f"{rec['value']:.3f}", refresh=False)
                     if ckpt_now:
                         log.sync()
                         last_good = save()
                 if game.step in snaps:
-                    save_snapshot(run_dir, game)
+                    save_snapshot(run_dir, game, tb)
                 if stop.signum is not None:
                     log.sync()
                     last_good = save()
@@ -226,6 +229,8 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
     finally:
         bar.close()
         log.close()
+        if tb:
+            tb.close()
 
     summary = evaluate(game, run_dir)
     summary.update(step=game.step, run_dir=str(run_dir))
@@ -246,11 +251,13 @@ def _divergence(game: Game, rec: dict | None) -> int | None:
     return None
 
 
-def save_snapshot(run_dir: Path, game: Game) -> None:
+def save_snapshot(run_dir: Path, game: Game, tb: TensorBoardLog | None = None) -> None:
     """Generated samples at this step (from the fixed evaluation noise) for the plots."""
     n = min(game.cfg.eval_samples, 2500) if len(game.data.shape) == 1 else 64
-    x = game.generate(n, seed=game.cfg.seed + EVAL_SEED_OFFSET)
-    np.save(run_dir / SAMPLES / f"step-{game.step:08d}.npy", x.cpu().numpy().astype(np.float32))
+    x = game.generate(n, seed=game.cfg.seed + EVAL_SEED_OFFSET).cpu().numpy().astype(np.float32)
+    np.save(run_dir / SAMPLES / f"step-{game.step:08d}.npy", x)
+    if tb:
+        tb.samples(game.step, x)
 
 
 def evaluate(game: Game, run_dir: Path) -> dict:

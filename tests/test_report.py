@@ -71,3 +71,30 @@ def test_report_renders_in_headless_chromium(runs, tmp_path):
     assert state["title"] == "minimax report" and state["sections"] == 2
     assert state["n"] >= 13 and state["decoded"] == state["n"], state
     assert errors == []
+
+
+def test_tensorboard_scalars_match_the_metrics_log(runs, tmp_path):
+    pytest.importorskip("tensorboard", reason="tensorboard is not installed")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from minimax.runlog import read_metrics
+
+    acc = EventAccumulator(str(runs[0] / "tensorboard"), size_guidance={"scalars": 0, "images": 0})
+    acc.Reload()
+    tags = set(acc.Tags()["scalars"])
+    assert {"game/V", "game/V_real_term E[log D(x)]", "game/V_fake_term E[log(1-D(G(z)))]", "loss/D", "loss/G",
+            "loss/total", "D/mean D(x)", "D/mean D(G(z))", "G_grad_norm/saturating",
+            "G_grad_norm/non_saturating"} <= tags
+    records = [r for r in read_metrics(runs[0] / "metrics.jsonl") if "value" in r]
+    v = acc.Scalars("game/V")
+    assert [e.step for e in v] == [r["step"] for r in records]
+    assert [e.value for e in v] == pytest.approx([r["value"] for r in records], rel=1e-6)
+    # V = E log D(x) + E log(1 - D(G(z)))
+    for r in records:
+        assert r["value"] == pytest.approx(r["value_real"] + r["value_fake"], abs=1e-6)
+    assert acc.Tags()["images"]  # sample scatter at the snapshots
+
+
+def test_tensorboard_off_by_flag(tmp_path):
+    assert main(["train", "--out", str(tmp_path / "r"), *TINY, "--tensorboard", "off"]) == 0
+    assert not (tmp_path / "r" / "tensorboard").exists()

@@ -122,6 +122,12 @@ def game_state(game, extra: dict | None = None) -> tuple[dict[str, torch.Tensor]
         "opt_d": flatten_optimizer("opt_d", game.opt_d, tensors),
         **(extra or {}),
     }
+    # the statistics accumulated since the last log record, so that record comes out the same
+    tensors["stats.sum"] = _cpu(game._sum)
+    tensors["stats.first_bad"] = _cpu(game._first_bad)
+    if game._norms is not None:
+        tensors["stats.norms"] = _cpu(game._norms)
+    meta["stats_count"] = game._count
     tensors["rng.data"] = _cpu(game.data_rng.get_state())
     tensors["rng.noise"] = _cpu(game.noise_rng.get_state())
     cpu_state, cuda_state = game.global_rng_state
@@ -145,9 +151,12 @@ def restore_game(game, tensors: dict[str, torch.Tensor], meta: dict) -> None:
         game.global_rng_state = (tensors["rng.torch"], cuda_state)
         game.step = int(meta["step"])
         game.lr_scale = float(meta.get("lr_scale", 1.0))
+        game._sum = tensors["stats.sum"].to(game.device)
+        game._first_bad = tensors["stats.first_bad"].to(game.device)
+        game._norms = tensors["stats.norms"].to(game.device) if "stats.norms" in tensors else None
+        game._count = int(meta["stats_count"])
     except (KeyError, RuntimeError, ValueError, TypeError) as e:
         raise MinimaxError(f"checkpoint does not match this run's models: {str(e).splitlines()[0][:200]}") from None
-    game.reset_stats()
 
 
 # --------------------------------------------------------------------------------------------

@@ -163,20 +163,20 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
     def save() -> Path:
         return ckpt.save_checkpoint(run_dir, game, cfg.keep_checkpoints)
 
-    if game.step == 0:
-        save()
-    last_good = ckpt.latest_checkpoint(run_dir)
-    if game.step in snaps:
-        save_snapshot(run_dir, game, tb)
-
     show = sys.stderr.isatty() if progress is None else progress
     from tqdm.auto import tqdm
 
     bar = tqdm(total=cfg.steps, initial=game.step, disable=not show, unit="it", dynamic_ncols=True)
     rollbacks = 0
-    t_last, step_last = time.perf_counter(), game.step
-    try:
-        with SignalFlag() as stop:
+    # From here on SIGINT/SIGTERM only raise a flag, checked after every iteration.
+    with SignalFlag() as stop:
+        try:
+            if game.step == 0:
+                save()
+            last_good = ckpt.latest_checkpoint(run_dir)
+            if game.step in snaps:
+                save_snapshot(run_dir, game, tb)
+            t_last, step_last = time.perf_counter(), game.step
             while game.step < cfg.steps:
                 s = game.step + 1
                 log_now = s % cfg.log_every == 0 or s == cfg.steps
@@ -226,11 +226,11 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
                     raise Interrupted(f"interrupted by {name} at step {game.step}; checkpoint saved to "
                                       f"{last_good}; continue with: minimax train --resume {run_dir}",
                                       stop.signum)
-    finally:
-        bar.close()
-        log.close()
-        if tb:
-            tb.close()
+        finally:
+            bar.close()
+            log.close()
+            if tb:
+                tb.close()
 
     summary = evaluate(game, run_dir)
     summary.update(step=game.step, run_dir=str(run_dir))

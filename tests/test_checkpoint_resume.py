@@ -148,7 +148,7 @@ def test_resume_is_bitwise_identical_to_an_uninterrupted_run(tmp_path):
 def _run_cli(out, steps, env_extra=None):
     cmd = [sys.executable, "-m", "minimax", "train", "--out", str(out), "--steps", str(steps), "--device", "cpu",
            "--g-hidden", "16,16", "--d-hidden", "16,16", "--latent-dim", "4", "--batch-size", "32",
-           "--log-every", "2", "--checkpoint-every", "1", "--keep-checkpoints", "2", "--eval-samples", "100",
+           "--log-every", "3", "--checkpoint-every", "1", "--keep-checkpoints", "2", "--eval-samples", "100",
            "--d-dropout", "0.2", "--no-plots"]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

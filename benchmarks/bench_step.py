@@ -126,9 +126,10 @@ class PlainLoop:
 
 # ------------------------------------------------------------------------------------------------
 # (b) minimax
-def minimax_game(images: torch.Tensor, seed: int = 0, compile: bool = False) -> Game:
+def minimax_game(images: torch.Tensor, seed: int = 0, compile: bool = False, amp: str = "off") -> Game:
     cfg = TrainConfig(dataset="mnist", model="mlp", latent_dim=LATENT, batch_size=BATCH, update="simultaneous",
-                      lr=2e-4, beta1=0.5, beta2=0.999, device="cpu", seed=seed, compile=compile)
+                      lr=2e-4, beta1=0.5, beta2=0.999, device="cpu", seed=seed, compile="on" if compile else "off",
+                      amp=amp)
     torch.manual_seed(seed)
     data = ImageData("mnist", images, "cpu", "tanh")
     return Game(cfg, data, TutorialGenerator(), TutorialDiscriminator(probability=False), torch.device("cpu"))
@@ -173,7 +174,8 @@ def main():
     p.add_argument("--blocks", type=int, default=5)
     p.add_argument("--iters", type=int, default=100)
     p.add_argument("--warmup", type=int, default=30)
-    p.add_argument("--compile", action="store_true", help="also time minimax with --compile")
+    p.add_argument("--compile", action="store_true", help="also time minimax with --compile on")
+    p.add_argument("--bf16", action="store_true", help="also time minimax with --amp bf16 (not the same math)")
     p.add_argument("--json", help="write the results here")
     args = p.parse_args()
 
@@ -182,6 +184,8 @@ def main():
     runners = {"plain": plain.step, "minimax": game.iteration}
     if args.compile:
         runners["minimax+compile"] = minimax_game(images, compile=True).iteration
+    if args.bf16:
+        runners["minimax+bf16"] = minimax_game(images, amp="bf16").iteration
     for step in runners.values():
         for _ in range(args.warmup):
             step()
@@ -203,12 +207,15 @@ def main():
         "fraction_of_gemm_peak": med["minimax"] * flops["minimax"] / 1e9 / peak_gflops,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
-    if "minimax+compile" in med:
-        out["ratio_compiled_over_plain"] = med["minimax+compile"] / med["plain"]
+    for k in ("minimax+compile", "minimax+bf16"):
+        if k in med:
+            out[f"ratio_{k}_over_plain"] = med[k] / med["plain"]
     print(f"threads {out['threads']}, fp32 GEMM {peak_gflops:.0f} GFLOP/s")
     for k, v in rates.items():
         print(f"{k:>16}: {med[k]:8.1f} it/s  (blocks: {', '.join(f'{r:.0f}' for r in v)})")
-    print(f"ratio minimax / plain: {out['ratio_minimax_over_plain']:.2f}x")
+    for k in med:
+        if k != "plain":
+            print(f"ratio {k} / plain: {med[k] / med['plain']:.2f}x")
     print(f"minimax: {out['minimax_gflops']:.1f} GFLOP/s = {out['fraction_of_gemm_peak']:.0%} of GEMM peak; "
           f"peak RSS {out['peak_rss_mib']:.0f} MiB")
     if args.json:

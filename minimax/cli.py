@@ -86,24 +86,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_trained(run_dir: str | Path):
-    """A Game restored from a run directory's latest checkpoint."""
-    from . import checkpoint as ckpt
-    from .train import build_game, load_run_config
-
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise MinimaxError(f"run directory {run_dir} does not exist")
-    cfg = load_run_config(run_dir)
-    path = ckpt.latest_checkpoint(run_dir)
-    if path is None:
-        raise MinimaxError(f"run {run_dir} has no checkpoint")
-    game = build_game(cfg)
-    tensors, meta = ckpt.read_checkpoint(path)
-    ckpt.restore_game(game, tensors, meta)
-    return game
-
-
 def cmd_sample(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -115,7 +97,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
     for target in filter(None, (args.out, args.grid)):
         if not Path(target).parent.resolve().is_dir():
             raise MinimaxError(f"cannot write {target}: folder {Path(target).parent} does not exist")
-    game = load_trained(args.run_dir)
+    from .train import load_run
+
+    game = load_run(args.run_dir)
     x = game.generate(n, seed=args.seed).cpu()
     flat = x.reshape(n, -1).numpy().astype(np.float32)
     if args.out:
@@ -153,7 +137,9 @@ def cmd_eval_parzen(args: argparse.Namespace) -> int:
         cfg = load_run_config(args.run_dir) if args.run_dir else None
         game = None
     else:
-        game = load_trained(args.run_dir)
+        from .train import load_run
+
+        game = load_run(args.run_dir)
         cfg = game.cfg
     if cfg is None:
         from .config import TrainConfig

@@ -82,10 +82,10 @@ def _kde_log_density(samples: np.ndarray, grid: np.ndarray, bandwidth: float) ->
 
 def discriminator_figure(run_dir: Path) -> str | None:
     """Trained D(x) beside D*(x) = p_data/(p_data + p_g) on a grid, for 1-D and 2-D data."""
-    from .cli import load_trained
+    from .train import load_run
 
     try:
-        game = load_trained(run_dir)
+        game = load_run(run_dir)
     except MinimaxError:
         return None
     data = game.data

@@ -84,6 +84,8 @@ def build_game(cfg: TrainConfig) -> Game:
     """Data, players and optimisers for ``cfg``, seeded: same config -> same initial state."""
     cfg.validate()
     device = resolve_device(cfg.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # autotuned conv kernels (GPU runs are not bitwise reproducible)
     data = load_dataset(cfg, device, output_range(cfg.model))
     torch.manual_seed(cfg.seed)
     G, D = build_players(cfg, data)
@@ -95,6 +97,23 @@ def load_run_config(run_dir: Path) -> TrainConfig:
     if not path.is_file():
         raise MinimaxError(f"{run_dir} is not a minimax run directory (no {CONFIG})")
     return TrainConfig.from_file(path)
+
+
+def load_run(run_dir: str | Path, steps: int | None = None) -> Game:
+    """The Game of a run directory, restored from its latest checkpoint (``steps`` may extend it)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise MinimaxError(f"run directory {run_dir} does not exist")
+    cfg = load_run_config(run_dir)
+    if steps is not None:
+        cfg.steps = steps
+        cfg.validate()
+    path = ckpt.latest_checkpoint(run_dir)
+    if path is None:
+        raise MinimaxError(f"run {run_dir} has no checkpoint")
+    game = build_game(cfg)
+    ckpt.restore_game(game, *ckpt.read_checkpoint(path))
+    return game
 
 
 def snapshot_steps(steps: int, n: int) -> set[int]:
@@ -136,16 +155,8 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
     """Train a GAN with Algorithm 1 and return the run. ``resume`` continues a run directory."""
     if resume is not None:
         run_dir = Path(resume)
-        cfg = load_run_config(run_dir)
-        if steps is not None:
-            cfg.steps = steps
-            cfg.validate()
-        path = ckpt.latest_checkpoint(run_dir)
-        if path is None:
-            raise MinimaxError(f"run {run_dir} has no checkpoint to resume from")
-        game = build_game(cfg)
-        tensors, meta = ckpt.read_checkpoint(path)
-        ckpt.restore_game(game, tensors, meta)
+        game = load_run(run_dir, steps)
+        cfg = game.cfg
         truncate_metrics(run_dir / METRICS, game.step)
     else:
         cfg = (cfg or TrainConfig()).validate()

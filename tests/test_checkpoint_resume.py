@@ -41,9 +41,9 @@ def metrics_without_time(run_dir):
 
 
 def load_final(run_dir) -> Game:
-    from minimax.cli import load_trained
+    from minimax.train import load_run
 
-    return load_trained(run_dir)
+    return load_run(run_dir)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -245,4 +245,4 @@ def test_resume_rejects_changed_flags_and_missing_runs(tmp_path, capsys):
     run.mkdir()
     (run / "config.json").write_text(json.dumps(tiny(run).to_dict()))
     assert main(["train", "--resume", str(run)]) == 2
-    assert "has no checkpoint to resume from" in capsys.readouterr().err
+    assert "has no checkpoint" in capsys.readouterr().err

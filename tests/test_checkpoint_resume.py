@@ -155,9 +155,9 @@ def _run_cli(out, steps, env_extra=None):
 
 def test_sigkill_at_random_moments_then_resume_matches_straight_run(tmp_path):
     """Kill -9 at random steps (checkpoints are written every step, so kills land mid-write too)."""
-    steps = 400
+    steps = 200
     ref = _run_cli(tmp_path / "ref", steps)
-    assert ref.wait(timeout=120) == 0, ref.stderr.read()
+    assert ref.wait(timeout=600) == 0, ref.stderr.read()
     rng = random.Random(1234)
     run = tmp_path / "killed"
     kills = 0
@@ -168,14 +168,14 @@ def test_sigkill_at_random_moments_then_resume_matches_straight_run(tmp_path):
         start = time.time()
         while time.time() - start < 30 and ckpt.latest_checkpoint(run) is None:
             time.sleep(0.05)
-        time.sleep(rng.uniform(0.3, 1.0))
+        time.sleep(rng.uniform(0.2, 0.8))
         if p.poll() is None:
             p.send_signal(signal.SIGKILL)
             kills += 1
-        p.wait(timeout=60)
+        p.wait(timeout=600)
     assert kills >= 1
     final = subprocess.run([sys.executable, "-m", "minimax", "train", "--resume", str(run), "--no-plots"],
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=600)
     assert final.returncode == 0, final.stderr
     assert same_params(load_final(tmp_path / "ref"), load_final(run))
     assert metrics_without_time(tmp_path / "ref") == metrics_without_time(run)
@@ -238,6 +238,8 @@ def test_resume_rejects_changed_flags_and_missing_runs(tmp_path, capsys):
     from minimax.cli import main
 
     assert main(["train", "--resume", str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path)]) == 2
     assert "is not a minimax run directory" in capsys.readouterr().err
     assert main(["train", "--resume", str(tmp_path), "--lr", "0.1"]) == 2
     assert "only --steps may be given (got --lr)" in capsys.readouterr().err

@@ -123,11 +123,8 @@ def game_state(game, extra: dict | None = None) -> tuple[dict[str, torch.Tensor]
         **(extra or {}),
     }
     # the statistics accumulated since the last log record, so that record comes out the same
-    tensors["stats.sum"] = _cpu(game._sum)
-    tensors["stats.first_bad"] = _cpu(game._first_bad)
-    if game._norms is not None:
-        tensors["stats.norms"] = _cpu(game._norms)
-    meta["stats_count"] = game._count
+    stats, meta["stats_count"] = game.stats_state()
+    tensors.update({f"stats.{k}": _cpu(v) for k, v in stats.items()})
     tensors["rng.data"] = _cpu(game.data_rng.get_state())
     tensors["rng.noise"] = _cpu(game.noise_rng.get_state())
     cpu_state, cuda_state = game.global_rng_state
@@ -151,10 +148,8 @@ def restore_game(game, tensors: dict[str, torch.Tensor], meta: dict) -> None:
         game.global_rng_state = (tensors["rng.torch"], cuda_state)
         game.step = int(meta["step"])
         game.lr_scale = float(meta.get("lr_scale", 1.0))
-        game._sum = tensors["stats.sum"].to(game.device)
-        game._first_bad = tensors["stats.first_bad"].to(game.device)
-        game._norms = tensors["stats.norms"].to(game.device) if "stats.norms" in tensors else None
-        game._count = int(meta["stats_count"])
+        game.load_stats_state({k[6:]: v for k, v in tensors.items() if k.startswith("stats.")},
+                               meta["stats_count"])
     except (KeyError, RuntimeError, ValueError, TypeError) as e:
         raise MinimaxError(f"checkpoint does not match this run's models: {str(e).splitlines()[0][:200]}") from None
 

@@ -148,11 +148,10 @@ def cmd_eval_parzen(args: argparse.Namespace) -> int:
     if cfg.dataset not in ("mnist", "fashion-mnist"):
         raise MinimaxError(f"eval parzen follows the paper's MNIST protocol; run dataset is {cfg.dataset!r}")
     cfg.data_dir = args.data_dir
-    flat = lambda d: d.to_data_space(d.to_model_space(d.images)).reshape(len(d), -1).cpu()  # noqa: E731
-    valid = flat(load_dataset(cfg, "cpu", split="valid"))[:1000]
-    test = flat(load_dataset(cfg, "cpu", split="t10k"))
+    valid = load_dataset(cfg, "cpu", split="valid").pixels()[:1000]
+    test = load_dataset(cfg, "cpu", split="t10k").pixels()
     if args.real:
-        samples = flat(load_dataset(cfg, "cpu", split="train"))[:n]
+        samples = load_dataset(cfg, "cpu", split="train").pixels()[:n]
         source = f"{len(samples)} real training images"
     else:
         samples = game.generate(n, seed=args.seed).reshape(n, -1).cpu()

@@ -90,7 +90,9 @@ class Game:
         self.d_joint = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.D.modules())
         self.g_params = [p for p in self.G.parameters() if p.requires_grad]
         self.d_params = [p for p in self.D.parameters() if p.requires_grad]
-        self.data_rng = torch.Generator(device=data_device(data, device)).manual_seed(cfg.seed * 1000 + 1)
+        # the data sampler's stream lives with the data tensor (on the device for images)
+        data_dev = getattr(data, "device", torch.device("cpu"))
+        self.data_rng = torch.Generator(device=data_dev).manual_seed(cfg.seed * 1000 + 1)
         self.noise_rng = torch.Generator(device=device).manual_seed(cfg.seed * 1000 + 2)
         self.global_rng_state = self._capture_global_rng()
         self.step = 0  # completed iterations
@@ -229,6 +231,19 @@ class Game:
         self._first_bad = torch.full((), -1, device=self.device, dtype=torch.long)
         self._norms = None
 
+    def stats_state(self) -> tuple[dict[str, torch.Tensor], int]:
+        """The statistics accumulated since the last read, for a checkpoint."""
+        tensors = {"sum": self._sum, "first_bad": self._first_bad}
+        if self._norms is not None:
+            tensors["norms"] = self._norms
+        return tensors, self._count
+
+    def load_stats_state(self, tensors: dict[str, torch.Tensor], count: int) -> None:
+        self._sum = tensors["sum"].to(self.device)
+        self._first_bad = tensors["first_bad"].to(self.device)
+        self._norms = tensors["norms"].to(self.device) if "norms" in tensors else None
+        self._count = int(count)
+
     def read_stats(self) -> dict:
         """Means of the statistics since the last read (one host synchronisation), then reset."""
         means = (self._sum / max(self._count, 1)).tolist()
@@ -273,7 +288,3 @@ class Game:
             for group in opt.param_groups:
                 group["lr"] = base * scale
 
-
-def data_device(data, device: torch.device) -> torch.device:
-    """Where the data sampler's random stream lives: with the data tensor if it has one."""
-    return getattr(data, "device", torch.device("cpu"))

@@ -50,6 +50,10 @@ class ImageData:
     def __len__(self) -> int:
         return len(self.images)
 
+    def pixels(self) -> torch.Tensor:
+        """All images as floats in [0, 1], flattened to [N, C·H·W] (the metrics' data space)."""
+        return self.images.float().div(255.0).reshape(len(self.images), -1)
+
     def to_model_space(self, u8: torch.Tensor) -> torch.Tensor:
         x = u8.float().div_(255.0)
         return x.mul_(2).sub_(1) if self.g_output == "tanh" else x

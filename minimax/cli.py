@@ -124,8 +124,6 @@ def cmd_eval_parzen(args: argparse.Namespace) -> int:
     """Parzen-window log-likelihood of a run's generator on the MNIST-style test set."""
     import json
 
-    import torch
-
     from .checkpoint import atomic_write_bytes
     from .data import load_dataset
     from .metrics.parzen import parzen_evaluate

@@ -132,8 +132,8 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     return written
 
 
-def save_image_grid(images: np.ndarray, path: Path, pad: int = 2) -> None:
-    """Tile images [n, C, H, W] with values in [0, 1] into one PNG, ⌈√n⌉ per row."""
+def image_grid_png(images: np.ndarray, pad: int = 2) -> bytes:
+    """Tile images [n, C, H, W] with values in [0, 1] into one PNG (bytes), ⌈√n⌉ per row."""
     from PIL import Image
 
     x = np.clip(np.asarray(images, dtype=np.float32), 0, 1)
@@ -148,9 +148,14 @@ def save_image_grid(images: np.ndarray, path: Path, pad: int = 2) -> None:
     img = Image.fromarray(pixels[0] if c == 1 else pixels.transpose(1, 2, 0))
     buf = io.BytesIO()
     img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def save_image_grid(images: np.ndarray, path: Path) -> None:
+    """The image grid of :func:`image_grid_png`, written atomically to ``path``."""
     from .checkpoint import atomic_write_bytes
 
-    atomic_write_bytes(Path(path), buf.getvalue())
+    atomic_write_bytes(Path(path), image_grid_png(images))
 
 
 def _save(fig, path: Path) -> None:

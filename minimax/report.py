@@ -133,7 +133,8 @@ def samples_figures(run_dir: Path) -> list[tuple[str, str]]:
     if not snaps:
         return []
     if snaps[0][1].ndim == 4:
-        return [(f"step {step}", _png(lambda buf, x=x: plots.save_image_grid(x, buf))) for step, x in snaps]
+        return [(f"step {step}", "data:image/png;base64," + base64.b64encode(plots.image_grid_png(x)).decode())
+                for step, x in snaps]
     from .config import TrainConfig
     from .data import load_dataset
 

@@ -32,6 +32,18 @@ def test_report_is_self_contained(runs, tmp_path):
         assert needle in page
 
 
+def test_report_of_an_image_run_embeds_sample_grids(tmp_path):
+    from test_image_data import write_mnist
+
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), "--dataset", "mnist", "--data-dir", str(write_mnist(tmp_path / "m")),
+                 "--model", "dcgan", "--steps", "2", "--batch-size", "4", "--latent-dim", "8", "--log-every", "1",
+                 "--snapshots", "2", "--device", "cpu", "--no-plots", "--tensorboard", "off"]) == 0
+    page = write_report([run], tmp_path / "r.html").read_text()
+    assert "step 0" in page and "step 2" in page
+    assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 4 + 2  # curves + two sample grids
+
+
 def test_report_cli_errors(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "is not a minimax run directory" in capsys.readouterr().err

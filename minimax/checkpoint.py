@@ -24,6 +24,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 
+from . import distributed
 from .errors import MinimaxError
 
 FORMAT = "minimax-checkpoint"
@@ -107,9 +108,14 @@ def unflatten_optimizer(prefix: str, meta: dict, tensors: dict) -> dict:
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
+def _players(game) -> list[tuple[str, torch.nn.Module]]:
+    """The modules a checkpoint holds, by key prefix: G, D, and G's weight average if the run keeps one."""
+    return [("G", game.G), ("D", game.D)] + ([("G_ema", game.G_ema)] if game.G_ema is not None else [])
+
+
 def game_state(game, extra: dict | None = None) -> tuple[dict[str, torch.Tensor], dict]:
     tensors: dict[str, torch.Tensor] = {}
-    for prefix, module in (("G", game.G), ("D", game.D)):
+    for prefix, module in _players(game):
         for k, v in module.state_dict().items():
             tensors[f"{prefix}.{k}"] = _cpu(v)
     meta = {
@@ -124,32 +130,50 @@ def game_state(game, extra: dict | None = None) -> tuple[dict[str, torch.Tensor]
     }
     # the statistics accumulated since the last log record, so that record comes out the same
     stats, meta["stats_count"] = game.stats_state()
-    tensors.update({f"stats.{k}": _cpu(v) for k, v in stats.items()})
-    tensors["rng.data"] = _cpu(game.data_rng.get_state())
-    tensors["rng.noise"] = _cpu(game.noise_rng.get_state())
     cpu_state, cuda_state = game.global_rng_state
-    tensors["rng.torch"] = _cpu(cpu_state)
+    streams = {"rng.data": game.data_rng.get_state(), "rng.noise": game.noise_rng.get_state(), "rng.torch": cpu_state}
     if cuda_state is not None:
-        tensors["rng.cuda"] = _cpu(cuda_state)
+        streams["rng.cuda"] = cuda_state
+    streams.update({f"stats.{k}": v for k, v in stats.items()})
+    if game.ctx.active:  # every process's streams and statistics: rank 0 under the plain keys, rank r under ".rank{r}"
+        meta["world_size"] = game.ctx.world
+        for key, state in list(streams.items()):
+            rows = distributed.all_gather_rows(state.to(game.device)).cpu()
+            streams[key] = rows[0]
+            streams.update({f"{key}.rank{r}": rows[r] for r in range(1, game.ctx.world)})
+    tensors.update({k: _cpu(v) for k, v in streams.items()})
     return tensors, meta
+
+
+STATS_KEYS = ("sum", "first_bad", "norms")  # Game.stats_state()
+
+
+def _stream(tensors: dict, key: str, rank: int) -> torch.Tensor:
+    return tensors[key if rank == 0 else f"{key}.rank{rank}"]
 
 
 def restore_game(game, tensors: dict[str, torch.Tensor], meta: dict) -> None:
     """Load a checkpoint's state into a freshly built :class:`~minimax.game.Game` of the same config."""
+    world = int(meta.get("world_size", 1))
+    if world != game.ctx.world:
+        raise MinimaxError(f"this run was trained with {world} process{'es' if world > 1 else ''}; "
+                           f"resume it with --nproc {world} (running {game.ctx.world})")
     try:
-        for prefix, module in (("G", game.G), ("D", game.D)):
+        for prefix, module in _players(game):
             sd = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
             module.load_state_dict(sd, strict=True)
         game.opt_g.load_state_dict(unflatten_optimizer("opt_g", meta["opt_g"], tensors))
         game.opt_d.load_state_dict(unflatten_optimizer("opt_d", meta["opt_d"], tensors))
-        game.data_rng.set_state(tensors["rng.data"])
-        game.noise_rng.set_state(tensors["rng.noise"])
-        cuda_state = tensors["rng.cuda"] if game.device.type == "cuda" and "rng.cuda" in tensors else None
-        game.global_rng_state = (tensors["rng.torch"], cuda_state)
+        rank = game.ctx.rank
+        game.data_rng.set_state(_stream(tensors, "rng.data", rank))
+        game.noise_rng.set_state(_stream(tensors, "rng.noise", rank))
+        has_cuda = game.device.type == "cuda" and "rng.cuda" in tensors
+        game.global_rng_state = (_stream(tensors, "rng.torch", rank),
+                                 _stream(tensors, "rng.cuda", rank) if has_cuda else None)
         game.step = int(meta["step"])
         game.lr_scale = float(meta.get("lr_scale", 1.0))
-        game.load_stats_state({k[6:]: v for k, v in tensors.items() if k.startswith("stats.")},
-                               meta["stats_count"])
+        game.load_stats_state({k: _stream(tensors, f"stats.{k}", rank) for k in STATS_KEYS
+                               if f"stats.{k}" in tensors}, meta["stats_count"])
     except (KeyError, RuntimeError, ValueError, TypeError) as e:
         raise MinimaxError(f"checkpoint does not match this run's models: {str(e).splitlines()[0][:200]}") from None
 
@@ -205,13 +229,18 @@ def save_checkpoint(run_dir: Path, game, keep: int, extra: dict | None = None) -
     """Write ``checkpoints/step-XXXXXXXX.safetensors`` atomically, move ``latest``, prune to ``keep``."""
     d = checkpoint_dir(run_dir)
     d.mkdir(parents=True, exist_ok=True)
-    tensors, meta = game_state(game, extra)
+    tensors, meta = game_state(game, extra)  # a collective with several processes: all of them call this
     path = d / f"step-{game.step:08d}.safetensors"
+    if not game.ctx.is_main:  # rank 0 writes; the others wait until the file is there
+        distributed.barrier()
+        return path
     atomic_write_bytes(path, encode(tensors, meta))
     atomic_write_bytes(d / LATEST, (path.name + "\n").encode())
     for old in list_checkpoints(run_dir)[:-keep]:
         if old != path:
             old.unlink(missing_ok=True)
+    if game.ctx.active:
+        distributed.barrier()
     return path
 
 

@@ -3,6 +3,9 @@
     minimax train [--dataset ring] [--steps N] [...]     train (every TrainConfig field is a flag)
     minimax train --resume RUN_DIR [--steps N]          continue a run from its latest checkpoint
     minimax sample RUN_DIR --n N --out FILE.npy          draw samples from a trained generator
+    minimax eval parzen|fid RUN_DIR --data-dir DIR       Table 1's Parzen estimate; classifier-feature FID
+    minimax report RUN_DIR...                            a self-contained HTML report
+    minimax download DATASET --data-dir DIR              fetch and md5-check a dataset
 
 User errors print one line, ``minimax: error: ...``, and exit with status 2.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -44,6 +48,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-plots", action="store_true", help="skip drawing the PNG plots at the end")
     p.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
                    help="progress bar: on a terminal only (auto), always, or never")
+    p.add_argument("--nproc", default="1", metavar="N",
+                   help="data-parallel processes on this machine (torch.distributed; each draws its own "
+                        "minibatches of --batch-size, gradients are averaged) (default: 1)")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -60,9 +67,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .train import train
-
     progress = {"auto": None, "on": True, "off": False}[args.progress]
+    nproc = _positive_int(args.nproc, "--nproc")
     if args.resume:
         extra = [k for k in vars(args) if k in {f.name for f in dataclasses.fields(TrainConfig)} and k != "steps"]
         if extra or args.config:
@@ -71,9 +77,32 @@ def cmd_train(args: argparse.Namespace) -> int:
         steps = None
         if hasattr(args, "steps"):
             steps = coerce(TrainConfig.__dataclass_fields__["steps"], args.steps, where="", name="--steps")
-        result = train(resume=args.resume, steps=steps, progress=progress, plots=not args.no_plots)
+        job = dict(resume=args.resume, steps=steps)
     else:
-        result = train(config_from_args(args), progress=progress, plots=not args.no_plots)
+        job = dict(cfg=config_from_args(args))
+    job.update(progress=progress, plots=not args.no_plots)
+    if nproc > 1:
+        from . import distributed
+
+        if distributed.current().active or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            raise MinimaxError("--nproc starts its own processes; under torchrun leave it out")
+        codes = distributed.spawn(_train_process, nproc, (job,))
+        return codes[0] or max((c for c in codes if c), default=0)
+    return _train_and_report(job)
+
+
+def _train_and_report(job: dict) -> int:
+    """Train (in this process, joining torchrun's process group if there is one); rank 0 prints."""
+    from . import distributed
+    from .train import resolve_device, train
+
+    cfg = job.get("cfg")
+    device = resolve_device(cfg.device) if cfg is not None else None
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not distributed.current().active:
+        _join(distributed.init_from_env(device.type if device is not None else "cpu"))
+    result = train(**job)
+    if not distributed.current().is_main:
+        return 0
     s = result.summary
     line = f"done: {s['step']} iterations -> {result.run_dir}"
     if "modes" in s:
@@ -84,6 +113,40 @@ def cmd_train(args: argparse.Namespace) -> int:
                 f"D(G(z)) {s['final_d_fake']:.3f}"
     print(line)
     return 0
+
+
+def _join(ctx) -> None:
+    """Settle a process of a distributed run: its share of the CPU threads, its own GPU
+    (device 'cuda' / 'auto' then means this process's GPU, see train.resolve_device)."""
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // ctx.world))
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", ctx.rank)) % torch.cuda.device_count())
+
+
+def _train_process(rank: int, world: int, port: int, job: dict) -> None:
+    """One process of ``minimax train --nproc N`` (started by distributed.spawn)."""
+    from . import distributed
+    from .train import load_run_config, resolve_device
+
+    code = 0
+    try:
+        cfg = job.get("cfg") or load_run_config(Path(job["resume"]))
+        _join(distributed.init_local(rank, world, port, resolve_device(cfg.device).type))
+        code = _train_and_report(job)
+    except MinimaxError as e:
+        if rank == 0:
+            print(f"minimax: error: {e}", file=sys.stderr)
+        code = e.exit_code
+    except KeyboardInterrupt:
+        code = 130
+    finally:
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    sys.exit(code)
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -120,14 +183,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval_parzen(args: argparse.Namespace) -> int:
-    """Parzen-window log-likelihood of a run's generator on the MNIST-style test set."""
-    import json
-
-    from .checkpoint import atomic_write_bytes
-    from .data import load_dataset
-    from .metrics.parzen import parzen_evaluate
-
+def _eval_inputs(args: argparse.Namespace, metric: str):
+    """(config, game or None, n) for an ``eval`` command: a run's generator, or with --real none."""
     n = _positive_int(args.n, "--n")
     if args.real:
         from .train import load_run_config
@@ -135,6 +192,8 @@ def cmd_eval_parzen(args: argparse.Namespace) -> int:
         cfg = load_run_config(args.run_dir) if args.run_dir else None
         game = None
     else:
+        if not args.run_dir:
+            raise MinimaxError(f"eval {metric} needs a run directory (or --real)")
         from .train import load_run
 
         game = load_run(args.run_dir)
@@ -144,22 +203,74 @@ def cmd_eval_parzen(args: argparse.Namespace) -> int:
 
         cfg = TrainConfig(dataset=args.dataset, model="paper")
     if cfg.dataset not in ("mnist", "fashion-mnist"):
-        raise MinimaxError(f"eval parzen follows the paper's MNIST protocol; run dataset is {cfg.dataset!r}")
+        raise MinimaxError(f"eval {metric} follows the MNIST protocol; run dataset is {cfg.dataset!r}")
     cfg.data_dir = args.data_dir
+    return cfg, game, n
+
+
+def _eval_samples(args, cfg, game, n: int) -> tuple[torch.Tensor, str]:
+    """N samples in [0, 1], flattened: the run's generator's, or real training images with --real."""
+    from .data import load_dataset
+
+    if game is None:
+        samples = load_dataset(cfg, "cpu", split="train").pixels()[:n]
+        return samples, f"{len(samples)} real training images"
+    return game.generate(n, seed=args.seed).reshape(n, -1).cpu().float(), \
+        f"{n} samples of {args.run_dir} (step {game.step})"
+
+
+def _write_result(args, name: str, result: dict) -> None:
+    import json
+
+    from .checkpoint import atomic_write_bytes
+
+    if args.run_dir and not args.real:
+        atomic_write_bytes(Path(args.run_dir) / name, json.dumps(result, indent=2).encode())
+
+
+def cmd_eval_parzen(args: argparse.Namespace) -> int:
+    """Parzen-window log-likelihood of a run's generator on the MNIST-style test set."""
+    from .data import load_dataset
+    from .metrics.parzen import parzen_evaluate
+
+    cfg, game, n = _eval_inputs(args, "parzen")
     valid = load_dataset(cfg, "cpu", split="valid").pixels()[:1000]
     test = load_dataset(cfg, "cpu", split="t10k").pixels()
-    if args.real:
-        samples = load_dataset(cfg, "cpu", split="train").pixels()[:n]
-        source = f"{len(samples)} real training images"
-    else:
-        samples = game.generate(n, seed=args.seed).reshape(n, -1).cpu()
-        source = f"{n} samples of {args.run_dir} (step {game.step})"
-    result = parzen_evaluate(samples.float(), valid, test)
+    samples, source = _eval_samples(args, cfg, game, n)
+    result = parzen_evaluate(samples, valid, test)
     result["source"] = source
     print(f"Parzen log-likelihood: {result['parzen_ll']:.1f} ± {result['parzen_se']:.1f} nats "
           f"(sigma {result['sigma']:.4f}; {source}; {len(test)} test images)")
-    if args.run_dir and not args.real:
-        atomic_write_bytes(Path(args.run_dir) / "parzen.json", json.dumps(result, indent=2).encode())
+    _write_result(args, "parzen.json", result)
+    return 0
+
+
+def cmd_eval_fid(args: argparse.Namespace) -> int:
+    """Fréchet distance between classifier features of the test set and of a run's samples."""
+    import torch
+
+    from .data.images import TRAIN_SPLIT, load_idx_split
+    from .metrics import classifier
+    from .metrics.frechet import GaussianFit, frechet_between
+
+    cfg, game, n = _eval_inputs(args, "fid")
+    train_x, train_y = load_idx_split(cfg.data_dir, "train")
+    test_x, test_y = load_idx_split(cfg.data_dir, "t10k")
+    train_x = torch.from_numpy(train_x[:TRAIN_SPLIT].copy()).unsqueeze(1)
+    train_y = torch.from_numpy(train_y[:TRAIN_SPLIT].astype("int64"))
+    test_x = torch.from_numpy(test_x.copy()).unsqueeze(1)
+    test_y = torch.from_numpy(test_y.astype("int64"))
+    net = classifier.load_or_train(cfg.dataset, train_x, train_y, args.cache_dir)
+    shape = tuple(test_x.shape[1:])
+    real, fake = GaussianFit(classifier.FEATURE_DIM), GaussianFit(classifier.FEATURE_DIM)
+    real.update(classifier.features(net, test_x.float() / 255, shape))
+    samples, source = _eval_samples(args, cfg, game, n)
+    fake.update(classifier.features(net, samples, shape))
+    result = {"fid": frechet_between(real, fake), "classifier_test_accuracy": classifier.accuracy(net, test_x, test_y),
+              "n_samples": len(samples), "n_test": len(test_x), "source": source}
+    print(f"Frechet distance (classifier features): {result['fid']:.3f} ({source} vs {len(test_x)} test images; "
+          f"feature classifier test accuracy {result['classifier_test_accuracy']:.4f})")
+    _write_result(args, "fid.json", result)
     return 0
 
 
@@ -219,6 +330,18 @@ def build_parser() -> argparse.ArgumentParser:
     pz.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"),
                     help="with --real and no run: which dataset (default: mnist)")
     pz.set_defaults(func=cmd_eval_parzen)
+    fd = esub.add_parser("fid", help="Frechet distance of classifier features to the MNIST-style test set")
+    fd.add_argument("run_dir", nargs="?", help="a run directory (omit with --real)")
+    fd.add_argument("--data-dir", required=True, help="folder with the MNIST/Fashion-MNIST IDX files")
+    fd.add_argument("--n", default="10000", help="generated samples (default: 10000)")
+    fd.add_argument("--seed", type=int, default=0, help="seed of the noise (default: 0)")
+    fd.add_argument("--real", action="store_true",
+                    help="score N real training images instead: the floor of the distance")
+    fd.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"),
+                    help="with --real and no run: which dataset (default: mnist)")
+    fd.add_argument("--cache-dir", help="where the feature classifier is cached "
+                                        "(default: $MINIMAX_CACHE or ~/.cache/minimax)")
+    fd.set_defaults(func=cmd_eval_fid)
     r = sub.add_parser("report", help="write a self-contained HTML report of one or more runs")
     r.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     r.add_argument("--out", help="the HTML file (default: RUN_DIR/report.html of the first run)")

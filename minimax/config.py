@@ -90,6 +90,8 @@ class TrainConfig:
     beta1: float = _opt("Adam beta1", _unit, "in [0, 1)", default=0.5)
     beta2: float = _opt("Adam beta2", _unit, "in [0, 1)", default=0.999)
     momentum: float = _opt("SGD momentum", _unit, "in [0, 1)", default=0.9)
+    g_ema: float = _opt("decay β of an exponential moving average of G's weights, used for samples and metrics "
+                        "(0 = off; 0.999 is usual)", _unit, "in [0, 1)", default=0.0)
     # --- run ------------------------------------------------------------------------------
     seed: int = _opt("random seed (same seed, same device -> same parameters)", lambda v: v >= 0, ">= 0", default=0)
     device: str = _opt("'cpu', 'cuda', 'cuda:N' or 'auto'", default="auto")

@@ -22,12 +22,14 @@ device as well, so divergence is reported with its exact step.
 """
 from __future__ import annotations
 
+import copy
 from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import distributed
 from .config import TrainConfig
 from .objective import (
     discriminator_loss,
@@ -90,11 +92,24 @@ class Game:
         self.d_joint = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.D.modules())
         self.g_params = [p for p in self.G.parameters() if p.requires_grad]
         self.d_params = [p for p in self.D.parameters() if p.requires_grad]
+        # data-parallel play (distributed.py): every process draws its own minibatches from its own
+        # streams, and gradients are averaged before each step; rank 0's streams are the 1-process ones
+        self.ctx = distributed.current()
+        rank_seed = cfg.seed * 1000 + 1_000_003 * self.ctx.rank
         # the data sampler's stream lives with the data tensor (on the device for images)
         data_dev = getattr(data, "device", torch.device("cpu"))
-        self.data_rng = torch.Generator(device=data_dev).manual_seed(cfg.seed * 1000 + 1)
-        self.noise_rng = torch.Generator(device=device).manual_seed(cfg.seed * 1000 + 2)
+        self.data_rng = torch.Generator(device=data_dev).manual_seed(rank_seed + 1)
+        self.noise_rng = torch.Generator(device=device).manual_seed(rank_seed + 2)
         self.global_rng_state = self._capture_global_rng()
+        if self.ctx.active:
+            distributed.broadcast_parameters(self.G)
+            distributed.broadcast_parameters(self.D)
+            if self.ctx.rank > 0:  # a dropout stream of its own
+                cuda = self.global_rng_state[1]
+                self.global_rng_state = (torch.Generator().manual_seed(rank_seed + 3).get_state(), cuda)
+        # Polyak averaging of G (Yazıcı et al. 2019): θ̄ ← β_t θ̄ + (1 - β_t) θ after every G step,
+        # β_t = min(β, (1 + t) / (10 + t)); samples and metrics come from the average.
+        self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.g_ema > 0 else None
         self.step = 0  # completed iterations
         self.lr_scale = 1.0  # lowered by divergence roll-backs
         self.reset_stats()
@@ -133,6 +148,7 @@ class Game:
         d_loss = discriminator_loss(real_logits, fake_logits, self.cfg.real_label)
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward(inputs=self.d_params)
+        self._average(self.d_params)
         self.opt_d.step()
         return real_logits.detach(), fake_logits.detach()
 
@@ -157,6 +173,7 @@ class Game:
             norms = torch.stack([grad_norm(sat), grad_norm(ns)])
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward(inputs=self.g_params)  # D's weights get no gradient from G's loss
+        self._average(self.g_params)
         self.opt_g.step()
         return g_loss.detach(), norms
 
@@ -168,8 +185,13 @@ class Game:
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward(inputs=self.d_params, retain_graph=True)  # ∇_θd, D's weights untouched yet
         g_loss, norms = self.update_generator(fake_logits, diagnose)  # ∇_θg through the same D
+        self._average(self.d_params)
         self.opt_d.step()
         return real_logits.detach(), fake_logits.detach(), g_loss, norms
+
+    def _average(self, params) -> None:
+        if self.ctx.active:
+            distributed.average_gradients(params)
 
     def _capture_global_rng(self):
         cuda = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
@@ -206,6 +228,8 @@ class Game:
         else:
             g_loss, norms = self.generator_step(diagnose)
         self.step += 1
+        if self.G_ema is not None:
+            self.update_ema()
         with torch.no_grad():
             stats = torch.stack([
                 value(real_logits, fake_logits),
@@ -223,6 +247,22 @@ class Game:
             self._first_bad = torch.where(bad & (self._first_bad < 0), self.step, self._first_bad)
             if norms is not None:
                 self._norms = norms
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """After the t-th G step (t = 1, 2, ...): θ̄ ← β_t θ̄ + (1 - β_t) θ, β_t = min(β, (1 + t) / (10 + t))
+        (the warm-up of TensorFlow's ExponentialMovingAverage, so early averages are not dominated by
+        the initial weights); G's buffers (BatchNorm running statistics) are copied as they are."""
+        beta = min(self.cfg.g_ema, (1 + self.step) / (10 + self.step))
+        avg = list(self.G_ema.parameters())
+        torch._foreach_lerp_(avg, list(self.G.parameters()), 1.0 - beta)
+        for b_avg, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            b_avg.copy_(b)
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator that samples are drawn from: the weight average when there is one."""
+        return self.G_ema if self.G_ema is not None else self.G
 
     # -- diagnostics -----------------------------------------------------------------------
     def reset_stats(self) -> None:
@@ -245,7 +285,20 @@ class Game:
         self._count = int(count)
 
     def read_stats(self) -> dict:
-        """Means of the statistics since the last read (one host synchronisation), then reset."""
+        """Means of the statistics since the last read (one host synchronisation), then reset.
+        With several processes: means over every process's minibatches (one all_reduce)."""
+        if self.ctx.active:
+            import torch.distributed as dist
+
+            never = torch.iinfo(torch.long).max
+            first_bad = torch.where(self._first_bad < 0, never, self._first_bad)
+            dist.all_reduce(first_bad, op=dist.ReduceOp.MIN)
+            self._first_bad = torch.where(first_bad == never, -1, first_bad)
+            dist.all_reduce(self._sum)
+            self._sum /= self.ctx.world
+            if self._norms is not None:
+                dist.all_reduce(self._norms)
+                self._norms /= self.ctx.world
         means = (self._sum / max(self._count, 1)).tolist()
         out = {"step": self.step, **dict(zip(STATS, means))}
         if self._norms is not None:
@@ -262,13 +315,14 @@ class Game:
         """n samples G(z) in data space from a *separate* noise stream, so evaluation
         never perturbs training. G is put in eval mode (BatchNorm running stats) meanwhile."""
         rng = torch.Generator(device=self.device).manual_seed(seed)
-        was_training = self.G.training
-        self.G.eval()
+        G = self.sampler
+        was_training = G.training
+        G.eval()
         try:
-            out = [self.G(sample_noise(min(batch, n - i), self.cfg.latent_dim, self.cfg.prior, rng, self.device))
+            out = [G(sample_noise(min(batch, n - i), self.cfg.latent_dim, self.cfg.prior, rng, self.device))
                    for i in range(0, n, batch)]
         finally:
-            self.G.train(was_training)
+            G.train(was_training)
         return self.data.to_data_space(torch.cat(out)) if out else torch.empty(0)
 
     @torch.no_grad()

@@ -37,6 +37,19 @@ class MetricsLog:
         self._f.close()
 
 
+class NullLog:
+    """The log of a process that does not write (ranks other than 0 of a distributed run)."""
+
+    def write(self, record: dict) -> None:
+        pass
+
+    def sync(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def read_metrics(path: Path) -> list[dict]:
     """All complete records of a metrics log (a torn last line from a crash is skipped)."""
     out = []

@@ -24,12 +24,13 @@ import numpy as np
 import torch
 
 from . import checkpoint as ckpt
+from . import distributed
 from .config import TrainConfig
 from .data import load_dataset
 from .errors import MinimaxError
 from .game import Game
 from .players import build_players, output_range
-from .runlog import METRICS, MetricsLog, TensorBoardLog, read_metrics, truncate_metrics
+from .runlog import METRICS, MetricsLog, NullLog, TensorBoardLog, read_metrics, truncate_metrics
 
 CONFIG = "config.json"
 SUMMARY = "summary.json"
@@ -58,8 +59,11 @@ class RunResult:
 # ----------------------------------------------------------------------------------------------
 # set-up
 def resolve_device(name: str) -> torch.device:
+    """'auto' and 'cuda' mean the current CUDA device (each process's own in a distributed run)."""
+    if name in ("auto", "cuda") and torch.cuda.is_available():
+        return torch.device("cuda", torch.cuda.current_device())
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise MinimaxError(f"device {name!r} requested but CUDA is not available")
     try:
@@ -152,29 +156,43 @@ class SignalFlag:
 # the run
 def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, steps: int | None = None,
           progress: bool | None = None, plots: bool = True) -> RunResult:
-    """Train a GAN with Algorithm 1 and return the run. ``resume`` continues a run directory."""
+    """Train a GAN with Algorithm 1 and return the run. ``resume`` continues a run directory.
+
+    Under torch.distributed (see :mod:`minimax.distributed`) every process calls this; rank 0 alone
+    writes the run directory, and the others return an empty summary."""
+    ctx = distributed.current()
+    main = ctx.is_main
     if resume is not None:
         run_dir = Path(resume)
         game = load_run(run_dir, steps)
         cfg = game.cfg
-        truncate_metrics(run_dir / METRICS, game.step)
+        if main:
+            truncate_metrics(run_dir / METRICS, game.step)
     else:
         cfg = (cfg or TrainConfig()).validate()
-        run_dir = prepare_run_dir(cfg.out, cfg.dataset)
+        run_dir = prepare_run_dir(cfg.out, cfg.dataset) if main else None
+        if ctx.active:  # every process writes to rank 0's directory (its default name has a timestamp)
+            box = [str(run_dir) if main else None]
+            import torch.distributed as dist
+
+            dist.broadcast_object_list(box, src=0)
+            run_dir = Path(box[0])
         cfg.out = str(run_dir)
         game = build_game(cfg)
-        (run_dir / METRICS).unlink(missing_ok=True)
-    ckpt.atomic_write_bytes(run_dir / CONFIG, json.dumps(cfg.to_dict(), indent=2).encode())
-    (run_dir / SAMPLES).mkdir(exist_ok=True)
+        if main:
+            (run_dir / METRICS).unlink(missing_ok=True)
+    if main:
+        ckpt.atomic_write_bytes(run_dir / CONFIG, json.dumps(cfg.to_dict(), indent=2).encode())
+        (run_dir / SAMPLES).mkdir(exist_ok=True)
 
-    log = MetricsLog(run_dir / METRICS)
-    tb = TensorBoardLog.open(cfg.tensorboard, run_dir, game.step)
-    snaps = snapshot_steps(cfg.steps, cfg.snapshots)
+    log = MetricsLog(run_dir / METRICS) if main else NullLog()
+    tb = TensorBoardLog.open(cfg.tensorboard, run_dir, game.step) if main else None
+    snaps = snapshot_steps(cfg.steps, cfg.snapshots) if main else set()
 
     def save() -> Path:
         return ckpt.save_checkpoint(run_dir, game, cfg.keep_checkpoints)
 
-    show = sys.stderr.isatty() if progress is None else progress
+    show = (sys.stderr.isatty() if progress is None else progress) and main
     from tqdm.auto import tqdm
 
     bar = tqdm(total=cfg.steps, initial=game.step, disable=not show, unit="it", dynamic_ncols=True)
@@ -205,8 +223,9 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
                             game.lr_scale *= 0.5
                             game.set_learning_rate_scale(game.lr_scale)
                             log.close()
-                            truncate_metrics(run_dir / METRICS, game.step)
-                            log = MetricsLog(run_dir / METRICS)
+                            if main:
+                                truncate_metrics(run_dir / METRICS, game.step)
+                                log = MetricsLog(run_dir / METRICS)
                             log.write({"step": game.step, "event": "rollback", "nonfinite_step": bad,
                                        "lr_scale": game.lr_scale})
                             bar.reset(total=cfg.steps)
@@ -230,21 +249,27 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
                         last_good = save()
                 if game.step in snaps:
                     save_snapshot(run_dir, game, tb)
-                if stop.signum is not None:
+                stopping = stop.signum is not None
+                if ctx.active:  # all processes must stop at the same step: agree where they meet anyway
+                    stopping = (log_now or ckpt_now) and distributed.any_true(stopping, game.device)
+                if stopping:
                     log.sync()
                     last_good = save()
-                    name = signal.Signals(stop.signum).name
+                    signum = stop.signum or signal.SIGTERM
+                    name = signal.Signals(signum).name
                     raise Interrupted(f"interrupted by {name} at step {game.step}; checkpoint saved to "
                                       f"{last_good}; continue with: minimax train --resume {run_dir}",
-                                      stop.signum)
+                                      signum)
         finally:
             bar.close()
             log.close()
             if tb:
                 tb.close()
 
+    if not main:
+        return RunResult(run_dir, game, {"step": game.step, "run_dir": str(run_dir)})
     summary = evaluate(game, run_dir)
-    summary.update(step=game.step, run_dir=str(run_dir))
+    summary.update(step=game.step, run_dir=str(run_dir), processes=ctx.world)
     ckpt.atomic_write_bytes(run_dir / SUMMARY, json.dumps(summary, indent=2).encode())
     if plots:
         from .plots import plot_run

@@ -29,7 +29,8 @@ def tiny(out, **kw) -> TrainConfig:
 
 
 def all_params(game):
-    return list(game.G.state_dict().values()) + list(game.D.state_dict().values())
+    ema = list(game.G_ema.state_dict().values()) if game.G_ema is not None else []
+    return list(game.G.state_dict().values()) + list(game.D.state_dict().values()) + ema
 
 
 def same_params(a, b):
@@ -135,9 +136,10 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------
-def test_resume_is_bitwise_identical_to_an_uninterrupted_run(tmp_path):
-    straight = train(tiny(tmp_path / "a", steps=24), progress=False, plots=False)
-    train(tiny(tmp_path / "b", steps=12), progress=False, plots=False)
+@pytest.mark.parametrize("extra", [{}, {"g_ema": 0.9, "g_norm": "batch"}], ids=["plain", "ema"])
+def test_resume_is_bitwise_identical_to_an_uninterrupted_run(tmp_path, extra):
+    straight = train(tiny(tmp_path / "a", steps=24, **extra), progress=False, plots=False)
+    train(tiny(tmp_path / "b", steps=12, **extra), progress=False, plots=False)
     resumed = train(resume=tmp_path / "b", steps=24, progress=False, plots=False)
     assert resumed.game.step == 24
     assert same_params(straight.game, resumed.game)

@@ -171,6 +171,38 @@ def test_linear_lr_decay_reaches_zero_at_the_end():
     assert lrs == pytest.approx([1e-3, 0.75e-3, 0.5e-3, 0.25e-3])
 
 
+def test_generator_weight_average_follows_its_formula():
+    """After the t-th G step (t = 1, 2, ...): θ̄_t = β_t θ̄_{t-1} + (1 - β_t) θ_t, β_t = min(β, (1 + t) / (10 + t));
+    θ̄_0 = θ_0; buffers copied."""
+    game = build_game(small(g_ema=0.7, g_norm="batch"))
+    avg = [p.clone() for p in game.G.parameters()]
+    assert all(torch.equal(a, p) for a, p in zip(avg, game.G_ema.parameters()))  # starts at G's init
+    for t in range(1, 31):
+        game.iteration()
+        beta = min(0.7, (1 + t) / (10 + t))
+        avg = [beta * a + (1 - beta) * p.detach() for a, p in zip(avg, game.G.parameters())]
+        for a, e in zip(avg, game.G_ema.parameters()):
+            torch.testing.assert_close(e, a, rtol=1e-5, atol=1e-6)
+    assert beta == 0.7  # the warm-up has ended within these 30 steps (at t = 20)
+    for b_avg, b in zip(game.G_ema.buffers(), game.G.buffers()):
+        assert torch.equal(b_avg, b)
+    assert not any(p.requires_grad for p in game.G_ema.parameters())
+
+
+def test_samples_come_from_the_weight_average_when_kept():
+    game = build_game(small(g_ema=0.9))
+    for _ in range(5):
+        game.iteration()
+    with torch.no_grad():
+        game.G_ema.eval()
+        from minimax.prior import sample_noise
+        z = sample_noise(8, game.cfg.latent_dim, game.cfg.prior, torch.Generator().manual_seed(4), game.device)
+        expect = game.data.to_data_space(game.G_ema(z))
+        raw = game.data.to_data_space(game.G.eval()(z))
+    assert torch.equal(game.generate(8, seed=4), expect)
+    assert not torch.allclose(expect, raw)
+
+
 def test_generate_uses_its_own_noise_stream():
     game = build_game(small())
     state = game.noise_rng.get_state()

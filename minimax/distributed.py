@@ -1,0 +1,137 @@
+r"""Data-parallel play on torch.distributed: several processes, one game.
+
+Each of the W processes draws its own minibatches (m data points and m noise
+samples from its own random streams) and computes its players' gradients; the
+gradients are averaged with one ``all_reduce`` per player before every optimiser
+step, so every process holds the same players and each step is the step that
+Algorithm 1 takes on a minibatch of W·m samples:
+
+    ∇θ (1/(W m)) Σ_{r=1..W} Σ_{i=1..m} ℓ(x_{r,i}, z_{r,i})  =  (1/W) Σ_r ∇θ (1/m) Σ_i ℓ(x_{r,i}, z_{r,i}).
+
+Rank 0 writes the run directory (log, checkpoints, samples, plots); checkpoints
+carry every rank's random streams so a distributed run resumes exactly.
+
+Start it with ``minimax train --nproc W ...`` (local processes, gloo on CPU,
+NCCL with one GPU per process), or under ``torchrun`` (the environment variables
+RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT are honoured).
+"""
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import timedelta
+
+import torch
+import torch.distributed as dist
+from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
+
+
+# a process that fails (or is killed) leaves the others waiting in a collective; they give up after this
+TIMEOUT = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Context:
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def active(self) -> bool:
+        return self.world > 1
+
+
+def current() -> Context:
+    if dist.is_available() and dist.is_initialized():
+        return Context(dist.get_rank(), dist.get_world_size())
+    return Context()
+
+
+def init_from_env(device_type: str) -> Context:
+    """Join the process group described by torchrun's environment variables (no-op without them)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1 or (dist.is_available() and dist.is_initialized()):
+        return current()
+    dist.init_process_group("nccl" if device_type == "cuda" else "gloo", timeout=TIMEOUT)
+    return current()
+
+
+def average_gradients(params: list[torch.Tensor]) -> None:
+    """p.grad ← mean over processes of p.grad, for every parameter, in one collective."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    flat = _flatten_dense_tensors(grads)
+    dist.all_reduce(flat)
+    flat /= dist.get_world_size()
+    for g, avg in zip(grads, _unflatten_dense_tensors(flat, grads)):
+        g.copy_(avg)
+
+
+def broadcast_parameters(module: torch.nn.Module) -> None:
+    """Every process starts from rank 0's weights and buffers."""
+    for t in list(module.parameters()) + list(module.buffers()):
+        dist.broadcast(t.data, src=0)
+
+
+def all_gather_rows(t: torch.Tensor) -> torch.Tensor:
+    """[W, *t.shape]: this tensor from every process (same shape everywhere)."""
+    out = [torch.empty_like(t) for _ in range(dist.get_world_size())]
+    dist.all_gather(out, t.contiguous())
+    return torch.stack(out)
+
+
+def any_true(flag: bool, device: torch.device) -> bool:
+    """Whether ``flag`` is set on any process (one small collective)."""
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
+def barrier() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn(fn, nproc: int, args: tuple) -> list[int]:
+    """Run ``fn(rank, nproc, port, *args)`` in ``nproc`` local processes; return their exit codes."""
+    import multiprocessing as mp
+    import signal
+
+    ctx = mp.get_context("spawn")
+    port = free_port()
+    procs = [ctx.Process(target=fn, args=(rank, nproc, port, *args)) for rank in range(nproc)]
+    for p in procs:
+        p.start()
+
+    def forward(signum, frame):  # SIGTERM/SIGINT to the launcher: every process checkpoints and stops
+        for p in procs:
+            if p.pid is not None and p.is_alive():
+                os.kill(p.pid, signum)
+
+    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for p in procs:
+            p.join()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    return [p.exitcode for p in procs]
+
+
+def init_local(rank: int, world: int, port: int, device_type: str) -> Context:
+    """Join a local process group of ``world`` processes (used by :func:`spawn`'s children)."""
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
+    dist.init_process_group("nccl" if device_type == "cuda" else "gloo", rank=rank, world_size=world,
+                            timeout=TIMEOUT)
+    return current()

@@ -119,3 +119,26 @@ def test_cli_nproc_trains_checkpoints_and_resumes_exactly(tmp_path):
 def test_nproc_rejects_bad_values(tmp_path):
     bad = _cli("--nproc", "0", "--out", str(tmp_path / "x"))
     assert bad.returncode == 2 and "--nproc must be a positive integer" in bad.stderr
+
+
+def test_sigterm_to_the_launcher_checkpoints_every_process_and_exits(tmp_path):
+    import signal
+    import time
+
+    run = tmp_path / "r"
+    p = subprocess.Popen([sys.executable, "-m", "minimax", "train", "--nproc", "2", "--out", str(run),
+                          "--steps", "1000000", "--g-hidden", "16,16", "--d-hidden", "16,16", "--latent-dim", "4",
+                          "--batch-size", "32", "--log-every", "5", "--checkpoint-every", "1000", "--no-plots",
+                          "--device", "cpu", "--tensorboard", "off"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    start = time.time()
+    while time.time() - start < 60 and ckpt.latest_checkpoint(run) is None:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 143, err
+    assert err.count("\n") == 1 and "interrupted by SIGTERM" in err and "--resume" in err
+    tensors, meta = ckpt.read_checkpoint(ckpt.latest_checkpoint(run))
+    assert meta["step"] > 0 and meta["step"] % 5 == 0  # the processes agree to stop where they meet
+    assert meta["world_size"] == 2 and "rng.data.rank1" in tensors

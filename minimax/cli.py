@@ -254,6 +254,8 @@ def cmd_eval_fid(args: argparse.Namespace) -> int:
     from .metrics.frechet import GaussianFit, frechet_between
 
     cfg, game, n = _eval_inputs(args, "fid")
+    if n < 2:
+        raise MinimaxError(f"--n must be at least 2 for a covariance, got {n}")
     train_x, train_y = load_idx_split(cfg.data_dir, "train")
     test_x, test_y = load_idx_split(cfg.data_dir, "t10k")
     train_x = torch.from_numpy(train_x[:TRAIN_SPLIT].copy()).unsqueeze(1)

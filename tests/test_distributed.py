@@ -119,6 +119,9 @@ def test_cli_nproc_trains_checkpoints_and_resumes_exactly(tmp_path):
 def test_nproc_rejects_bad_values(tmp_path):
     bad = _cli("--nproc", "0", "--out", str(tmp_path / "x"))
     assert bad.returncode == 2 and "--nproc must be a positive integer" in bad.stderr
+    # an error inside the processes: one line (rank 0's), status 2, no traceback
+    bad = _cli("--nproc", "2", "--dataset", "mnist", "--steps", "3", "--out", str(tmp_path / "y"))
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "needs --data-dir" in bad.stderr
 
 
 def test_sigterm_to_the_launcher_checkpoints_every_process_and_exits(tmp_path):

@@ -129,3 +129,5 @@ def test_eval_fid_cli_on_small_files(tmp_path, capsys):
     assert main(["eval", "fid", "--real", "--data-dir", str(data), "--n", "40", "--cache-dir", str(cache)]) == 0
     assert main(["eval", "fid", "--data-dir", str(data), "--cache-dir", str(cache)]) == 2
     assert "needs a run directory" in capsys.readouterr().err
+    assert main(["eval", "fid", str(run), "--data-dir", str(data), "--n", "1", "--cache-dir", str(cache)]) == 2
+    assert "--n must be at least 2" in capsys.readouterr().err

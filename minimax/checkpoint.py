@@ -152,10 +152,13 @@ def _stream(tensors: dict, key: str, rank: int) -> torch.Tensor:
     return tensors[key if rank == 0 else f"{key}.rank{rank}"]
 
 
-def restore_game(game, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-    """Load a checkpoint's state into a freshly built :class:`~minimax.game.Game` of the same config."""
+def restore_game(game, tensors: dict[str, torch.Tensor], meta: dict, resume: bool = True) -> None:
+    """Load a checkpoint's state into a freshly built :class:`~minimax.game.Game` of the same config.
+
+    To continue training (``resume``) the number of processes must be the one that wrote it; to sample
+    or evaluate, any process takes the players (and rank 0's streams)."""
     world = int(meta.get("world_size", 1))
-    if world != game.ctx.world:
+    if resume and world != game.ctx.world:
         raise MinimaxError(f"this run was trained with {world} process{'es' if world > 1 else ''}; "
                            f"resume it with --nproc {world} (running {game.ctx.world})")
     try:
@@ -164,7 +167,7 @@ def restore_game(game, tensors: dict[str, torch.Tensor], meta: dict) -> None:
             module.load_state_dict(sd, strict=True)
         game.opt_g.load_state_dict(unflatten_optimizer("opt_g", meta["opt_g"], tensors))
         game.opt_d.load_state_dict(unflatten_optimizer("opt_d", meta["opt_d"], tensors))
-        rank = game.ctx.rank
+        rank = game.ctx.rank if world > 1 else 0
         game.data_rng.set_state(_stream(tensors, "rng.data", rank))
         game.noise_rng.set_state(_stream(tensors, "rng.noise", rank))
         has_cuda = game.device.type == "cuda" and "rng.cuda" in tensors

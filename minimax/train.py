@@ -103,8 +103,9 @@ def load_run_config(run_dir: Path) -> TrainConfig:
     return TrainConfig.from_file(path)
 
 
-def load_run(run_dir: str | Path, steps: int | None = None) -> Game:
-    """The Game of a run directory, restored from its latest checkpoint (``steps`` may extend it)."""
+def load_run(run_dir: str | Path, steps: int | None = None, resume: bool = False) -> Game:
+    """The Game of a run directory, restored from its latest checkpoint (``steps`` may extend it;
+    ``resume`` to train on, which needs the number of processes the run was trained with)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise MinimaxError(f"run directory {run_dir} does not exist")
@@ -116,7 +117,7 @@ def load_run(run_dir: str | Path, steps: int | None = None) -> Game:
     if path is None:
         raise MinimaxError(f"run {run_dir} has no checkpoint")
     game = build_game(cfg)
-    ckpt.restore_game(game, *ckpt.read_checkpoint(path))
+    ckpt.restore_game(game, *ckpt.read_checkpoint(path), resume=resume)
     return game
 
 
@@ -164,7 +165,7 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
     main = ctx.is_main
     if resume is not None:
         run_dir = Path(resume)
-        game = load_run(run_dir, steps)
+        game = load_run(run_dir, steps, resume=True)
         cfg = game.cfg
         if main:
             truncate_metrics(run_dir / METRICS, game.step)

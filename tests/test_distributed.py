@@ -114,6 +114,9 @@ def test_cli_nproc_trains_checkpoints_and_resumes_exactly(tmp_path):
                             "--steps", "20"], capture_output=True, text=True, timeout=TIMEOUT)
     assert wrong.returncode == 2 and "resume it with --nproc 2" in wrong.stderr
     assert "Traceback" not in wrong.stderr
+    sampled = subprocess.run([sys.executable, "-m", "minimax", "sample", str(tmp_path / "b"), "--n", "10", "--out",
+                              str(tmp_path / "s.npy")], capture_output=True, text=True, timeout=TIMEOUT)
+    assert sampled.returncode == 0, sampled.stderr  # one process samples a run trained by two
 
 
 def test_nproc_rejects_bad_values(tmp_path):

@@ -86,8 +86,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         if distributed.current().active or int(os.environ.get("WORLD_SIZE", "1")) > 1:
             raise MinimaxError("--nproc starts its own processes; under torchrun leave it out")
-        codes = distributed.spawn(_train_process, nproc, (job,))
-        return codes[0] or max((c for c in codes if c), default=0)
+        codes = [128 - c if c < 0 else c for c in distributed.spawn(_train_process, nproc, (job,))]
+        return codes[0] or max(codes)  # rank 0's status; a process killed by signal S counts as 128 + S
     return _train_and_report(job)
 
 
@@ -130,6 +130,8 @@ def _train_process(rank: int, world: int, port: int, job: dict) -> None:
     from . import distributed
     from .train import load_run_config, resolve_device
 
+    import torch.distributed as dist
+
     code = 0
     try:
         cfg = job.get("cfg") or load_run_config(Path(job["resume"]))
@@ -142,10 +144,7 @@ def _train_process(rank: int, world: int, port: int, job: dict) -> None:
     except KeyboardInterrupt:
         code = 130
     finally:
-        import torch.distributed as dist
-
-        if dist.is_initialized():
-            dist.destroy_process_group()
+        distributed.leave()
     sys.exit(code)
 
 

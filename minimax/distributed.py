@@ -92,6 +92,19 @@ def any_true(flag: bool, device: torch.device) -> bool:
     return bool(t.item())
 
 
+def leave() -> None:
+    """Leave the process group together: wait for every process (rank 0 may still be evaluating), then
+    destroy the group, so no gloo thread still holds tensors when the interpreter shuts down (which
+    aborts it: "terminate called without an active exception")."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    try:
+        dist.barrier()
+    except RuntimeError:  # a process that failed alone: the others time out here, then leave
+        pass
+    dist.destroy_process_group()
+
+
 def barrier() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.barrier()

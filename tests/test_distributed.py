@@ -48,7 +48,7 @@ def _play_two_iterations(rank, world, port, out):
                     "params": [p.detach().clone() for p in list(game.G.parameters()) + list(game.D.parameters())]},
                    f"{out}/rank{rank}.pt")
     finally:
-        dist.destroy_process_group()
+        distributed.leave()
 
 
 def test_two_processes_take_the_step_of_one_process_on_the_union_of_their_minibatches(tmp_path):

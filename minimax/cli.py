@@ -301,6 +301,16 @@ def _positive_int(raw: str, flag: str) -> int:
     return v
 
 
+def _add_eval_arguments(p: argparse.ArgumentParser, samples: str, real_means: str) -> None:
+    p.add_argument("run_dir", nargs="?", help="a run directory (omit with --real)")
+    p.add_argument("--data-dir", required=True, help="folder with the MNIST/Fashion-MNIST IDX files")
+    p.add_argument("--n", default="10000", help=f"{samples} (default: 10000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise (default: 0)")
+    p.add_argument("--real", action="store_true", help=f"score N real training images instead: {real_means}")
+    p.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"),
+                   help="with --real and no run: which dataset (default: mnist)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="minimax", description="Train Generative Adversarial Networks: the minimax game as code.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -322,24 +332,10 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="evaluate a trained run")
     esub = e.add_subparsers(dest="metric", required=True, parser_class=_Parser)
     pz = esub.add_parser("parzen", help="Parzen-window log-likelihood on the MNIST test set (paper's Table 1)")
-    pz.add_argument("run_dir", nargs="?", help="a run directory (omit with --real)")
-    pz.add_argument("--data-dir", required=True, help="folder with the MNIST/Fashion-MNIST IDX files")
-    pz.add_argument("--n", default="10000", help="generated samples for the density (default: 10000)")
-    pz.add_argument("--seed", type=int, default=0, help="seed of the noise (default: 0)")
-    pz.add_argument("--real", action="store_true",
-                    help="score N real training images instead: the ceiling of the estimator")
-    pz.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"),
-                    help="with --real and no run: which dataset (default: mnist)")
+    _add_eval_arguments(pz, "samples for the density", "the ceiling of the estimator")
     pz.set_defaults(func=cmd_eval_parzen)
     fd = esub.add_parser("fid", help="Frechet distance of classifier features to the MNIST-style test set")
-    fd.add_argument("run_dir", nargs="?", help="a run directory (omit with --real)")
-    fd.add_argument("--data-dir", required=True, help="folder with the MNIST/Fashion-MNIST IDX files")
-    fd.add_argument("--n", default="10000", help="generated samples (default: 10000)")
-    fd.add_argument("--seed", type=int, default=0, help="seed of the noise (default: 0)")
-    fd.add_argument("--real", action="store_true",
-                    help="score N real training images instead: the floor of the distance")
-    fd.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"),
-                    help="with --real and no run: which dataset (default: mnist)")
+    _add_eval_arguments(fd, "generated samples", "the floor of the distance")
     fd.add_argument("--cache-dir", help="where the feature classifier is cached "
                                         "(default: $MINIMAX_CACHE or ~/.cache/minimax)")
     fd.set_defaults(func=cmd_eval_fid)

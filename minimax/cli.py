@@ -86,6 +86,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         if distributed.current().active or int(os.environ.get("WORLD_SIZE", "1")) > 1:
             raise MinimaxError("--nproc starts its own processes; under torchrun leave it out")
+        if "cfg" in job:  # an unwritable run directory is reported here, once, before any process starts
+            from .train import prepare_run_dir
+
+            job["cfg"].out = str(prepare_run_dir(job["cfg"].out, job["cfg"].dataset))
         codes = [128 - c if c < 0 else c for c in distributed.spawn(_train_process, nproc, (job,))]
         return codes[0] or max(codes)  # rank 0's status; a process killed by signal S counts as 128 + S
     return _train_and_report(job)

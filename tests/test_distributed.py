@@ -125,6 +125,9 @@ def test_nproc_rejects_bad_values(tmp_path):
     # an error inside the processes: one line (rank 0's), status 2, no traceback
     bad = _cli("--nproc", "2", "--dataset", "mnist", "--steps", "3", "--out", str(tmp_path / "y"))
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "needs --data-dir" in bad.stderr
+    (tmp_path / "file").write_text("")
+    bad = _cli("--nproc", "2", "--steps", "3", "--out", str(tmp_path / "file" / "run"))
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "cannot write to run directory" in bad.stderr
 
 
 def test_sigterm_to_the_launcher_checkpoints_every_process_and_exits(tmp_path):

@@ -134,8 +134,6 @@ def _train_process(rank: int, world: int, port: int, job: dict) -> None:
     from . import distributed
     from .train import load_run_config, resolve_device
 
-    import torch.distributed as dist
-
     code = 0
     try:
         cfg = job.get("cfg") or load_run_config(Path(job["resume"]))
@@ -250,30 +248,24 @@ def cmd_eval_parzen(args: argparse.Namespace) -> int:
 
 def cmd_eval_fid(args: argparse.Namespace) -> int:
     """Fréchet distance between classifier features of the test set and of a run's samples."""
-    import torch
-
-    from .data.images import TRAIN_SPLIT, load_idx_split
+    from .data import load_dataset
     from .metrics import classifier
     from .metrics.frechet import GaussianFit, frechet_between
 
     cfg, game, n = _eval_inputs(args, "fid")
     if n < 2:
         raise MinimaxError(f"--n must be at least 2 for a covariance, got {n}")
-    train_x, train_y = load_idx_split(cfg.data_dir, "train")
-    test_x, test_y = load_idx_split(cfg.data_dir, "t10k")
-    train_x = torch.from_numpy(train_x[:TRAIN_SPLIT].copy()).unsqueeze(1)
-    train_y = torch.from_numpy(train_y[:TRAIN_SPLIT].astype("int64"))
-    test_x = torch.from_numpy(test_x.copy()).unsqueeze(1)
-    test_y = torch.from_numpy(test_y.astype("int64"))
-    net = classifier.load_or_train(cfg.dataset, train_x, train_y, args.cache_dir)
-    shape = tuple(test_x.shape[1:])
+    train = load_dataset(cfg, "cpu", split="train")
+    test = load_dataset(cfg, "cpu", split="t10k")
+    net = classifier.load_or_train(cfg.dataset, train.images, train.labels, args.cache_dir)
     real, fake = GaussianFit(classifier.FEATURE_DIM), GaussianFit(classifier.FEATURE_DIM)
-    real.update(classifier.features(net, test_x.float() / 255, shape))
+    real.update(classifier.features(net, test.pixels(), test.shape))
     samples, source = _eval_samples(args, cfg, game, n)
-    fake.update(classifier.features(net, samples, shape))
-    result = {"fid": frechet_between(real, fake), "classifier_test_accuracy": classifier.accuracy(net, test_x, test_y),
-              "n_samples": len(samples), "n_test": len(test_x), "source": source}
-    print(f"Frechet distance (classifier features): {result['fid']:.3f} ({source} vs {len(test_x)} test images; "
+    fake.update(classifier.features(net, samples, test.shape))
+    result = {"fid": frechet_between(real, fake),
+              "classifier_test_accuracy": classifier.accuracy(net, test.images, test.labels),
+              "n_samples": len(samples), "n_test": len(test), "source": source}
+    print(f"Frechet distance (classifier features): {result['fid']:.3f} ({source} vs {len(test)} test images; "
           f"feature classifier test accuracy {result['classifier_test_accuracy']:.4f})")
     _write_result(args, "fid.json", result)
     return 0

@@ -60,16 +60,33 @@ def init_from_env(device_type: str) -> Context:
     return current()
 
 
+def mean_(t: torch.Tensor) -> torch.Tensor:
+    """t ← mean of t over the processes, in place."""
+    dist.all_reduce(t)
+    return t.div_(dist.get_world_size())
+
+
+def min_(t: torch.Tensor) -> torch.Tensor:
+    """t ← elementwise minimum of t over the processes, in place."""
+    dist.all_reduce(t, op=dist.ReduceOp.MIN)
+    return t
+
+
 def average_gradients(params: list[torch.Tensor]) -> None:
     """p.grad ← mean over processes of p.grad, for every parameter, in one collective."""
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
         return
-    flat = _flatten_dense_tensors(grads)
-    dist.all_reduce(flat)
-    flat /= dist.get_world_size()
+    flat = mean_(_flatten_dense_tensors(grads))
     for g, avg in zip(grads, _unflatten_dense_tensors(flat, grads)):
         g.copy_(avg)
+
+
+def broadcast_object(obj):
+    """Rank 0's ``obj`` (picklable), on every process."""
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def broadcast_parameters(module: torch.nn.Module) -> None:
@@ -143,8 +160,7 @@ def spawn(fn, nproc: int, args: tuple) -> list[int]:
 
 
 def init_local(rank: int, world: int, port: int, device_type: str) -> Context:
-    """Join a local process group of ``world`` processes (used by :func:`spawn`'s children)."""
+    """Join a local process group of ``world`` processes (used by :func:`spawn`'s children): the
+    environment torchrun would have set, then :func:`init_from_env`."""
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
-    dist.init_process_group("nccl" if device_type == "cuda" else "gloo", rank=rank, world_size=world,
-                            timeout=TIMEOUT)
-    return current()
+    return init_from_env(device_type)

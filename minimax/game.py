@@ -110,6 +110,9 @@ class Game:
         # Polyak averaging of G (Yazıcı et al. 2019): θ̄ ← β_t θ̄ + (1 - β_t) θ after every G step,
         # β_t = min(β, (1 + t) / (10 + t)); samples and metrics come from the average.
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.g_ema > 0 else None
+        if self.G_ema is not None:  # the tensor lists update_ema walks, made once
+            self._ema_avg, self._ema_src = list(self.G_ema.parameters()), list(self.G.parameters())
+            self._ema_buffers = list(zip(self.G_ema.buffers(), self.G.buffers()))
         self.step = 0  # completed iterations
         self.lr_scale = 1.0  # lowered by divergence roll-backs
         self.reset_stats()
@@ -254,9 +257,8 @@ class Game:
         (the warm-up of TensorFlow's ExponentialMovingAverage, so early averages are not dominated by
         the initial weights); G's buffers (BatchNorm running statistics) are copied as they are."""
         beta = min(self.cfg.g_ema, (1 + self.step) / (10 + self.step))
-        avg = list(self.G_ema.parameters())
-        torch._foreach_lerp_(avg, list(self.G.parameters()), 1.0 - beta)
-        for b_avg, b in zip(self.G_ema.buffers(), self.G.buffers()):
+        torch._foreach_lerp_(self._ema_avg, self._ema_src, 1.0 - beta)
+        for b_avg, b in self._ema_buffers:
             b_avg.copy_(b)
 
     @property
@@ -288,17 +290,12 @@ class Game:
         """Means of the statistics since the last read (one host synchronisation), then reset.
         With several processes: means over every process's minibatches (one all_reduce)."""
         if self.ctx.active:
-            import torch.distributed as dist
-
             never = torch.iinfo(torch.long).max
-            first_bad = torch.where(self._first_bad < 0, never, self._first_bad)
-            dist.all_reduce(first_bad, op=dist.ReduceOp.MIN)
+            first_bad = distributed.min_(torch.where(self._first_bad < 0, never, self._first_bad))
             self._first_bad = torch.where(first_bad == never, -1, first_bad)
-            dist.all_reduce(self._sum)
-            self._sum /= self.ctx.world
+            distributed.mean_(self._sum)
             if self._norms is not None:
-                dist.all_reduce(self._norms)
-                self._norms /= self.ctx.world
+                distributed.mean_(self._norms)
         means = (self._sum / max(self._count, 1)).tolist()
         out = {"step": self.step, **dict(zip(STATS, means))}
         if self._norms is not None:

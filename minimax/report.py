@@ -39,11 +39,15 @@ from .runlog import METRICS, read_metrics  # noqa: E402
 from .theory import EQUILIBRIUM_D, OPTIMAL_VALUE  # noqa: E402
 
 
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
 def _png(draw) -> str:
     """Run ``draw(target)`` with an in-memory file; return a data: URI of the PNG."""
     buf = io.BytesIO()
     draw(buf)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return _data_uri(buf.getvalue())
 
 
 def _fig_png(fig) -> str:
@@ -133,8 +137,7 @@ def samples_figures(run_dir: Path) -> list[tuple[str, str]]:
     if not snaps:
         return []
     if snaps[0][1].ndim == 4:
-        return [(f"step {step}", "data:image/png;base64," + base64.b64encode(plots.image_grid_png(x)).decode())
-                for step, x in snaps]
+        return [(f"step {step}", _data_uri(plots.image_grid_png(x))) for step, x in snaps]
     from .config import TrainConfig
     from .data import load_dataset
 

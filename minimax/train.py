@@ -173,11 +173,7 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
         cfg = (cfg or TrainConfig()).validate()
         run_dir = prepare_run_dir(cfg.out, cfg.dataset) if main else None
         if ctx.active:  # every process writes to rank 0's directory (its default name has a timestamp)
-            box = [str(run_dir) if main else None]
-            import torch.distributed as dist
-
-            dist.broadcast_object_list(box, src=0)
-            run_dir = Path(box[0])
+            run_dir = Path(distributed.broadcast_object(str(run_dir) if main else None))
         cfg.out = str(run_dir)
         game = build_game(cfg)
         if main:

@@ -33,7 +33,7 @@ class ImageData:
     """N images as uint8 [N, C, H, W] on ``device``; samples are float in the model's range."""
 
     def __init__(self, name: str, images: torch.Tensor, device: torch.device | str = "cpu",
-                 output: str = "tanh"):
+                 output: str = "tanh", labels: torch.Tensor | None = None):
         if images.dtype != torch.uint8 or images.ndim != 4:
             raise ValueError("images must be a uint8 tensor of shape [N, C, H, W]")
         if len(images) == 0:
@@ -41,6 +41,7 @@ class ImageData:
         self.name = name
         self.device = torch.device(device)
         self.images = images.to(self.device)
+        self.labels = labels  # class labels where the files have them (kept on the CPU; the metrics use them)
         self.g_output = output
 
     @property
@@ -103,11 +104,13 @@ def mnist_like(name: str, data_dir, device, output: str, split: str = "train") -
     if data_dir is None:
         raise MinimaxError(f"dataset {name} needs --data-dir (the folder with its IDX files)")
     if split == "t10k":
-        images, _ = load_idx_split(data_dir, "t10k")
+        images, labels = load_idx_split(data_dir, "t10k")
     else:
-        images, _ = load_idx_split(data_dir, "train")
-        images = images[:TRAIN_SPLIT] if split == "train" else images[TRAIN_SPLIT:]
-    return ImageData(name, torch.from_numpy(images.copy()).unsqueeze(1), device, output)
+        images, labels = load_idx_split(data_dir, "train")
+        part = slice(None, TRAIN_SPLIT) if split == "train" else slice(TRAIN_SPLIT, None)
+        images, labels = images[part], labels[part]
+    return ImageData(name, torch.from_numpy(images.copy()).unsqueeze(1), device, output,
+                     labels=torch.from_numpy(labels.astype(np.int64)))
 
 
 # ----------------------------------------------------------------------------------------------

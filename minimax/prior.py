@@ -1,7 +1,8 @@
 r"""The noise prior p_z(z) that the generator maps to data space.
 
 * ``normal``:  z ~ N(0, I)
-* ``uniform``: z ~ U[-1, 1]^latent  (the prior of Goodfellow et al. 2014's code)
+* ``uniform``: z ~ U[-1, 1]^latent  (the 2014 paper's code draws U[-√3, √3], unit variance,
+  a scale that G's first layer can absorb)
 """
 from __future__ import annotations
 

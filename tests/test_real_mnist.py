@@ -46,12 +46,12 @@ def test_fid_floor_of_real_images_and_an_untrained_generator(tmp_path, capsys):
 @needs_mnist
 def test_table1_recipe_learns_digits_in_4000_iterations(tmp_path, capsys):
     """configs/table1.toml cut to 4,000 of its 60,000 iterations (≈ 2 minutes): the averaged generator's
-    samples already score well above noise under the paper's Parzen protocol. (A generator that
-    collapsed to one blob scores about -510 nats; the full recipe reaches the README's Table 1 row.)"""
+    samples already score 127.6 nats under the paper's Parzen protocol (an untrained, grey G: about -537;
+    Adam at 2e-4 after 12k iterations: 30.4; the full 60k-iteration recipe: 189.9, README Table 1)."""
     config = Path(__file__).resolve().parents[1] / "configs" / "table1.toml"
     run = tmp_path / "run"
     assert main(["train", "--config", str(config), "--data-dir", str(MNIST), "--steps", "4000",
                  "--out", str(run), "--no-plots", "--device", "cpu", "--tensorboard", "off"]) == 0
     assert main(["eval", "parzen", str(run), "--data-dir", str(MNIST)]) == 0
     ll = float(capsys.readouterr().out.split("Parzen log-likelihood: ")[1].split(" ")[0])
-    assert ll > 30
+    assert ll > 80

@@ -67,6 +67,9 @@ class TrainConfig:
                                      "positive integers", default=(256, 256, 256))
     g_norm: str = _opt("normalisation in the MLP generator's hidden layers", choices=("none", "batch"),
                        default="none")
+    g_output_bias: str = _opt("start of the generator's output biases: 'zero', or 'marginals' (each output unit "
+                              "starts at the mean training pixel, as in the 2014 paper's code; image data, "
+                              "paper and mlp models)", choices=("zero", "marginals"), default="zero")
     d_dropout: float = _opt("dropout rate in the MLP discriminator", _unit, "in [0, 1)", default=0.0)
     pack: int = _opt("PacGAN packing: D judges this many samples jointly (1 = the plain GAN)", _positive, ">= 1",
                      default=1)
@@ -92,6 +95,10 @@ class TrainConfig:
     momentum: float = _opt("SGD momentum", _unit, "in [0, 1)", default=0.9)
     g_ema: float = _opt("decay β of an exponential moving average of G's weights, used for samples and metrics "
                         "(0 = off; 0.999 is usual)", _unit, "in [0, 1)", default=0.0)
+    g_uniform_average_from: int = _opt("from this iteration on, samples and metrics come from the uniform "
+                                       "(Polyak-Ruppert) average of G's weights since then (0 = off; a run cut short "
+                                       "before it keeps the g_ema average)",
+                                       lambda v: v >= 0, ">= 0", default=0)
     # --- run ------------------------------------------------------------------------------
     seed: int = _opt("random seed (same seed, same device -> same parameters)", lambda v: v >= 0, ">= 0", default=0)
     device: str = _opt("'cpu', 'cuda', 'cuda:N' or 'auto'", default="auto")

@@ -9,6 +9,7 @@ from minimax.players import (
     MLPGenerator,
     PaperDiscriminator,
     PaperGenerator,
+    init_output_bias_from_marginals,
 )
 from minimax.players.paper import Maxout
 
@@ -65,3 +66,39 @@ def test_mlp_players_and_packing():
     assert D(torch.randn(6, 2)).shape == (2,)  # 6 samples -> 2 packs of 3
     first = next(m for m in D.modules() if isinstance(m, torch.nn.Linear))
     assert first.in_features == 6
+
+
+@pytest.mark.parametrize("output", ["sigmoid", "tanh"])
+def test_output_bias_from_marginals_puts_the_mean_image_at_the_output(output):
+    """b = logit(p) (sigmoid) or ½ logit(p) = atanh(2p - 1) (tanh): with zero weights G(z) is exactly
+    the mean training image in the model's range, pixels never lit clipped at ε = 1e-3."""
+    g = torch.Generator().manual_seed(0)
+    pixels = (torch.rand(500, 12, generator=g) < torch.linspace(0, 1, 12)).float()  # p_j from 0 to 1
+    G = MLPGenerator(3, (1, 3, 4), (5,), output=output) if output == "tanh" else PaperGenerator((1, 3, 4), 3, 5)
+    init_output_bias_from_marginals(G, pixels, output)
+    for m in G.modules():
+        if isinstance(m, torch.nn.Linear):
+            torch.nn.init.zeros_(m.weight)
+    p = pixels.mean(0).clamp(1e-3, 1 - 1e-3)
+    x = G(torch.randn(2, 3)).reshape(2, -1)
+    expected = p if output == "sigmoid" else 2 * p - 1
+    torch.testing.assert_close(x, expected.expand(2, -1), atol=1e-6, rtol=1e-5)
+    assert p[0] == 1e-3 and p[-1] == 1 - 1e-3  # the clip is active at both ends
+
+
+def test_output_bias_from_marginals_is_a_config_choice_for_image_models(tmp_path):
+    from minimax.config import TrainConfig
+    from minimax.data.images import ImageData
+    from minimax.errors import MinimaxError
+    from minimax.players import build_players
+
+    images = (torch.rand(20, 1, 28, 28, generator=torch.Generator().manual_seed(1)) * 255).to(torch.uint8)
+    data = ImageData("mnist", images, output="sigmoid")
+    G, _ = build_players(TrainConfig(dataset="mnist", model="paper", g_output_bias="marginals"), data)
+    p = images.double().div(255).mean(0).reshape(-1).clamp(1e-3, 1 - 1e-3)
+    torch.testing.assert_close(G.net[-2].bias.double(), torch.logit(p), atol=1e-5, rtol=1e-5)
+    G0, _ = build_players(TrainConfig(dataset="mnist", model="paper"), data)
+    assert G0.net[-2].bias.abs().max() == 0  # the default stays the zero start
+    with pytest.raises(MinimaxError, match="needs image data and the paper or mlp model"):
+        build_players(TrainConfig(dataset="mnist", model="dcgan", g_output_bias="marginals"),
+                      ImageData("mnist", images, output="tanh"))

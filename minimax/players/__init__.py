@@ -19,8 +19,43 @@ def output_range(model: str) -> str:
     return "sigmoid" if model == "paper" else "tanh"
 
 
+MARGINAL_CLIP = 1e-3
+
+
+@torch.no_grad()
+def init_output_bias_from_marginals(G: torch.nn.Module, pixels: torch.Tensor, output: str) -> None:
+    r"""Start G's output biases so that G(z) ≈ the mean training image when the weights are small.
+
+    With p_j the mean of pixel j over the training set (in [0, 1]), clipped to [ε, 1 - ε]:
+
+        sigmoid output:  b_j = logit(p_j) = log(p_j / (1 - p_j))      so σ(b_j) = p_j
+        tanh output:     b_j = atanh(2 p_j - 1) = ½ logit(p_j)         so tanh(b_j) = 2 p_j - 1
+
+    This is pylearn2's ``init_sigmoid_bias_from_marginals``, which the 2014 paper's MNIST recipe
+    (mnist.yaml) uses for G's output layer. pylearn2 clips at ε = 1e-7 (b = -16 for a pixel that is
+    never lit, where σ' ≈ 1e-7 and G can hardly ever light it); minimax clips at ε = 1e-3 (b = -6.9).
+    """
+    last = [m for m in G.modules() if isinstance(m, torch.nn.Linear)][-1]
+    p = pixels.double().mean(0).clamp(MARGINAL_CLIP, 1 - MARGINAL_CLIP)
+    if p.numel() != last.bias.numel():
+        raise MinimaxError(f"g_output_bias = 'marginals': G has {last.bias.numel()} outputs, "
+                           f"the data {p.numel()} pixels")
+    b = torch.logit(p) if output == "sigmoid" else 0.5 * torch.logit(p)
+    last.bias.copy_(b.to(last.bias.dtype))
+
+
 def build_players(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
     """Build (G, D) for ``cfg.model`` and the data's shape. Call after seeding torch."""
+    G, D = _build(cfg, data)
+    if cfg.g_output_bias == "marginals":
+        if cfg.model not in ("paper", "mlp") or not hasattr(data, "pixels") or len(data.shape) != 3:
+            raise MinimaxError("g_output_bias = 'marginals' needs image data and the paper or mlp model, "
+                               f"not {cfg.model!r} on {cfg.dataset!r}")
+        init_output_bias_from_marginals(G, data.pixels(), data.g_output)
+    return G, D
+
+
+def _build(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
     shape = tuple(data.shape)
     if cfg.model == "mlp":
         G = MLPGenerator(cfg.latent_dim, shape, cfg.g_hidden, "relu", getattr(data, "g_output", "identity"),
@@ -41,5 +76,5 @@ def build_players(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
     raise MinimaxError(f"unknown model {cfg.model!r}")
 
 
-__all__ = ["build_players", "output_range", "MLPGenerator", "MLPDiscriminator", "PaperGenerator",
+__all__ = ["build_players", "init_output_bias_from_marginals", "output_range", "MLPGenerator", "MLPDiscriminator", "PaperGenerator",
            "PaperDiscriminator", "DCGANGenerator", "DCGANDiscriminator"]

@@ -3,16 +3,18 @@ r"""The MNIST players of Goodfellow et al. (2014), as in the paper's released co
 G: z ∈ R^100 (uniform) → ReLU 1200 → ReLU 1200 → sigmoid 784 (pixels in [0, 1]).
 D: x ∈ R^784 → maxout 240 units × 5 pieces → maxout 240 × 5 → linear logit,
    with dropout: inputs kept with probability 0.8, hidden units with 0.5.
-Weights are initialised U(-r, r) with r = 0.05 for G and r = 0.005 for D, biases 0.
+Weights are initialised U(-r, r) with r = 0.05 for G and r = 0.005 for D, biases 0 (but see
+``g_output_bias`` below for G's output layer).
 
 A maxout unit (Goodfellow et al. 2013) is h_i(x) = max_{j ≤ k} (x^T W_{·ij} + b_{ij}).
 
 The released code (goodfeli/adversarial, mnist.yaml) trains this pair with SGD, learning rate 0.1,
-momentum 0.5, minibatches of 100, D's objective ½(BCE on data + BCE on samples) and both players'
-gradients taken from one pass: ``configs/table1.toml`` is that recipe in minimax's settings (with a
-larger step and a weight average of G for a 30-minute budget). One part of it is left out: the yaml
-starts G's output biases at logit(mean training pixel); measured here it slowed training (103.8
-against 141.0 nats after 12k iterations at lr 0.1), and under Adam D won outright (-409 nats).
+momentum 0.5, minibatches of 100, D's objective ½(BCE on data + BCE on samples), both players'
+gradients taken from one pass, and G's output biases started at logit(mean training pixel)
+(``g_output_bias = "marginals"``): ``configs/table1.toml`` is that recipe in minimax's settings (with a
+larger step and a weight average of G for a 30-minute budget). Without the marginal biases the
+recipe is fragile: G can collapse within 2k iterations onto one saturated binary image (pixels at 0
+or 1, σ' ≈ 0, no gradient left) from which it never returns (README, Table 1).
 """
 from __future__ import annotations
 

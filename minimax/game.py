@@ -107,9 +107,10 @@ class Game:
             if self.ctx.rank > 0:  # a dropout stream of its own
                 cuda = self.global_rng_state[1]
                 self.global_rng_state = (torch.Generator().manual_seed(rank_seed + 3).get_state(), cuda)
-        # Polyak averaging of G (Yazıcı et al. 2019): θ̄ ← β_t θ̄ + (1 - β_t) θ after every G step,
-        # β_t = min(β, (1 + t) / (10 + t)); samples and metrics come from the average.
-        self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.g_ema > 0 else None
+        # a weight average of G (Yazıcı et al. 2019), exponential and/or uniform from an iteration on
+        # (update_ema); samples and metrics come from the average.
+        averaged = cfg.g_ema > 0 or cfg.g_uniform_average_from > 0
+        self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if averaged else None
         if self.G_ema is not None:  # the tensor lists update_ema walks, made once
             self._ema_avg, self._ema_src = list(self.G_ema.parameters()), list(self.G.parameters())
             self._ema_buffers = list(zip(self.G_ema.buffers(), self.G.buffers()))
@@ -253,11 +254,21 @@ class Game:
 
     @torch.no_grad()
     def update_ema(self) -> None:
-        """After the t-th G step (t = 1, 2, ...): θ̄ ← β_t θ̄ + (1 - β_t) θ, β_t = min(β, (1 + t) / (10 + t))
-        (the warm-up of TensorFlow's ExponentialMovingAverage, so early averages are not dominated by
-        the initial weights); G's buffers (BatchNorm running statistics) are copied as they are."""
-        beta = min(self.cfg.g_ema, (1 + self.step) / (10 + self.step))
-        torch._foreach_lerp_(self._ema_avg, self._ema_src, 1.0 - beta)
+        r"""After the t-th G step (t = 1, 2, ...), θ̄ ← θ̄ + w_t (θ - θ̄) with
+
+            w_t = 1 / (t - t₀ + 1)     for t ≥ t₀ = g_uniform_average_from > 0: the uniform
+                                       (Polyak-Ruppert) average θ̄_t = (1 / (t - t₀ + 1)) Σ_{s=t₀..t} θ_s
+            w_t = 1 - β_t              otherwise, β_t = min(β, (1 + t) / (10 + t)), β = g_ema: the
+                                       exponential average with TensorFlow's warm-up (early averages
+                                       are not dominated by the initial weights; β = 0: θ̄ = θ)
+
+        G's buffers (BatchNorm running statistics) are copied as they are."""
+        t0 = self.cfg.g_uniform_average_from
+        if t0 > 0 and self.step >= t0:
+            weight = 1.0 / (self.step - t0 + 1)
+        else:
+            weight = 1.0 - min(self.cfg.g_ema, (1 + self.step) / (10 + self.step))
+        torch._foreach_lerp_(self._ema_avg, self._ema_src, weight)
         for b_avg, b in self._ema_buffers:
             b_avg.copy_(b)
 

@@ -136,7 +136,8 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("extra", [{}, {"g_ema": 0.9, "g_norm": "batch"}], ids=["plain", "ema"])
+@pytest.mark.parametrize("extra", [{}, {"g_ema": 0.9, "g_norm": "batch"}, {"g_ema": 0.9, "g_uniform_average_from": 7}],
+                         ids=["plain", "ema", "uniform-average"])
 def test_resume_is_bitwise_identical_to_an_uninterrupted_run(tmp_path, extra):
     straight = train(tiny(tmp_path / "a", steps=24, **extra), progress=False, plots=False)
     train(tiny(tmp_path / "b", steps=12, **extra), progress=False, plots=False)

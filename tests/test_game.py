@@ -189,6 +189,25 @@ def test_generator_weight_average_follows_its_formula():
     assert not any(p.requires_grad for p in game.G_ema.parameters())
 
 
+@pytest.mark.parametrize("beta", [0.0, 0.7])
+def test_uniform_weight_average_from_t0_is_the_mean_of_the_iterates_since(beta):
+    """g_uniform_average_from = t₀: θ̄_t = (1 / (t - t₀ + 1)) Σ_{s=t₀..t} θ_s for t ≥ t₀, the exponential
+    average of β (or G itself, β = 0) before t₀."""
+    t0, steps = 6, 15
+    game = build_game(small(g_ema=beta, g_uniform_average_from=t0, steps=steps))
+    iterates = []
+    for t in range(1, steps + 1):
+        game.iteration()
+        iterates.append([p.detach().clone() for p in game.G.parameters()])
+        if t == t0 - 1 and beta == 0:
+            assert all(torch.equal(a, p) for a, p in zip(game.G_ema.parameters(), game.G.parameters()))
+        if t >= t0:
+            mean = [torch.stack(ps).mean(0) for ps in zip(*iterates[t0 - 1:])]
+            for a, m in zip(game.G_ema.parameters(), mean):
+                torch.testing.assert_close(a, m, rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(next(game.G_ema.parameters()), next(game.G.parameters()))
+
+
 def test_samples_come_from_the_weight_average_when_kept():
     game = build_game(small(g_ema=0.9))
     for _ in range(5):

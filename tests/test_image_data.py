@@ -204,7 +204,8 @@ def test_image_models_train_a_few_steps_and_sample(tmp_path, model, size):
 
 def test_table1_config_file_trains_the_paper_pair_with_its_recipe(tmp_path):
     """configs/table1.toml (README, Table 1) is a valid config that trains the paper's pair with SGD,
-    simultaneous updates and D's halved step; flags still override its budget."""
+    simultaneous updates, D's halved step and G's output biases from the pixel means; flags still
+    override its budget."""
     import json
     from pathlib import Path
 
@@ -218,4 +219,5 @@ def test_table1_config_file_trains_the_paper_pair_with_its_recipe(tmp_path):
     saved = json.loads((run / "config.json").read_text())
     assert (saved["model"], saved["optimizer"], saved["update"], saved["steps"]) == ("paper", "sgd", "simultaneous", 3)
     assert saved["d_lr"] == saved["lr"] / 2  # mnist.yaml's D objective is ½(BCE_data + BCE_samples)
+    assert saved["g_output_bias"] == "marginals"  # mnist.yaml's init_sigmoid_bias_from_marginals
     assert (run / "checkpoints" / "step-00000003.safetensors").is_file()

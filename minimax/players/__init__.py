@@ -76,5 +76,5 @@ def _build(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
     raise MinimaxError(f"unknown model {cfg.model!r}")
 
 
-__all__ = ["build_players", "init_output_bias_from_marginals", "output_range", "MLPGenerator", "MLPDiscriminator", "PaperGenerator",
-           "PaperDiscriminator", "DCGANGenerator", "DCGANDiscriminator"]
+__all__ = ["build_players", "init_output_bias_from_marginals", "output_range", "MLPGenerator", "MLPDiscriminator",
+           "PaperGenerator", "PaperDiscriminator", "DCGANGenerator", "DCGANDiscriminator"]

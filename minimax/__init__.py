@@ -6,11 +6,16 @@ The objective (:mod:`minimax.objective`), the theory's closed forms
 (:mod:`minimax.theory`), the players (:mod:`minimax.players`), the game
 (:mod:`minimax.game`, Algorithm 1), and the training run (:mod:`minimax.train`).
 """
+__version__ = "0.2.0"
+
 from .config import TrainConfig
 from .errors import MinimaxError
 from .objective import (
+    MinimaxObjective,
     discriminator_loss,
     generator_loss,
+    log_d,
+    log_one_minus_d,
     non_saturating_generator_loss,
     saturating_generator_loss,
     total_loss,
@@ -18,12 +23,10 @@ from .objective import (
 )
 from .theory import optimal_discriminator, optimal_discriminator_logit, virtual_training_criterion
 
-__version__ = "0.1.0"
-
 __all__ = [
-    "value", "discriminator_loss", "generator_loss", "saturating_generator_loss",
-    "non_saturating_generator_loss", "total_loss", "optimal_discriminator", "optimal_discriminator_logit",
-    "virtual_training_criterion", "TrainConfig", "MinimaxError", "train",
+    "__version__", "log_d", "log_one_minus_d", "MinimaxObjective", "value", "discriminator_loss", "generator_loss",
+    "saturating_generator_loss", "non_saturating_generator_loss", "total_loss", "optimal_discriminator",
+    "optimal_discriminator_logit", "virtual_training_criterion", "TrainConfig", "MinimaxError", "train",
 ]
 
 

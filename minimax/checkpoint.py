@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import tempfile
 from pathlib import Path
 
@@ -26,12 +25,10 @@ from safetensors.torch import save as safetensors_bytes
 
 from . import distributed
 from .errors import MinimaxError
+from .rundir import LATEST, checkpoint_dir, checkpoint_name, is_checkpoint, step_of
 
 FORMAT = "minimax-checkpoint"
 VERSION = 1
-CKPT_DIR = "checkpoints"
-LATEST = "latest"
-_NAME = re.compile(r"^step-(\d{8,})\.safetensors$")
 
 
 # --------------------------------------------------------------------------------------------
@@ -89,8 +86,8 @@ def _cpu(t: torch.Tensor) -> torch.Tensor:
     return t.detach().to("cpu", copy=True).contiguous()
 
 
-def flatten_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict) -> dict:
-    sd = opt.state_dict()
+def flatten_optimizer(prefix: str, sd: dict, tensors: dict) -> dict:
+    """An optimiser's state dict: its tensors into ``tensors``; returns the JSON part (param_groups)."""
     for idx, state in sd["state"].items():
         for name, v in state.items():
             if not torch.is_tensor(v):
@@ -108,48 +105,43 @@ def unflatten_optimizer(prefix: str, meta: dict, tensors: dict) -> dict:
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
-def _players(game) -> list[tuple[str, torch.nn.Module]]:
-    """The modules a checkpoint holds, by key prefix: G, D, and G's weight average if the run keeps one."""
-    return [("G", game.G), ("D", game.D)] + ([("G_ema", game.G_ema)] if game.G_ema is not None else [])
-
-
-def game_state(game, extra: dict | None = None) -> tuple[dict[str, torch.Tensor], dict]:
+def encode_state(state: dict, config: dict, extra: dict | None = None) -> tuple[dict[str, torch.Tensor], dict]:
+    """:meth:`Game.state_dict` as (tensors, JSON metadata): module tensors under ``G.``, ``D.``, ``G_ema.``,
+    optimiser tensors under ``opt_g.<i>.<name>``, each process's streams and pending statistics under
+    ``rng.<name>`` / ``stats.<name>`` (rank r > 0 with the suffix ``.rank<r>``)."""
     tensors: dict[str, torch.Tensor] = {}
-    for prefix, module in _players(game):
-        for k, v in module.state_dict().items():
-            tensors[f"{prefix}.{k}"] = _cpu(v)
-    meta = {
-        "format": FORMAT,
-        "version": VERSION,
-        "step": game.step,
-        "lr_scale": game.lr_scale,
-        "config": game.cfg.to_dict(),
-        "opt_g": flatten_optimizer("opt_g", game.opt_g, tensors),
-        "opt_d": flatten_optimizer("opt_d", game.opt_d, tensors),
-        **(extra or {}),
-    }
-    # the statistics accumulated since the last log record, so that record comes out the same
-    stats, meta["stats_count"] = game.stats_state()
-    cpu_state, cuda_state = game.global_rng_state
-    streams = {"rng.data": game.data_rng.get_state(), "rng.noise": game.noise_rng.get_state(), "rng.torch": cpu_state}
-    if cuda_state is not None:
-        streams["rng.cuda"] = cuda_state
-    streams.update({f"stats.{k}": v for k, v in stats.items()})
-    if game.ctx.active:  # every process's streams and statistics: rank 0 under the plain keys, rank r under ".rank{r}"
-        meta["world_size"] = game.ctx.world
-        for key, state in list(streams.items()):
-            rows = distributed.all_gather_rows(state.to(game.device)).cpu()
-            streams[key] = rows[0]
-            streams.update({f"{key}.rank{r}": rows[r] for r in range(1, game.ctx.world)})
-    tensors.update({k: _cpu(v) for k, v in streams.items()})
+    for prefix, sd in state["modules"].items():
+        tensors.update({f"{prefix}.{k}": _cpu(v) for k, v in sd.items()})
+    meta = {"format": FORMAT, "version": VERSION, "step": state["step"], "lr_scale": state["lr_scale"],
+            "config": config}
+    for prefix, sd in state["optimizers"].items():
+        meta[prefix] = flatten_optimizer(prefix, sd, tensors)
+    meta.update(extra or {})
+    meta["stats_count"] = state["stats_count"]
+    if state["world_size"] > 1:
+        meta["world_size"] = state["world_size"]
+    for rank, process in enumerate(state["processes"]):
+        suffix = f".rank{rank}" if rank else ""
+        for group, d in process.items():
+            tensors.update({f"{group}.{k}{suffix}": _cpu(v) for k, v in d.items()})
     return tensors, meta
 
 
-STATS_KEYS = ("sum", "first_bad", "norms")  # Game.stats_state()
-
-
-def _stream(tensors: dict, key: str, rank: int) -> torch.Tensor:
-    return tensors[key if rank == 0 else f"{key}.rank{rank}"]
+def decode_state(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
+    """The inverse of :func:`encode_state`: the dict :meth:`Game.load_state_dict` takes."""
+    world = int(meta.get("world_size", 1))
+    modules: dict[str, dict] = {}
+    processes: list[dict] = [{"rng": {}, "stats": {}} for _ in range(world)]
+    for key, v in tensors.items():
+        prefix, rest = key.split(".", 1)
+        if prefix in ("rng", "stats"):
+            name, _, rank = rest.partition(".rank")
+            processes[int(rank) if rank else 0][prefix][name] = v
+        elif not prefix.startswith("opt_"):
+            modules.setdefault(prefix, {})[rest] = v
+    return {"step": int(meta["step"]), "lr_scale": float(meta.get("lr_scale", 1.0)), "world_size": world,
+            "modules": modules, "stats_count": meta["stats_count"], "processes": processes,
+            "optimizers": {p: unflatten_optimizer(p, meta[p], tensors) for p in ("opt_g", "opt_d")}}
 
 
 def restore_game(game, tensors: dict[str, torch.Tensor], meta: dict, resume: bool = True) -> None:
@@ -162,22 +154,8 @@ def restore_game(game, tensors: dict[str, torch.Tensor], meta: dict, resume: boo
         raise MinimaxError(f"this run was trained with {world} process{'es' if world > 1 else ''}; "
                            f"resume it with --nproc {world} (running {game.ctx.world})")
     try:
-        for prefix, module in _players(game):
-            sd = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
-            module.load_state_dict(sd, strict=True)
-        game.opt_g.load_state_dict(unflatten_optimizer("opt_g", meta["opt_g"], tensors))
-        game.opt_d.load_state_dict(unflatten_optimizer("opt_d", meta["opt_d"], tensors))
-        rank = game.ctx.rank if world > 1 else 0
-        game.data_rng.set_state(_stream(tensors, "rng.data", rank))
-        game.noise_rng.set_state(_stream(tensors, "rng.noise", rank))
-        has_cuda = game.device.type == "cuda" and "rng.cuda" in tensors
-        game.global_rng_state = (_stream(tensors, "rng.torch", rank),
-                                 _stream(tensors, "rng.cuda", rank) if has_cuda else None)
-        game.step = int(meta["step"])
-        game.lr_scale = float(meta.get("lr_scale", 1.0))
-        game.load_stats_state({k: _stream(tensors, f"stats.{k}", rank) for k in STATS_KEYS
-                               if f"stats.{k}" in tensors}, meta["stats_count"])
-    except (KeyError, RuntimeError, ValueError, TypeError) as e:
+        game.load_state_dict(decode_state(tensors, meta))
+    except (KeyError, RuntimeError, ValueError, TypeError, IndexError) as e:
         raise MinimaxError(f"checkpoint does not match this run's models: {str(e).splitlines()[0][:200]}") from None
 
 
@@ -215,25 +193,21 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     return tensors, meta
 
 
-def checkpoint_dir(run_dir: Path) -> Path:
-    return Path(run_dir) / CKPT_DIR
-
-
 def list_checkpoints(run_dir: Path) -> list[Path]:
     """Checkpoint files of a run, oldest first (temporary files are ignored)."""
     d = checkpoint_dir(run_dir)
     if not d.is_dir():
         return []
-    found = [(int(m.group(1)), p) for p in d.iterdir() if (m := _NAME.match(p.name))]
-    return [p for _, p in sorted(found)]
+    return sorted((p for p in d.iterdir() if is_checkpoint(p)), key=step_of)
 
 
 def save_checkpoint(run_dir: Path, game, keep: int, extra: dict | None = None) -> Path:
     """Write ``checkpoints/step-XXXXXXXX.safetensors`` atomically, move ``latest``, prune to ``keep``."""
     d = checkpoint_dir(run_dir)
     d.mkdir(parents=True, exist_ok=True)
-    tensors, meta = game_state(game, extra)  # a collective with several processes: all of them call this
-    path = d / f"step-{game.step:08d}.safetensors"
+    # a collective with several processes: all of them call this
+    tensors, meta = encode_state(game.state_dict(), game.cfg.to_dict(), extra)
+    path = d / checkpoint_name(game.step)
     if not game.ctx.is_main:  # rank 0 writes; the others wait until the file is there
         distributed.barrier()
         return path
@@ -252,7 +226,7 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     d = checkpoint_dir(run_dir)
     try:
         name = (d / LATEST).read_text().strip()
-        if _NAME.match(name) and (d / name).is_file():
+        if is_checkpoint(name) and (d / name).is_file():
             return d / name
     except (OSError, UnicodeDecodeError):
         pass

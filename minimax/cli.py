@@ -14,12 +14,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import io
-import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .config import PRESETS, TrainConfig, coerce, field_kind, read_config_file
+from .config import PRESETS, TrainConfig, coerce, field_kind
 from .errors import MinimaxError
+from .rundir import FID, PARZEN
+
+if TYPE_CHECKING:
+    import torch
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,16 +58,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """Dataset preset, then the config file, then the flags: later ones win."""
+    """The flags given (each checked under its own name), through the one configuration path:
+    dataset preset < config file < flags (:meth:`TrainConfig.resolve`)."""
     fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
     given = {k: coerce(fields[k], v, where="", name=_flag(k)) for k, v in vars(args).items() if k in fields}
-    from_file = read_config_file(args.config) if args.config else {}
-    if not isinstance(from_file, dict):
-        raise MinimaxError(f"config file {args.config} must hold a mapping of settings")
-    TrainConfig.from_dict(from_file, where=f"config file {args.config}")  # unknown keys, bad values
-    dataset = given.get("dataset", from_file.get("dataset", TrainConfig.dataset))
-    base = {k: list(v) if isinstance(v, tuple) else v for k, v in PRESETS.get(dataset, {}).items()}
-    return TrainConfig.from_dict({**base, **from_file, **given}, where="option")
+    return TrainConfig.resolve(args.config, **given)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -81,29 +80,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         job = dict(cfg=config_from_args(args))
     job.update(progress=progress, plots=not args.no_plots)
-    if nproc > 1:
-        from . import distributed
-
-        if distributed.current().active or int(os.environ.get("WORLD_SIZE", "1")) > 1:
-            raise MinimaxError("--nproc starts its own processes; under torchrun leave it out")
-        if "cfg" in job:  # an unwritable run directory is reported here, once, before any process starts
-            from .train import prepare_run_dir
-
-            job["cfg"].out = str(prepare_run_dir(job["cfg"].out, job["cfg"].dataset))
-        codes = [128 - c if c < 0 else c for c in distributed.spawn(_train_process, nproc, (job,))]
-        return codes[0] or max(codes)  # rank 0's status; a process killed by signal S counts as 128 + S
-    return _train_and_report(job)
-
-
-def _train_and_report(job: dict) -> int:
-    """Train (in this process, joining torchrun's process group if there is one); rank 0 prints."""
     from . import distributed
-    from .train import resolve_device, train
+    from .train import load_run_config, prepare_run_dir, resolve_device
 
-    cfg = job.get("cfg")
-    device = resolve_device(cfg.device) if cfg is not None else None
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not distributed.current().active:
-        _join(distributed.init_from_env(device.type if device is not None else "cpu"))
+    cfg = job["cfg"] if "cfg" in job else load_run_config(Path(job["resume"]))
+    device_type = resolve_device(cfg.device).type
+    if nproc == 1:
+        return _train_and_report(job, device_type)
+    if "cfg" in job:  # an unwritable run directory is reported here, once, before any process starts
+        cfg.out = str(prepare_run_dir(cfg.out, cfg.dataset))
+    return distributed.launch(_train_in_process, nproc, (job, device_type), device_type)
+
+
+def _train_and_report(job: dict, device_type: str) -> int:
+    """Train in this process (joining torchrun's process group if there is one); rank 0 prints."""
+    from . import distributed
+    from .train import train
+
+    distributed.join_from_env(device_type)
     result = train(**job)
     if not distributed.current().is_main:
         return 0
@@ -119,35 +113,16 @@ def _train_and_report(job: dict) -> int:
     return 0
 
 
-def _join(ctx) -> None:
-    """Settle a process of a distributed run: its share of the CPU threads, its own GPU
-    (device 'cuda' / 'auto' then means this process's GPU, see train.resolve_device)."""
-    import torch
-
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // ctx.world))
-    if torch.cuda.is_available():
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", ctx.rank)) % torch.cuda.device_count())
-
-
-def _train_process(rank: int, world: int, port: int, job: dict) -> None:
-    """One process of ``minimax train --nproc N`` (started by distributed.spawn)."""
+def _train_in_process(job: dict, device_type: str) -> int:
+    """One process of ``minimax train --nproc N``: its exit status; rank 0 prints errors."""
     from . import distributed
-    from .train import load_run_config, resolve_device
 
-    code = 0
     try:
-        cfg = job.get("cfg") or load_run_config(Path(job["resume"]))
-        _join(distributed.init_local(rank, world, port, resolve_device(cfg.device).type))
-        code = _train_and_report(job)
+        return _train_and_report(job, device_type)
     except MinimaxError as e:
-        if rank == 0:
+        if distributed.current().is_main:
             print(f"minimax: error: {e}", file=sys.stderr)
-        code = e.exit_code
-    except KeyboardInterrupt:
-        code = 130
-    finally:
-        distributed.leave()
-    sys.exit(code)
+        return e.exit_code
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -209,7 +184,7 @@ def _eval_inputs(args: argparse.Namespace, metric: str):
     return cfg, game, n
 
 
-def _eval_samples(args, cfg, game, n: int) -> tuple[torch.Tensor, str]:
+def _eval_samples(args, cfg, game, n: int) -> tuple["torch.Tensor", str]:
     """N samples in [0, 1], flattened: the run's generator's, or real training images with --real."""
     from .data import load_dataset
 
@@ -242,7 +217,7 @@ def cmd_eval_parzen(args: argparse.Namespace) -> int:
     result["source"] = source
     print(f"Parzen log-likelihood: {result['parzen_ll']:.1f} ± {result['parzen_se']:.1f} nats "
           f"(sigma {result['sigma']:.4f}; {source}; {len(test)} test images)")
-    _write_result(args, "parzen.json", result)
+    _write_result(args, PARZEN, result)
     return 0
 
 
@@ -267,7 +242,7 @@ def cmd_eval_fid(args: argparse.Namespace) -> int:
               "n_samples": len(samples), "n_test": len(test), "source": source}
     print(f"Frechet distance (classifier features): {result['fid']:.3f} ({source} vs {len(test)} test images; "
           f"feature classifier test accuracy {result['classifier_test_accuracy']:.4f})")
-    _write_result(args, "fid.json", result)
+    _write_result(args, FID, result)
     return 0
 
 
@@ -308,7 +283,10 @@ def _add_eval_arguments(p: argparse.ArgumentParser, samples: str, real_means: st
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     p = _Parser(prog="minimax", description="Train Generative Adversarial Networks: the minimax game as code.")
+    p.add_argument("--version", action="version", version=f"minimax {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     presets = "; ".join(f"{d}: " + ", ".join(f"{_flag(k)} {_show(v)}" for k, v in p.items())
                         for d, p in PRESETS.items())

@@ -3,6 +3,18 @@
 Each field carries its help text and its constraint; the CLI flags
 (``--batch-size``), the config-file keys (``batch_size``) and validation are all
 derived from it, so a knob cannot exist in one place and be missing in another.
+The names a knob may take come from the module that owns them (priors from
+prior.py, generator losses from objective.py, datasets from data/, ...).
+
+There is one way settings become a configuration, used by the CLI and by Python alike:
+
+    the dataset's preset  <  a config file  <  flags / keyword arguments
+
+``TrainConfig(dataset="grid", steps=5000)`` fills every field it is not given from the
+grid preset (PRESETS), then from the defaults below; ``TrainConfig.resolve("f.toml",
+batch_size=300)`` adds a file under the keyword arguments. Validation runs once, on the
+merged result. A run's ``config.json`` holds every field, so reading it back applies
+no preset.
 """
 from __future__ import annotations
 
@@ -10,14 +22,20 @@ import dataclasses
 import difflib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from .data import DATASETS
 from .errors import MinimaxError
+from .game import UPDATES
+from .objective import GENERATOR_LOSSES
+from .optim import OPTIMIZERS, SCHEDULES
+from .players import MODELS
+from .prior import PRIORS
 
-DATASETS = ("ring", "grid", "gauss1d", "mnist", "fashion-mnist", "cifar10", "folder")
-MODELS = ("mlp", "paper", "dcgan")
+DEFAULT_DATASET = "ring"
 
 # Measured settings per dataset, applied under anything the user sets (file or flag).
 # The game and the losses are the same for every preset; only budgets and step sizes differ.
@@ -49,10 +67,15 @@ def _widths(v) -> bool:
     return len(v) >= 1 and all(isinstance(h, int) and h > 0 for h in v)
 
 
-@dataclass
+@dataclass(init=False)
 class TrainConfig:
+    """Every knob of a training run. Fields not given take the dataset's preset (PRESETS), else the
+    default shown; unknown names are a TypeError (use :meth:`from_dict` / :meth:`resolve` for input
+    from users, which turns every problem into a one-line :class:`MinimaxError`)."""
+
     # --- data -----------------------------------------------------------------------------
-    dataset: str = _opt("training data: built-in 2-D/1-D sets or an image set", choices=DATASETS, default="ring")
+    dataset: str = _opt("training data: built-in 2-D/1-D sets or an image set", choices=DATASETS,
+                        default=DEFAULT_DATASET)
     data_dir: str | None = _opt("folder holding the image dataset's files (mnist, fashion-mnist, cifar10, folder)",
                                 default=None)
     image_size: int = _opt("side in pixels that 'folder' images are resized to", _positive, "> 0", default=32)
@@ -60,7 +83,7 @@ class TrainConfig:
     model: str = _opt("player architecture: mlp, paper (Goodfellow et al. 2014 MNIST pair) or dcgan",
                       choices=MODELS, default="mlp")
     latent_dim: int = _opt("dimension of the noise z", _positive, "> 0", default=64)
-    prior: str = _opt("noise prior p_z", choices=("normal", "uniform"), default="normal")
+    prior: str = _opt("noise prior p_z", choices=PRIORS, default="normal")
     g_hidden: tuple[int, ...] = _opt("MLP generator hidden widths, comma-separated", _widths,
                                      "positive integers", default=(256, 256, 256))
     d_hidden: tuple[int, ...] = _opt("MLP discriminator hidden widths, comma-separated", _widths,
@@ -79,17 +102,17 @@ class TrainConfig:
     k: int = _opt("discriminator steps per iteration (Algorithm 1's k)", _positive, ">= 1", default=1)
     update: str = _opt("'alternating' = Algorithm 1 (G step on fresh noise after the D steps); "
                        "'simultaneous' = G updated from the same G(z) as the last D step",
-                       choices=("alternating", "simultaneous"), default="alternating")
-    g_loss: str = _opt("generator loss", choices=("non-saturating", "saturating"), default="non-saturating")
+                       choices=UPDATES, default="alternating")
+    g_loss: str = _opt("generator loss", choices=GENERATOR_LOSSES, default="non-saturating")
     label_smoothing: float = _opt("one-sided label smoothing s: real target is 1 - s", _unit, "in [0, 1)",
                                   default=0.0)
     # --- optimisation ---------------------------------------------------------------------
-    optimizer: str = _opt("optimiser for both players", choices=("adam", "sgd"), default="adam")
+    optimizer: str = _opt("optimiser for both players", choices=OPTIMIZERS, default="adam")
     lr: float = _opt("learning rate of both players", _positive, "> 0", default=2e-4)
     g_lr: float | None = _opt("generator learning rate (default: --lr)", _positive, "> 0", default=None)
     d_lr: float | None = _opt("discriminator learning rate (default: --lr)", _positive, "> 0", default=None)
     lr_decay: str = _opt("learning-rate schedule: 'none' (constant) or 'linear' (to 0 at the last step)",
-                         choices=("none", "linear"), default="none")
+                         choices=SCHEDULES, default="none")
     beta1: float = _opt("Adam beta1", _unit, "in [0, 1)", default=0.5)
     beta2: float = _opt("Adam beta2", _unit, "in [0, 1)", default=0.999)
     momentum: float = _opt("SGD momentum", _unit, "in [0, 1)", default=0.9)
@@ -119,6 +142,15 @@ class TrainConfig:
     out: str | None = _opt("run directory (default: runs/<dataset>-<time>)", default=None)
 
     # ------------------------------------------------------------------------------------------
+    def __init__(self, **settings):
+        names = [f.name for f in dataclasses.fields(self)]
+        unknown = sorted(set(settings) - set(names))
+        if unknown:
+            raise TypeError(f"TrainConfig has no setting {unknown[0]!r}{_suggest(unknown[0], names)}")
+        preset = PRESETS.get(settings.get("dataset", DEFAULT_DATASET), {})
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, settings[f.name] if f.name in settings else preset.get(f.name, f.default))
+
     def validate(self) -> "TrainConfig":
         """Raise :class:`MinimaxError` naming the first field whose value is out of range."""
         for f in dataclasses.fields(self):
@@ -148,25 +180,33 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "config") -> "TrainConfig":
-        """Build from a mapping of field names, converting and type-checking each value."""
-        if not isinstance(d, dict):
-            raise MinimaxError(f"{where} must be a mapping of settings, got {type(d).__name__}")
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        kwargs = {}
-        for key, raw in d.items():
-            if key not in known:
-                raise MinimaxError(f"unknown {where} key {key!r}{_suggest(str(key), known)}")
-            kwargs[key] = coerce(known[key], raw, where)
-        return cls(**kwargs).validate()
+        """Build from a mapping of field names (converting and type-checking each value), then validate."""
+        return cls(**_coerce_mapping(d, where)).validate()
 
     @classmethod
-    def preset(cls, dataset: str = "ring", **overrides) -> "TrainConfig":
-        """The measured settings for ``dataset`` (see PRESETS), with ``overrides`` on top."""
-        return cls.from_dict({"dataset": dataset, **PRESETS.get(dataset, {}), **overrides}, where="preset")
+    def resolve(cls, config_file: str | Path | None = None, **settings) -> "TrainConfig":
+        """The one configuration path: the dataset's preset, under the config file's settings, under
+        ``settings`` (flags or keyword arguments); merged, then validated once."""
+        merged = _coerce_mapping(read_config_file(config_file), f"config file {config_file}") if config_file else {}
+        merged.update(_coerce_mapping(settings, "option"))
+        return cls(**merged).validate()
 
     @classmethod
     def from_file(cls, path: str | Path) -> "TrainConfig":
         return cls.from_dict(read_config_file(path), where=f"config file {path}")
+
+
+def _coerce_mapping(d: Any, where: str) -> dict:
+    """``d``'s settings converted to the fields' types; unknown keys and bad values are MinimaxErrors."""
+    if not isinstance(d, dict):
+        raise MinimaxError(f"{where} must be a mapping of settings, got {type(d).__name__}")
+    known = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    out = {}
+    for key, raw in d.items():
+        if key not in known:
+            raise MinimaxError(f"unknown {where} key {key!r}{_suggest(str(key), known)}")
+        out[key] = coerce(known[key], raw, where)
+    return out
 
 
 def _show(v) -> str:

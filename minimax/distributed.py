@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
 
 import torch
 import torch.distributed as dist
 from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
-
 
 # a process that fails (or is killed) leaves the others waiting in a collective; they give up after this
 TIMEOUT = timedelta(minutes=5)
@@ -164,3 +164,41 @@ def init_local(rank: int, world: int, port: int, device_type: str) -> Context:
     environment torchrun would have set, then :func:`init_from_env`."""
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
     return init_from_env(device_type)
+
+
+def settle(ctx: Context) -> None:
+    """A process of a distributed run takes its share of the CPU threads and its own GPU (device
+    'cuda' / 'auto' then means this process's GPU, see train.resolve_device)."""
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // ctx.world))
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", ctx.rank)) % torch.cuda.device_count())
+
+
+def join_from_env(device_type: str) -> None:
+    """Under torchrun (WORLD_SIZE > 1 in the environment): join its process group and settle."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not current().active:
+        settle(init_from_env(device_type))
+
+
+def launch(fn, nproc: int, args: tuple, device_type: str) -> int:
+    """Run ``fn(*args)`` (which returns an exit status) in ``nproc`` local processes that form one group.
+    Returns rank 0's status, else the worst; a process killed by signal S counts as 128 + S."""
+    from .errors import MinimaxError
+
+    if current().active or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise MinimaxError("--nproc starts its own processes; under torchrun leave it out")
+    codes = [128 - c if c < 0 else c for c in spawn(_process, nproc, (fn, args, device_type))]
+    return codes[0] or max(codes)
+
+
+def _process(rank: int, world: int, port: int, fn, args: tuple, device_type: str) -> None:
+    """One process started by :func:`launch`: join the group, run, leave together, exit with the status."""
+    code = 0
+    try:
+        settle(init_local(rank, world, port, device_type))
+        code = fn(*args)
+    except KeyboardInterrupt:
+        code = 130
+    finally:
+        leave()
+    sys.exit(code)

@@ -1,6 +1,7 @@
 """Plots that explain the game, drawn from a run directory's files (matplotlib, no display).
 
-* ``samples.png``       generated samples over the true density at several points of training
+* ``samples.png``       (1-D and 2-D data) generated samples over the true density at several points of
+                        training; image data get ``samples/grid-XXXXXXXX.png`` instead
 * ``losses.png``        L_D, L_G, total loss, and V with the -log 4 reference of the optimum
 * ``discriminator.png`` mean D(x) and D(G(z)) with the equilibrium value 1/2
 * ``gradients.png``     ‖∇_θg L_G‖ under both generator losses (the saturation diagnostic)
@@ -18,7 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from .runlog import METRICS, read_metrics  # noqa: E402
+from .rundir import CONFIG, CURVE_PLOTS, METRICS, SAMPLES, SAMPLES_PLOT, grid_name, snapshot_files  # noqa: E402
+from .runlog import read_metrics  # noqa: E402
 from .theory import EQUILIBRIUM_D, OPTIMAL_VALUE  # noqa: E402
 
 
@@ -102,8 +104,7 @@ def plot_samples_1d(snapshots: list[tuple[int, np.ndarray]], data, path: Path) -
 
 
 def load_snapshots(run_dir: Path) -> list[tuple[int, np.ndarray]]:
-    files = sorted((Path(run_dir) / "samples").glob("step-*.npy"))
-    return [(int(f.stem.split("-")[1]), np.load(f)) for f in files]
+    return [(step, np.load(f)) for step, f in snapshot_files(run_dir)]
 
 
 def plot_run(run_dir: str | Path) -> list[Path]:
@@ -114,19 +115,18 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     run_dir = Path(run_dir)
     records = [r for r in read_metrics(run_dir / METRICS) if "value" in r]
     written = []
-    for name, fn in (("losses.png", plot_losses), ("discriminator.png", plot_discriminator),
-                     ("gradients.png", plot_gradients)):
+    for name, fn in zip(CURVE_PLOTS, (plot_losses, plot_discriminator, plot_gradients)):
         fn(records, run_dir / name)
         written.append(run_dir / name)
     snaps = load_snapshots(run_dir)
     if snaps and snaps[0][1].ndim == 4:  # images [n, C, H, W] in [0, 1]
         for step, x in snaps:
-            save_image_grid(x, run_dir / "samples" / f"grid-{step:08d}.png")
-        written.append(run_dir / "samples" / f"grid-{snaps[-1][0]:08d}.png")
+            save_image_grid(x, run_dir / SAMPLES / grid_name(step))
+        written.append(run_dir / SAMPLES / grid_name(snaps[-1][0]))
     elif snaps:
-        cfg = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+        cfg = TrainConfig.from_dict(json.loads((run_dir / CONFIG).read_text()))
         data = load_dataset(cfg)
-        path = run_dir / "samples.png"
+        path = run_dir / SAMPLES_PLOT
         (plot_samples_2d if data.dim == 2 else plot_samples_1d)(snaps, data, path)
         written.append(path)
     return written

@@ -22,7 +22,6 @@ import base64
 import html
 import io
 import json
-import math
 from pathlib import Path
 
 import matplotlib
@@ -34,9 +33,11 @@ import torch  # noqa: E402
 
 from . import plots  # noqa: E402
 from .checkpoint import atomic_write_bytes  # noqa: E402
+from .density import kernel_density  # noqa: E402
 from .errors import MinimaxError  # noqa: E402
-from .runlog import METRICS, read_metrics  # noqa: E402
-from .theory import EQUILIBRIUM_D, OPTIMAL_VALUE  # noqa: E402
+from .rundir import CONFIG, METRICS, PARZEN, REPORT, SUMMARY  # noqa: E402
+from .runlog import read_metrics  # noqa: E402
+from .theory import EQUILIBRIUM_D, OPTIMAL_VALUE, optimal_discriminator  # noqa: E402
 
 
 def _data_uri(png: bytes) -> str:
@@ -74,16 +75,6 @@ def saturation_figure(observed: list[float]) -> str:
     return _fig_png(fig)
 
 
-def _kde_log_density(samples: np.ndarray, grid: np.ndarray, bandwidth: float) -> np.ndarray:
-    s = torch.from_numpy(samples).double()
-    g = torch.from_numpy(grid).double()
-    sq = torch.cdist(g, s).pow(2)
-    d = s.shape[1]
-    log_p = torch.logsumexp(-sq / (2 * bandwidth**2), 1) - math.log(len(s)) - 0.5 * d * math.log(
-        2 * math.pi * bandwidth**2)
-    return log_p.numpy()
-
-
 def discriminator_figure(run_dir: Path) -> str | None:
     """Trained D(x) beside D*(x) = p_data/(p_data + p_g) on a grid, for 1-D and 2-D data."""
     from .train import load_run
@@ -106,9 +97,9 @@ def discriminator_figure(run_dir: Path) -> str | None:
     else:
         gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120))
         grid = np.stack([gx.ravel(), gy.ravel()], 1)
-    log_pd = data.log_prob(torch.from_numpy(grid).float()).double().numpy()
-    log_pg = _kde_log_density(x_g, grid, bw)
-    d_star = 1 / (1 + np.exp(np.clip(log_pg - log_pd, -700, 700)))
+    log_pd = data.log_prob(torch.from_numpy(grid).float()).double()
+    log_pg = kernel_density(torch.from_numpy(x_g), torch.from_numpy(grid).double(), bw)
+    d_star = optimal_discriminator(log_pd, log_pg).numpy()
     d_hat = game.discriminator_probability(torch.from_numpy(grid).float()).cpu().numpy()
     if data.dim == 1:
         fig, ax = plt.subplots(figsize=(7, 4))
@@ -141,7 +132,7 @@ def samples_figures(run_dir: Path) -> list[tuple[str, str]]:
     from .config import TrainConfig
     from .data import load_dataset
 
-    data = load_dataset(TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text())))
+    data = load_dataset(TrainConfig.from_dict(json.loads((run_dir / CONFIG).read_text())))
     draw = plots.plot_samples_2d if data.dim == 2 else plots.plot_samples_1d
     return [("samples over the data density", _png(lambda buf: draw(snaps, data, buf)))]
 
@@ -180,10 +171,10 @@ def _img(uri: str, alt: str) -> str:
 
 def run_section(run_dir: Path) -> tuple[str, list[dict]]:
     records = [r for r in read_metrics(run_dir / METRICS) if "value" in r]
-    config = json.loads((run_dir / "config.json").read_text())
-    summary_path = run_dir / "summary.json"
+    config = json.loads((run_dir / CONFIG).read_text())
+    summary_path = run_dir / SUMMARY
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {"status": "not finished"}
-    parzen = run_dir / "parzen.json"
+    parzen = run_dir / PARZEN
     if parzen.exists():
         p = json.loads(parzen.read_text())
         summary["parzen_ll"] = f"{p['parzen_ll']:.1f} ± {p['parzen_se']:.1f} nats (σ = {p['sigma']:.3f})"
@@ -205,17 +196,18 @@ def run_section(run_dir: Path) -> tuple[str, list[dict]]:
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
 h1{margin-bottom:0}.math{color:#555}figure{display:inline-block;margin:.5em;vertical-align:top}
 img{max-width:100%;border:1px solid #ddd}figcaption{font-size:.85em;color:#555}
-table{border-collapse:collapse;font-size:.85em;margin:.5em 1em .5em 0}th,td{border:1px solid #ddd;padding:2px 6px;
-text-align:left}.row{display:flex;flex-wrap:wrap;align-items:flex-start}section{border-top:2px solid #eee;margin-top:2em}"""
+table{border-collapse:collapse;font-size:.85em;margin:.5em 1em .5em 0}
+th,td{border:1px solid #ddd;padding:2px 6px;text-align:left}.row{display:flex;flex-wrap:wrap;align-items:flex-start}
+section{border-top:2px solid #eee;margin-top:2em}"""
 
 
 def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> Path:
     """Write one self-contained HTML report for ``run_dirs``; returns its path."""
     dirs = [Path(d) for d in run_dirs]
     for d in dirs:
-        if not (d / "config.json").is_file():
-            raise MinimaxError(f"{d} is not a minimax run directory (no config.json)")
-    out = Path(out) if out else dirs[0] / "report.html"
+        if not (d / CONFIG).is_file():
+            raise MinimaxError(f"{d} is not a minimax run directory (no {CONFIG})")
+    out = Path(out) if out else dirs[0] / REPORT
     if not out.parent.is_dir():
         raise MinimaxError(f"cannot write {out}: folder {out.parent} does not exist")
     sections, runs = [], []

@@ -11,7 +11,7 @@ import math
 import os
 from pathlib import Path
 
-METRICS = "metrics.jsonl"
+from .rundir import TENSORBOARD
 
 
 def _clean(v):
@@ -95,7 +95,7 @@ class TensorBoardLog:
     def __init__(self, run_dir: Path, start_step: int):
         from torch.utils.tensorboard import SummaryWriter
 
-        self.writer = SummaryWriter(str(Path(run_dir) / "tensorboard"), purge_step=start_step + 1)
+        self.writer = SummaryWriter(str(Path(run_dir) / TENSORBOARD), purge_step=start_step + 1)
 
     @classmethod
     def open(cls, mode: str, run_dir: Path, start_step: int) -> "TensorBoardLog | None":

@@ -13,7 +13,7 @@ minimised (C = -log 4) exactly when p_g = p_data, where D* ≡ 1/2.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -2,14 +2,7 @@
 
     run = train(TrainConfig(dataset="ring"))          # or: minimax train
 
-A run directory holds everything about one run:
-
-    config.json          the configuration used
-    metrics.jsonl        V, losses, D(x), D(G(z)), gradient norms, every log_every iterations
-    checkpoints/         step-XXXXXXXX.safetensors (last N kept) and the ``latest`` pointer
-    samples/             generated samples at several points of training (for the plots)
-    summary.json         final metrics (modes, high-quality fraction, reverse KL, ...)
-    *.png                plots
+A run directory holds everything about one run (its layout: :mod:`minimax.rundir`).
 """
 from __future__ import annotations
 
@@ -30,11 +23,9 @@ from .data import load_dataset
 from .errors import MinimaxError
 from .game import Game
 from .players import build_players, output_range
-from .runlog import METRICS, MetricsLog, NullLog, TensorBoardLog, read_metrics, truncate_metrics
+from .rundir import CONFIG, METRICS, SAMPLES, SUMMARY, snapshot_name, step_of
+from .runlog import MetricsLog, NullLog, TensorBoardLog, read_metrics, truncate_metrics
 
-CONFIG = "config.json"
-SUMMARY = "summary.json"
-SAMPLES = "samples"
 EVAL_SEED_OFFSET = 7919  # evaluation noise is a separate stream from training noise
 MAX_ROLLBACKS = 5
 
@@ -96,7 +87,10 @@ def build_game(cfg: TrainConfig) -> Game:
     return Game(cfg, data, G, D, device)
 
 
-def load_run_config(run_dir: Path) -> TrainConfig:
+def load_run_config(run_dir: str | Path) -> TrainConfig:
+    """The configuration a run directory was trained with."""
+    if not Path(run_dir).is_dir():
+        raise MinimaxError(f"run directory {run_dir} does not exist")
     path = Path(run_dir) / CONFIG
     if not path.is_file():
         raise MinimaxError(f"{run_dir} is not a minimax run directory (no {CONFIG})")
@@ -107,8 +101,6 @@ def load_run(run_dir: str | Path, steps: int | None = None, resume: bool = False
     """The Game of a run directory, restored from its latest checkpoint (``steps`` may extend it;
     ``resume`` to train on, which needs the number of processes the run was trained with)."""
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise MinimaxError(f"run directory {run_dir} does not exist")
     cfg = load_run_config(run_dir)
     if steps is not None:
         cfg.steps = steps
@@ -161,118 +153,109 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
 
     Under torch.distributed (see :mod:`minimax.distributed`) every process calls this; rank 0 alone
     writes the run directory, and the others return an empty summary."""
-    ctx = distributed.current()
-    main = ctx.is_main
-    if resume is not None:
-        run_dir = Path(resume)
-        game = load_run(run_dir, steps, resume=True)
-        cfg = game.cfg
-        if main:
-            truncate_metrics(run_dir / METRICS, game.step)
-    else:
-        cfg = (cfg or TrainConfig()).validate()
-        run_dir = prepare_run_dir(cfg.out, cfg.dataset) if main else None
-        if ctx.active:  # every process writes to rank 0's directory (its default name has a timestamp)
-            run_dir = Path(distributed.broadcast_object(str(run_dir) if main else None))
-        cfg.out = str(run_dir)
-        game = build_game(cfg)
-        if main:
-            (run_dir / METRICS).unlink(missing_ok=True)
-    if main:
-        ckpt.atomic_write_bytes(run_dir / CONFIG, json.dumps(cfg.to_dict(), indent=2).encode())
-        (run_dir / SAMPLES).mkdir(exist_ok=True)
-
+    main = distributed.current().is_main
+    game, run_dir = _open_run(cfg, resume, steps)
+    cfg = game.cfg
     log = MetricsLog(run_dir / METRICS) if main else NullLog()
     tb = TensorBoardLog.open(cfg.tensorboard, run_dir, game.step) if main else None
     snaps = snapshot_steps(cfg.steps, cfg.snapshots) if main else set()
-
-    def save() -> Path:
-        return ckpt.save_checkpoint(run_dir, game, cfg.keep_checkpoints)
-
     show = (sys.stderr.isatty() if progress is None else progress) and main
     from tqdm.auto import tqdm
 
     bar = tqdm(total=cfg.steps, initial=game.step, disable=not show, unit="it", dynamic_ncols=True)
     rollbacks = 0
-    # From here on SIGINT/SIGTERM only raise a flag, checked after every iteration.
-    with SignalFlag() as stop:
+    with SignalFlag() as stop:  # from here on SIGINT/SIGTERM only raise a flag, checked every iteration
         try:
-            if game.step == 0:
-                save()
+            if game.step == 0:  # step 0 is a checkpoint too: a roll-back always has somewhere to go
+                ckpt.save_checkpoint(run_dir, game, cfg.keep_checkpoints)
             last_good = ckpt.latest_checkpoint(run_dir)
             if game.step in snaps:
                 save_snapshot(run_dir, game, tb)
-            t_last, step_last = time.perf_counter(), game.step
+            clock = _Clock(game.step)
             while game.step < cfg.steps:
+                # one iteration of Algorithm 1 (statistics stay on the device except on log steps)
                 s = game.step + 1
                 log_now = s % cfg.log_every == 0 or s == cfg.steps
+                ckpt_now = s % cfg.checkpoint_every == 0 or s == cfg.steps
                 game.iteration(diagnose=log_now)
                 bar.update(1)
-                ckpt_now = s % cfg.checkpoint_every == 0 or s == cfg.steps
-                if log_now or ckpt_now:
-                    rec = game.read_stats() if log_now else None
-                    bad = _divergence(game, rec)
-                    if bad is not None:
-                        if cfg.on_nan == "rollback" and rollbacks < MAX_ROLLBACKS and last_good is not None:
-                            rollbacks += 1
-                            tensors, meta = ckpt.read_checkpoint(last_good)
-                            ckpt.restore_game(game, tensors, meta)
-                            game.lr_scale *= 0.5
-                            game.set_learning_rate_scale(game.lr_scale)
-                            log.close()
-                            if main:
-                                truncate_metrics(run_dir / METRICS, game.step)
-                                log = MetricsLog(run_dir / METRICS)
-                            log.write({"step": game.step, "event": "rollback", "nonfinite_step": bad,
-                                       "lr_scale": game.lr_scale})
-                            bar.reset(total=cfg.steps)
-                            bar.update(game.step)
-                            continue
-                        where = f"{last_good} (step {int(last_good.stem.split('-')[1])})" if last_good else "none"
-                        raise TrainingDiverged(f"training diverged: non-finite loss or parameter at step {bad}; "
-                                               f"last good checkpoint: {where}")
-                    if rec is not None:
-                        now = time.perf_counter()
-                        rec["steps_per_sec"] = (game.step - step_last) / max(now - t_last, 1e-9)
-                        t_last, step_last = now, game.step
-                        rec.pop("first_nonfinite_step")
-                        log.write(rec)
-                        if tb:
-                            tb.write(rec)
-                        bar.set_postfix(D_x=f"{rec['d_real']:.3f}", D_Gz=f"{rec['d_fake']:.3f}",
-                                        V=f"{rec['value']:.3f}", refresh=False)
-                    if ckpt_now:
-                        log.sync()
-                        last_good = save()
+                # divergence: stop, or roll back to the last checkpoint with lower learning rates
+                rec = game.read_stats() if log_now else None
+                bad = _divergence(game, rec) if log_now or ckpt_now else None
+                if bad is not None:
+                    if cfg.on_nan != "rollback" or rollbacks >= MAX_ROLLBACKS or last_good is None:
+                        raise _diverged(bad, last_good)
+                    rollbacks += 1
+                    log = _roll_back(game, run_dir, last_good, log, bad)
+                    bar.reset(total=cfg.steps)
+                    bar.update(game.step)
+                    continue
+                # the metrics record, then the checkpoint (the log is synced first: it never lags)
+                if rec is not None:
+                    _write_record(rec, clock, log, tb, bar)
+                if ckpt_now:
+                    log.sync()
+                    last_good = ckpt.save_checkpoint(run_dir, game, cfg.keep_checkpoints)
                 if game.step in snaps:
                     save_snapshot(run_dir, game, tb)
-                stopping = stop.signum is not None
-                if ctx.active:  # all processes must stop at the same step: agree where they meet anyway
-                    stopping = (log_now or ckpt_now) and distributed.any_true(stopping, game.device)
-                if stopping:
+                # a signal: every process stops at the same step with a checkpoint
+                if _should_stop(stop, game, log_now or ckpt_now):
                     log.sync()
-                    last_good = save()
-                    signum = stop.signum or signal.SIGTERM
-                    name = signal.Signals(signum).name
-                    raise Interrupted(f"interrupted by {name} at step {game.step}; checkpoint saved to "
-                                      f"{last_good}; continue with: minimax train --resume {run_dir}",
-                                      signum)
+                    last_good = ckpt.save_checkpoint(run_dir, game, cfg.keep_checkpoints)
+                    raise _interrupted(stop.signum or signal.SIGTERM, game.step, last_good, run_dir)
         finally:
             bar.close()
             log.close()
             if tb:
                 tb.close()
+    return _finish(game, run_dir, plots)
 
-    if not main:
-        return RunResult(run_dir, game, {"step": game.step, "run_dir": str(run_dir)})
-    summary = evaluate(game, run_dir)
-    summary.update(step=game.step, run_dir=str(run_dir), processes=ctx.world)
-    ckpt.atomic_write_bytes(run_dir / SUMMARY, json.dumps(summary, indent=2).encode())
-    if plots:
-        from .plots import plot_run
 
-        plot_run(run_dir)
-    return RunResult(run_dir, game, summary)
+def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | None) -> tuple[Game, Path]:
+    """The game and its run directory: a resumed run (its log cut back to the checkpoint), or a new one."""
+    ctx = distributed.current()
+    if resume is not None:
+        run_dir = Path(resume)
+        game = load_run(run_dir, steps, resume=True)
+        if ctx.is_main:
+            truncate_metrics(run_dir / METRICS, game.step)
+    else:
+        cfg = (cfg or TrainConfig()).validate()
+        run_dir = prepare_run_dir(cfg.out, cfg.dataset) if ctx.is_main else None
+        if ctx.active:  # every process writes to rank 0's directory (its default name has a timestamp)
+            run_dir = Path(distributed.broadcast_object(str(run_dir) if ctx.is_main else None))
+        cfg.out = str(run_dir)
+        game = build_game(cfg)
+        if ctx.is_main:
+            (run_dir / METRICS).unlink(missing_ok=True)
+    if ctx.is_main:
+        ckpt.atomic_write_bytes(run_dir / CONFIG, json.dumps(game.cfg.to_dict(), indent=2).encode())
+        (run_dir / SAMPLES).mkdir(exist_ok=True)
+    return game, run_dir
+
+
+class _Clock:
+    """Iterations per second between two log records."""
+
+    def __init__(self, step: int):
+        self.time, self.step = time.perf_counter(), step
+
+    def rate(self, step: int) -> float:
+        now = time.perf_counter()
+        rate = (step - self.step) / max(now - self.time, 1e-9)
+        self.time, self.step = now, step
+        return rate
+
+
+def _write_record(rec: dict, clock: _Clock, log, tb: TensorBoardLog | None, bar) -> None:
+    """One metrics record: to the log, to TensorBoard, and D(x), D(G(z)), V̂ on the progress bar."""
+    rec["steps_per_sec"] = clock.rate(rec["step"])
+    rec.pop("first_nonfinite_step")
+    log.write(rec)
+    if tb:
+        tb.write(rec)
+    bar.set_postfix(D_x=f"{rec['d_real']:.3f}", D_Gz=f"{rec['d_fake']:.3f}", V=f"{rec['value']:.3f}",
+                    refresh=False)
 
 
 def _divergence(game: Game, rec: dict | None) -> int | None:
@@ -284,11 +267,59 @@ def _divergence(game: Game, rec: dict | None) -> int | None:
     return None
 
 
+def _roll_back(game: Game, run_dir: Path, checkpoint: Path, log, bad: int):
+    """Reload ``checkpoint`` with the learning rates halved, cut the log back to it; returns the log."""
+    ckpt.restore_game(game, *ckpt.read_checkpoint(checkpoint))
+    game.lr_scale *= 0.5
+    game.set_learning_rate_scale(game.lr_scale)
+    log.close()
+    if distributed.current().is_main:
+        truncate_metrics(run_dir / METRICS, game.step)
+        log = MetricsLog(run_dir / METRICS)
+    log.write({"step": game.step, "event": "rollback", "nonfinite_step": bad, "lr_scale": game.lr_scale})
+    return log
+
+
+def _diverged(bad: int, last_good: Path | None) -> TrainingDiverged:
+    where = f"{last_good} (step {step_of(last_good)})" if last_good else "none"
+    return TrainingDiverged(f"training diverged: non-finite loss or parameter at step {bad}; "
+                            f"last good checkpoint: {where}")
+
+
+def _should_stop(stop: SignalFlag, game: Game, meeting: bool) -> bool:
+    """Whether a signal arrived; with several processes, whether one arrived at any of them (asked
+    only on log and checkpoint steps, where the processes meet anyway)."""
+    stopping = stop.signum is not None
+    if game.ctx.active:
+        stopping = meeting and distributed.any_true(stopping, game.device)
+    return stopping
+
+
+def _interrupted(signum: int, step: int, checkpoint: Path, run_dir: Path) -> Interrupted:
+    return Interrupted(f"interrupted by {signal.Signals(signum).name} at step {step}; checkpoint saved to "
+                       f"{checkpoint}; continue with: minimax train --resume {run_dir}", signum)
+
+
+def _finish(game: Game, run_dir: Path, plots: bool) -> RunResult:
+    """Rank 0: the final metrics (summary.json) and the plots."""
+    ctx = distributed.current()
+    if not ctx.is_main:
+        return RunResult(run_dir, game, {"step": game.step, "run_dir": str(run_dir)})
+    summary = evaluate(game, run_dir)
+    summary.update(step=game.step, run_dir=str(run_dir), processes=ctx.world)
+    ckpt.atomic_write_bytes(run_dir / SUMMARY, json.dumps(summary, indent=2).encode())
+    if plots:
+        from .plots import plot_run
+
+        plot_run(run_dir)
+    return RunResult(run_dir, game, summary)
+
+
 def save_snapshot(run_dir: Path, game: Game, tb: TensorBoardLog | None = None) -> None:
     """Generated samples at this step (from the fixed evaluation noise) for the plots."""
     n = min(game.cfg.eval_samples, 2500) if len(game.data.shape) == 1 else 64
     x = game.generate(n, seed=game.cfg.seed + EVAL_SEED_OFFSET).cpu().numpy().astype(np.float32)
-    np.save(run_dir / SAMPLES / f"step-{game.step:08d}.npy", x)
+    np.save(run_dir / SAMPLES / snapshot_name(game.step), x)
     if tb:
         tb.samples(game.step, x)
 

@@ -23,13 +23,13 @@ from minimax.train import TrainingDiverged, build_game, train
 def tiny(out, **kw) -> TrainConfig:
     base = dict(dataset="ring", g_hidden=(16, 16), d_hidden=(16, 16), latent_dim=4, batch_size=32, steps=24,
                 log_every=2, checkpoint_every=4, eval_samples=100, device="cpu", out=str(out), d_dropout=0.2,
-                keep_checkpoints=2)
+                keep_checkpoints=2, lr=2e-4, lr_decay="none", prior="normal", g_norm="none")  # not the ring preset
     base.update(kw)
     return TrainConfig(**base)
 
 
 def all_params(game):
-    ema = list(game.G_ema.state_dict().values()) if game.G_ema is not None else []
+    ema = list(game.G_average.module.state_dict().values()) if game.G_average is not None else []
     return list(game.G.state_dict().values()) + list(game.D.state_dict().values()) + ema
 
 
@@ -202,17 +202,17 @@ def test_signal_finishes_step_checkpoints_and_exits(tmp_path, sig, code):
 
 def _poison_at(monkeypatch, step):
     """Make the parameters non-finite once, right after iteration ``step``."""
-    original = Game._iteration
+    original = Game.iteration
     fired = []
 
-    def poisoned(self, diagnose):
+    def poisoned(self, diagnose=False):
         original(self, diagnose)
         if self.step == step and not fired:
             fired.append(1)
             with torch.no_grad():
                 next(self.D.parameters()).fill_(float("inf"))
 
-    monkeypatch.setattr(Game, "_iteration", poisoned)
+    monkeypatch.setattr(Game, "iteration", poisoned)
     return fired
 
 

@@ -5,7 +5,6 @@ import sys
 
 import pytest
 import torch
-import torch.distributed as dist
 
 from minimax import checkpoint as ckpt
 from minimax import distributed
@@ -18,7 +17,8 @@ TIMEOUT = 240
 
 def cfg(**kw) -> TrainConfig:
     base = dict(dataset="ring", g_hidden=(16, 16), d_hidden=(16, 16), latent_dim=4, batch_size=16, steps=2,
-                device="cpu", optimizer="sgd", momentum=0.0, lr=0.1)
+                device="cpu", optimizer="sgd", momentum=0.0, lr=0.1, lr_decay="none", prior="normal",
+                g_norm="none")  # not the ring preset
     base.update(kw)
     return TrainConfig(**base)
 
@@ -105,7 +105,8 @@ def test_cli_nproc_trains_checkpoints_and_resumes_exactly(tmp_path):
     assert ta.keys() == tb.keys()
     for k in ta:
         assert torch.equal(ta[k], tb[k]), k  # bitwise: players, optimisers, every rank's streams
-    strip = [{k: v for k, v in r.items() if k != "steps_per_sec"} for r in read_metrics(tmp_path / "a" / "metrics.jsonl")]
+    strip = [{k: v for k, v in r.items() if k != "steps_per_sec"}
+             for r in read_metrics(tmp_path / "a" / "metrics.jsonl")]
     assert strip == [{k: v for k, v in r.items() if k != "steps_per_sec"}
                      for r in read_metrics(tmp_path / "b" / "metrics.jsonl")]
     assert json.loads((tmp_path / "a" / "summary.json").read_text())["processes"] == 2

@@ -3,12 +3,11 @@ import math
 
 import pytest
 import torch
+from test_image_data import write_mnist
 
 from minimax.cli import main
 from minimax.metrics import classifier
 from minimax.metrics.frechet import GaussianFit, frechet_between, frechet_distance
-
-from test_image_data import write_mnist
 
 
 def random_spd(d, gen, rank=None):

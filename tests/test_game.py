@@ -9,7 +9,7 @@ from minimax.train import build_game
 
 def small(**kw) -> TrainConfig:
     base = dict(dataset="ring", g_hidden=(16, 16), d_hidden=(16, 16), latent_dim=4, batch_size=32, steps=20,
-                device="cpu")
+                device="cpu", lr=2e-4, lr_decay="none", prior="normal", g_norm="none")  # not the ring preset
     base.update(kw)
     return TrainConfig(**base)
 
@@ -82,12 +82,12 @@ def test_simultaneous_g_gradient_is_taken_at_the_pre_update_discriminator():
     game = build_game(cfg)
     D_before = [p.detach().clone() for p in game.D.parameters()]
     G_before = [p.detach().clone() for p in game.G.parameters()]
-    rng_state = game.noise_rng.get_state(), game.data_rng.get_state()
+    rng_state = game.streams.noise.get_state(), game.streams.data.get_state()
     game.iteration()
     # recompute by hand: same z, pre-update D and G, non-saturating loss, SGD step
     ref = build_game(cfg)
-    ref.noise_rng.set_state(rng_state[0])
-    ref.data_rng.set_state(rng_state[1])
+    ref.streams.noise.set_state(rng_state[0])
+    ref.streams.data.set_state(rng_state[1])
     ref.real(cfg.batch_size)
     z = ref.noise(cfg.batch_size)
     with torch.no_grad():
@@ -128,7 +128,7 @@ def test_same_seed_gives_bitwise_identical_parameters(update):
 
 def test_logging_frequency_does_not_change_training():
     a, b = build_game(small()), build_game(small())
-    for i in range(10):
+    for _ in range(10):
         a.iteration(diagnose=True)
         b.iteration(diagnose=False)
     assert all(torch.equal(p, q) for p, q in zip(a.G.parameters(), b.G.parameters()))
@@ -176,17 +176,17 @@ def test_generator_weight_average_follows_its_formula():
     θ̄_0 = θ_0; buffers copied."""
     game = build_game(small(g_ema=0.7, g_norm="batch"))
     avg = [p.clone() for p in game.G.parameters()]
-    assert all(torch.equal(a, p) for a, p in zip(avg, game.G_ema.parameters()))  # starts at G's init
+    assert all(torch.equal(a, p) for a, p in zip(avg, game.G_average.module.parameters()))  # starts at G's init
     for t in range(1, 31):
         game.iteration()
         beta = min(0.7, (1 + t) / (10 + t))
         avg = [beta * a + (1 - beta) * p.detach() for a, p in zip(avg, game.G.parameters())]
-        for a, e in zip(avg, game.G_ema.parameters()):
+        for a, e in zip(avg, game.G_average.module.parameters()):
             torch.testing.assert_close(e, a, rtol=1e-5, atol=1e-6)
     assert beta == 0.7  # the warm-up has ended within these 30 steps (at t = 20)
-    for b_avg, b in zip(game.G_ema.buffers(), game.G.buffers()):
+    for b_avg, b in zip(game.G_average.module.buffers(), game.G.buffers()):
         assert torch.equal(b_avg, b)
-    assert not any(p.requires_grad for p in game.G_ema.parameters())
+    assert not any(p.requires_grad for p in game.G_average.module.parameters())
 
 
 @pytest.mark.parametrize("beta", [0.0, 0.7])
@@ -200,12 +200,12 @@ def test_uniform_weight_average_from_t0_is_the_mean_of_the_iterates_since(beta):
         game.iteration()
         iterates.append([p.detach().clone() for p in game.G.parameters()])
         if t == t0 - 1 and beta == 0:
-            assert all(torch.equal(a, p) for a, p in zip(game.G_ema.parameters(), game.G.parameters()))
+            assert all(torch.equal(a, p) for a, p in zip(game.G_average.module.parameters(), game.G.parameters()))
         if t >= t0:
             mean = [torch.stack(ps).mean(0) for ps in zip(*iterates[t0 - 1:])]
-            for a, m in zip(game.G_ema.parameters(), mean):
+            for a, m in zip(game.G_average.module.parameters(), mean):
                 torch.testing.assert_close(a, m, rtol=1e-5, atol=1e-6)
-    assert not torch.allclose(next(game.G_ema.parameters()), next(game.G.parameters()))
+    assert not torch.allclose(next(game.G_average.module.parameters()), next(game.G.parameters()))
 
 
 def test_samples_come_from_the_weight_average_when_kept():
@@ -213,10 +213,10 @@ def test_samples_come_from_the_weight_average_when_kept():
     for _ in range(5):
         game.iteration()
     with torch.no_grad():
-        game.G_ema.eval()
+        game.G_average.module.eval()
         from minimax.prior import sample_noise
         z = sample_noise(8, game.cfg.latent_dim, game.cfg.prior, torch.Generator().manual_seed(4), game.device)
-        expect = game.data.to_data_space(game.G_ema(z))
+        expect = game.data.to_data_space(game.G_average.module(z))
         raw = game.data.to_data_space(game.G.eval()(z))
     assert torch.equal(game.generate(8, seed=4), expect)
     assert not torch.allclose(expect, raw)
@@ -224,9 +224,9 @@ def test_samples_come_from_the_weight_average_when_kept():
 
 def test_generate_uses_its_own_noise_stream():
     game = build_game(small())
-    state = game.noise_rng.get_state()
+    state = game.streams.noise.get_state()
     x1 = game.generate(10, seed=3)
-    assert torch.equal(game.noise_rng.get_state(), state)
+    assert torch.equal(game.streams.noise.get_state(), state)
     assert torch.equal(x1, game.generate(10, seed=3))
     assert x1.shape == (10, 2)
 
@@ -235,11 +235,11 @@ def test_joint_discriminator_forward_is_the_same_math_as_two_forwards():
     """D(cat(x, G(z))) is used when D has no BatchNorm; it must equal D(x), D(G(z)) separately."""
     game = build_game(small())
     assert game.d_joint
-    state = game.data_rng.get_state(), game.noise_rng.get_state()
+    state = game.streams.data.get_state(), game.streams.noise.get_state()
     joint = game._forward_d(through_g=False)
     game.d_joint = False
-    game.data_rng.set_state(state[0])
-    game.noise_rng.set_state(state[1])
+    game.streams.data.set_state(state[0])
+    game.streams.noise.set_state(state[1])
     separate = game._forward_d(through_g=False)
     for a, b in zip(joint, separate):
         assert torch.allclose(a, b, atol=1e-6)
@@ -275,8 +275,39 @@ def test_presets_apply_under_flags_and_files(tmp_path):
     parse = build_parser().parse_args
     assert config_from_args(parse(["train"])).lr == PRESETS["ring"]["lr"]
     assert config_from_args(parse(["train", "--lr", "3e-4"])).lr == 3e-4
-    assert config_from_args(parse(["train", "--dataset", "mnist"])).lr == TrainConfig().lr
+    assert config_from_args(parse(["train", "--dataset", "mnist"])).lr == TrainConfig.lr  # no preset: the default
     cfg = tmp_path / "c.json"
     cfg.write_text('{"steps": 17}')
     c = config_from_args(parse(["train", "--config", str(cfg)]))
     assert c.steps == 17 and c.batch_size == PRESETS["ring"]["batch_size"]
+
+
+def test_iteration_stats_means_last_norms_and_first_nonfinite_step():
+    from minimax.stats import IterationStats
+
+    stats = IterationStats(("a", "b"), ("n1", "n2"), torch.device("cpu"))
+    stats.add(torch.tensor([1.0, 2.0]), 1, torch.tensor([5.0, 6.0]))
+    stats.add(torch.tensor([3.0, float("nan")]), 2)
+    stats.add(torch.tensor([5.0, float("inf")]), 3, torch.tensor([7.0, 8.0]))
+    rec = stats.read(3)
+    assert rec["a"] == 3.0 and rec["first_nonfinite_step"] == 2  # the mean; the first bad step
+    assert (rec["n1"], rec["n2"]) == (7.0, 8.0)  # the last diagnosed iteration's norms, not a mean
+    assert stats.read(3) == {"step": 3, "a": 0.0, "b": 0.0, "first_nonfinite_step": -1}  # reset
+
+
+def test_weight_average_weights():
+    from minimax.averaging import WeightAverage
+
+    ema = WeightAverage(torch.nn.Linear(2, 2), beta=0.999)
+    assert ema.weight(1) == pytest.approx(1 - 2 / 11) and ema.weight(10**6) == pytest.approx(1e-3)
+    uniform = WeightAverage(torch.nn.Linear(2, 2), beta=0.999, uniform_from=100)
+    assert uniform.weight(99) == pytest.approx(1 - 100 / 109) and [uniform.weight(t) for t in (100, 101, 103)] == \
+        [1.0, 0.5, 0.25]
+
+
+def test_run_directory_names_and_steps():
+    from minimax import rundir
+
+    assert rundir.step_of(rundir.checkpoint_name(1234)) == 1234 == rundir.step_of(rundir.grid_name(1234))
+    assert rundir.step_of("latest") is None and rundir.step_of(".step-00000002.safetensors.x.tmp") is None
+    assert rundir.is_checkpoint("step-123456789.safetensors") and not rundir.is_checkpoint("step-1.safetensors")

@@ -109,8 +109,8 @@ def test_generator_gradients_closed_form(logits):
     m = len(lf)
     for fn, expected in ((obj.saturating_generator_loss, -torch.sigmoid(lf) / m),
                          (obj.non_saturating_generator_loss, -(1 - torch.sigmoid(lf)) / m)):
-        l = lf.clone().requires_grad_(True)
-        (g,) = torch.autograd.grad(fn(l), l)
+        leaf = lf.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(fn(leaf), leaf)
         assert torch.allclose(g, expected, atol=1e-12)
 
 
@@ -178,3 +178,57 @@ def test_generator_loss_doc_names_both_forms():
     doc = obj.generator_loss.__doc__
     assert '"saturating"' in doc and "mean log(1 - D(G(z)))" in doc
     assert '"non-saturating"' in doc and "-mean log D(G(z))" in doc
+
+
+# --- the two logarithms of eq. (1), and the one home they have --------------------------------
+@given(LOGITS)
+@settings(max_examples=60, deadline=None)
+def test_log_d_and_log_one_minus_d_are_the_logs_of_sigmoid_and_finite(xs):
+    lg = torch.tensor(xs, dtype=F64)
+    a, b = obj.log_d(lg), obj.log_one_minus_d(lg)
+    assert torch.isfinite(a).all() and torch.isfinite(b).all()
+    assert (a <= 0).all() and (b <= 0).all()
+    moderate = lg.abs() < 30  # where the probability-space form is itself accurate
+    assert torch.allclose(a[moderate], torch.log(probs(lg[moderate])), atol=1e-12)
+    assert torch.allclose(b[moderate], torch.log(1 - probs(lg[moderate])), atol=1e-12)
+    assert torch.allclose(a - b, lg, atol=1e-9 * (1 + lg.abs().max()))  # log D - log(1 - D) = l
+
+
+@given(LOGITS, LOGITS, st.floats(0.5, 1.0))
+@settings(max_examples=60, deadline=None)
+def test_smoothed_discriminator_loss_is_minus_value_plus_the_smoothing_term(lr, lf, t):
+    """L_D = -V̂ + (1 - t)·mean(l_real): the docstring's identity, so L_D = -V̂ only at t = 1."""
+    lr, lf = torch.tensor(lr, dtype=F64), torch.tensor(lf, dtype=F64)
+    expected = -obj.value(lr, lf) + (1 - t) * lr.mean()
+    assert torch.allclose(obj.discriminator_loss(lr, lf, t), expected, rtol=1e-9, atol=1e-9 * (1 + lr.abs().max()))
+
+
+def test_objective_statistics_are_the_named_quantities():
+    torch.manual_seed(0)
+    lr, lf = torch.randn(64, dtype=F64) * 3, torch.randn(64, dtype=F64) * 3
+    game = obj.MinimaxObjective("saturating", real_label=0.9)
+    g_loss = game.generator_loss(lf)
+    stats = dict(zip(game.statistics_names, game.statistics(lr, lf, g_loss).tolist()))
+    assert stats["value"] == pytest.approx(float(ref_value(lr, lf)))
+    assert stats["value"] == pytest.approx(stats["value_real"] + stats["value_fake"])
+    assert stats["value_real"] == pytest.approx(float(torch.log(probs(lr)).mean()))
+    assert stats["d_loss"] == pytest.approx(float(ref_d_loss(lr, lf, 0.9)))
+    assert stats["g_loss"] == pytest.approx(float(torch.log(1 - probs(lf)).mean()))
+    assert stats["total_loss"] == pytest.approx(stats["d_loss"] - float(torch.log(probs(lf)).mean()))
+    assert stats["d_real"] == pytest.approx(float(probs(lr).mean()))
+    assert stats["d_fake"] == pytest.approx(float(probs(lf).mean()))
+    sat, ns = game.diagnostic_losses(lf)
+    assert float(sat) == pytest.approx(float(obj.saturating_generator_loss(lf)))
+    assert float(ns) == pytest.approx(float(obj.non_saturating_generator_loss(lf)))
+
+
+def test_no_module_but_the_objective_writes_softplus_of_a_logit():
+    """One home for log D and log(1 - D): any other softplus is a second copy of eq. (1)'s logs."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(minimax.__file__).parent
+    found = [f"{p.relative_to(root)}:{i}" for p in root.rglob("*.py") if p.name != "objective.py"
+             for i, line in enumerate(p.read_text().splitlines(), 1)
+             if re.search(r"\bsoftplus\(|logsigmoid\(", line)]
+    assert found == []

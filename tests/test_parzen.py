@@ -47,3 +47,20 @@ def test_sigma_selection_recovers_the_generating_scale():
     assert sigma in (0.3, 0.1) and scores[3] < max(scores) and scores[0] < max(scores)
     r = parzen_evaluate(draw(4000), draw(500), draw(400), [0.1, 0.3, 1.0])
     assert r["n_test"] == 400 and r["parzen_se"] > 0 and math.isfinite(r["parzen_ll"])
+
+
+def test_one_kernel_density_formula_for_mixtures_parzen_and_the_report():
+    """density.gaussian_mixture_log_density against torch.distributions, for one width and several."""
+    from minimax.density import gaussian_mixture_log_density, kernel_density
+
+    torch.manual_seed(0)
+    centres, x = torch.randn(7, 3, dtype=torch.float64), torch.randn(11, 3, dtype=torch.float64)
+    for sigma in (0.3, 1.7):
+        comp = torch.distributions.Normal(centres[None], sigma)  # [1, 7, 3]
+        expected = torch.logsumexp(comp.log_prob(x[:, None]).sum(-1), 1) - math.log(7)
+        assert torch.allclose(kernel_density(centres, x, sigma), expected, atol=1e-10)
+    sq = torch.cdist(x, centres).pow(2)
+    sigmas = torch.tensor([0.3, 1.7], dtype=torch.float64).reshape(-1, 1, 1)
+    both = gaussian_mixture_log_density(sq[None], sigmas, 3)
+    assert both.shape == (2, 11)
+    assert torch.allclose(both[1], kernel_density(centres, x, 1.7), atol=1e-10)

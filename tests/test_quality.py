@@ -12,7 +12,7 @@ from minimax.train import train
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_default_ring_covers_all_modes_with_high_quality(tmp_path, seed):
-    result = train(TrainConfig.preset("ring", seed=seed, out=str(tmp_path / "run")), progress=False, plots=False)
+    result = train(TrainConfig(dataset="ring", seed=seed, out=str(tmp_path / "run")), progress=False, plots=False)
     s = result.summary
     print(f"ring seed {seed}: modes {s['modes']}/8 HQ {s['high_quality']:.3f} rKL {s['reverse_kl']:.3f}")
     assert s["modes"] == 8
@@ -21,7 +21,7 @@ def test_default_ring_covers_all_modes_with_high_quality(tmp_path, seed):
 
 @pytest.mark.slow
 def test_grid_covers_at_least_23_of_25_modes(tmp_path):
-    result = train(TrainConfig.preset("grid", out=str(tmp_path / "run")), progress=False, plots=False)
+    result = train(TrainConfig(dataset="grid", out=str(tmp_path / "run")), progress=False, plots=False)
     s = result.summary
     print(f"grid: modes {s['modes']}/25 HQ {s['high_quality']:.3f} rKL {s['reverse_kl']:.3f}")
     assert s["modes"] >= 23
@@ -30,7 +30,7 @@ def test_grid_covers_at_least_23_of_25_modes(tmp_path):
 @pytest.mark.slow
 def test_gauss1d_converges_to_the_equilibrium(tmp_path):
     """On one Gaussian the game should approach its optimum: D(x) ≈ D(G(z)) ≈ 1/2, V ≈ -log 4."""
-    result = train(TrainConfig.preset("gauss1d", out=str(tmp_path / "run")), progress=False,
+    result = train(TrainConfig(dataset="gauss1d", out=str(tmp_path / "run")), progress=False,
                    plots=False)
     s = result.summary
     assert abs(s["final_d_real"] - 0.5) < 0.1 and abs(s["final_d_fake"] - 0.5) < 0.1

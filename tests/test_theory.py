@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from minimax import discriminator_loss, value
+from minimax import discriminator_loss, log_d, log_one_minus_d, value
 from minimax.data.toy import GaussianMixture
 from minimax.players import MLPDiscriminator
 from minimax.theory import (
@@ -64,8 +64,7 @@ def test_value_at_d_star_is_minus_log4_plus_2jsd_by_integration():
     x = torch.linspace(-15, 15, 20001, dtype=torch.float64)
     lpd, lpg = log_density(P_DATA)(x).double(), log_density(P_G)(x).double()
     l_star = optimal_discriminator_logit(lpd, lpg)
-    v = torch.trapezoid(lpd.exp() * torch.nn.functional.logsigmoid(l_star), x) + \
-        torch.trapezoid(lpg.exp() * torch.nn.functional.logsigmoid(-l_star), x)
+    v = torch.trapezoid(lpd.exp() * log_d(l_star), x) + torch.trapezoid(lpg.exp() * log_one_minus_d(l_star), x)
     assert float(v) == pytest.approx(virtual_training_criterion(_integrated_jsd()), abs=1e-6)
 
 

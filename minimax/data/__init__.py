@@ -6,6 +6,7 @@ from ..errors import MinimaxError
 from .toy import TOY_DATASETS, GaussianMixture
 
 IMAGE_DATASETS = ("mnist", "fashion-mnist", "cifar10", "folder")
+DATASETS = (*TOY_DATASETS, *IMAGE_DATASETS)
 
 
 def load_dataset(cfg, device="cpu", output: str = "tanh", split: str = "train"):
@@ -29,4 +30,4 @@ def load_dataset(cfg, device="cpu", output: str = "tanh", split: str = "train"):
     raise MinimaxError(f"unknown dataset {name!r}")
 
 
-__all__ = ["load_dataset", "GaussianMixture", "TOY_DATASETS", "IMAGE_DATASETS"]
+__all__ = ["DATASETS", "load_dataset", "GaussianMixture", "TOY_DATASETS", "IMAGE_DATASETS"]

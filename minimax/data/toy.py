@@ -16,6 +16,8 @@ import math
 
 import torch
 
+from ..density import kernel_density
+
 
 class GaussianMixture:
     """Equal-weight isotropic Gaussian mixture p(x) = (1/K) Σ_k N(x; μ_k, σ² I)."""
@@ -40,15 +42,8 @@ class GaussianMixture:
         return (self.centres[k] + self.std * eps).to(device)
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        r"""log p(x) = logsumexp_k [-‖x-μ_k‖²/(2σ²)] - log K - (d/2) log(2πσ²)."""
-        c = self.centres.to(x.device, x.dtype)
-        sq = torch.cdist(x.reshape(-1, self.dim), c).pow(2)
-        d = self.dim
-        return (
-            torch.logsumexp(-sq / (2 * self.std**2), dim=1)
-            - math.log(len(c))
-            - 0.5 * d * math.log(2 * math.pi * self.std**2)
-        )
+        r"""log p(x) = logsumexp_k [-‖x-μ_k‖²/(2σ²)] - log K - (d/2) log(2πσ²)  (:mod:`minimax.density`)."""
+        return kernel_density(self.centres.to(x.device, x.dtype), x.reshape(-1, self.dim), self.std)
 
     def to_data_space(self, x: torch.Tensor) -> torch.Tensor:
         """Models work in data space for these sets: the identity."""

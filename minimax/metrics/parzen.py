@@ -20,6 +20,8 @@ import math
 
 import torch
 
+from ..density import gaussian_mixture_log_density
+
 PAPER_SIGMAS = tuple(float(s) for s in torch.logspace(-1, 0, 10, dtype=torch.float64))
 
 
@@ -32,16 +34,15 @@ def parzen_log_likelihood(samples: torch.Tensor, x: torch.Tensor, sigmas, chunk:
     """log p̂_σ(x_j) for every row x_j and every σ: a float64 tensor [len(sigmas), N]."""
     s = samples.reshape(len(samples), -1).float()
     x = x.reshape(len(x), -1).float()
-    n, d = s.shape
+    d = s.shape[1]
     if x.shape[1] != d:
         raise ValueError(f"samples have {d} features, data have {x.shape[1]}")
     sig = torch.as_tensor(sigmas, dtype=torch.float64).reshape(-1, 1, 1)
     s_sq = (s * s).sum(1)
-    log_norm = math.log(n) + 0.5 * d * torch.log(2 * math.pi * sig[:, 0, 0] ** 2)
     out = []
     for i in range(0, len(x), chunk):
         sq = _sq_distances(x[i:i + chunk], s, s_sq).double()  # [c, n]
-        out.append(torch.logsumexp(-sq[None] / (2 * sig**2), dim=2) - log_norm[:, None])
+        out.append(gaussian_mixture_log_density(sq[None], sig, d))  # [len(sigmas), c]
     return torch.cat(out, dim=1)
 
 

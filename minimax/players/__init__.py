@@ -13,6 +13,8 @@ from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .mlp import MLPDiscriminator, MLPGenerator
 from .paper import PaperDiscriminator, PaperGenerator
 
+MODELS = ("mlp", "paper", "dcgan")
+
 
 def output_range(model: str) -> str:
     """The generator's output non-linearity, which fixes the scale of image data."""
@@ -76,5 +78,5 @@ def _build(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
     raise MinimaxError(f"unknown model {cfg.model!r}")
 
 
-__all__ = ["build_players", "init_output_bias_from_marginals", "output_range", "MLPGenerator", "MLPDiscriminator",
-           "PaperGenerator", "PaperDiscriminator", "DCGANGenerator", "DCGANDiscriminator"]
+__all__ = ["MODELS", "build_players", "init_output_bias_from_marginals", "output_range", "MLPGenerator",
+           "MLPDiscriminator", "PaperGenerator", "PaperDiscriminator", "DCGANGenerator", "DCGANDiscriminator"]

@@ -7,7 +7,7 @@ so the losses in :mod:`minimax.objective` can use their stable softplus forms.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn

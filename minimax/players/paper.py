@@ -19,7 +19,7 @@ or 1, σ' ≈ 0, no gradient left) from which it never returns (README, Table 1)
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn

@@ -102,6 +102,12 @@ def all_gather_rows(t: torch.Tensor) -> torch.Tensor:
     return torch.stack(out)
 
 
+def gather_states(state: dict[str, dict[str, torch.Tensor]], device: torch.device) -> list[dict]:
+    """Every process's ``{group: {name: tensor}}`` (same keys and shapes everywhere), in rank order."""
+    rows = {g: {k: all_gather_rows(v.to(device)).cpu() for k, v in d.items()} for g, d in state.items()}
+    return [{g: {k: r[rank] for k, r in d.items()} for g, d in rows.items()} for rank in range(dist.get_world_size())]
+
+
 def any_true(flag: bool, device: torch.device) -> bool:
     """Whether ``flag`` is set on any process (one small collective)."""
     t = torch.tensor([1.0 if flag else 0.0], device=device)

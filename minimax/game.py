@@ -33,6 +33,7 @@ from . import distributed, speed
 from .averaging import WeightAverage
 from .objective import MinimaxObjective
 from .optim import grad_norm, make_optimizer, schedule, set_learning_rate
+from .players import eval_mode
 from .prior import sample_noise
 from .stats import IterationStats
 from .streams import RandomStreams
@@ -191,7 +192,7 @@ class Game:
         """n samples G(z) in data space from a *separate* noise stream, so evaluation
         never perturbs training. G is put in eval mode (BatchNorm running stats) meanwhile."""
         rng = torch.Generator(device=self.device).manual_seed(seed)
-        with _eval_mode(self.sampler) as G:
+        with eval_mode(self.sampler) as G:
             out = [G(sample_noise(min(batch, n - i), self.cfg.latent_dim, self.cfg.prior, rng, self.device))
                    for i in range(0, n, batch)]
         return self.data.to_data_space(torch.cat(out)) if out else torch.empty(0)
@@ -199,7 +200,7 @@ class Game:
     @torch.no_grad()
     def discriminator_probability(self, x: torch.Tensor) -> torch.Tensor:
         """D(x) = σ(l(x)) for points given in data space (eval mode)."""
-        with _eval_mode(self.D) as D:
+        with eval_mode(self.D) as D:
             return torch.sigmoid(D(x.to(self.device)))
 
     # -- state ------------------------------------------------------------------------------
@@ -211,13 +212,7 @@ class Game:
             modules["G_ema"] = self.G_average.module.state_dict()  # the key of checkpoint format 1
         stats, count = self.stats.state_dict()
         mine = {"rng": self.streams.state_dict(), "stats": stats}
-        if self.ctx.active:
-            mine = {group: {k: list(distributed.all_gather_rows(v.to(self.device)).cpu()) for k, v in d.items()}
-                    for group, d in mine.items()}
-            processes = [{g: {k: rows[r] for k, rows in d.items()} for g, d in mine.items()}
-                         for r in range(self.ctx.world)]
-        else:
-            processes = [mine]
+        processes = distributed.gather_states(mine, self.device) if self.ctx.active else [mine]
         return {"step": self.step, "lr_scale": self.lr_scale, "world_size": self.ctx.world, "modules": modules,
                 "optimizers": {"opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()},
                 "processes": processes, "stats_count": count}
@@ -237,15 +232,3 @@ class Game:
         self.step, self.lr_scale = int(state["step"]), float(state["lr_scale"])
         self.stats.load_state_dict(mine["stats"], state["stats_count"])
 
-
-class _eval_mode:
-    """``with _eval_mode(module) as m``: the module in eval mode for the block, then as it was."""
-
-    def __init__(self, module: nn.Module):
-        self.module, self.was_training = module, module.training
-
-    def __enter__(self) -> nn.Module:
-        return self.module.eval()
-
-    def __exit__(self, *exc) -> None:
-        self.module.train(self.was_training)

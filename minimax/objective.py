@@ -112,6 +112,8 @@ def total_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_label:
     The discriminator loss plus the non-saturating generator loss; both terms are
     ≥ 0, so L_total ≥ 0. It is *not* the minimax objective and neither player
     minimises it; it is reported because many training logs call it "total loss".
+    minimax logs it on the D step's logits; the logged L_G of an alternating iteration is the
+    G step's own loss on fresh noise, so there the logged total is not d_loss + g_loss.
     """
     return discriminator_loss(real_logits, fake_logits, real_label) + non_saturating_generator_loss(fake_logits)
 

@@ -5,6 +5,8 @@ Architectures: ``mlp`` (any data), ``paper`` (Goodfellow et al. 2014's MNIST pai
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 
 from ..errors import MinimaxError
@@ -14,6 +16,17 @@ from .mlp import MLPDiscriminator, MLPGenerator
 from .paper import PaperDiscriminator, PaperGenerator
 
 MODELS = ("mlp", "paper", "dcgan")
+
+
+@contextmanager
+def eval_mode(module: torch.nn.Module):
+    """``with eval_mode(G) as G:`` the module in eval mode (BatchNorm running statistics, no dropout)
+    for the block, then back in the mode it was in."""
+    was_training = module.training
+    try:
+        yield module.eval()
+    finally:
+        module.train(was_training)
 
 
 def output_range(model: str) -> str:
@@ -78,5 +91,5 @@ def _build(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
     raise MinimaxError(f"unknown model {cfg.model!r}")
 
 
-__all__ = ["MODELS", "build_players", "init_output_bias_from_marginals", "output_range", "MLPGenerator",
+__all__ = ["MODELS", "build_players", "eval_mode", "init_output_bias_from_marginals", "output_range", "MLPGenerator",
            "MLPDiscriminator", "PaperGenerator", "PaperDiscriminator", "DCGANGenerator", "DCGANDiscriminator"]

@@ -29,9 +29,7 @@ __all__ = [
     "optimal_discriminator_logit", "virtual_training_criterion", "TrainConfig", "MinimaxError", "train",
 ]
 
-
-def train(*args, **kwargs):
-    """Train a GAN; see :func:`minimax.train.train`."""
-    from .train import train as _train
-
-    return _train(*args, **kwargs)
+# Last, and eagerly: importing the submodule minimax.train sets the package attribute ``train`` to the
+# module, so the function must be bound after it (a lazy wrapper here turned into the module on first use,
+# and a second minimax.train(...) call in the same process failed).
+from .train import train  # noqa: E402

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -28,7 +29,9 @@ from .errors import MinimaxError
 from .rundir import LATEST, checkpoint_dir, checkpoint_name, is_checkpoint, step_of
 
 FORMAT = "minimax-checkpoint"
-VERSION = 1
+VERSION = 2  # 2: the SHA-256 covers the header metadata too; 1 (tensors only) is still read
+READABLE_VERSIONS = (1, 2)
+MAX_STEP = 10**12
 
 
 # --------------------------------------------------------------------------------------------
@@ -72,8 +75,12 @@ def _fsync_dir(folder: Path) -> None:
 
 # --------------------------------------------------------------------------------------------
 # state <-> (tensors, meta)
-def _digest(tensors: dict[str, torch.Tensor]) -> str:
+def _digest(tensors: dict[str, torch.Tensor], meta: dict | None = None) -> str:
+    """SHA-256 of every tensor (name, dtype, shape, bytes) and, from format 2 on, of the metadata (canonical
+    JSON without the digest itself): nothing that is read back is left out."""
     h = hashlib.sha256()
+    if meta is not None:
+        h.update(json.dumps({k: v for k, v in meta.items() if k != "sha256"}, sort_keys=True).encode())
     for key in sorted(tensors):
         t = tensors[key]
         h.update(key.encode())
@@ -153,6 +160,8 @@ def restore_game(game, tensors: dict[str, torch.Tensor], meta: dict, resume: boo
     if resume and world != game.ctx.world:
         raise MinimaxError(f"this run was trained with {world} process{'es' if world > 1 else ''}; "
                            f"resume it with --nproc {world} (running {game.ctx.world})")
+    for name, opt in (("opt_g", game.opt_g), ("opt_d", game.opt_d)):
+        check_param_groups(name, meta[name]["param_groups"], opt.state_dict()["param_groups"])
     try:
         game.load_state_dict(decode_state(tensors, meta))
     except (KeyError, RuntimeError, ValueError, TypeError, IndexError) as e:
@@ -162,7 +171,7 @@ def restore_game(game, tensors: dict[str, torch.Tensor], meta: dict, resume: boo
 # --------------------------------------------------------------------------------------------
 # files
 def encode(tensors: dict[str, torch.Tensor], meta: dict) -> bytes:
-    meta = {**meta, "sha256": _digest(tensors)}
+    meta = {**meta, "sha256": _digest(tensors, meta)}
     return safetensors_bytes(tensors, metadata={"minimax": json.dumps(meta)})
 
 
@@ -185,12 +194,82 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
         ok = False
     if not ok:
         raise MinimaxError(f"{path} is not a minimax checkpoint")
-    if meta.get("version") != VERSION:
-        raise MinimaxError(f"checkpoint {path} has format version {meta.get('version')}, "
-                           f"this minimax reads version {VERSION}")
-    if meta.get("sha256") != _digest(tensors):
-        raise MinimaxError(f"checkpoint {path} is corrupt (content checksum mismatch)")
+    version = meta.get("version")
+    if version not in READABLE_VERSIONS:
+        raise MinimaxError(f"checkpoint {path} has format version {version!r}, "
+                           f"this minimax reads versions {', '.join(map(str, READABLE_VERSIONS))}")
+    if meta.get("sha256") != _digest(tensors, meta if version >= 2 else None):
+        raise MinimaxError(f"checkpoint {path} is corrupt (checksum mismatch)")
+    problem = _check_meta(meta)
+    if problem:
+        raise MinimaxError(f"checkpoint {path} has invalid metadata: {problem}")
     return tensors, meta
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_meta(meta: dict) -> str | None:
+    """What is wrong with the metadata's types and ranges (a checksum proves integrity, not sense)."""
+    if not (_is_int(meta.get("step")) and 0 <= meta["step"] <= MAX_STEP):
+        return f"step {meta.get('step')!r} is not an integer in [0, {MAX_STEP}]"
+    lr_scale = meta.get("lr_scale", 1.0)
+    if not (isinstance(lr_scale, (int, float)) and not isinstance(lr_scale, bool) and 0 < lr_scale <= 1):
+        return f"lr_scale {lr_scale!r} is not a number in (0, 1]"
+    world = meta.get("world_size", 1)
+    if not (_is_int(world) and 1 <= world <= 65536):
+        return f"world_size {world!r} is not a positive integer"
+    if not (_is_int(meta.get("stats_count")) and meta["stats_count"] >= 0):
+        return f"stats_count {meta.get('stats_count')!r} is not a non-negative integer"
+    for opt in ("opt_g", "opt_d"):
+        groups = meta.get(opt, {}).get("param_groups") if isinstance(meta.get(opt), dict) else None
+        if not (isinstance(groups, list) and groups and all(isinstance(g, dict) for g in groups)):
+            return f"{opt} has no list of parameter groups"
+    if not isinstance(meta.get("config"), dict):
+        return "config is not a mapping"
+    return None
+
+
+def _same_kind(saved, fresh) -> bool:
+    """Whether a saved optimiser hyper-parameter has the type of the one a fresh optimiser has (numbers are
+    numbers, finite; flags are flags or None; sequences match element by element)."""
+    if isinstance(fresh, bool) or fresh is None:
+        return saved is None or isinstance(saved, bool)
+    if isinstance(fresh, (int, float)):
+        return isinstance(saved, (int, float)) and not isinstance(saved, bool) and math.isfinite(saved)
+    if isinstance(fresh, (list, tuple)):
+        return isinstance(saved, (list, tuple)) and len(saved) == len(fresh) and \
+            all(_same_kind(s, f) for s, f in zip(saved, fresh))
+    return type(saved) is type(fresh)
+
+
+def check_param_groups(name: str, saved: list, fresh: list) -> None:
+    """Refuse saved parameter groups that a fresh optimiser of this run could not have written."""
+    ok = len(saved) == len(fresh) and all(
+        set(s) == set(f) and all(_same_kind(s[k], f[k]) for k in f) for s, f in zip(saved, fresh))
+    if not ok:
+        raise MinimaxError(f"checkpoint's {name} settings do not fit this run's optimiser")
+
+
+def read_latest(run_dir: str | Path, warn=None) -> tuple[dict[str, torch.Tensor], dict]:
+    """The newest checkpoint of a run that verifies: the one ``latest`` points to, else (saying so through
+    ``warn``) the newest older file that verifies."""
+    first = latest_checkpoint(run_dir)
+    if first is None:
+        raise MinimaxError(f"run {run_dir} has no checkpoint")
+    older = [p for p in reversed(list_checkpoints(run_dir)) if step_of(p) < step_of(first)]
+    errors = []
+    for path in [first, *older]:
+        try:
+            tensors, meta = read_checkpoint(path)
+        except MinimaxError as e:
+            errors.append(str(e))
+            continue
+        if errors and warn:
+            warn(f"{errors[0]}; using the older checkpoint {path} (step {meta['step']})")
+        return tensors, meta
+    raise MinimaxError(errors[0])
 
 
 def list_checkpoints(run_dir: Path) -> list[Path]:

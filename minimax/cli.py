@@ -26,7 +26,15 @@ if TYPE_CHECKING:
     import torch
 
 
+MAX_ERROR_CHARS = 500
+MAX_SEED = 2**63 - 1
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)  # --check must not silently mean --checkpoint-every
+        super().__init__(*args, **kwargs)
+
     def error(self, message):  # one line, exit 2, no usage dump
         raise MinimaxError(f"{self.prog}: {message}")
 
@@ -48,7 +56,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         p.add_argument(_flag(f.name), dest=f.name, default=argparse.SUPPRESS, help=help_, metavar=metavar)
     p.add_argument("--config", help="JSON or TOML file of settings (flags override it)", default=None)
     p.add_argument("--resume", metavar="RUN_DIR", default=None,
-                   help="continue RUN_DIR from its latest checkpoint (only --steps may change)")
+                   help="continue RUN_DIR from its latest checkpoint (only --steps may change; with "
+                        "--lr-decay linear a larger --steps stretches the rest of the schedule to the new end, "
+                        "so the result is not that of a straight run of that length)")
     p.add_argument("--no-plots", action="store_true", help="skip drawing the PNG plots at the end")
     p.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
                    help="progress bar: on a terminal only (auto), always, or never")
@@ -121,7 +131,7 @@ def _train_in_process(job: dict, device_type: str) -> int:
         return _train_and_report(job, device_type)
     except MinimaxError as e:
         if distributed.current().is_main:
-            print(f"minimax: error: {e}", file=sys.stderr)
+            print(f"minimax: error: {_clip(str(e))}", file=sys.stderr)
         return e.exit_code
 
 
@@ -131,6 +141,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from .checkpoint import atomic_write_bytes
 
     n = _positive_int(args.n, "--n")
+    seed = _seed(args.seed)
     if not args.out and not args.grid:
         raise MinimaxError("give --out FILE.npy and/or --grid FILE.png")
     for target in filter(None, (args.out, args.grid)):
@@ -139,7 +150,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from .train import load_run
 
     game = load_run(args.run_dir)
-    x = game.generate(n, seed=args.seed).cpu()
+    _check_sample_memory(n, game.data.shape, "--n")
+    x = game.generate(n, seed=seed).cpu()
     flat = x.reshape(n, -1).numpy().astype(np.float32)
     if args.out:
         buf = io.BytesIO()
@@ -159,9 +171,15 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_EVAL_SAMPLES = 10**6
+
+
 def _eval_inputs(args: argparse.Namespace, metric: str):
     """(config, game or None, n) for an ``eval`` command: a run's generator, or with --real none."""
     n = _positive_int(args.n, "--n")
+    _seed(args.seed)
+    if n > MAX_EVAL_SAMPLES:
+        raise MinimaxError(f"--n must be at most {MAX_EVAL_SAMPLES} for eval {metric}, got {n}")
     if args.real:
         from .train import load_run_config
 
@@ -191,8 +209,15 @@ def _eval_samples(args, cfg, game, n: int) -> tuple["torch.Tensor", str]:
     if game is None:
         samples = load_dataset(cfg, "cpu", split="train").pixels()[:n]
         return samples, f"{len(samples)} real training images"
-    return game.generate(n, seed=args.seed).reshape(n, -1).cpu().float(), \
+    return game.generate(n, seed=_seed(args.seed)).reshape(n, -1).cpu().float(), \
         f"{n} samples of {args.run_dir} (step {game.step})"
+
+
+def _check_shapes(game, test) -> None:
+    """The run's images and the evaluation set's must have one shape (never reshape one into the other)."""
+    if game is not None and tuple(game.data.shape) != tuple(test.shape):
+        raise MinimaxError(f"the run makes images of shape {tuple(game.data.shape)}, the evaluation set in "
+                           f"--data-dir has {tuple(test.shape)}")
 
 
 def _write_result(args, name: str, result: dict) -> None:
@@ -210,8 +235,10 @@ def cmd_eval_parzen(args: argparse.Namespace) -> int:
     from .metrics.parzen import parzen_evaluate
 
     cfg, game, n = _eval_inputs(args, "parzen")
+    test_set = load_dataset(cfg, "cpu", split="t10k")
+    _check_shapes(game, test_set)
+    test = test_set.pixels()
     valid = load_dataset(cfg, "cpu", split="valid").pixels()[:1000]
-    test = load_dataset(cfg, "cpu", split="t10k").pixels()
     samples, source = _eval_samples(args, cfg, game, n)
     result = parzen_evaluate(samples, valid, test)
     result["source"] = source
@@ -232,6 +259,7 @@ def cmd_eval_fid(args: argparse.Namespace) -> int:
         raise MinimaxError(f"--n must be at least 2 for a covariance, got {n}")
     train = load_dataset(cfg, "cpu", split="train")
     test = load_dataset(cfg, "cpu", split="t10k")
+    _check_shapes(game, test)
     net = classifier.load_or_train(cfg.dataset, train.images, train.labels, args.cache_dir)
     real, fake = GaussianFit(classifier.FEATURE_DIM), GaussianFit(classifier.FEATURE_DIM)
     real.update(classifier.features(net, test.pixels(), test.shape))
@@ -262,6 +290,31 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed(raw: str) -> int:
+    try:
+        v = int(raw)
+    except ValueError:
+        raise MinimaxError(f"--seed must be an integer, got {raw!r}"[:MAX_ERROR_CHARS]) from None
+    if not 0 <= v <= MAX_SEED:
+        raise MinimaxError(f"--seed must be in [0, 2^63 - 1], got {raw}"[:MAX_ERROR_CHARS])
+    return v
+
+
+def _check_sample_memory(n: int, shape, flag: str) -> None:
+    """Refuse a number of samples whose arrays (a few float copies) would not fit in memory."""
+    import math
+
+    import torch
+
+    from .resources import GIB, available_memory
+
+    need = n * math.prod(shape) * 4 * 4
+    free = available_memory(torch.device("cpu"))
+    if need > free:
+        raise MinimaxError(f"{flag} {n}: the samples need about {need / GIB:.1f} GiB, "
+                           f"{free / GIB:.1f} GiB are available")
+
+
 def _positive_int(raw: str, flag: str) -> int:
     try:
         v = int(raw)
@@ -276,7 +329,7 @@ def _add_eval_arguments(p: argparse.ArgumentParser, samples: str, real_means: st
     p.add_argument("run_dir", nargs="?", help="a run directory (omit with --real)")
     p.add_argument("--data-dir", required=True, help="folder with the MNIST/Fashion-MNIST IDX files")
     p.add_argument("--n", default="10000", help=f"{samples} (default: 10000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise (default: 0)")
+    p.add_argument("--seed", default="0", help="seed of the noise (default: 0)")
     p.add_argument("--real", action="store_true", help=f"score N real training images instead: {real_means}")
     p.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"),
                    help="with --real and no run: which dataset (default: mnist)")
@@ -301,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n", default="1000", help="number of samples (default: 1000)")
     s.add_argument("--out", help="write the samples as a float32 .npy array of shape (N, features)")
     s.add_argument("--grid", help="write the samples as a PNG image grid (image datasets)")
-    s.add_argument("--seed", type=int, default=0, help="seed of the noise (default: 0)")
+    s.add_argument("--seed", default="0", help="seed of the noise (default: 0)")
     s.set_defaults(func=cmd_sample)
     e = sub.add_parser("eval", help="evaluate a trained run")
     esub = e.add_subparsers(dest="metric", required=True, parser_class=_Parser)
@@ -324,13 +377,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _clip(message: str) -> str:
+    """One line of at most MAX_ERROR_CHARS characters (a 30 MB bad value is not echoed back)."""
+    line = " ".join(message.split())
+    return line if len(line) <= MAX_ERROR_CHARS else line[:MAX_ERROR_CHARS - 1] + "…"
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)
     except MinimaxError as e:
-        print(f"minimax: error: {e}", file=sys.stderr)
+        print(f"minimax: error: {_clip(str(e))}", file=sys.stderr)
         return e.exit_code
+    except OSError as e:  # the machine refused: a full disk, a read-only folder, a missing file
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"minimax: error: {_clip((e.strerror or str(e)) + where)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("minimax: interrupted", file=sys.stderr)
         return 130

@@ -59,12 +59,21 @@ def _positive(v) -> bool:
     return v > 0
 
 
+def _between(lo: int, hi: int) -> Callable[[Any], bool]:
+    return lambda v: lo <= v <= hi
+
+
+MAX_WIDTH = 2**16  # latent and hidden widths: a 65536 x 65536 layer is already 17 GB of weights
+MAX_BATCH = 2**20
+MAX_SEED = 2**32 - 1
+
+
 def _unit(v) -> bool:
     return 0 <= v < 1
 
 
 def _widths(v) -> bool:
-    return len(v) >= 1 and all(isinstance(h, int) and h > 0 for h in v)
+    return 1 <= len(v) <= 64 and all(isinstance(h, int) and 0 < h <= MAX_WIDTH for h in v)
 
 
 @dataclass(init=False)
@@ -78,28 +87,32 @@ class TrainConfig:
                         default=DEFAULT_DATASET)
     data_dir: str | None = _opt("folder holding the image dataset's files (mnist, fashion-mnist, cifar10, folder)",
                                 default=None)
-    image_size: int = _opt("side in pixels that 'folder' images are resized to", _positive, "> 0", default=32)
+    image_size: int = _opt("side in pixels that 'folder' images are resized to", _between(4, 1024), "in [4, 1024]",
+                          default=32)
     # --- players --------------------------------------------------------------------------
     model: str = _opt("player architecture: mlp, paper (Goodfellow et al. 2014 MNIST pair) or dcgan",
                       choices=MODELS, default="mlp")
-    latent_dim: int = _opt("dimension of the noise z", _positive, "> 0", default=64)
+    latent_dim: int = _opt("dimension of the noise z", _between(1, MAX_WIDTH), f"in [1, {MAX_WIDTH}]", default=64)
     prior: str = _opt("noise prior p_z", choices=PRIORS, default="normal")
     g_hidden: tuple[int, ...] = _opt("MLP generator hidden widths, comma-separated", _widths,
-                                     "positive integers", default=(256, 256, 256))
+                                     f"1 to 64 integers in [1, {MAX_WIDTH}]", default=(256, 256, 256))
     d_hidden: tuple[int, ...] = _opt("MLP discriminator hidden widths, comma-separated", _widths,
-                                     "positive integers", default=(256, 256, 256))
+                                     f"1 to 64 integers in [1, {MAX_WIDTH}]", default=(256, 256, 256))
     g_norm: str = _opt("normalisation in the MLP generator's hidden layers", choices=("none", "batch"),
                        default="none")
     g_output_bias: str = _opt("start of the generator's output biases: 'zero', or 'marginals' (each output unit "
                               "starts at the mean training pixel, as in the 2014 paper's code; image data, "
                               "paper and mlp models)", choices=("zero", "marginals"), default="zero")
     d_dropout: float = _opt("dropout rate in the MLP discriminator", _unit, "in [0, 1)", default=0.0)
-    pack: int = _opt("PacGAN packing: D judges this many samples jointly (1 = the plain GAN)", _positive, ">= 1",
+    pack: int = _opt("PacGAN packing: D judges this many samples jointly (1 = the plain GAN)", _between(1, 64),
+                     "in [1, 64]",
                      default=1)
     # --- the game (Algorithm 1) -----------------------------------------------------------
-    steps: int = _opt("training iterations (each: k D steps, then one G step)", _positive, "> 0", default=6000)
-    batch_size: int = _opt("minibatch size m (data and noise samples per step)", _positive, "> 0", default=256)
-    k: int = _opt("discriminator steps per iteration (Algorithm 1's k)", _positive, ">= 1", default=1)
+    steps: int = _opt("training iterations (each: k D steps, then one G step)", _between(1, 10**12),
+                       "in [1, 10^12]", default=6000)
+    batch_size: int = _opt("minibatch size m (data and noise samples per step)", _between(1, MAX_BATCH),
+                           f"in [1, {MAX_BATCH}]", default=256)
+    k: int = _opt("discriminator steps per iteration (Algorithm 1's k)", _between(1, 1000), "in [1, 1000]", default=1)
     update: str = _opt("'alternating' = Algorithm 1 (G step on fresh noise after the D steps); "
                        "'simultaneous' = G updated from the same G(z) as the last D step",
                        choices=UPDATES, default="alternating")
@@ -123,14 +136,18 @@ class TrainConfig:
                                        "before it keeps the g_ema average)",
                                        lambda v: v >= 0, ">= 0", default=0)
     # --- run ------------------------------------------------------------------------------
-    seed: int = _opt("random seed (same seed, same device -> same parameters)", lambda v: v >= 0, ">= 0", default=0)
+    seed: int = _opt("random seed (same seed, same device -> same parameters)", _between(0, MAX_SEED),
+                     f"in [0, {MAX_SEED}]", default=0)
     device: str = _opt("'cpu', 'cuda', 'cuda:N' or 'auto'", default="auto")
     log_every: int = _opt("write a metrics record every N iterations", _positive, "> 0", default=100)
     checkpoint_every: int = _opt("write a checkpoint every N iterations", _positive, "> 0", default=1000)
-    keep_checkpoints: int = _opt("how many recent checkpoints to keep", _positive, "> 0", default=3)
-    snapshots: int = _opt("how many times during training to save samples for plots", _positive, "> 0",
+    keep_checkpoints: int = _opt("how many recent checkpoints to keep", _between(1, 10**6), "in [1, 10^6]",
+                                 default=3)
+    snapshots: int = _opt("how many times during training to save samples for plots", _between(1, 1000),
+                          "in [1, 1000]",
                           default=5)
-    eval_samples: int = _opt("samples drawn for the final metrics", _positive, "> 0", default=2500)
+    eval_samples: int = _opt("samples drawn for the final metrics", _between(1, 10**7), "in [1, 10^7]",
+                             default=2500)
     on_nan: str = _opt("on a non-finite loss or parameter: 'stop', or 'rollback' to the last checkpoint "
                        "with the learning rates halved", choices=("stop", "rollback"), default="stop")
     tensorboard: str = _opt("TensorBoard scalars and samples in RUN/tensorboard when the package is installed",
@@ -266,13 +283,19 @@ _kind_words = {"int": "an integer", "float": "a number", "str": "a string",
                "widths": "a comma-separated list of integers", "bool": "true or false"}
 
 
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def read_config_file(path: str | Path) -> dict:
     """Read a JSON (``.json``) or TOML (``.toml``) config file into a dict; clean errors on bad input."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        with open(p, "rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)  # bounded: /dev/zero or a huge file is refused, not read
     except OSError as e:
         raise MinimaxError(f"cannot read config file {p}: {e.strerror or e}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise MinimaxError(f"config file {p} is larger than {MAX_CONFIG_BYTES // 1024} KiB; not a config file")
     try:
         text = raw.decode("utf-8")
         if p.suffix == ".toml":

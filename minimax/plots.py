@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import matplotlib
@@ -19,7 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from .rundir import CONFIG, CURVE_PLOTS, METRICS, SAMPLES, SAMPLES_PLOT, grid_name, snapshot_files  # noqa: E402
+from .errors import MinimaxError  # noqa: E402
+from .rundir import CURVE_PLOTS, METRICS, SAMPLES, SAMPLES_PLOT, grid_name, load_run_config, snapshot_files  # noqa: E402
 from .runlog import read_metrics  # noqa: E402
 from .theory import EQUILIBRIUM_D, OPTIMAL_VALUE  # noqa: E402
 
@@ -104,12 +104,18 @@ def plot_samples_1d(snapshots: list[tuple[int, np.ndarray]], data, path: Path) -
 
 
 def load_snapshots(run_dir: Path) -> list[tuple[int, np.ndarray]]:
-    return [(step, np.load(f)) for step, f in snapshot_files(run_dir)]
+    out = []
+    for step, f in snapshot_files(run_dir):
+        try:
+            out.append((step, np.load(f, allow_pickle=False)))
+        except ValueError as e:  # object arrays (pickles) are refused, and so is anything else malformed
+            raise MinimaxError(f"{f} is not a plain sample array ({str(e).splitlines()[0][:120]}); "
+                               "minimax never unpickles files") from None
+    return out
 
 
 def plot_run(run_dir: str | Path) -> list[Path]:
     """Draw every plot of a run; returns the files written."""
-    from .config import TrainConfig
     from .data import load_dataset
 
     run_dir = Path(run_dir)
@@ -124,8 +130,7 @@ def plot_run(run_dir: str | Path) -> list[Path]:
             save_image_grid(x, run_dir / SAMPLES / grid_name(step))
         written.append(run_dir / SAMPLES / grid_name(snaps[-1][0]))
     elif snaps:
-        cfg = TrainConfig.from_dict(json.loads((run_dir / CONFIG).read_text()))
-        data = load_dataset(cfg)
+        data = load_dataset(load_run_config(run_dir))
         path = run_dir / SAMPLES_PLOT
         (plot_samples_2d if data.dim == 2 else plot_samples_1d)(snaps, data, path)
         written.append(path)

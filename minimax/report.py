@@ -35,7 +35,7 @@ from . import plots  # noqa: E402
 from .checkpoint import atomic_write_bytes  # noqa: E402
 from .density import kernel_density  # noqa: E402
 from .errors import MinimaxError  # noqa: E402
-from .rundir import CONFIG, METRICS, PARZEN, REPORT, SUMMARY  # noqa: E402
+from .rundir import CONFIG, METRICS, PARZEN, REPORT, SUMMARY, load_run_config  # noqa: E402
 from .runlog import read_metrics  # noqa: E402
 from .theory import EQUILIBRIUM_D, OPTIMAL_VALUE, optimal_discriminator  # noqa: E402
 
@@ -129,10 +129,9 @@ def samples_figures(run_dir: Path) -> list[tuple[str, str]]:
         return []
     if snaps[0][1].ndim == 4:
         return [(f"step {step}", _data_uri(plots.image_grid_png(x))) for step, x in snaps]
-    from .config import TrainConfig
     from .data import load_dataset
 
-    data = load_dataset(TrainConfig.from_dict(json.loads((run_dir / CONFIG).read_text())))
+    data = load_dataset(load_run_config(run_dir))
     draw = plots.plot_samples_2d if data.dim == 2 else plots.plot_samples_1d
     return [("samples over the data density", _png(lambda buf: draw(snaps, data, buf)))]
 
@@ -169,14 +168,25 @@ def _img(uri: str, alt: str) -> str:
     return f'<figure><img src="{uri}" alt="{html.escape(alt)}"><figcaption>{html.escape(alt)}</figcaption></figure>'
 
 
+def _read_json(path: Path) -> dict:
+    """A JSON object written by minimax, or a one-line error naming the file."""
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise MinimaxError(f"cannot read {path}: {type(e).__name__}"[:300]) from None
+    if not isinstance(d, dict):
+        raise MinimaxError(f"{path} is not a JSON object")
+    return d
+
+
 def run_section(run_dir: Path) -> tuple[str, list[dict]]:
     records = [r for r in read_metrics(run_dir / METRICS) if "value" in r]
-    config = json.loads((run_dir / CONFIG).read_text())
+    config = load_run_config(run_dir).to_dict()
     summary_path = run_dir / SUMMARY
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {"status": "not finished"}
+    summary = _read_json(summary_path) if summary_path.exists() else {"status": "not finished"}
     parzen = run_dir / PARZEN
     if parzen.exists():
-        p = json.loads(parzen.read_text())
+        p = _read_json(parzen)
         summary["parzen_ll"] = f"{p['parzen_ll']:.1f} ± {p['parzen_se']:.1f} nats (σ = {p['sigma']:.3f})"
     parts = [f"<h2>{html.escape(str(run_dir))}</h2>", '<div class="row">',
              f"<div><h3>summary</h3>{_table(summary)}</div>", f"<div><h3>config</h3>{_table(config)}</div></div>"]

@@ -10,11 +10,19 @@
     samples.png          (1-D and 2-D data) the samples over the data density through training
     tensorboard/         TensorBoard events, when the package is installed
     parzen.json, fid.json, report.html               written by ``minimax eval`` and ``minimax report``
+    .lock                the lock held (an OS file lock) by the one process that trains into the run
+
+A directory that already holds a run (a config.json, metrics.jsonl or checkpoints/) is never trained into
+again except by ``--resume``; the lock refuses a second process while one trains.
 """
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 from pathlib import Path
+
+from .errors import MinimaxError
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
@@ -25,6 +33,7 @@ SAMPLES = "samples"
 SAMPLES_PLOT = "samples.png"
 CURVE_PLOTS = ("losses.png", "discriminator.png", "gradients.png")
 TENSORBOARD = "tensorboard"
+LOCK = ".lock"
 PARZEN = "parzen.json"
 FID = "fid.json"
 REPORT = "report.html"
@@ -65,3 +74,58 @@ def snapshot_files(run_dir: str | Path) -> list[tuple[int, Path]]:
     folder = Path(run_dir) / SAMPLES
     found = [(step_of(p), p) for p in folder.glob("step-*.npy")] if folder.is_dir() else []
     return sorted((s, p) for s, p in found if s is not None)
+
+
+def holds_run(run_dir: str | Path) -> bool:
+    """Whether the folder already holds (part of) a minimax run."""
+    d = Path(run_dir)
+    return any((d / name).exists() for name in (CONFIG, METRICS, CHECKPOINTS))
+
+
+def remove_orphans(run_dir: str | Path) -> list[Path]:
+    """Delete the temporary files of writes that a killed process never finished (``.NAME.XXXX.tmp``, see
+    checkpoint.atomic_write_bytes). Only the lock holder may call this; returns what was removed."""
+    gone = []
+    for folder in (Path(run_dir), checkpoint_dir(run_dir)):
+        for p in folder.glob(".*.tmp") if folder.is_dir() else ():
+            p.unlink(missing_ok=True)
+            gone.append(p)
+    return gone
+
+
+class RunLock:
+    """An exclusive OS lock (flock) on ``RUN/.lock`` for as long as a process trains into the run.
+    The kernel releases it when the process ends, however it ends (kill -9 included)."""
+
+    def __init__(self, run_dir: str | Path):
+        path = Path(run_dir) / LOCK
+        try:
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise MinimaxError(f"cannot write to run directory {run_dir}: {e.strerror or e}") from None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(self._fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(self._fd)
+            raise MinimaxError(f"run directory {run_dir} is in use by another minimax process (pid {holder})") \
+                from None
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+
+
+def load_run_config(run_dir: str | Path):
+    """The :class:`~minimax.config.TrainConfig` a run directory was trained with (checked like any input)."""
+    from .config import TrainConfig
+
+    if not Path(run_dir).is_dir():
+        raise MinimaxError(f"run directory {run_dir} does not exist")
+    path = Path(run_dir) / CONFIG
+    if not path.is_file():
+        raise MinimaxError(f"{run_dir} is not a minimax run directory (no {CONFIG})")
+    return TrainConfig.from_file(path)

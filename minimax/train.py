@@ -10,6 +10,7 @@ import json
 import signal
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +23,20 @@ from .config import TrainConfig
 from .data import load_dataset
 from .errors import MinimaxError
 from .game import Game
-from .players import build_players, output_range
-from .rundir import CONFIG, METRICS, SAMPLES, SUMMARY, snapshot_name, step_of
+from .players import build_players, make_players, output_range
+from .resources import check_fits
+from .rundir import (
+    CONFIG,
+    METRICS,
+    SAMPLES,
+    SUMMARY,
+    RunLock,
+    holds_run,
+    load_run_config,
+    remove_orphans,
+    snapshot_name,
+    step_of,
+)
 from .runlog import MetricsLog, NullLog, TensorBoardLog, read_metrics, truncate_metrics
 
 EVAL_SEED_OFFSET = 7919  # evaluation noise is a separate stream from training noise
@@ -64,6 +77,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 def prepare_run_dir(out: str | None, dataset: str) -> Path:
+    """The new run's directory, made and checked writable; a directory that already holds a run is refused
+    (a new run never overwrites one: remove it yourself, or continue it with --resume)."""
     path = Path(out) if out else Path("runs") / f"{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -72,7 +87,14 @@ def prepare_run_dir(out: str | None, dataset: str) -> Path:
         probe.unlink()
     except OSError as e:
         raise MinimaxError(f"cannot write to run directory {path}: {e.strerror or e}") from None
+    refuse_existing_run(path)
     return path
+
+
+def refuse_existing_run(path: Path) -> None:
+    if holds_run(path):
+        raise MinimaxError(f"{path} already holds a run; continue it with: minimax train --resume {path} "
+                           "(or give another --out, or remove that directory)")
 
 
 def build_game(cfg: TrainConfig) -> Game:
@@ -82,19 +104,10 @@ def build_game(cfg: TrainConfig) -> Game:
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # autotuned conv kernels (GPU runs are not bitwise reproducible)
     data = load_dataset(cfg, device, output_range(cfg.model))
+    check_fits(lambda: make_players(cfg, data), cfg.latent_dim, cfg.batch_size * cfg.k, device)
     torch.manual_seed(cfg.seed)
     G, D = build_players(cfg, data)
     return Game(cfg, data, G, D, device)
-
-
-def load_run_config(run_dir: str | Path) -> TrainConfig:
-    """The configuration a run directory was trained with."""
-    if not Path(run_dir).is_dir():
-        raise MinimaxError(f"run directory {run_dir} does not exist")
-    path = Path(run_dir) / CONFIG
-    if not path.is_file():
-        raise MinimaxError(f"{run_dir} is not a minimax run directory (no {CONFIG})")
-    return TrainConfig.from_file(path)
 
 
 def load_run(run_dir: str | Path, steps: int | None = None, resume: bool = False) -> Game:
@@ -105,11 +118,11 @@ def load_run(run_dir: str | Path, steps: int | None = None, resume: bool = False
     if steps is not None:
         cfg.steps = steps
         cfg.validate()
-    path = ckpt.latest_checkpoint(run_dir)
-    if path is None:
-        raise MinimaxError(f"run {run_dir} has no checkpoint")
+    tensors, meta = ckpt.read_latest(run_dir, warn=lambda msg: print(f"minimax: warning: {msg}", file=sys.stderr))
+    if steps is not None and steps < meta["step"]:
+        raise MinimaxError(f"--steps {steps} is below the step of the run's latest checkpoint ({meta['step']})")
     game = build_game(cfg)
-    ckpt.restore_game(game, *ckpt.read_checkpoint(path), resume=resume)
+    ckpt.restore_game(game, tensors, meta, resume=resume)
     return game
 
 
@@ -136,9 +149,9 @@ class SignalFlag:
         return self
 
     def _handle(self, signum, frame):
-        if self.signum is not None:  # a second signal: stop now
+        if self.signum is not None and signum == signal.SIGINT:  # Ctrl-C twice: stop now, no checkpoint
             raise KeyboardInterrupt
-        self.signum = signum
+        self.signum = self.signum or signum  # a repeated SIGTERM does not cut the stop checkpoint short
 
     def __exit__(self, *exc):
         for s, h in self._old.items():
@@ -153,9 +166,13 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
 
     Under torch.distributed (see :mod:`minimax.distributed`) every process calls this; rank 0 alone
     writes the run directory, and the others return an empty summary."""
-    main = distributed.current().is_main
-    game, run_dir = _open_run(cfg, resume, steps)
-    cfg = game.cfg
+    with _open_run(cfg, resume, steps) as (game, run_dir):
+        return _play(game, run_dir, progress, plots)
+
+
+def _play(game: Game, run_dir: Path, progress: bool | None, plots: bool) -> RunResult:
+    """Algorithm 1 from the game's step to cfg.steps, with the run's records, checkpoints and signals."""
+    cfg, main = game.cfg, distributed.current().is_main
     log = MetricsLog(run_dir / METRICS) if main else NullLog()
     tb = TensorBoardLog.open(cfg.tensorboard, run_dir, game.step) if main else None
     snaps = snapshot_steps(cfg.steps, cfg.snapshots) if main else set()
@@ -211,27 +228,39 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
     return _finish(game, run_dir, plots)
 
 
-def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | None) -> tuple[Game, Path]:
-    """The game and its run directory: a resumed run (its log cut back to the checkpoint), or a new one."""
+@contextmanager
+def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | None):
+    """``with _open_run(...) as (game, run_dir)``: a resumed run (its log cut back to the checkpoint, the
+    temporary files of a killed write removed) or a new one, its directory locked by rank 0 meanwhile."""
     ctx = distributed.current()
-    if resume is not None:
-        run_dir = Path(resume)
-        game = load_run(run_dir, steps, resume=True)
+    lock = None
+    try:
+        if resume is not None:
+            run_dir = Path(resume)
+            if ctx.is_main:
+                load_run_config(run_dir)  # a clear error for a missing or foreign directory first
+                lock = RunLock(run_dir)
+                remove_orphans(run_dir)
+            game = load_run(run_dir, steps, resume=True)
+            if ctx.is_main:
+                truncate_metrics(run_dir / METRICS, game.step)
+        else:
+            cfg = (cfg or TrainConfig()).validate()
+            run_dir = prepare_run_dir(cfg.out, cfg.dataset) if ctx.is_main else None
+            if ctx.is_main:  # locked, then checked again: of two processes started together, one trains
+                lock = RunLock(run_dir)
+                refuse_existing_run(run_dir)
+            if ctx.active:  # every process writes to rank 0's directory (its default name has a timestamp)
+                run_dir = Path(distributed.broadcast_object(str(run_dir) if ctx.is_main else None))
+            cfg.out = str(run_dir)
+            game = build_game(cfg)
         if ctx.is_main:
-            truncate_metrics(run_dir / METRICS, game.step)
-    else:
-        cfg = (cfg or TrainConfig()).validate()
-        run_dir = prepare_run_dir(cfg.out, cfg.dataset) if ctx.is_main else None
-        if ctx.active:  # every process writes to rank 0's directory (its default name has a timestamp)
-            run_dir = Path(distributed.broadcast_object(str(run_dir) if ctx.is_main else None))
-        cfg.out = str(run_dir)
-        game = build_game(cfg)
-        if ctx.is_main:
-            (run_dir / METRICS).unlink(missing_ok=True)
-    if ctx.is_main:
-        ckpt.atomic_write_bytes(run_dir / CONFIG, json.dumps(game.cfg.to_dict(), indent=2).encode())
-        (run_dir / SAMPLES).mkdir(exist_ok=True)
-    return game, run_dir
+            ckpt.atomic_write_bytes(run_dir / CONFIG, json.dumps(game.cfg.to_dict(), indent=2).encode())
+            (run_dir / SAMPLES).mkdir(exist_ok=True)
+        yield game, run_dir
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 class _Clock:
@@ -268,9 +297,11 @@ def _divergence(game: Game, rec: dict | None) -> int | None:
 
 
 def _roll_back(game: Game, run_dir: Path, checkpoint: Path, log, bad: int):
-    """Reload ``checkpoint`` with the learning rates halved, cut the log back to it; returns the log."""
+    """Reload ``checkpoint`` with the learning rates at half of the lower of the checkpoint's and the
+    current ones (so repeated roll-backs compound: ½, ¼, ⅛, ...), cut the log back to it; returns the log."""
+    current = game.lr_scale
     ckpt.restore_game(game, *ckpt.read_checkpoint(checkpoint))
-    game.lr_scale *= 0.5
+    game.lr_scale = 0.5 * min(current, game.lr_scale)
     game.set_learning_rate_scale(game.lr_scale)
     log.close()
     if distributed.current().is_main:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,9 @@ def _find(data_dir: Path, name: str) -> Path:
                        f"--data-dir {data_dir})")
 
 
+MNIST_CLASSES = 10  # MNIST and Fashion-MNIST
+
+
 def load_idx_split(data_dir: str | Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     """(images [N, 28, 28] uint8, labels [N]) of the 'train' (60k) or 't10k' (10k) files."""
     d = Path(data_dir)
@@ -96,6 +100,9 @@ def load_idx_split(data_dir: str | Path, split: str) -> tuple[np.ndarray, np.nda
         raise MinimaxError(f"{split} images in {d}: expected a uint8 array [N, rows, cols], got {images.shape}")
     if labels.ndim != 1 or len(labels) != len(images):
         raise MinimaxError(f"{split} labels in {d}: {len(labels)} labels for {len(images)} images")
+    if len(labels) and not (labels.min() >= 0 and labels.max() < MNIST_CLASSES):
+        raise MinimaxError(f"{split} labels in {d}: class indices must be in 0..{MNIST_CLASSES - 1}, "
+                           f"found {int(labels.min())}..{int(labels.max())}")
     return images, labels
 
 
@@ -169,7 +176,8 @@ def image_folder(data_dir, device, output: str, size: int) -> ImageData:
     d = Path(data_dir)
     if not d.is_dir():
         raise MinimaxError(f"data directory {d} does not exist")
-    files = sorted(p for p in d.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    # regular files only: a FIFO or device named *.png would block or never end
+    files = sorted(p for p in d.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
         raise MinimaxError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found in {d}")
     pics = []
@@ -178,8 +186,9 @@ def image_folder(data_dir, device, output: str, size: int) -> ImageData:
             with Image.open(p) as im:
                 im.load()
                 pics.append(im.copy())
-        except (UnidentifiedImageError, OSError, ValueError) as e:
-            raise MinimaxError(f"cannot read image {p}: {e}"[:300]) from None
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError,
+                struct.error, EOFError) as e:  # PIL's errors for corrupt chunks, bombs, truncation
+            raise MinimaxError(f"cannot read image {p}: {type(e).__name__}: {e}"[:300]) from None
     grey = all(im.mode in ("L", "1", "I;16", "I") for im in pics)
     arrays = []
     for im in pics:

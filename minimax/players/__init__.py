@@ -61,7 +61,7 @@ def init_output_bias_from_marginals(G: torch.nn.Module, pixels: torch.Tensor, ou
 
 def build_players(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
     """Build (G, D) for ``cfg.model`` and the data's shape. Call after seeding torch."""
-    G, D = _build(cfg, data)
+    G, D = make_players(cfg, data)
     if cfg.g_output_bias == "marginals":
         if cfg.model not in ("paper", "mlp") or not hasattr(data, "pixels") or len(data.shape) != 3:
             raise MinimaxError("g_output_bias = 'marginals' needs image data and the paper or mlp model, "
@@ -70,7 +70,8 @@ def build_players(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
     return G, D
 
 
-def _build(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
+def make_players(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """The architectures of (G, D) for ``cfg.model`` and the data's shape, freshly initialised."""
     shape = tuple(data.shape)
     if cfg.model == "mlp":
         G = MLPGenerator(cfg.latent_dim, shape, cfg.g_hidden, "relu", getattr(data, "g_output", "identity"),
@@ -91,5 +92,6 @@ def _build(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
     raise MinimaxError(f"unknown model {cfg.model!r}")
 
 
-__all__ = ["MODELS", "build_players", "eval_mode", "init_output_bias_from_marginals", "output_range", "MLPGenerator",
-           "MLPDiscriminator", "PaperGenerator", "PaperDiscriminator", "DCGANGenerator", "DCGANDiscriminator"]
+__all__ = ["MODELS", "build_players", "make_players", "eval_mode", "init_output_bias_from_marginals", "output_range",
+           "MLPGenerator", "MLPDiscriminator", "PaperGenerator", "PaperDiscriminator", "DCGANGenerator",
+           "DCGANDiscriminator"]

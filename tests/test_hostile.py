@@ -397,3 +397,14 @@ def test_fuzz_every_exit_is_success_or_one_line(tmp_path_factory, capsys, pairs,
     assert code in (0, 2, 3), (args, err)
     if code:
         assert err.count("\n") == 1 and err.startswith("minimax: error: ") and len(err) < 600, (args, err)
+
+
+def test_ctrl_c_during_start_up_is_one_line(tmp_path):
+    """SIGINT while torch is still being imported (the entry point catches it outside the package)."""
+    code = "import sys, minimax_entry; sys.argv[0] = 'minimax'; sys.exit(minimax_entry.main())"
+    p = subprocess.Popen([sys.executable, "-c", code, "train", *TINY, "--out", str(tmp_path / "r")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and err.count("\n") == 1 and "Traceback" not in err, err

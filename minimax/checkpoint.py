@@ -245,9 +245,10 @@ def _same_kind(saved, fresh) -> bool:
 
 
 def check_param_groups(name: str, saved: list, fresh: list) -> None:
-    """Refuse saved parameter groups that a fresh optimiser of this run could not have written."""
+    """Refuse saved hyper-parameters that a fresh optimiser of this run could not have written (the
+    parameter lists themselves are checked against the players when the state is loaded)."""
     ok = len(saved) == len(fresh) and all(
-        set(s) == set(f) and all(_same_kind(s[k], f[k]) for k in f) for s, f in zip(saved, fresh))
+        set(s) == set(f) and all(_same_kind(s[k], f[k]) for k in f if k != "params") for s, f in zip(saved, fresh))
     if not ok:
         raise MinimaxError(f"checkpoint's {name} settings do not fit this run's optimiser")
 

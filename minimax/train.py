@@ -7,8 +7,10 @@ A run directory holds everything about one run (its layout: :mod:`minimax.rundir
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -82,9 +84,9 @@ def prepare_run_dir(out: str | None, dataset: str) -> Path:
     path = Path(out) if out else Path("runs") / f"{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-test.", suffix=".tmp")  # unique: no race
+        os.close(fd)
+        os.unlink(probe)
     except OSError as e:
         raise MinimaxError(f"cannot write to run directory {path}: {e.strerror or e}") from None
     refuse_existing_run(path)

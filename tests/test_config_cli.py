@@ -24,8 +24,8 @@ def run_cli(args, capsys):
 
 @pytest.mark.parametrize("args,needle", [
     (["--dataset", "moons"], "unknown dataset 'moons'"),
-    (["--k", "0"], "k must be >= 1"),
-    (["--batch-size", "0"], "batch_size must be > 0"),
+    (["--k", "0"], "k must be in [1, 1000]"),
+    (["--batch-size", "0"], "batch_size must be in [1, 1048576]"),
     (["--lr", "0"], "lr must be > 0"),
     (["--lr=-1e-3"], "lr must be > 0"),
     (["--lr", "nan"], "lr must be finite"),

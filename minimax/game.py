@@ -88,7 +88,8 @@ class Game:
         """One iteration of Algorithm 1 (k D steps, then one G step); statistics stay on the device.
         With ``diagnose``, also measures ‖∇_θg L_G‖ under every diagnostic generator loss."""
         with self.streams.own_global():
-            self.set_learning_rate_scale(self.lr_scale * schedule(self.cfg.lr_decay, self.step, self.cfg.steps))
+            if self.cfg.lr_decay != "none":  # a constant rate is set once, not every iteration
+                self.set_learning_rate_scale(self.lr_scale * schedule(self.cfg.lr_decay, self.step, self.cfg.steps))
             simultaneous = self.cfg.update == "simultaneous"
             for _ in range(self.cfg.k - 1 if simultaneous else self.cfg.k):
                 real_logits, fake_logits = self.discriminator_step()

@@ -210,7 +210,7 @@ class Game:
         (every process's streams and pending statistics are gathered, in rank order)."""
         modules = {"G": self.G.state_dict(), "D": self.D.state_dict()}
         if self.G_average is not None:
-            modules["G_ema"] = self.G_average.module.state_dict()  # the key of checkpoint format 1
+            modules["G_ema"] = self.G_average.module.state_dict()  # the checkpoint key since format 1
         stats, count = self.stats.state_dict()
         mine = {"rng": self.streams.state_dict(), "stats": stats}
         processes = distributed.gather_states(mine, self.device) if self.ctx.active else [mine]

@@ -20,6 +20,14 @@ def densities(x):
     return P_DATA.log_prob(x).double().exp(), P_G.log_prob(x).double().exp()
 
 
+def trained_scores(loss_fn, lo, hi, n):
+    """D(x) of a discriminator trained with ``loss_fn``, and the two densities, on n points of [lo, hi]."""
+    D = train_discriminator(loss_fn)
+    x = torch.linspace(lo, hi, n).reshape(-1, 1)
+    with torch.no_grad():
+        return D(x).double(), *densities(x)
+
+
 def train_discriminator(loss_fn, steps=1500):
     """Minimise the game's L_D over D alone (G fixed), the inner problem of the game."""
     torch.manual_seed(0)
@@ -62,11 +70,7 @@ def test_least_squares_d_star_minimises_the_expected_discriminator_loss(a, b):
 
 def test_a_discriminator_trained_with_the_least_squares_loss_approaches_d_star():
     game = LeastSquaresGame()
-    D = train_discriminator(game.discriminator_loss)
-    x = torch.linspace(-2, 2, 81).reshape(-1, 1)
-    pd, pg = densities(x)
-    with torch.no_grad():
-        d = D(x).double()
+    d, pd, pg = trained_scores(game.discriminator_loss, -2, 2, 81)
     assert (d - game.optimal_discriminator(pd, pg)).abs().max() <= 0.1
 
 
@@ -93,11 +97,7 @@ def test_hinge_d_star_is_the_minimiser_over_bounded_and_unbounded_scores():
 
 def test_a_discriminator_trained_with_the_hinge_loss_takes_the_sign_of_the_density_difference():
     game = HingeGame()
-    D = train_discriminator(game.discriminator_loss)
-    x = torch.linspace(-2.5, 2.5, 101).reshape(-1, 1)
-    pd, pg = densities(x)
-    with torch.no_grad():
-        d = D(x).double()
+    d, pd, pg = trained_scores(game.discriminator_loss, -2.5, 2.5, 101)
     clear = ((pd - pg).abs() / (pd + pg)) > 0.2  # away from where the densities cross
     assert clear.sum() > 40
     assert torch.equal(torch.sign(d[clear]), game.optimal_discriminator(pd, pg)[clear])

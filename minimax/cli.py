@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 
 MAX_ERROR_CHARS = 500
-MAX_SEED = 2**63 - 1
+MAX_NOISE_SEED = 2**63 - 1  # sample/eval --seed feeds torch.Generator directly (training seeds: config.MAX_SEED)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -295,7 +295,7 @@ def _seed(raw: str) -> int:
         v = int(raw)
     except ValueError:
         raise MinimaxError(f"--seed must be an integer, got {raw!r}"[:MAX_ERROR_CHARS]) from None
-    if not 0 <= v <= MAX_SEED:
+    if not 0 <= v <= MAX_NOISE_SEED:
         raise MinimaxError(f"--seed must be in [0, 2^63 - 1], got {raw}"[:MAX_ERROR_CHARS])
     return v
 

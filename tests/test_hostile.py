@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
+from test_image_data import write_mnist
 
 from minimax import checkpoint as ckpt
 from minimax.cli import main
@@ -279,32 +280,15 @@ def test_report_refuses_a_foreign_config_and_pickled_samples(tmp_path, capsys):
 
 
 # --- 5. wrong answers without an error ---------------------------------------------------------
-def _idx(arr):
-    code = 0x08
-    return struct.pack(">HBB", 0, code, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape) + arr.tobytes()
-
-
-def _mnist_like(folder, side=28, label_max=9, n=(60, 10)):
-    rng = np.random.default_rng(0)
-    folder.mkdir(parents=True, exist_ok=True)
-    for split, count in zip(("train", "t10k"), n):
-        (folder / f"{split}-images-idx3-ubyte").write_bytes(_idx(rng.integers(0, 256, (count, side, side),
-                                                                                dtype=np.uint8)))
-        labels = rng.integers(0, 10, count, dtype=np.uint8)
-        labels[0] = label_max
-        (folder / f"{split}-labels-idx1-ubyte").write_bytes(_idx(labels))
-    return folder
-
-
 def test_eval_refuses_a_data_set_of_another_shape_or_with_bad_labels(tmp_path, capsys):
-    data = _mnist_like(tmp_path / "mnist")
+    data = write_mnist(tmp_path / "mnist")
     run = tiny_run(tmp_path, capsys, "run", "--dataset", "mnist", "--data-dir", data)
-    small = _mnist_like(tmp_path / "five", side=5)
+    small = write_mnist(tmp_path / "five", side=5)
     for metric in ("fid", "parzen"):
         code, _, err = cli(["eval", metric, run, "--data-dir", small, "--n", "20"], capsys)
         one_line_error(code, err, "the run makes images of shape (1, 28, 28), the evaluation set in --data-dir "
                                   "has (1, 5, 5)")
-    bad = _mnist_like(tmp_path / "labels", label_max=200)
+    bad = write_mnist(tmp_path / "labels", first_label=200)
     code, _, err = cli(["eval", "fid", "--real", "--data-dir", bad, "--n", "20"], capsys)
     one_line_error(code, err, "class indices must be in 0..9, found 0..200")
 

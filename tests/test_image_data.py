@@ -24,12 +24,15 @@ def idx_bytes(arr: np.ndarray) -> bytes:
     return header + arr.astype(arr.dtype.newbyteorder(">")).tobytes()
 
 
-def write_mnist(folder, n_train=60, n_test=10, gz=True, seed=0):
+def write_mnist(folder, n_train=60, n_test=10, gz=True, seed=0, side=28, first_label=None):
+    """Random MNIST-style IDX files; ``first_label`` overrides each split's first label (e.g. out of range)."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     for split, n in (("train", n_train), ("t10k", n_test)):
-        imgs = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        imgs = rng.integers(0, 256, (n, side, side), dtype=np.uint8)
         labels = rng.integers(0, 10, n, dtype=np.uint8)
+        if first_label is not None:
+            labels[0] = first_label
         for kind, arr in (("images-idx3", imgs), ("labels-idx1", labels)):
             raw = idx_bytes(arr)
             name = folder / f"{split}-{kind}-ubyte"

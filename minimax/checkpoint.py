@@ -25,13 +25,13 @@ from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 
 from . import distributed
+from .config import MAX_STEPS
 from .errors import MinimaxError
 from .rundir import LATEST, checkpoint_dir, checkpoint_name, is_checkpoint, step_of
 
 FORMAT = "minimax-checkpoint"
 VERSION = 2  # 2: the SHA-256 covers the header metadata too; 1 (tensors only) is still read
 READABLE_VERSIONS = (1, 2)
-MAX_STEP = 10**12
 
 
 # --------------------------------------------------------------------------------------------
@@ -212,8 +212,8 @@ def _is_int(v) -> bool:
 
 def _check_meta(meta: dict) -> str | None:
     """What is wrong with the metadata's types and ranges (a checksum proves integrity, not sense)."""
-    if not (_is_int(meta.get("step")) and 0 <= meta["step"] <= MAX_STEP):
-        return f"step {meta.get('step')!r} is not an integer in [0, {MAX_STEP}]"
+    if not (_is_int(meta.get("step")) and 0 <= meta["step"] <= MAX_STEPS):
+        return f"step {meta.get('step')!r} is not an integer in [0, {MAX_STEPS}]"
     lr_scale = meta.get("lr_scale", 1.0)
     if not (isinstance(lr_scale, (int, float)) and not isinstance(lr_scale, bool) and 0 < lr_scale <= 1):
         return f"lr_scale {lr_scale!r} is not a number in (0, 1]"

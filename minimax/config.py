@@ -67,6 +67,7 @@ def _between(lo: int, hi: int) -> Callable[[Any], bool]:
 MAX_WIDTH = 2**16  # latent and hidden widths: a 65536 x 65536 layer is already 17 GB of weights
 MAX_BATCH = 2**20
 MAX_SEED = 2**32 - 1
+MAX_STEPS = 10**12
 
 
 def _unit(v) -> bool:
@@ -109,7 +110,7 @@ class TrainConfig:
                      "in [1, 64]",
                      default=1)
     # --- the game (Algorithm 1) -----------------------------------------------------------
-    steps: int = _opt("training iterations (each: k D steps, then one G step)", _between(1, 10**12),
+    steps: int = _opt("training iterations (each: k D steps, then one G step)", _between(1, MAX_STEPS),
                        "in [1, 10^12]", default=6000)
     batch_size: int = _opt("minibatch size m (data and noise samples per step)", _between(1, MAX_BATCH),
                            f"in [1, {MAX_BATCH}]", default=256)

@@ -91,7 +91,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         job = dict(cfg=config_from_args(args))
     job.update(progress=progress, plots=not args.no_plots)
     from . import distributed
-    from .train import load_run_config, prepare_run_dir, resolve_device
+    from .rundir import load_run_config
+    from .train import prepare_run_dir, resolve_device
 
     cfg = job["cfg"] if "cfg" in job else load_run_config(Path(job["resume"]))
     device_type = resolve_device(cfg.device).type
@@ -181,7 +182,7 @@ def _eval_inputs(args: argparse.Namespace, metric: str):
     if n > MAX_EVAL_SAMPLES:
         raise MinimaxError(f"--n must be at most {MAX_EVAL_SAMPLES} for eval {metric}, got {n}")
     if args.real:
-        from .train import load_run_config
+        from .rundir import load_run_config
 
         cfg = load_run_config(args.run_dir) if args.run_dir else None
         game = None

@@ -117,11 +117,24 @@ def _train_and_report(job: dict, device_type: str) -> int:
     if "modes" in s:
         line += f" | modes {s['modes']}/{s['n_modes']}, high quality {s['high_quality']:.1%}, " \
                 f"reverse KL {s['reverse_kl']:.3f}"
-    if "final_value" in s and s["final_value"] is not None:
-        line += f" | V {s['final_value']:.3f} (optimum -1.386), D(x) {s['final_d_real']:.3f}, " \
-                f"D(G(z)) {s['final_d_fake']:.3f}"
+    if s.get("final_d_loss") is not None:
+        line += " | " + final_statistics(s, result.game.objective)
     print(line)
     return 0
+
+
+def final_statistics(summary: dict, objective) -> str:
+    """'V -1.380 (optimum -1.386), D(x) 0.503 (0.5), ...': the last logged statistics beside their value at
+    the game's optimum, where the theory gives one."""
+    shown = (("value", "V"), ("d_loss", "L_D"), ("d_real", "D(x)"), ("d_fake", "D(G(z))"))
+    parts = []
+    for key, name in shown:
+        v = summary.get(f"final_{key}")
+        if v is None or (key == "d_loss" and "final_value" in summary):
+            continue
+        opt = objective.equilibrium.get(key)
+        parts.append(f"{name} {v:.3f}" + (f" (optimum {opt:.4g})" if opt is not None else ""))
+    return f"{objective.name}: " + ", ".join(parts)
 
 
 def _train_in_process(job: dict, device_type: str) -> int:

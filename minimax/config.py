@@ -30,6 +30,7 @@ from typing import Any
 from .data import DATASETS
 from .errors import MinimaxError
 from .game import UPDATES
+from .games import GAME_PRESETS, GAMES, TWO_GENERATOR_LOSSES
 from .objective import GENERATOR_LOSSES
 from .optim import OPTIMIZERS, SCHEDULES
 from .players import MODELS
@@ -58,6 +59,10 @@ def _opt(help: str, check: Callable[[Any], bool] | None = None, need: str = "", 
 
 def _positive(v) -> bool:
     return v > 0
+
+
+def _non_negative(v) -> bool:
+    return v >= 0
 
 
 def _between(lo: int, hi: int) -> Callable[[Any], bool]:
@@ -106,6 +111,10 @@ class TrainConfig:
                               "starts at the mean training pixel, as in the 2014 paper's code; image data, "
                               "paper and mlp models)", choices=("zero", "marginals"), default="zero")
     d_dropout: float = _opt("dropout rate in the MLP discriminator", _unit, "in [0, 1)", default=0.0)
+    d_norm: str = _opt("normalisation in the dcgan discriminator's hidden layers: 'batch' (DCGAN), 'layer' (per "
+                       "example, as WGAN-GP needs) or 'none'", choices=("batch", "layer", "none"), default="batch")
+    spectral_norm: str = _opt("spectral normalisation of every layer of D (Miyato et al. 2018; any game)",
+                              choices=("off", "on"), default="off")
     pack: int = _opt("PacGAN packing: D judges this many samples jointly (1 = the plain GAN)", _between(1, 64),
                      "in [1, 64]",
                      default=1)
@@ -118,9 +127,17 @@ class TrainConfig:
     update: str = _opt("'alternating' = Algorithm 1 (G step on fresh noise after the D steps); "
                        "'simultaneous' = G updated from the same G(z) as the last D step",
                        choices=UPDATES, default="alternating")
-    g_loss: str = _opt("generator loss", choices=GENERATOR_LOSSES, default="non-saturating")
-    label_smoothing: float = _opt("one-sided label smoothing s: real target is 1 - s", _unit, "in [0, 1)",
-                                  default=0.0)
+    game: str = _opt("the game: minimax (Goodfellow et al. 2014), lsgan, hinge, wgan-gp, or an f-GAN: f-kl, "
+                     "f-reverse-kl, f-pearson, f-hellinger, f-js", choices=GAMES, default="minimax")
+    g_loss: str = _opt("generator loss of the minimax and f-GAN games: the saddle point as written ('saturating') "
+                       "or the paper's heuristic ('non-saturating')", choices=GENERATOR_LOSSES,
+                       default="non-saturating")
+    label_smoothing: float = _opt("one-sided label smoothing s: real target is 1 - s (minimax game)", _unit,
+                                  "in [0, 1)", default=0.0)
+    gp_weight: float = _opt("gradient-penalty weight λ of wgan-gp (its preset: 10)", _non_negative, ">= 0",
+                            default=0.0)
+    r1: float = _opt("R1 penalty weight γ: adds γ/2·E‖∇_x D(x)‖² on real data to L_D (any game; 0 = off)",
+                     _non_negative, ">= 0", default=0.0)
     # --- optimisation ---------------------------------------------------------------------
     optimizer: str = _opt("optimiser for both players", choices=OPTIMIZERS, default="adam")
     lr: float = _opt("learning rate of both players", _positive, "> 0", default=2e-4)
@@ -166,7 +183,8 @@ class TrainConfig:
         unknown = sorted(set(settings) - set(names))
         if unknown:
             raise TypeError(f"TrainConfig has no setting {unknown[0]!r}{_suggest(unknown[0], names)}")
-        preset = PRESETS.get(settings.get("dataset", DEFAULT_DATASET), {})
+        preset = {**PRESETS.get(settings.get("dataset", DEFAULT_DATASET), {}),
+                  **GAME_PRESETS.get(settings.get("game", "minimax"), {})}
         for f in dataclasses.fields(self):
             setattr(self, f.name, settings[f.name] if f.name in settings else preset.get(f.name, f.default))
 
@@ -183,11 +201,28 @@ class TrainConfig:
                 raise MinimaxError(f"unknown {f.name} {v!r}; choose one of: {', '.join(choices)}")
             if check and not check(v):
                 raise MinimaxError(f"{f.name} must be {f.metadata['need']}, got {_show(v)}")
+        self._check_game_options()
         if self.batch_size % self.pack:
             raise MinimaxError(f"batch_size ({self.batch_size}) must be a multiple of pack ({self.pack})")
         if self.device != "auto" and not (self.device == "cpu" or self.device.startswith("cuda")):
             raise MinimaxError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {self.device!r}")
         return self
+
+    def _check_game_options(self) -> None:
+        """Options that belong to one game are refused with another (instead of being silently ignored)."""
+        if self.g_loss != "non-saturating" and self.game not in TWO_GENERATOR_LOSSES:
+            raise MinimaxError(f"g_loss {self.g_loss!r} does not apply to game {self.game!r} (it has one generator "
+                               f"loss); the games with two are {', '.join(TWO_GENERATOR_LOSSES)}")
+        if self.label_smoothing > 0 and self.game != "minimax":
+            raise MinimaxError(f"label_smoothing applies to the minimax game's cross-entropy, not to {self.game!r}")
+        if self.gp_weight > 0 and self.game != "wgan-gp":
+            raise MinimaxError(f"gp_weight is the penalty of game 'wgan-gp', not of {self.game!r} "
+                               "(use r1 for a gradient penalty with any game)")
+        if self.game == "wgan-gp" and self.pack > 1:
+            raise MinimaxError("wgan-gp's gradient penalty is per example; it does not apply with pack > 1")
+        if self.game == "wgan-gp" and self.model == "dcgan" and self.d_norm == "batch":
+            raise MinimaxError("wgan-gp's gradient penalty is per example and BatchNorm couples the examples "
+                               "(Gulrajani et al. 2017, §4): use d_norm 'layer' or 'none'")
 
     @property
     def real_label(self) -> float:

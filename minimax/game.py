@@ -11,8 +11,9 @@ r"""The game: Algorithm 1 of Goodfellow et al. (2014), one iteration at a time.
 
 Ascending V for D is descending the objective's discriminator loss (without label smoothing,
 L_D = -V̂; see :func:`~minimax.objective.discriminator_loss`). The losses come from an objective
-object (:class:`~minimax.objective.MinimaxObjective` for the 2014 game): another game is another
-objective, and this file does not change.
+object (:class:`~minimax.objective.MinimaxObjective` for the 2014 game; the other games are in
+:mod:`minimax.games`): another game is another objective, and this file does not change. D's
+penalties (WGAN-GP's, R1; :mod:`minimax.regularizers`) are added to L_D in every D step.
 
 ``update="simultaneous"`` is the cheaper variant: the last D step's G(z) is kept with its graph
 and G is updated from it, with D's gradient and G's gradient both taken at the same point
@@ -31,10 +32,11 @@ from torch import nn
 
 from . import distributed, speed
 from .averaging import WeightAverage
-from .objective import MinimaxObjective
+from .games import make_objective
 from .optim import grad_norm, make_optimizer, schedule, set_learning_rate
 from .players import eval_mode
 from .prior import sample_noise
+from .regularizers import penalties
 from .stats import IterationStats
 from .streams import RandomStreams
 
@@ -50,7 +52,9 @@ class Game:
     def __init__(self, cfg: TrainConfig, data, generator: nn.Module, discriminator: nn.Module,
                  device: torch.device, objective=None):
         self.cfg, self.data, self.device = cfg, data, device
-        self.objective = objective or MinimaxObjective(cfg.g_loss, cfg.real_label)
+        self.objective = objective or make_objective(cfg)
+        self.penalties = penalties(cfg)
+        self._penalty_values = None  # the last D step's, for the statistics
         self.G, self.D = generator.to(device), discriminator.to(device)
         self.channels_last = speed.is_convolutional(self.D)
         if self.channels_last:
@@ -69,7 +73,8 @@ class Game:
             distributed.broadcast_parameters(self.D)
         averaged = cfg.g_ema > 0 or cfg.g_uniform_average_from > 0
         self.G_average = WeightAverage(self.G, cfg.g_ema, cfg.g_uniform_average_from) if averaged else None
-        self.stats = IterationStats(self.objective.statistics_names, self.objective.diagnostic_names, device)
+        names = self.objective.statistics_names + tuple(p.name for p in self.penalties)
+        self.stats = IterationStats(names, self.objective.diagnostic_names, device)
         self.step = 0  # completed iterations
         self.lr_scale = 1.0  # lowered by divergence roll-backs
 
@@ -101,13 +106,16 @@ class Game:
             if self.G_average is not None:
                 self.G_average.update(self.step)
             with torch.no_grad():
-                self.stats.add(self.objective.statistics(real_logits, fake_logits, g_loss), self.step, norms)
+                stats = self.objective.statistics(real_logits, fake_logits, g_loss)
+                if self.penalties:
+                    stats = torch.cat([stats, self._penalty_values])
+                self.stats.add(stats, self.step, norms)
 
     def autocast(self):
         return speed.autocast(self.device, self.cfg.amp)
 
     def _forward_d(self, through_g: bool):
-        """D's logits on fresh x ~ p_data and on G(z), z ~ p_z (with G's graph only if asked)."""
+        """D's logits on fresh x ~ p_data and on G(z), z ~ p_z (with G's graph only if asked), and x, G(z)."""
         m = self.cfg.batch_size
         x, z = self.real(m), self.noise(m)
         with self.autocast():
@@ -116,13 +124,23 @@ class Game:
             if self.d_joint:
                 logits = self.d_fwd(torch.cat([x, fake.to(x.dtype)])).float()
                 half = len(logits) // 2
-                return logits[:half], logits[half:]
-            return self.d_fwd(x).float(), self.d_fwd(fake).float()
+                return logits[:half], logits[half:], x, fake
+            return self.d_fwd(x).float(), self.d_fwd(fake).float(), x, fake
+
+    def _discriminator_loss(self, real_logits, fake_logits, x, fake) -> torch.Tensor:
+        """The game's L_D plus each penalty times its coefficient (the penalties' values are kept for the
+        statistics); a penalty draws its randomness from the noise stream."""
+        loss = self.objective.discriminator_loss(real_logits, fake_logits)
+        if self.penalties:
+            values = torch.stack([p(self.D, x, fake, self.streams.noise) for p in self.penalties])
+            loss = loss + sum(p.coefficient * v for p, v in zip(self.penalties, values))
+            self._penalty_values = values.detach()
+        return loss
 
     def discriminator_step(self):
         """One step of D on fresh minibatches: descend L_D. Returns the (real, fake) logits, detached."""
-        real_logits, fake_logits = self._forward_d(through_g=False)
-        d_loss = self.objective.discriminator_loss(real_logits, fake_logits)
+        real_logits, fake_logits, x, fake = self._forward_d(through_g=False)
+        d_loss = self._discriminator_loss(real_logits, fake_logits, x, fake)
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward(inputs=self.d_params)
         self._average(self.d_params)
@@ -153,8 +171,8 @@ class Game:
     def simultaneous_step(self, diagnose: bool = False):
         """D and G both step from one G(z): both gradients are taken at the same (θ_d, θ_g),
         then both players move. One G forward and one D forward on G(z) serve both players."""
-        real_logits, fake_logits = self._forward_d(through_g=True)
-        d_loss = self.objective.discriminator_loss(real_logits, fake_logits)
+        real_logits, fake_logits, x, fake = self._forward_d(through_g=True)
+        d_loss = self._discriminator_loss(real_logits, fake_logits, x, fake)
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward(inputs=self.d_params, retain_graph=True)  # ∇_θd, D's weights untouched yet
         g_loss, norms = self.update_generator(fake_logits, diagnose)  # ∇_θg through the same D
@@ -199,10 +217,10 @@ class Game:
         return self.data.to_data_space(torch.cat(out)) if out else torch.empty(0)
 
     @torch.no_grad()
-    def discriminator_probability(self, x: torch.Tensor) -> torch.Tensor:
-        """D(x) = σ(l(x)) for points given in data space (eval mode)."""
+    def discriminator_output(self, x: torch.Tensor) -> torch.Tensor:
+        """D(x) in the game's units (σ(l(x)) for the 2014 game) for points given in data space (eval mode)."""
         with eval_mode(self.D) as D:
-            return torch.sigmoid(D(x.to(self.device)))
+            return self.objective.output(D(x.to(self.device)))
 
     # -- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -28,6 +28,8 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from . import theory
+
 GeneratorLossKind = Literal["non-saturating", "saturating"]
 GENERATOR_LOSSES: tuple[str, ...] = ("non-saturating", "saturating")
 
@@ -133,8 +135,23 @@ class MinimaxObjective:
     g_loss: GeneratorLossKind = "non-saturating"
     real_label: float = 1.0
 
+    name = "minimax"
+    formula = "V(D, G) = E_{x~p_data}[log D(x)] + E_{z~p_z}[log(1 − D(G(z)))], D = σ(l)"
     statistics_names = STATISTICS
     diagnostic_names = ("g_grad_norm_saturating", "g_grad_norm_non_saturating")
+    # at the optimum p_g = p_data: D* ≡ 1/2 and V = -log 4 (Theorem 1)
+    equilibrium = {"value": theory.OPTIMAL_VALUE, "d_real": theory.EQUILIBRIUM_D, "d_fake": theory.EQUILIBRIUM_D}
+    output_range = (0.0, 1.0)
+
+    @staticmethod
+    def output(logits: torch.Tensor) -> torch.Tensor:
+        """D(x) = σ(l(x)), the probability that x is real."""
+        return torch.sigmoid(logits)
+
+    @staticmethod
+    def optimal_discriminator(log_p_data: torch.Tensor, log_p_g: torch.Tensor) -> torch.Tensor:
+        r"""D*(x) = p_data/(p_data + p_g) (Proposition 1; :func:`minimax.theory.optimal_discriminator`)."""
+        return theory.optimal_discriminator(log_p_data, log_p_g)
 
     def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         return discriminator_loss(real_logits, fake_logits, self.real_label)

@@ -2,9 +2,11 @@
 
 * ``samples.png``       (1-D and 2-D data) generated samples over the true density at several points of
                         training; image data get ``samples/grid-XXXXXXXX.png`` instead
-* ``losses.png``        L_D, L_G, total loss, and V with the -log 4 reference of the optimum
-* ``discriminator.png`` mean D(x) and D(G(z)) with the equilibrium value 1/2
-* ``gradients.png``     ‖∇_θg L_G‖ under both generator losses (the saturation diagnostic)
+* ``losses.png``        L_D, L_G, total loss, penalties, and V̂ with its value at the game's optimum
+                        (-log 4 for the 2014 game)
+* ``discriminator.png`` mean D(x) and D(G(z)) with their value at the optimum (1/2 for the 2014 game)
+* ``gradients.png``     ‖∇_θg L_G‖ under the game's generator losses (for the 2014 game both: the
+                        saturation diagnostic)
 """
 from __future__ import annotations
 
@@ -19,9 +21,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from .errors import MinimaxError  # noqa: E402
-from .rundir import CURVE_PLOTS, METRICS, SAMPLES, SAMPLES_PLOT, grid_name, load_run_config, snapshot_files  # noqa: E402
-from .runlog import read_metrics  # noqa: E402
-from .theory import EQUILIBRIUM_D, OPTIMAL_VALUE  # noqa: E402
+from .games import make_objective  # noqa: E402
+from .objective import MinimaxObjective  # noqa: E402
+from .rundir import CURVE_PLOTS, SAMPLES, SAMPLES_PLOT, grid_name, load_run_config, snapshot_files  # noqa: E402
+from .runlog import game_records  # noqa: E402
 
 
 def _series(records: list[dict], key: str):
@@ -29,38 +32,69 @@ def _series(records: list[dict], key: str):
     return ([p[0] for p in pts], [p[1] for p in pts]) if pts else ([], [])
 
 
-def plot_losses(records: list[dict], path: Path) -> None:
+LABELS = {"d_loss": "$L_D$", "g_loss": "$L_G$", "total_loss": "total = $L_D - \\log D(G(z))$",
+          "gradient_penalty": "gradient penalty $E(\\|\\nabla D(\\hat x)\\| - 1)^2$",
+          "r1_penalty": "R1 $E\\|\\nabla_x D(x)\\|^2$",
+          "g_grad_norm_saturating": "saturating (the game as written)",
+          "g_grad_norm_non_saturating": "non-saturating (the heuristic)", "g_grad_norm": "$L_G$"}
+MINIMAX_LABELS = {"g_grad_norm_saturating": "saturating: $\\log(1-D(G(z)))$",
+                  "g_grad_norm_non_saturating": "non-saturating: $-\\log D(G(z))$"}
+
+
+MINIMAX_OPTIMA = {"value": "$-\\log 4$ (optimum)", "d_real": "1/2 (equilibrium)"}
+
+
+def _reference(ax, game, key: str, label: str) -> None:
+    """The statistic's value at the game's optimum p_g = p_data, dashed, where the theory gives one."""
+    if key in game.equilibrium:
+        v = game.equilibrium[key]
+        text = MINIMAX_OPTIMA[key] if game.name == "minimax" else f"{label} = {v:.3g}"
+        ax.axhline(v, color="k", ls="--", lw=1, label=text)
+
+
+def plot_losses(records: list[dict], path: Path, game=None) -> None:
+    """L_D, L_G (and the total loss, the penalties) on the left; on the right V̂ (or L_D for the games
+    without a value) with its value at the optimum (-log 4 for the 2014 game)."""
+    game = game or MinimaxObjective()
     fig, ax = plt.subplots(1, 2, figsize=(11, 4))
-    for key, label in (("d_loss", "$L_D$"), ("g_loss", "$L_G$"), ("total_loss", "total = $L_D - \\log D(G(z))$")):
-        ax[0].plot(*_series(records, key), label=label)
+    for key in ("d_loss", "g_loss", "total_loss", "gradient_penalty", "r1_penalty"):
+        if any(key in r for r in records):
+            ax[0].plot(*_series(records, key), label=LABELS[key])
     ax[0].set_xlabel("iteration")
     ax[0].set_title("losses")
     ax[0].legend()
-    ax[1].plot(*_series(records, "value"), label="$\\hat V(D, G)$")
-    ax[1].axhline(OPTIMAL_VALUE, color="k", ls="--", lw=1, label="$-\\log 4$ (optimum)")
+    key = "value" if "value" in game.statistics_names else "d_loss"
+    ax[1].plot(*_series(records, key), label="$\\hat V$" if key == "value" else "$L_D$")
+    _reference(ax[1], game, key, "optimum")
     ax[1].set_xlabel("iteration")
-    ax[1].set_title("value of the game")
+    ax[1].set_title(f"{game.name}: value of the game" if key == "value" else f"{game.name}: D's loss")
     ax[1].legend()
     _save(fig, path)
 
 
-def plot_discriminator(records: list[dict], path: Path) -> None:
+def plot_discriminator(records: list[dict], path: Path, game=None) -> None:
+    """Mean D(x) and D(G(z)) in the game's units, with their value at the optimum (1/2 for the 2014 game)."""
+    game = game or MinimaxObjective()
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(*_series(records, "d_real"), label="mean $D(x)$")
     ax.plot(*_series(records, "d_fake"), label="mean $D(G(z))$")
-    ax.axhline(EQUILIBRIUM_D, color="k", ls="--", lw=1, label="1/2 (equilibrium)")
-    ax.set_ylim(-0.02, 1.02)
+    _reference(ax, game, "d_real", "equilibrium")
+    if game.output_range:
+        lo, hi = game.output_range
+        ax.set_ylim(lo - 0.02 * (hi - lo), hi + 0.02 * (hi - lo))
     ax.set_xlabel("iteration")
     ax.legend()
     _save(fig, path)
 
 
-def plot_gradients(records: list[dict], path: Path) -> None:
+def plot_gradients(records: list[dict], path: Path, game=None) -> None:
+    """‖∇_θg L‖ for each of the game's diagnostic generator losses (for the 2014 game, §3's two)."""
+    game = game or MinimaxObjective()
+    labels = MINIMAX_LABELS if game.name == "minimax" else LABELS
     fig, ax = plt.subplots(figsize=(6, 4))
-    for key, label in (("g_grad_norm_saturating", "saturating: $\\log(1-D(G(z)))$"),
-                       ("g_grad_norm_non_saturating", "non-saturating: $-\\log D(G(z))$")):
+    for key in game.diagnostic_names:
         s, v = _series(records, key)
-        ax.plot(s, np.maximum(v, 1e-12) if v else v, label=label)
+        ax.plot(s, np.maximum(v, 1e-12) if v else v, label=labels[key])
     ax.set_yscale("log")
     ax.set_xlabel("iteration")
     ax.set_title("generator gradient norm $\\|\\nabla_{\\theta_g} L_G\\|$")
@@ -119,10 +153,12 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     from .data import load_dataset
 
     run_dir = Path(run_dir)
-    records = [r for r in read_metrics(run_dir / METRICS) if "value" in r]
+    records = game_records(run_dir)
+    cfg = load_run_config(run_dir)
+    game = make_objective(cfg)
     written = []
     for name, fn in zip(CURVE_PLOTS, (plot_losses, plot_discriminator, plot_gradients)):
-        fn(records, run_dir / name)
+        fn(records, run_dir / name, game)
         written.append(run_dir / name)
     snaps = load_snapshots(run_dir)
     if snaps and snaps[0][1].ndim == 4:  # images [n, C, H, W] in [0, 1]
@@ -130,7 +166,7 @@ def plot_run(run_dir: str | Path) -> list[Path]:
             save_image_grid(x, run_dir / SAMPLES / grid_name(step))
         written.append(run_dir / SAMPLES / grid_name(snaps[-1][0]))
     elif snaps:
-        data = load_dataset(load_run_config(run_dir))
+        data = load_dataset(cfg)
         path = run_dir / SAMPLES_PLOT
         (plot_samples_2d if data.dim == 2 else plot_samples_1d)(snaps, data, path)
         written.append(path)

@@ -3,15 +3,16 @@ r"""``minimax report RUN_DIR [RUN_DIR ...]``: one self-contained HTML page per s
 Every plot is a PNG embedded as base64, so the page needs no network and no
 other file. For each run it shows:
 
-* the game's curves: L_D, L_G, total loss, V̂ with the -log 4 of the optimum, and
-  mean D(x), D(G(z)) with the equilibrium 1/2;
-* the saturation picture of §3: both generator losses, and the size of their
+* the run's game (its value function and its optimum), and its curves: L_D, L_G, total loss,
+  penalties, V̂ with its value at the optimum (-log 4 for the 2014 game), and mean D(x), D(G(z))
+  with theirs (1/2);
+* for the 2014 game, the saturation picture of §3: both generator losses, and the size of their
   gradients with respect to D's logit, |∂L/∂l| = D (saturating) and 1 - D
   (non-saturating), against D(G(z)) ∈ [0, 1], with the run's observed D(G(z)) marked;
-* the measured generator-gradient norms under both losses;
+* the measured generator-gradient norms (under both losses, for the 2014 and f-GAN games);
 * samples through training (scatter over the true density, or image grids);
-* for 1-D and 2-D data, the trained D beside the optimal D* = p_data/(p_data + p_g),
-  with p_g estimated by a Gaussian kernel density of generated samples;
+* for 1-D and 2-D data, the trained D beside the game's optimal D* (p_data/(p_data + p_g) for the
+  2014 game), with p_g estimated by a Gaussian kernel density of generated samples;
 * the run's config and summary metrics.
 
 With several runs, their V̂ and D(G(z)) curves are also overlaid in one figure.
@@ -35,9 +36,12 @@ from . import plots  # noqa: E402
 from .checkpoint import atomic_write_bytes  # noqa: E402
 from .density import kernel_density  # noqa: E402
 from .errors import MinimaxError  # noqa: E402
-from .rundir import CONFIG, METRICS, PARZEN, REPORT, SUMMARY, load_run_config  # noqa: E402
-from .runlog import read_metrics  # noqa: E402
-from .theory import EQUILIBRIUM_D, OPTIMAL_VALUE, optimal_discriminator  # noqa: E402
+from .games import make_objective  # noqa: E402
+from .rundir import CONFIG, PARZEN, REPORT, SUMMARY, load_run_config  # noqa: E402
+from .runlog import (
+    game_records,  # noqa: E402
+    )
+from .theory import EQUILIBRIUM_D, OPTIMAL_VALUE  # noqa: E402
 
 
 def _data_uri(png: bytes) -> str:
@@ -99,21 +103,31 @@ def discriminator_figure(run_dir: Path) -> str | None:
         grid = np.stack([gx.ravel(), gy.ravel()], 1)
     log_pd = data.log_prob(torch.from_numpy(grid).float()).double()
     log_pg = kernel_density(torch.from_numpy(x_g), torch.from_numpy(grid).double(), bw)
-    d_star = optimal_discriminator(log_pd, log_pg).numpy()
-    d_hat = game.discriminator_probability(torch.from_numpy(grid).float()).cpu().numpy()
+    objective = game.objective
+    star = getattr(objective, "optimal_discriminator", None)  # wgan-gp's critic has no pointwise closed form
+    d_star = star(log_pd, log_pg).numpy() if star else None
+    d_hat = game.discriminator_output(torch.from_numpy(grid).float()).cpu().numpy()
+    star_label = ("$D^*(x) = p_{data}/(p_{data} + \\hat p_g)$" if objective.name == "minimax"
+                  else f"{objective.name}'s $D^*$ with $\\hat p_g$")
+    shown = [(d_hat, "trained $D(x)$")] + ([(d_star, star_label)] if d_star is not None else [])
+    if objective.output_range:
+        lo_v, hi_v = objective.output_range
+    else:
+        lo_v, hi_v = np.percentile(np.concatenate([z for z, _ in shown]), [1, 99])
     if data.dim == 1:
         fig, ax = plt.subplots(figsize=(7, 4))
-        ax.plot(grid[:, 0], d_hat, label="trained $D(x)$")
-        ax.plot(grid[:, 0], d_star, "--", label="$D^*(x) = p_{data}/(p_{data} + \\hat p_g)$")
-        ax.axhline(EQUILIBRIUM_D, color="k", lw=0.8, ls=":")
-        ax.set_ylim(-0.02, 1.02)
+        for (z, label), style in zip(shown, ("-", "--")):
+            ax.plot(grid[:, 0], z, style, label=label)
+        if "d_real" in objective.equilibrium:
+            ax.axhline(objective.equilibrium["d_real"], color="k", lw=0.8, ls=":")
+        pad = 0.02 * (hi_v - lo_v)
+        ax.set_ylim(lo_v - pad, hi_v + pad)
         ax.set_xlabel("x")
         ax.legend()
     else:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
-        for a, z, title in ((axes[0], d_hat, "trained $D(x)$"),
-                            (axes[1], d_star, "$D^* = p_{data}/(p_{data} + \\hat p_g)$")):
-            im = a.pcolormesh(gx, gy, z.reshape(gx.shape), vmin=0, vmax=1, cmap="RdBu_r", shading="auto")
+        fig, axes = plt.subplots(1, len(shown), figsize=(5 * len(shown), 4.4), squeeze=False)
+        for a, (z, title) in zip(axes[0], shown):
+            im = a.pcolormesh(gx, gy, z.reshape(gx.shape), vmin=lo_v, vmax=hi_v, cmap="RdBu_r", shading="auto")
             a.scatter(c[:, 0], c[:, 1], s=8, color="k", marker="x")
             a.set_title(title)
             a.set_aspect("equal")
@@ -137,18 +151,28 @@ def samples_figures(run_dir: Path) -> list[tuple[str, str]]:
 
 
 def overlay_figure(runs: list[tuple[str, list[dict]]]) -> str:
+    """Every run's V̂ (L_D for the games without a value) and mean D(G(z)), each in its game's units;
+    the 2014 game's -log 4 and 1/2 are drawn when every run plays it."""
     fig, ax = plt.subplots(1, 2, figsize=(11, 4))
     for name, records in runs:
-        ax[0].plot(*plots._series(records, "value"), label=name)
+        key = "value" if any("value" in r for r in records) else "d_loss"
+        ax[0].plot(*plots._series(records, key), label=name if key == "value" else f"{name} ($L_D$)")
         ax[1].plot(*plots._series(records, "d_fake"), label=name)
-    ax[0].axhline(OPTIMAL_VALUE, color="k", ls="--", lw=1, label="$-\\log 4$")
-    ax[1].axhline(EQUILIBRIUM_D, color="k", ls="--", lw=1, label="1/2")
-    ax[0].set_title("$\\hat V(D, G)$")
+    if all(any("total_loss" in r for r in records) for _, records in runs):  # only the 2014 game logs it
+        ax[0].axhline(OPTIMAL_VALUE, color="k", ls="--", lw=1, label="$-\\log 4$")
+        ax[1].axhline(EQUILIBRIUM_D, color="k", ls="--", lw=1, label="1/2")
+    ax[0].set_title("$\\hat V$ of each run's game")
     ax[1].set_title("mean $D(G(z))$")
     for a in ax:
         a.set_xlabel("iteration")
         a.legend(fontsize=8)
     return _fig_png(fig)
+
+
+def _optimum(game) -> str:
+    """The statistics' values at the optimum, in words."""
+    names = {"value": "V", "d_loss": "L_D", "g_loss": "L_G", "d_real": "D(x)", "d_fake": "D(G(z))"}
+    return ", ".join(f"{names.get(k, k)} = {v:.4g}" for k, v in game.equilibrium.items())
 
 
 def _table(d: dict) -> str:
@@ -180,21 +204,28 @@ def _read_json(path: Path) -> dict:
 
 
 def run_section(run_dir: Path) -> tuple[str, list[dict]]:
-    records = [r for r in read_metrics(run_dir / METRICS) if "value" in r]
-    config = load_run_config(run_dir).to_dict()
+    records = game_records(run_dir)
+    cfg = load_run_config(run_dir)
+    game = make_objective(cfg)
+    config = cfg.to_dict()
     summary_path = run_dir / SUMMARY
     summary = _read_json(summary_path) if summary_path.exists() else {"status": "not finished"}
     parzen = run_dir / PARZEN
     if parzen.exists():
         p = _read_json(parzen)
         summary["parzen_ll"] = f"{p['parzen_ll']:.1f} ± {p['parzen_se']:.1f} nats (σ = {p['sigma']:.3f})"
-    parts = [f"<h2>{html.escape(str(run_dir))}</h2>", '<div class="row">',
+    parts = [f"<h2>{html.escape(str(run_dir))}</h2>",
+             f'<p class="math">game {html.escape(game.name)}: {html.escape(game.formula)}; at p<sub>g</sub> = '
+             f'p<sub>data</sub>: {html.escape(_optimum(game))}</p>', '<div class="row">',
              f"<div><h3>summary</h3>{_table(summary)}</div>", f"<div><h3>config</h3>{_table(config)}</div></div>"]
-    figs = [("losses and the value of the game (dashed: -log 4)", _png(lambda b: plots.plot_losses(records, b))),
-            ("mean D(x) and D(G(z)) (dashed: 1/2)", _png(lambda b: plots.plot_discriminator(records, b))),
-            ("generator-gradient norm under both losses", _png(lambda b: plots.plot_gradients(records, b))),
-            ("the saturation picture: both generator losses and their gradients against D(G(z))",
-             saturation_figure([r["d_fake"] for r in records if r.get("d_fake") is not None]))]
+    figs = [("losses and the value of the game (dashed: at the optimum)",
+             _png(lambda b: plots.plot_losses(records, b, game))),
+            ("mean D(x) and D(G(z)) (dashed: at the optimum)",
+             _png(lambda b: plots.plot_discriminator(records, b, game))),
+            ("generator-gradient norm", _png(lambda b: plots.plot_gradients(records, b, game)))]
+    if game.name == "minimax":
+        figs.append(("the saturation picture: both generator losses and their gradients against D(G(z))",
+                     saturation_figure([r["d_fake"] for r in records if r.get("d_fake") is not None])))
     d_fig = discriminator_figure(run_dir)
     if d_fig:
         figs.append(("trained D beside the optimal D*", d_fig))
@@ -229,9 +260,10 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>minimax report</title><style>{CSS}</style></head>
 <body><h1>minimax report</h1>
-<p class="math">min<sub>G</sub> max<sub>D</sub> V(D,G) = E<sub>x~p<sub>data</sub></sub>[log D(x)] +
-E<sub>z~p<sub>z</sub></sub>[log(1 − D(G(z)))]; at the optimum p<sub>g</sub> = p<sub>data</sub>,
-D* = 1/2 and V = −log 4 ≈ −1.386.</p>
+<p class="math">Each run shows its game's value function and the values its statistics take at the optimum
+p<sub>g</sub> = p<sub>data</sub> (for the 2014 game min<sub>G</sub> max<sub>D</sub> V(D,G) =
+E<sub>x~p<sub>data</sub></sub>[log D(x)] + E<sub>z~p<sub>z</sub></sub>[log(1 − D(G(z)))]: D* = 1/2 and
+V = −log 4 ≈ −1.386).</p>
 {overlay}
 {''.join(sections)}
 </body></html>"""

@@ -11,7 +11,7 @@ import math
 import os
 from pathlib import Path
 
-from .rundir import TENSORBOARD
+from .rundir import METRICS, TENSORBOARD
 
 
 def _clean(v):
@@ -76,6 +76,11 @@ def truncate_metrics(path: Path, step: int) -> None:
     atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in keep).encode())
 
 
+def game_records(run_dir: Path) -> list[dict]:
+    """The records of the game in a run's metrics log (every game logs d_loss; evaluation records do not)."""
+    return [r for r in read_metrics(Path(run_dir) / METRICS) if "d_loss" in r]
+
+
 class TensorBoardLog:
     """The same records as scalars in TensorBoard (``RUN/tensorboard``), plus samples as images.
 
@@ -89,7 +94,9 @@ class TensorBoardLog:
         "loss/D": "d_loss", "loss/G": "g_loss", "loss/total": "total_loss",
         "D/mean D(x)": "d_real", "D/mean D(G(z))": "d_fake",
         "G_grad_norm/saturating": "g_grad_norm_saturating",
-        "G_grad_norm/non_saturating": "g_grad_norm_non_saturating", "speed/steps_per_sec": "steps_per_sec",
+        "G_grad_norm/non_saturating": "g_grad_norm_non_saturating", "G_grad_norm/L_G": "g_grad_norm",
+        "loss/gradient_penalty": "gradient_penalty", "loss/R1_penalty": "r1_penalty",
+        "speed/steps_per_sec": "steps_per_sec",
     }
 
     def __init__(self, run_dir: Path, start_step: int):

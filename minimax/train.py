@@ -39,7 +39,7 @@ from .rundir import (
     snapshot_name,
     step_of,
 )
-from .runlog import MetricsLog, NullLog, TensorBoardLog, read_metrics, truncate_metrics
+from .runlog import MetricsLog, NullLog, TensorBoardLog, game_records, truncate_metrics
 
 EVAL_SEED_OFFSET = 7919  # evaluation noise is a separate stream from training noise
 MAX_ROLLBACKS = 5
@@ -285,7 +285,8 @@ def _write_record(rec: dict, clock: _Clock, log, tb: TensorBoardLog | None, bar)
     log.write(rec)
     if tb:
         tb.write(rec)
-    bar.set_postfix(D_x=f"{rec['d_real']:.3f}", D_Gz=f"{rec['d_fake']:.3f}", V=f"{rec['value']:.3f}",
+    shown = {"D_x": rec["d_real"], "D_Gz": rec["d_fake"], "V": rec.get("value", None), "L_D": rec["d_loss"]}
+    bar.set_postfix({k: f"{v:.3f}" for k, v in shown.items() if v is not None and (k != "L_D" or "value" not in rec)},
                     refresh=False)
 
 
@@ -367,8 +368,8 @@ def evaluate(game: Game, run_dir: Path) -> dict:
         x = game.generate(game.cfg.eval_samples, seed=game.cfg.seed + EVAL_SEED_OFFSET).cpu()
         out.update(mode_metrics(x, data.centres, data.std))
         out["eval_samples"] = game.cfg.eval_samples
-    records = [r for r in read_metrics(run_dir / METRICS) if "value" in r]
+    records = game_records(run_dir)
     if records:
         last = records[-1]
-        out.update({f"final_{k}": last[k] for k in ("value", "d_loss", "g_loss", "d_real", "d_fake")})
+        out.update({f"final_{k}": last[k] for k in ("value", "d_loss", "g_loss", "d_real", "d_fake") if k in last})
     return out

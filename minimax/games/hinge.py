@@ -28,8 +28,17 @@ import torch.nn.functional as F
 class HingeGame:
     """Hinge losses on D's raw score."""
 
+    name = "hinge"
+    formula = "min_D E_{p_data}[max(0, 1 − D(x))] + E_{p_z}[max(0, 1 + D(G(z)))],  min_G −E_{p_z}[D(G(z))]"
     statistics_names = ("d_loss", "g_loss", "d_real", "d_fake")
     diagnostic_names = ("g_grad_norm",)
+    equilibrium = {"d_loss": 2.0}  # 2 - 2·TV with TV = 0; D* is any value in [-1, 1] there
+    output_range = None
+
+    @staticmethod
+    def output(scores: torch.Tensor) -> torch.Tensor:
+        """D(x) is the raw score."""
+        return scores
 
     def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         r"""L_D = mean max(0, 1 - s_real) + mean max(0, 1 + s_fake)."""
@@ -48,9 +57,9 @@ class HingeGame:
 
     # -- the theory -----------------------------------------------------------------------------
     @staticmethod
-    def optimal_discriminator(p_data: torch.Tensor, p_g: torch.Tensor) -> torch.Tensor:
-        r"""D*(x) = sign(p_data(x) - p_g(x))."""
-        return torch.sign(p_data - p_g)
+    def optimal_discriminator(log_p_data: torch.Tensor, log_p_g: torch.Tensor) -> torch.Tensor:
+        r"""D*(x) = sign(p_data(x) - p_g(x)) = sign(log p_data - log p_g)."""
+        return torch.sign(log_p_data - log_p_g)
 
     @staticmethod
     def expected_discriminator_loss(d: torch.Tensor, p_data: torch.Tensor, p_g: torch.Tensor,

@@ -32,8 +32,22 @@ class LeastSquaresGame:
     b: float = 1.0
     c: float = 0.0
 
+    name = "lsgan"
+    formula = "min_D ½E_{p_data}[(D(x) − b)²] + ½E_{p_z}[(D(G(z)) − a)²],  min_G ½E_{p_z}[(D(G(z)) − c)²]"
     statistics_names = ("d_loss", "g_loss", "d_real", "d_fake")
     diagnostic_names = ("g_grad_norm",)
+    output_range = None
+
+    @property
+    def equilibrium(self) -> dict[str, float]:
+        """At p_g = p_data: D* ≡ (a + b)/2, L_D = (b - a)²/4, L_G = ½((a + b)/2 - c)²."""
+        mid = (self.a + self.b) / 2
+        return {"d_loss": (self.b - self.a) ** 2 / 4, "g_loss": 0.5 * (mid - self.c) ** 2, "d_real": mid, "d_fake": mid}
+
+    @staticmethod
+    def output(scores: torch.Tensor) -> torch.Tensor:
+        """D(x) is the raw score."""
+        return scores
 
     def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         r"""L_D = ½ mean (s_real - b)² + ½ mean (s_fake - a)²."""
@@ -51,13 +65,13 @@ class LeastSquaresGame:
         return torch.stack([self.discriminator_loss(real, fake), g_loss, real.mean(), fake.mean()])
 
     # -- the theory -----------------------------------------------------------------------------
-    def optimal_discriminator(self, p_data: torch.Tensor, p_g: torch.Tensor) -> torch.Tensor:
-        r"""D*(x) = (b p_data + a p_g) / (p_data + p_g), from densities (eq. 4)."""
-        return (self.b * p_data + self.a * p_g) / (p_data + p_g)
+    def optimal_discriminator(self, log_p_data: torch.Tensor, log_p_g: torch.Tensor) -> torch.Tensor:
+        r"""D*(x) = (b p_data + a p_g) / (p_data + p_g) = a + (b - a)·σ(log p_data - log p_g) (eq. 4)."""
+        return self.a + (self.b - self.a) * torch.sigmoid(log_p_data - log_p_g)
 
     def generator_criterion(self, p_data: torch.Tensor, p_g: torch.Tensor, x: torch.Tensor) -> float:
-        r"""2 C(G) = ∫ (p_data + p_g) (D* - c)² dx by the trapezoid rule on the 1-D grid ``x``."""
-        d_star = self.optimal_discriminator(p_data, p_g)
+        r"""2 C(G) = ∫ (p_data + p_g) (D* - c)² dx by the trapezoid rule on the 1-D grid ``x`` (densities given)."""
+        d_star = self.optimal_discriminator(p_data.log(), p_g.log())
         return float(torch.trapezoid((p_data + p_g) * (d_star - self.c).pow(2), x))
 
 

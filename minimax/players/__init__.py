@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import torch
 
 from ..errors import MinimaxError
+from ..regularizers import spectral_normalise
 from .dcgan import SIZES as DCGAN_SIZES
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .mlp import MLPDiscriminator, MLPGenerator
@@ -67,6 +68,8 @@ def build_players(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
             raise MinimaxError("g_output_bias = 'marginals' needs image data and the paper or mlp model, "
                                f"not {cfg.model!r} on {cfg.dataset!r}")
         init_output_bias_from_marginals(G, data.pixels(), data.g_output)
+    if cfg.spectral_norm == "on":
+        spectral_normalise(D)
     return G, D
 
 
@@ -88,7 +91,7 @@ def make_players(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
         c, h, w = shape
         if h != w or h not in DCGAN_SIZES:
             raise MinimaxError(f"dcgan needs square images of side {sorted(DCGAN_SIZES)}, got {h}x{w}")
-        return DCGANGenerator(cfg.latent_dim, c, h), DCGANDiscriminator(c, h)
+        return DCGANGenerator(cfg.latent_dim, c, h), DCGANDiscriminator(c, h, norm=cfg.d_norm)
     raise MinimaxError(f"unknown model {cfg.model!r}")
 
 

@@ -1,0 +1,163 @@
+r"""The f-GAN family (Nowozin, Cseke & Tomioka 2016, "f-GAN: Training Generative Neural Samplers
+using Variational Divergence Minimization").
+
+For a convex f with f(1) = 0, the f-divergence D_f(P ‖ Q) = ∫ q(x) f(p(x)/q(x)) dx has the
+variational lower bound (eq. 4, with f* the convex conjugate of f)
+
+    V(T, G) = E_{x~p_data}[T(x)] − E_{z~p_z}[f*(T(G(z)))] ≤ D_f(p_data ‖ p_g),
+
+with equality at T*(x) = f'(p_data(x)/p_g(x)) (eq. 5). D's raw output v is mapped into the domain
+of f* by an output activation, T = g_f(v) (eq. 7 and Table 2). D maximises V (minimises L_D = -V̂);
+G minimises V, either in the saddle-point form L_G = -E f*(T(G(z))) ("saturating", the game as
+written) or in the form of §3.2, L_G = -E T(G(z)) ("non-saturating").
+
+Every quantity here is a function of the log density ratio r = log p_data - log p_g and of D's raw
+output v (Table 2 of the paper; u = p_data/p_g = e^r):
+
+    name            f(u)                          g_f(v)                f*(g_f(v))          v* (T* = f'(u))
+    kl              u log u                       v                     exp(v - 1)          1 + r
+    reverse-kl      -log u                        -exp(-v)              v - 1               r
+    pearson         (u - 1)²                      v                     v²/4 + v            2(e^r - 1)
+    hellinger       (√u - 1)²                     1 - exp(-v)           exp(v) - 1          r/2
+    js              u log u - (u+1) log((u+1)/2)  log 2 + log σ(v)      -log 2 - log(1-σ(v)) r
+    gan             u log u - (u+1) log(u+1)      log σ(v)              -log(1 - σ(v))      r
+
+``gan`` is the 2014 game itself: T = log D, f*(T) = -log(1 - D), so V is eq. (1) of Goodfellow et
+al. and D_f = 2·JSD - log 4 = C(G) (Theorem 1); ``js`` is the same game shifted by log 2 in both
+terms, D_f = 2·JSD. The log σ terms are written with :func:`~minimax.objective.log_d` and
+:func:`~minimax.objective.log_one_minus_d`, finite for every logit. The exponential members (kl,
+reverse-kl, hellinger) grow like e^|v| by their definition: a discriminator that runs away makes
+the loss overflow, which the training loop reports as divergence.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from ..objective import GeneratorLossKind, log_d, log_one_minus_d
+
+LOG2 = math.log(2.0)
+Fn = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class FDivergence:
+    """One row of Table 2: f (as a function of r = log u), the output activation g_f, f*∘g_f, v*(r), f'(1)."""
+
+    name: str
+    f_of_log_ratio: Fn  # r ↦ f(e^r)
+    activation: Fn  # v ↦ T = g_f(v)
+    conjugate: Fn  # v ↦ f*(g_f(v))
+    optimal_logit: Fn  # r ↦ v* with g_f(v*) = f'(e^r)
+    t_at_equality: float  # f'(1): T* where p_g = p_data
+    divergence: str  # what D_f(p_data ‖ p_g) is called
+
+
+def _softplus(r: torch.Tensor) -> torch.Tensor:
+    return -log_one_minus_d(r)  # log(1 + e^r)
+
+
+DIVERGENCES: dict[str, FDivergence] = {d.name: d for d in (
+    FDivergence("kl", lambda r: r.exp() * r, lambda v: v, lambda v: (v - 1).exp(), lambda r: 1 + r, 1.0,
+                "KL(p_data ‖ p_g)"),
+    FDivergence("reverse-kl", lambda r: -r, lambda v: -(-v).exp(), lambda v: v - 1, lambda r: r, -1.0,
+                "KL(p_g ‖ p_data)"),
+    FDivergence("pearson", lambda r: (r.exp() - 1) ** 2, lambda v: v, lambda v: v * v / 4 + v,
+                lambda r: 2 * (r.exp() - 1), 0.0, "Pearson χ²(p_data ‖ p_g)"),
+    FDivergence("hellinger", lambda r: ((r / 2).exp() - 1) ** 2, lambda v: 1 - (-v).exp(), lambda v: v.exp() - 1,
+                lambda r: r / 2, 0.0, "squared Hellinger ∫(√p_data − √p_g)²"),
+    FDivergence("js", lambda r: r.exp() * r - (r.exp() + 1) * (_softplus(r) - LOG2), lambda v: LOG2 + log_d(v),
+                lambda v: -LOG2 - log_one_minus_d(v), lambda r: r, 0.0, "2·JSD(p_data ‖ p_g)"),
+    FDivergence("gan", lambda r: r.exp() * r - (r.exp() + 1) * _softplus(r), log_d, lambda v: -log_one_minus_d(v),
+                lambda r: r, -LOG2, "2·JSD(p_data ‖ p_g) − log 4"),
+)}
+
+
+@dataclass(frozen=True)
+class FGame:
+    """The f-GAN game for one divergence, on D's raw output v."""
+
+    divergence: str = "kl"
+    g_loss: GeneratorLossKind = "non-saturating"
+
+    statistics_names = ("value", "d_loss", "g_loss", "d_real", "d_fake")
+    diagnostic_names = ("g_grad_norm_saturating", "g_grad_norm_non_saturating")
+    output_range = None
+
+    def __post_init__(self):
+        if self.divergence not in DIVERGENCES:
+            raise ValueError(f"unknown f-divergence {self.divergence!r}; choose one of {', '.join(DIVERGENCES)}")
+
+    @property
+    def f(self) -> FDivergence:
+        return DIVERGENCES[self.divergence]
+
+    @property
+    def name(self) -> str:
+        return f"f-{self.divergence}"
+
+    @property
+    def formula(self) -> str:
+        return (f"V(T, G) = E_{{p_data}}[T(x)] − E_{{p_z}}[f*(T(G(z)))] ≤ D_f = {self.f.divergence}, "
+                "T = g_f(v) (Nowozin et al. 2016)")
+
+    @property
+    def equilibrium(self) -> dict[str, float]:
+        """At p_g = p_data: V = D_f = f(1) (0, or -log 4 for ``gan``) and T* ≡ f'(1)."""
+        t, v = self.f.t_at_equality, float(self.f.f_of_log_ratio(torch.zeros((), dtype=torch.float64))) + 0.0
+        return {"value": v, "d_real": t, "d_fake": t}
+
+    def output(self, v: torch.Tensor) -> torch.Tensor:
+        """T(x) = g_f(v(x))."""
+        return self.f.activation(v)
+
+    def value(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        r"""V̂ = mean g_f(v_real) − mean f*(g_f(v_fake)), a lower bound on D_f for any D."""
+        return self.f.activation(real).mean() - self.f.conjugate(fake).mean()
+
+    def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        r"""L_D = -V̂ (D maximises the lower bound)."""
+        return -self.value(real, fake)
+
+    def saturating_generator_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        r"""The saddle-point form, G minimises V: L_G = -mean f*(g_f(v_fake))."""
+        return -self.f.conjugate(fake).mean()
+
+    def non_saturating_generator_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        r"""§3.2's form, G maximises E g_f(v(G(z))): L_G = -mean g_f(v_fake)."""
+        return -self.f.activation(fake).mean()
+
+    def generator_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        if self.g_loss == "saturating":
+            return self.saturating_generator_loss(fake)
+        return self.non_saturating_generator_loss(fake)
+
+    def diagnostic_losses(self, fake: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return self.saturating_generator_loss(fake), self.non_saturating_generator_loss(fake)
+
+    def statistics(self, real: torch.Tensor, fake: torch.Tensor, g_loss: torch.Tensor) -> torch.Tensor:
+        """V̂, L_D, L_G, mean T(x) and mean T(G(z))."""
+        v = self.value(real, fake)
+        return torch.stack([v, -v, g_loss, self.output(real).mean(), self.output(fake).mean()])
+
+    # -- the theory -----------------------------------------------------------------------------
+    def optimal_logit(self, log_p_data: torch.Tensor, log_p_g: torch.Tensor) -> torch.Tensor:
+        r"""v*(x) with g_f(v*) = T*(x) = f'(p_data(x)/p_g(x)) (eq. 5)."""
+        return self.f.optimal_logit(log_p_data - log_p_g)
+
+    def optimal_discriminator(self, log_p_data: torch.Tensor, log_p_g: torch.Tensor) -> torch.Tensor:
+        r"""T*(x) = f'(p_data(x)/p_g(x)), in the units of :meth:`output`."""
+        return self.output(self.optimal_logit(log_p_data, log_p_g))
+
+    def expected_value(self, v: torch.Tensor, log_p_data: torch.Tensor, log_p_g: torch.Tensor,
+                       x: torch.Tensor) -> float:
+        r"""V(v) = ∫ p_data g_f(v) − p_g f*(g_f(v)) dx for D's output v given on the 1-D grid ``x``."""
+        integrand = log_p_data.exp() * self.f.activation(v) - log_p_g.exp() * self.f.conjugate(v)
+        return float(torch.trapezoid(integrand, x))
+
+    def divergence_value(self, log_p_data: torch.Tensor, log_p_g: torch.Tensor, x: torch.Tensor) -> float:
+        r"""D_f(p_data ‖ p_g) = ∫ p_g f(p_data/p_g) dx by the trapezoid rule on the 1-D grid ``x``."""
+        return float(torch.trapezoid(log_p_g.exp() * self.f.f_of_log_ratio(log_p_data - log_p_g), x))

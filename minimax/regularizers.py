@@ -1,0 +1,82 @@
+r"""Regularisers of the discriminator, usable with any game.
+
+* :class:`GradientPenalty` (Gulrajani et al. 2017, eq. 3), WGAN-GP's Lipschitz penalty:
+
+      λ · E_{x̂}[(‖∇_x̂ D(x̂)‖₂ − 1)²],   x̂ = ε x + (1 − ε) G(z),  ε ~ U[0, 1] once per example
+
+  (one ε per example, broadcast over its features — drawing it per pixel, a known bug of a popular
+  implementation, interpolates towards neither sample);
+* :class:`R1Penalty` (Mescheder, Geiger & Nowozin 2018, eq. 9), the zero-centred penalty on real data:
+
+      (γ/2) · E_{x~p_data}[‖∇_x D(x)‖₂²],   with D's raw output (the logit for the 2014 game);
+
+* :func:`spectral_normalise` (Miyato et al. 2018): every weight W of D divided by its largest
+  singular value σ(W), estimated by one power iteration per forward pass — torch's own
+  ``torch.nn.utils.parametrizations.spectral_norm``, applied to each linear and convolutional layer.
+
+A penalty is called with D (the plain module: double backward does not go through torch.compile), the
+step's real and generated minibatches and the noise stream's generator; it returns its unweighted value,
+which the training loop logs under the penalty's ``name`` and adds to L_D times ``coefficient``.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def interpolate(real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """x̂ = ε·x + (1 − ε)·G(z) with one ε ~ U[0, 1] per example (shape [m, 1, 1, ...])."""
+    eps = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), generator=generator, device=real.device,
+                     dtype=real.dtype)
+    return eps * real + (1 - eps) * fake
+
+
+def _input_gradient(D: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """∇_x Σ D(x), kept in the graph so that the penalty can be differentiated with respect to D's weights."""
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
+    return grad
+
+
+class GradientPenalty:
+    """E(‖∇_x̂ D(x̂)‖₂ − 1)², weighted by λ (``weight``) in L_D."""
+
+    name = "gradient_penalty"
+
+    def __init__(self, weight: float):
+        self.coefficient = weight
+
+    def __call__(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator):
+        grad = _input_gradient(D, interpolate(real, fake.detach().to(real.dtype), generator))
+        return (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
+
+
+class R1Penalty:
+    """E‖∇_x D(x)‖₂² on real data, weighted by γ/2 (``weight`` = γ) in L_D."""
+
+    name = "r1_penalty"
+
+    def __init__(self, weight: float):
+        self.coefficient = weight / 2
+
+    def __call__(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator):
+        grad = _input_gradient(D, real)
+        return grad.pow(2).sum() / real.shape[0]
+
+
+def penalties(cfg) -> list:
+    """The penalties a configuration adds to L_D, in a fixed order."""
+    out = []
+    if cfg.game == "wgan-gp":
+        out.append(GradientPenalty(cfg.gp_weight))
+    if cfg.r1 > 0:
+        out.append(R1Penalty(cfg.r1))
+    return out
+
+
+def spectral_normalise(module: nn.Module) -> nn.Module:
+    """Spectral normalisation of every Linear, Conv2d and ConvTranspose2d weight of ``module`` (in place)."""
+    for m in list(module.modules()):
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            torch.nn.utils.parametrizations.spectral_norm(m)
+    return module

@@ -1,0 +1,84 @@
+"""The games on MNIST at equal wall time: DCGAN-28 players, each game trained for the same number of
+seconds, then scored by `minimax eval fid` (Fréchet distance of the project's classifier features,
+10,000 samples against the 10,000 test digits).
+
+    python benchmarks/compare_games_mnist.py --data-dir DIR --seconds 240 --out runs/compare-mnist
+
+Each run is `minimax train --dataset mnist --model dcgan --game G` (DCGAN's Adam 2e-4, β1 = 0.5, batch 64
+for every game, constant learning rate; wgan-gp adds its paper's preset: λ = 10, 5 critic steps, Adam 1e-4,
+β = (0, 0.9), layer norm in the critic). After ``--seconds`` the run is sent SIGTERM: it finishes the
+iteration in hand, writes a checkpoint and exits, and that checkpoint is scored. Runs one at a time (time
+them alone). Results: OUT/results.jsonl and a Markdown table on stdout.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from minimax.checkpoint import read_latest  # noqa: E402
+from minimax.games import GAMES  # noqa: E402
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--games", nargs="+", default=list(GAMES))
+    p.add_argument("--seconds", type=float, default=240)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="runs/compare-mnist")
+    p.add_argument("--table", action="store_true", help="only print the table of OUT/results.jsonl")
+    args = p.parse_args()
+    out = Path(args.out)
+    if args.table:
+        print(table([json.loads(line) for line in open(out / "results.jsonl")]))
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
+    minimax = [sys.executable, "-m", "minimax"]
+    with open(out / "results.jsonl", "a") as log:
+        for game in args.games:
+            run_dir = out / f"mnist-{game}-{args.seed}"
+            proc = subprocess.Popen([*minimax, "train", "--dataset", "mnist", "--data-dir", args.data_dir,
+                                     "--model", "dcgan", "--batch-size", "64", "--game", game, "--seed", str(args.seed),
+                                     "--steps", "1000000", "--checkpoint-every", "500", "--log-every", "100",
+                                     "--out", str(run_dir), "--no-plots", "--tensorboard", "off", "--progress", "off"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            t0 = time.time()
+            try:
+                proc.wait(timeout=args.seconds)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait()
+            rec = {"game": game, "seed": args.seed, "seconds": round(time.time() - t0, 1), "exit": proc.returncode}
+            if proc.returncode in (0, 143):  # finished, or stopped by the budget with a checkpoint
+                rec["iterations"] = read_latest(run_dir)[1]["step"]
+                fid = subprocess.run([*minimax, "eval", "fid", str(run_dir), "--data-dir", args.data_dir],
+                                     capture_output=True, text=True)
+                if fid.returncode == 0:
+                    rec.update(json.loads((run_dir / "fid.json").read_text()))
+                else:
+                    rec["error"] = fid.stderr.strip()[-300:]
+            else:
+                rec["error"] = proc.stderr.read().decode(errors="replace").strip()[-300:]
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            print(json.dumps(rec), flush=True)
+    print(table([json.loads(line) for line in open(out / "results.jsonl")]))
+    return 0
+
+
+def table(results: list[dict]) -> str:
+    rows = ["| game | seconds | iterations | FID (classifier features) |", "|---|---|---|---|"]
+    for r in results:
+        fid = f"{r['fid']:.1f}" if "fid" in r else f"— ({r.get('error', 'exit ' + str(r['exit']))[:80]})"
+        rows.append(f"| {r['game']} | {r['seconds']:.0f} | {r.get('iterations', '—')} | {fid} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

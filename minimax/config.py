@@ -153,7 +153,7 @@ class TrainConfig:
     g_uniform_average_from: int = _opt("from this iteration on, samples and metrics come from the uniform "
                                        "(Polyak-Ruppert) average of G's weights since then (0 = off; a run cut short "
                                        "before it keeps the g_ema average)",
-                                       lambda v: v >= 0, ">= 0", default=0)
+                                       _non_negative, ">= 0", default=0)
     # --- run ------------------------------------------------------------------------------
     seed: int = _opt("random seed (same seed, same device -> same parameters)", _between(0, MAX_SEED),
                      f"in [0, {MAX_SEED}]", default=0)

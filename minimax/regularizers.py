@@ -5,7 +5,7 @@ r"""Regularisers of the discriminator, usable with any game.
       λ · E_{x̂}[(‖∇_x̂ D(x̂)‖₂ − 1)²],   x̂ = ε x + (1 − ε) G(z),  ε ~ U[0, 1] once per example
 
   (one ε per example, broadcast over its features — drawing it per pixel, a known bug of a popular
-  implementation, interpolates towards neither sample);
+  implementation, gives points off the line between the two samples that the penalty is meant for);
 * :class:`R1Penalty` (Mescheder, Geiger & Nowozin 2018, eq. 9), the zero-centred penalty on real data:
 
       (γ/2) · E_{x~p_data}[‖∇_x D(x)‖₂²],   with D's raw output (the logit for the 2014 game);

@@ -126,14 +126,15 @@ def _train_and_report(job: dict, device_type: str) -> int:
 def final_statistics(summary: dict, objective) -> str:
     """'V -1.380 (optimum -1.386), D(x) 0.503 (0.5), ...': the last logged statistics beside their value at
     the game's optimum, where the theory gives one."""
-    shown = (("value", "V"), ("d_loss", "L_D"), ("d_real", "D(x)"), ("d_fake", "D(G(z))"))
+    from .games import SYMBOLS
+
     parts = []
-    for key, name in shown:
+    for key in ("value", "d_loss", "d_real", "d_fake"):
         v = summary.get(f"final_{key}")
         if v is None or (key == "d_loss" and "final_value" in summary):
             continue
         opt = objective.equilibrium.get(key)
-        parts.append(f"{name} {v:.3f}" + (f" (optimum {opt:.4g})" if opt is not None else ""))
+        parts.append(f"{SYMBOLS[key]} {v:.3f}" + (f" (optimum {opt:.4g})" if opt is not None else ""))
     return f"{objective.name}: " + ", ".join(parts)
 
 

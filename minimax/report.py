@@ -36,11 +36,9 @@ from . import plots  # noqa: E402
 from .checkpoint import atomic_write_bytes  # noqa: E402
 from .density import kernel_density  # noqa: E402
 from .errors import MinimaxError  # noqa: E402
-from .games import make_objective  # noqa: E402
+from .games import SYMBOLS, make_objective  # noqa: E402
 from .rundir import CONFIG, PARZEN, REPORT, SUMMARY, load_run_config  # noqa: E402
-from .runlog import (
-    game_records,  # noqa: E402
-    )
+from .runlog import game_records  # noqa: E402
 from .theory import EQUILIBRIUM_D, OPTIMAL_VALUE  # noqa: E402
 
 
@@ -150,15 +148,15 @@ def samples_figures(run_dir: Path) -> list[tuple[str, str]]:
     return [("samples over the data density", _png(lambda buf: draw(snaps, data, buf)))]
 
 
-def overlay_figure(runs: list[tuple[str, list[dict]]]) -> str:
+def overlay_figure(runs: list[tuple[str, list[dict], object]]) -> str:
     """Every run's V̂ (L_D for the games without a value) and mean D(G(z)), each in its game's units;
-    the 2014 game's -log 4 and 1/2 are drawn when every run plays it."""
+    the 2014 game's -log 4 and 1/2 are drawn when every run plays it. ``runs``: (name, records, game)."""
     fig, ax = plt.subplots(1, 2, figsize=(11, 4))
-    for name, records in runs:
-        key = "value" if any("value" in r for r in records) else "d_loss"
+    for name, records, game in runs:
+        key = "value" if "value" in game.statistics_names else "d_loss"
         ax[0].plot(*plots._series(records, key), label=name if key == "value" else f"{name} ($L_D$)")
         ax[1].plot(*plots._series(records, "d_fake"), label=name)
-    if all(any("total_loss" in r for r in records) for _, records in runs):  # only the 2014 game logs it
+    if all(game.name == "minimax" for _, _, game in runs):
         ax[0].axhline(OPTIMAL_VALUE, color="k", ls="--", lw=1, label="$-\\log 4$")
         ax[1].axhline(EQUILIBRIUM_D, color="k", ls="--", lw=1, label="1/2")
     ax[0].set_title("$\\hat V$ of each run's game")
@@ -171,8 +169,7 @@ def overlay_figure(runs: list[tuple[str, list[dict]]]) -> str:
 
 def _optimum(game) -> str:
     """The statistics' values at the optimum, in words."""
-    names = {"value": "V", "d_loss": "L_D", "g_loss": "L_G", "d_real": "D(x)", "d_fake": "D(G(z))"}
-    return ", ".join(f"{names.get(k, k)} = {v:.4g}" for k, v in game.equilibrium.items())
+    return ", ".join(f"{SYMBOLS.get(k, k)} = {v:.4g}" for k, v in game.equilibrium.items())
 
 
 def _table(d: dict) -> str:
@@ -203,7 +200,7 @@ def _read_json(path: Path) -> dict:
     return d
 
 
-def run_section(run_dir: Path) -> tuple[str, list[dict]]:
+def run_section(run_dir: Path) -> tuple[str, list[dict], object]:
     records = game_records(run_dir)
     cfg = load_run_config(run_dir)
     game = make_objective(cfg)
@@ -231,7 +228,7 @@ def run_section(run_dir: Path) -> tuple[str, list[dict]]:
         figs.append(("trained D beside the optimal D*", d_fig))
     figs += samples_figures(run_dir)
     parts += [_img(uri, alt) for alt, uri in figs]
-    return "\n".join(parts), records
+    return "\n".join(parts), records, game
 
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
@@ -253,9 +250,9 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
         raise MinimaxError(f"cannot write {out}: folder {out.parent} does not exist")
     sections, runs = [], []
     for d in dirs:
-        body, records = run_section(d)
+        body, records, game = run_section(d)
         sections.append(f"<section>{body}</section>")
-        runs.append((d.name, records))
+        runs.append((d.name, records, game))
     overlay = _img(overlay_figure(runs), "all runs: value of the game and D(G(z))") if len(runs) > 1 else ""
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>minimax report</title><style>{CSS}</style></head>

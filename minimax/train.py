@@ -285,9 +285,9 @@ def _write_record(rec: dict, clock: _Clock, log, tb: TensorBoardLog | None, bar)
     log.write(rec)
     if tb:
         tb.write(rec)
-    shown = {"D_x": rec["d_real"], "D_Gz": rec["d_fake"], "V": rec.get("value", None), "L_D": rec["d_loss"]}
-    bar.set_postfix({k: f"{v:.3f}" for k, v in shown.items() if v is not None and (k != "L_D" or "value" not in rec)},
-                    refresh=False)
+    shown = {"D_x": rec["d_real"], "D_Gz": rec["d_fake"]}
+    shown.update({"V": rec["value"]} if "value" in rec else {"L_D": rec["d_loss"]})  # V̂ where the game has one
+    bar.set_postfix({k: f"{v:.3f}" for k, v in shown.items()}, refresh=False)
 
 
 def _divergence(game: Game, rec: dict | None) -> int | None:

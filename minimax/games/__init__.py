@@ -38,6 +38,10 @@ GAME_PRESETS: dict[str, dict] = {
 }
 
 
+# how the logged statistics are named when printed beside their optimum (CLI, report)
+SYMBOLS = {"value": "V", "d_loss": "L_D", "g_loss": "L_G", "d_real": "D(x)", "d_fake": "D(G(z))"}
+
+
 def make_objective(cfg):
     """The game object ``cfg.game`` names, with the options that apply to it."""
     if cfg.game == "minimax":
@@ -53,5 +57,5 @@ def make_objective(cfg):
     raise ValueError(f"unknown game {cfg.game!r}; choose one of {', '.join(GAMES)}")
 
 
-__all__ = ["GAMES", "GAME_PRESETS", "make_objective", "MinimaxObjective", "LeastSquaresGame", "HingeGame",
+__all__ = ["GAMES", "GAME_PRESETS", "SYMBOLS", "make_objective", "MinimaxObjective", "LeastSquaresGame", "HingeGame",
            "WassersteinGame", "FGame", "DIVERGENCES"]

@@ -34,16 +34,27 @@ class ImageData:
     """N images as uint8 [N, C, H, W] on ``device``; samples are float in the model's range."""
 
     def __init__(self, name: str, images: torch.Tensor, device: torch.device | str = "cpu",
-                 output: str = "tanh", labels: torch.Tensor | None = None):
+                 output: str = "tanh", labels: torch.Tensor | None = None,
+                 class_names: tuple[str, ...] | None = None):
         if images.dtype != torch.uint8 or images.ndim != 4:
             raise ValueError("images must be a uint8 tensor of shape [N, C, H, W]")
         if len(images) == 0:
             raise MinimaxError(f"dataset {name} has no images")
+        if labels is not None and (labels.shape != (len(images),) or labels.dtype != torch.int64):
+            raise ValueError("labels must be an int64 tensor with one label per image")
         self.name = name
         self.device = torch.device(device)
         self.images = images.to(self.device)
         self.labels = labels  # class labels where the files have them (kept on the CPU; the metrics use them)
+        self.class_names = class_names if labels is None or class_names else \
+            tuple(str(c) for c in range(int(labels.max()) + 1))
+        self._device_labels = None  # the labels on the training device, made by the conditional game's first draw
         self.g_output = output
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes (0 when the files have no labels)."""
+        return 0 if self.labels is None else len(self.class_names)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -63,6 +74,24 @@ class ImageData:
     def sample(self, m: int, generator: torch.Generator, device=None) -> torch.Tensor:
         idx = torch.randint(len(self.images), (m,), generator=generator, device=self.device)
         return self.to_model_space(self.images[idx])
+
+    def _labels_on_device(self) -> torch.Tensor:
+        if self.labels is None:
+            raise MinimaxError(f"dataset {self.name} has no class labels")
+        if self._device_labels is None:
+            self._device_labels = self.labels.to(self.device)
+        return self._device_labels
+
+    def sample_labelled(self, m: int, generator: torch.Generator, device=None):
+        """(x, c): m images drawn like :meth:`sample` and their class labels."""
+        idx = torch.randint(len(self.images), (m,), generator=generator, device=self.device)
+        return self.to_model_space(self.images[idx]), self._labels_on_device()[idx]
+
+    def sample_labels(self, m: int, generator: torch.Generator) -> torch.Tensor:
+        """m labels c ~ p_data(c), the training set's class frequencies (the label of a random training
+        image), drawn on the generator's device."""
+        labels = self._labels_on_device().to(generator.device)
+        return labels[torch.randint(len(labels), (m,), generator=generator, device=generator.device)]
 
     def to_data_space(self, x: torch.Tensor) -> torch.Tensor:
         """Model outputs -> pixels in [0, 1]."""
@@ -140,7 +169,8 @@ def restricted_load(raw: bytes):
     return _NumpyOnlyUnpickler(io.BytesIO(raw), encoding="bytes").load()
 
 
-def load_cifar_batch(path: Path) -> np.ndarray:
+def load_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(images [N, 3, 32, 32] uint8, labels [N] int64) of one CIFAR-10 python batch."""
     try:
         batch = restricted_load(path.read_bytes())
     except FileNotFoundError:
@@ -150,7 +180,14 @@ def load_cifar_batch(path: Path) -> np.ndarray:
     data = batch.get(b"data", batch.get("data")) if isinstance(batch, dict) else None
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         raise MinimaxError(f"{path} is not a CIFAR-10 batch (no uint8 'data' array of shape [N, 3072])")
-    return data.reshape(-1, 3, 32, 32)
+    labels = batch.get(b"labels", batch.get("labels"))
+    try:
+        labels = np.asarray(labels, dtype=np.int64)
+    except (TypeError, ValueError):
+        labels = None
+    if labels is None or labels.shape != (len(data),) or len(labels) and not (0 <= labels.min() <= labels.max() < 10):
+        raise MinimaxError(f"{path} is not a CIFAR-10 batch (no 'labels' list of {len(data)} classes in 0..9)")
+    return data.reshape(-1, 3, 32, 32), labels
 
 
 def cifar10(data_dir, device, output: str, split: str = "train") -> ImageData:
@@ -160,15 +197,22 @@ def cifar10(data_dir, device, output: str, split: str = "train") -> ImageData:
     if (d / "cifar-10-batches-py").is_dir():
         d = d / "cifar-10-batches-py"
     names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
-    images = np.concatenate([load_cifar_batch(d / n) for n in names])
-    return ImageData("cifar10", torch.from_numpy(images), device, output)
+    batches = [load_cifar_batch(d / n) for n in names]
+    images, labels = (np.concatenate(part) for part in zip(*batches))
+    return ImageData("cifar10", torch.from_numpy(images), device, output, labels=torch.from_numpy(labels),
+                     class_names=CIFAR10_CLASSES)
+
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
 # ----------------------------------------------------------------------------------------------
 # a folder of images
 def image_folder(data_dir, device, output: str, size: int) -> ImageData:
     """Every PNG/JPEG/... under ``data_dir`` (recursively), centre-cropped to a square and resized
-    to ``size``×``size``; greyscale if every image is greyscale, else RGB."""
+    to ``size``×``size``; greyscale if every image is greyscale, else RGB. An image's class is the
+    sub-folder of ``data_dir`` it lies in (sorted names, label 0, 1, ...); when some image lies directly
+    in ``data_dir`` the set has no labels."""
     from PIL import Image, UnidentifiedImageError
 
     if data_dir is None:
@@ -199,4 +243,11 @@ def image_folder(data_dir, device, output: str, size: int) -> ImageData:
         im = im.resize((size, size), Image.BILINEAR)
         a = np.asarray(im, dtype=np.uint8)
         arrays.append(a[None] if grey else a.transpose(2, 0, 1))
-    return ImageData(d.name or "folder", torch.from_numpy(np.stack(arrays)), device, output)
+    tops = [p.relative_to(d).parts for p in files]
+    labels = names = None
+    if all(len(parts) > 1 for parts in tops):
+        names = tuple(sorted({parts[0] for parts in tops}))
+        index = {n: i for i, n in enumerate(names)}
+        labels = torch.tensor([index[parts[0]] for parts in tops], dtype=torch.int64)
+    return ImageData(d.name or "folder", torch.from_numpy(np.stack(arrays)), device, output, labels=labels,
+                     class_names=names)

@@ -8,7 +8,8 @@ PacGAN (Lin et al. 2018):
 * ``gauss1d``: one 1-D Gaussian N(2, 0.5²), for the theory checks of §4.
 
 Each is an equal-weight mixture p(x) = (1/K) Σ_k N(x; μ_k, σ² I), so its exact
-log-density, its modes and its samples are all available.
+log-density, its modes and its samples are all available. A sample's class is its mode k
+(the conditional game's label, p(c) = 1/K and p(x | c) = N(x; μ_c, σ² I)).
 """
 from __future__ import annotations
 
@@ -35,11 +36,32 @@ class GaussianMixture:
     def dim(self) -> int:
         return self.centres.shape[1]
 
+    @property
+    def n_classes(self) -> int:
+        """Classes of the conditional game: the K modes."""
+        return len(self.centres)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(str(k) for k in range(len(self.centres)))
+
     def sample(self, m: int, generator: torch.Generator, device: torch.device | str = "cpu") -> torch.Tensor:
         """m i.i.d. samples: pick a component uniformly, add N(0, σ² I) noise."""
+        return self.sample_labelled(m, generator, device)[0]
+
+    def sample_labelled(self, m: int, generator: torch.Generator, device: torch.device | str = "cpu"):
+        """(x, c): m i.i.d. samples and their modes, c ~ U{0..K-1}, x = μ_c + σ ε."""
         k = torch.randint(len(self.centres), (m,), generator=generator)
         eps = torch.randn(m, self.dim, generator=generator)
-        return (self.centres[k] + self.std * eps).to(device)
+        return (self.centres[k] + self.std * eps).to(device), k.to(device)
+
+    def sample_labels(self, m: int, generator: torch.Generator) -> torch.Tensor:
+        """m labels c ~ p(c) = U{0..K-1}, on the generator's device."""
+        return torch.randint(len(self.centres), (m,), generator=generator, device=generator.device)
+
+    def log_prob_given(self, x: torch.Tensor, c: int) -> torch.Tensor:
+        r"""log p(x | c) = log N(x; μ_c, σ² I)."""
+        return kernel_density(self.centres[c:c + 1].to(x.device, x.dtype), x.reshape(-1, self.dim), self.std)
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         r"""log p(x) = logsumexp_k [-‖x-μ_k‖²/(2σ²)] - log K - (d/2) log(2πσ²)  (:mod:`minimax.density`)."""

@@ -27,9 +27,11 @@ __all__ = [
     "__version__", "log_d", "log_one_minus_d", "MinimaxObjective", "value", "discriminator_loss", "generator_loss",
     "saturating_generator_loss", "non_saturating_generator_loss", "total_loss", "optimal_discriminator",
     "optimal_discriminator_logit", "virtual_training_criterion", "TrainConfig", "MinimaxError", "train",
+    "sample",
 ]
 
 # Last, and eagerly: importing the submodule minimax.train sets the package attribute ``train`` to the
 # module, so the function must be bound after it (a lazy wrapper here turned into the module on first use,
 # and a second minimax.train(...) call in the same process failed).
+from .sampling import sample  # noqa: E402
 from .train import train  # noqa: E402

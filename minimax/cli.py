@@ -2,8 +2,9 @@
 
     minimax train [--dataset ring] [--steps N] [...]     train (every TrainConfig field is a flag)
     minimax train --resume RUN_DIR [--steps N]          continue a run from its latest checkpoint
-    minimax sample RUN_DIR --n N --out FILE.npy          draw samples from a trained generator
+    minimax sample RUN_DIR --n N --out FILE.npy          draw samples from a trained generator (--class C: of class C)
     minimax eval parzen|fid RUN_DIR --data-dir DIR       Table 1's Parzen estimate; classifier-feature FID
+    minimax eval conditional RUN_DIR --data-dir DIR      a conditional run's per-class accuracy and intra-class FID
     minimax report RUN_DIR...                            a self-contained HTML report
     minimax download DATASET --data-dir DIR              fetch and md5-check a dataset
 
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from .config import PRESETS, TrainConfig, coerce, field_kind
 from .errors import MinimaxError
-from .rundir import FID, PARZEN
+from .rundir import CONDITIONAL, FID, PARZEN
 
 if TYPE_CHECKING:
     import torch
@@ -117,6 +118,8 @@ def _train_and_report(job: dict, device_type: str) -> int:
     if "modes" in s:
         line += f" | modes {s['modes']}/{s['n_modes']}, high quality {s['high_quality']:.1%}, " \
                 f"reverse KL {s['reverse_kl']:.3f}"
+    if "class_quality_min" in s:
+        line += f" | every class ≥ {s['class_quality_min']:.1%} at its own mode"
     if s.get("final_d_loss") is not None:
         line += " | " + final_statistics(s, result.game.objective)
     print(line)
@@ -162,12 +165,14 @@ def cmd_sample(args: argparse.Namespace) -> int:
     for target in filter(None, (args.out, args.grid)):
         if not Path(target).parent.resolve().is_dir():
             raise MinimaxError(f"cannot write {target}: folder {Path(target).parent} does not exist")
+    from .sampling import class_indices, sample
     from .train import load_run
 
     game = load_run(args.run_dir)
-    _check_sample_memory(n, game.data.shape, "--n")
-    x = game.generate(n, seed=seed).cpu()
-    flat = x.reshape(n, -1).numpy().astype(np.float32)
+    classes = class_indices(args.classes, game.cfg.class_names, game.conditional) if args.classes else None
+    _check_sample_memory(n * len(classes or [0]), game.data.shape, "--n")
+    x = sample(game, n, classes, seed)
+    flat = x.reshape(len(x), -1).numpy().astype(np.float32)
     if args.out:
         buf = io.BytesIO()
         np.save(buf, flat)
@@ -175,21 +180,26 @@ def cmd_sample(args: argparse.Namespace) -> int:
             atomic_write_bytes(Path(args.out), buf.getvalue())
         except OSError as e:
             raise MinimaxError(f"cannot write {args.out}: {e.strerror or e}") from None
-        print(f"wrote {n} samples of dimension {flat.shape[1]} to {args.out}")
+        per = f" ({n} of each of classes {', '.join(map(str, classes))}, in that order)" if classes else ""
+        print(f"wrote {len(flat)} samples of dimension {flat.shape[1]} to {args.out}{per}")
     if args.grid:
         if len(game.data.shape) == 1:
             raise MinimaxError("--grid needs an image dataset; this run's data are vectors")
         from .plots import save_image_grid
 
-        save_image_grid(x.numpy(), Path(args.grid))
-        print(f"wrote a grid of {n} images to {args.grid}")
+        save_image_grid(x.numpy(), Path(args.grid), cols=n if classes else None)
+        rows = f" (one row per class: {', '.join(map(str, classes))})" if classes else ""
+        print(f"wrote a grid of {len(x)} images to {args.grid}{rows}")
     return 0
 
 
 MAX_EVAL_SAMPLES = 10**6
 
 
-def _eval_inputs(args: argparse.Namespace, metric: str):
+MNIST_FAMILY = ("mnist", "fashion-mnist")
+
+
+def _eval_inputs(args: argparse.Namespace, metric: str, datasets: tuple[str, ...] = MNIST_FAMILY):
     """(config, game or None, n) for an ``eval`` command: a run's generator, or with --real none."""
     n = _positive_int(args.n, "--n")
     _seed(args.seed)
@@ -211,8 +221,9 @@ def _eval_inputs(args: argparse.Namespace, metric: str):
         from .config import TrainConfig
 
         cfg = TrainConfig(dataset=args.dataset, model="paper")
-    if cfg.dataset not in ("mnist", "fashion-mnist"):
-        raise MinimaxError(f"eval {metric} follows the MNIST protocol; run dataset is {cfg.dataset!r}")
+    if cfg.dataset not in datasets:
+        raise MinimaxError(f"eval {metric} needs a dataset with a test split ({', '.join(datasets)}); the run's "
+                           f"dataset is {cfg.dataset!r}")
     cfg.data_dir = args.data_dir
     return cfg, game, n
 
@@ -286,6 +297,51 @@ def cmd_eval_fid(args: argparse.Namespace) -> int:
     print(f"Frechet distance (classifier features): {result['fid']:.3f} ({source} vs {len(test)} test images; "
           f"feature classifier test accuracy {result['classifier_test_accuracy']:.4f})")
     _write_result(args, FID, result)
+    return 0
+
+
+def cmd_eval_conditional(args: argparse.Namespace) -> int:
+    """Conditional accuracy and intra-class FID of a conditional run, per class, on the dataset's test split."""
+    import torch
+
+    from .data import load_dataset
+    from .metrics import classifier
+    from .metrics.conditional import conditional_accuracy, intra_class_fid
+
+    cfg, game, n = _eval_inputs(args, "conditional", (*MNIST_FAMILY, "cifar10"))
+    if game is not None and not game.conditional:
+        raise MinimaxError(f"{args.run_dir} is unconditional (condition 'none'); eval conditional needs a "
+                           "conditional run (use eval fid)")
+    train = load_dataset(cfg, "cpu", split="train")
+    test = load_dataset(cfg, "cpu", split="t10k")
+    _check_shapes(game, test)
+    k = test.n_classes
+    per = n // k
+    if per < 2:
+        raise MinimaxError(f"--n {n} gives {per} samples per class for {k} classes; need at least 2 each")
+    net = classifier.load_or_train(cfg.dataset, train.images, train.labels, args.cache_dir)
+    if game is None:  # --real: real training images, as many of each class as the generator would draw
+        pick = torch.cat([torch.nonzero(train.labels == c)[:per, 0] for c in range(k)])
+        samples, labels, source = train.pixels()[pick], train.labels[pick], f"{len(pick)} real training images"
+    else:
+        labels = torch.arange(k).repeat_interleave(per)
+        samples = game.generate(len(labels), seed=_seed(args.seed), classes=labels).reshape(len(labels), -1).cpu()
+        source = f"{len(labels)} samples of {args.run_dir} (step {game.step}), {per} per class"
+    with torch.no_grad():
+        predicted = torch.cat([net(samples[i:i + 1000].reshape(-1, *test.shape)).argmax(1)
+                               for i in range(0, len(samples), 1000)])
+    real_f = classifier.features(net, test.pixels(), test.shape)
+    fake_f = classifier.features(net, samples, test.shape)
+    result = {**conditional_accuracy(predicted, labels, k), **intra_class_fid(real_f, test.labels, fake_f, labels, k),
+              "classes": list(test.class_names), "classifier_test_accuracy": classifier.accuracy(net, test.images,
+                                                                                                  test.labels),
+              "n_samples": len(samples), "n_test": len(test), "source": source}
+    print(f"class  accuracy  intra-class FID   ({source}; {len(test)} test images)")
+    for c, name in enumerate(test.class_names):
+        print(f"{name:>5}  {result['accuracy'][c]:8.4f}  {result['intra_fid'][c]:15.3f}")
+    print(f" mean  {result['accuracy_mean']:8.4f}  {result['intra_fid_mean']:15.3f}   (the feature classifier labels "
+          f"real test images with accuracy {result['classifier_test_accuracy']:.4f}: the ceiling)")
+    _write_result(args, CONDITIONAL, result)
     return 0
 
 
@@ -370,6 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="write the samples as a float32 .npy array of shape (N, features)")
     s.add_argument("--grid", help="write the samples as a PNG image grid (image datasets)")
     s.add_argument("--seed", default="0", help="seed of the noise (default: 0)")
+    s.add_argument("--class", dest="classes", metavar="C1,C2,...",
+                   help="conditional runs: sample these classes (indices or names, or 'all'), --n of each; "
+                        "the grid has one row per class")
     s.set_defaults(func=cmd_sample)
     e = sub.add_parser("eval", help="evaluate a trained run")
     esub = e.add_subparsers(dest="metric", required=True, parser_class=_Parser)
@@ -381,6 +440,12 @@ def build_parser() -> argparse.ArgumentParser:
     fd.add_argument("--cache-dir", help="where the feature classifier is cached "
                                         "(default: $MINIMAX_CACHE or ~/.cache/minimax)")
     fd.set_defaults(func=cmd_eval_fid)
+    cd = esub.add_parser("conditional", help="conditional runs: accuracy of each class's samples under the feature "
+                                             "classifier, and intra-class FID")
+    _add_eval_arguments(cd, "generated samples, the same number of each class", "the floor of the distance")
+    cd.add_argument("--cache-dir", help="where the feature classifier is cached "
+                                        "(default: $MINIMAX_CACHE or ~/.cache/minimax)")
+    cd.set_defaults(func=cmd_eval_conditional)
     r = sub.add_parser("report", help="write a self-contained HTML report of one or more runs")
     r.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     r.add_argument("--out", help="the HTML file (default: RUN_DIR/report.html of the first run)")

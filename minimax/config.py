@@ -33,7 +33,7 @@ from .game import UPDATES
 from .games import GAME_PRESETS, GAMES, TWO_GENERATOR_LOSSES
 from .objective import GENERATOR_LOSSES
 from .optim import OPTIMIZERS, SCHEDULES
-from .players import MODELS
+from .players import CONDITIONS, MODELS
 from .prior import PRIORS
 
 DEFAULT_DATASET = "ring"
@@ -79,6 +79,10 @@ def _unit(v) -> bool:
     return 0 <= v < 1
 
 
+def _names(v) -> bool:
+    return len(v) <= 100_000 and all(isinstance(n, str) for n in v)
+
+
 def _widths(v) -> bool:
     return 1 <= len(v) <= 64 and all(isinstance(h, int) and 0 < h <= MAX_WIDTH for h in v)
 
@@ -115,6 +119,13 @@ class TrainConfig:
                        "example, as WGAN-GP needs) or 'none'", choices=("batch", "layer", "none"), default="batch")
     spectral_norm: str = _opt("spectral normalisation of every layer of D (Miyato et al. 2018; any game)",
                               choices=("off", "on"), default="off")
+    condition: str = _opt("the conditional game p(x | c): 'none', 'concat' (one-hot label concatenated to G's and "
+                          "D's input; mlp and paper models) or 'projection' (conditional BatchNorm in G, projection "
+                          "discriminator; dcgan)", choices=CONDITIONS, default="none")
+    class_names: tuple[str, ...] = _opt("class names of a conditional run in label order, comma-separated (filled in "
+                                        "from the data: digits, CIFAR-10's names, a folder's sub-folders, the modes; "
+                                        "checked against the data when given)", _names, "1 to 100000 names",
+                                        default=())
     pack: int = _opt("PacGAN packing: D judges this many samples jointly (1 = the plain GAN)", _between(1, 64),
                      "in [1, 64]",
                      default=1)
@@ -218,6 +229,8 @@ class TrainConfig:
         if self.gp_weight > 0 and self.game != "wgan-gp":
             raise MinimaxError(f"gp_weight is the penalty of game 'wgan-gp', not of {self.game!r} "
                                "(use r1 for a gradient penalty with any game)")
+        if self.class_names and self.condition == "none":
+            raise MinimaxError("class_names applies to a conditional run (give condition 'concat' or 'projection')")
         if self.game == "wgan-gp" and self.pack > 1:
             raise MinimaxError("wgan-gp's gradient penalty is per example; it does not apply with pack > 1")
         if self.game == "wgan-gp" and self.model == "dcgan" and self.d_norm == "batch":
@@ -273,8 +286,10 @@ def _suggest(key: str, known) -> str:
 
 
 def field_kind(f: dataclasses.Field) -> str:
-    """'int', 'float', 'str', 'widths' or 'bool', from the field's annotation."""
+    """'int', 'float', 'str', 'widths', 'names' or 'bool', from the field's annotation."""
     t = str(f.type)
+    if t.startswith("tuple[str"):
+        return "names"
     for name in ("tuple", "float", "int", "bool"):
         if t.startswith(name):
             return "widths" if name == "tuple" else name
@@ -291,6 +306,11 @@ def coerce(f: dataclasses.Field, raw: Any, where: str = "config", name: str | No
             return None
         raise bad
     try:
+        if kind == "names":
+            items = (raw.split(",") if raw else []) if isinstance(raw, str) else raw
+            if not isinstance(items, (list, tuple)) or not all(isinstance(n, str) for n in items):
+                raise bad
+            return tuple(items)
         if kind == "widths":
             items = raw.split(",") if isinstance(raw, str) else raw
             if not isinstance(items, (list, tuple)):
@@ -317,7 +337,8 @@ def coerce(f: dataclasses.Field, raw: Any, where: str = "config", name: str | No
 
 
 _kind_words = {"int": "an integer", "float": "a number", "str": "a string",
-               "widths": "a comma-separated list of integers", "bool": "true or false"}
+               "widths": "a comma-separated list of integers", "names": "a comma-separated list of names",
+               "bool": "true or false"}
 
 
 MAX_CONFIG_BYTES = 1 << 20

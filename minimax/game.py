@@ -15,6 +15,12 @@ object (:class:`~minimax.objective.MinimaxObjective` for the 2014 game; the othe
 :mod:`minimax.games`): another game is another objective, and this file does not change. D's
 penalties (WGAN-GP's, R1; :mod:`minimax.regularizers`) are added to L_D in every D step.
 
+The conditional game (Goodfellow et al. 2014, §7; ``cfg.condition``) is the same algorithm with a label
+c beside every sample: V(D, G) = E_c E_{x~p(x|c)} log D(x, c) + E_c E_z log(1 − D(G(z, c), c)). A D step
+draws (x, c) pairs from the data and conditions its m generated samples on the same m labels (both
+halves of V̂ average over one draw of c ~ p_data(c)); the G step draws fresh labels c ~ p_data(c) with its
+noise.
+
 ``update="simultaneous"`` is the cheaper variant: the last D step's G(z) is kept with its graph
 and G is updated from it, with D's gradient and G's gradient both taken at the same point
 (θ_d, θ_g): one G forward per iteration instead of two.
@@ -25,6 +31,7 @@ speed (speed.py), gradient averaging across processes (distributed.py).
 """
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import torch
@@ -33,7 +40,7 @@ from torch import nn
 from . import distributed, speed
 from .averaging import WeightAverage
 from .games import make_objective
-from .optim import grad_norm, make_optimizer, schedule, set_learning_rate
+from .optim import grad_norm, make_optimizer, match_state_layout, schedule, set_learning_rate
 from .players import eval_mode
 from .prior import sample_noise
 from .regularizers import penalties
@@ -52,6 +59,7 @@ class Game:
     def __init__(self, cfg: TrainConfig, data, generator: nn.Module, discriminator: nn.Module,
                  device: torch.device, objective=None):
         self.cfg, self.data, self.device = cfg, data, device
+        self.conditional = cfg.condition != "none"
         self.objective = objective or make_objective(cfg)
         self.penalties = penalties(cfg)
         self._penalty_values = None  # the last D step's, for the statistics
@@ -85,8 +93,27 @@ class Game:
 
     def real(self, m: int) -> torch.Tensor:
         """m samples x ~ p_data from the data stream."""
-        x = self.data.sample(m, self.streams.data, self.device)
+        return self._layout(self.data.sample(m, self.streams.data, self.device))
+
+    def real_labelled(self, m: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(x, c): m samples x ~ p_data and, in the conditional game, their labels (else None)."""
+        if not self.conditional:
+            return self.real(m), None
+        x, c = self.data.sample_labelled(m, self.streams.data, self.device)
+        return self._layout(x), c
+
+    def _layout(self, x: torch.Tensor) -> torch.Tensor:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def labels(self, m: int) -> torch.Tensor | None:
+        """m labels c ~ p_data(c) from the noise stream (conditional game; else None)."""
+        return self.data.sample_labels(m, self.streams.noise) if self.conditional else None
+
+    def _g(self, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        return self.g_fwd(z) if c is None else self.g_fwd(z, c)
+
+    def _d(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        return self.d_fwd(x) if c is None else self.d_fwd(x, c)
 
     # -- Algorithm 1 -----------------------------------------------------------------------
     def iteration(self, diagnose: bool = False) -> None:
@@ -115,32 +142,34 @@ class Game:
         return speed.autocast(self.device, self.cfg.amp)
 
     def _forward_d(self, through_g: bool):
-        """D's logits on fresh x ~ p_data and on G(z), z ~ p_z (with G's graph only if asked), and x, G(z)."""
+        """D's logits on fresh x ~ p_data and on G(z), z ~ p_z (with G's graph only if asked), and x, G(z)
+        and the labels c of both (None when unconditional)."""
         m = self.cfg.batch_size
-        x, z = self.real(m), self.noise(m)
+        (x, c), z = self.real_labelled(m), self.noise(m)
         with self.autocast():
             with torch.set_grad_enabled(through_g):
-                fake = self.g_fwd(z)
+                fake = self._g(z, c)
             if self.d_joint:
-                logits = self.d_fwd(torch.cat([x, fake.to(x.dtype)])).float()
+                logits = self._d(torch.cat([x, fake.to(x.dtype)]), None if c is None else torch.cat([c, c])).float()
                 half = len(logits) // 2
-                return logits[:half], logits[half:], x, fake
-            return self.d_fwd(x).float(), self.d_fwd(fake).float(), x, fake
+                return logits[:half], logits[half:], x, fake, c
+            return self._d(x, c).float(), self._d(fake, c).float(), x, fake, c
 
-    def _discriminator_loss(self, real_logits, fake_logits, x, fake) -> torch.Tensor:
+    def _discriminator_loss(self, real_logits, fake_logits, x, fake, c) -> torch.Tensor:
         """The game's L_D plus each penalty times its coefficient (the penalties' values are kept for the
         statistics); a penalty draws its randomness from the noise stream."""
         loss = self.objective.discriminator_loss(real_logits, fake_logits)
         if self.penalties:
-            values = torch.stack([p(self.D, x, fake, self.streams.noise) for p in self.penalties])
+            D = self.D if c is None else functools.partial(self.D, c=c)  # real and fake share the labels c
+            values = torch.stack([p(D, x, fake, self.streams.noise) for p in self.penalties])
             loss = loss + sum(p.coefficient * v for p, v in zip(self.penalties, values))
             self._penalty_values = values.detach()
         return loss
 
     def discriminator_step(self):
         """One step of D on fresh minibatches: descend L_D. Returns the (real, fake) logits, detached."""
-        real_logits, fake_logits, x, fake = self._forward_d(through_g=False)
-        d_loss = self._discriminator_loss(real_logits, fake_logits, x, fake)
+        real_logits, fake_logits, *batch = self._forward_d(through_g=False)
+        d_loss = self._discriminator_loss(real_logits, fake_logits, *batch)
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward(inputs=self.d_params)
         self._average(self.d_params)
@@ -148,9 +177,10 @@ class Game:
         return real_logits.detach(), fake_logits.detach()
 
     def generator_step(self, diagnose: bool = False):
-        """One step of G on fresh noise: descend L_G(D(G(z)))."""
+        """One step of G on fresh noise (and fresh labels): descend L_G(D(G(z)))."""
+        z, c = self.noise(self.cfg.batch_size), self.labels(self.cfg.batch_size)
         with self.autocast():
-            fake_logits = self.d_fwd(self.g_fwd(self.noise(self.cfg.batch_size))).float()
+            fake_logits = self._d(self._g(z, c), c).float()
         return self.update_generator(fake_logits, diagnose)
 
     def update_generator(self, fake_logits: torch.Tensor, diagnose: bool = False):
@@ -171,8 +201,8 @@ class Game:
     def simultaneous_step(self, diagnose: bool = False):
         """D and G both step from one G(z): both gradients are taken at the same (θ_d, θ_g),
         then both players move. One G forward and one D forward on G(z) serve both players."""
-        real_logits, fake_logits, x, fake = self._forward_d(through_g=True)
-        d_loss = self._discriminator_loss(real_logits, fake_logits, x, fake)
+        real_logits, fake_logits, *batch = self._forward_d(through_g=True)
+        d_loss = self._discriminator_loss(real_logits, fake_logits, *batch)
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward(inputs=self.d_params, retain_graph=True)  # ∇_θd, D's weights untouched yet
         g_loss, norms = self.update_generator(fake_logits, diagnose)  # ∇_θg through the same D
@@ -207,20 +237,31 @@ class Game:
         return bool(torch.stack([p.isfinite().all() for p in self.g_params + self.d_params]).all())
 
     @torch.no_grad()
-    def generate(self, n: int, seed: int, batch: int = 4096) -> torch.Tensor:
+    def generate(self, n: int, seed: int, batch: int = 4096, classes: torch.Tensor | None = None) -> torch.Tensor:
         """n samples G(z) in data space from a *separate* noise stream, so evaluation
-        never perturbs training. G is put in eval mode (BatchNorm running stats) meanwhile."""
+        never perturbs training. G is put in eval mode (BatchNorm running stats) meanwhile.
+        Conditional game: sample i is of class ``classes[i]`` (default: c ~ p_data(c), drawn after z)."""
         rng = torch.Generator(device=self.device).manual_seed(seed)
-        with eval_mode(self.sampler) as G:
-            out = [G(sample_noise(min(batch, n - i), self.cfg.latent_dim, self.cfg.prior, rng, self.device))
-                   for i in range(0, n, batch)]
+        if self.conditional:
+            z = sample_noise(n, self.cfg.latent_dim, self.cfg.prior, rng, self.device)
+            c = self.data.sample_labels(n, rng) if classes is None else classes.to(self.device, torch.int64)
+            if len(c) != n or n and not (0 <= int(c.min()) and int(c.max()) < self.data.n_classes):
+                raise ValueError(f"classes: need {n} labels in 0..{self.data.n_classes - 1}")
+            with eval_mode(self.sampler) as G:
+                out = [G(z[i:i + batch], c[i:i + batch]) for i in range(0, n, batch)]
+        else:
+            with eval_mode(self.sampler) as G:
+                out = [G(sample_noise(min(batch, n - i), self.cfg.latent_dim, self.cfg.prior, rng, self.device))
+                       for i in range(0, n, batch)]
         return self.data.to_data_space(torch.cat(out)) if out else torch.empty(0)
 
     @torch.no_grad()
-    def discriminator_output(self, x: torch.Tensor) -> torch.Tensor:
-        """D(x) in the game's units (σ(l(x)) for the 2014 game) for points given in data space (eval mode)."""
+    def discriminator_output(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """D(x) (D(x, c) in the conditional game) in the game's units (σ(l) for the 2014 game) for points
+        given in data space (eval mode)."""
         with eval_mode(self.D) as D:
-            return self.objective.output(D(x.to(self.device)))
+            x = x.to(self.device)
+            return self.objective.output(D(x) if c is None else D(x, c.to(self.device)))
 
     # -- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -244,8 +285,9 @@ class Game:
             modules["G_ema"] = self.G_average.module
         for name, module in modules.items():
             module.load_state_dict(state["modules"][name], strict=True)
-        self.opt_g.load_state_dict(state["optimizers"]["opt_g"])
-        self.opt_d.load_state_dict(state["optimizers"]["opt_d"])
+        for opt, name in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
+            opt.load_state_dict(state["optimizers"][name])
+            match_state_layout(opt)
         mine = state["processes"][self.ctx.rank if state["world_size"] > 1 else 0]
         self.streams.load_state_dict(mine["rng"])
         self.step, self.lr_scale = int(state["step"]), float(state["lr_scale"])

@@ -102,7 +102,9 @@ def plot_gradients(records: list[dict], path: Path, game=None) -> None:
     _save(fig, path)
 
 
-def plot_samples_2d(snapshots: list[tuple[int, np.ndarray]], data, path: Path) -> None:
+def plot_samples_2d(snapshots: list[tuple[int, np.ndarray]], data, path: Path, conditional: bool = False) -> None:
+    """The samples over the data density at each snapshot; a conditional run's samples coloured by their class
+    (sample i of a snapshot is of class i mod K, see train.save_snapshot)."""
     n = len(snapshots)
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.4), squeeze=False)
     c = data.centres.numpy()
@@ -112,7 +114,11 @@ def plot_samples_2d(snapshots: list[tuple[int, np.ndarray]], data, path: Path) -
     density = data.log_prob(grid).exp().reshape(gx.shape).numpy()
     for ax, (step, x) in zip(axes[0], snapshots):
         ax.contourf(gx, gy, density, levels=20, cmap="Greys")
-        ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.5, color="tab:orange")
+        if conditional:
+            ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.5, c=np.arange(len(x)) % len(c), cmap="tab20",
+                       vmin=0, vmax=max(len(c) - 1, 1))
+        else:
+            ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.5, color="tab:orange")
         ax.set_xlim(lo[0], hi[0])
         ax.set_ylim(lo[1], hi[1])
         ax.set_aspect("equal")
@@ -122,7 +128,7 @@ def plot_samples_2d(snapshots: list[tuple[int, np.ndarray]], data, path: Path) -
     _save(fig, path)
 
 
-def plot_samples_1d(snapshots: list[tuple[int, np.ndarray]], data, path: Path) -> None:
+def plot_samples_1d(snapshots: list[tuple[int, np.ndarray]], data, path: Path, conditional: bool = False) -> None:
     n = len(snapshots)
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3), squeeze=False, sharey=True)
     mu, sd = float(data.centres.min()), data.std
@@ -168,18 +174,18 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     elif snaps:
         data = load_dataset(cfg)
         path = run_dir / SAMPLES_PLOT
-        (plot_samples_2d if data.dim == 2 else plot_samples_1d)(snaps, data, path)
+        (plot_samples_2d if data.dim == 2 else plot_samples_1d)(snaps, data, path, cfg.condition != "none")
         written.append(path)
     return written
 
 
-def image_grid_png(images: np.ndarray, pad: int = 2) -> bytes:
-    """Tile images [n, C, H, W] with values in [0, 1] into one PNG (bytes), ⌈√n⌉ per row."""
+def image_grid_png(images: np.ndarray, pad: int = 2, cols: int | None = None) -> bytes:
+    """Tile images [n, C, H, W] with values in [0, 1] into one PNG (bytes), ``cols`` (default ⌈√n⌉) per row."""
     from PIL import Image
 
     x = np.clip(np.asarray(images, dtype=np.float32), 0, 1)
     n, c, h, w = x.shape
-    cols = int(np.ceil(np.sqrt(n)))
+    cols = cols or int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
     canvas = np.ones((c, rows * (h + pad) + pad, cols * (w + pad) + pad), dtype=np.float32)
     for i in range(n):
@@ -192,11 +198,11 @@ def image_grid_png(images: np.ndarray, pad: int = 2) -> bytes:
     return buf.getvalue()
 
 
-def save_image_grid(images: np.ndarray, path: Path) -> None:
+def save_image_grid(images: np.ndarray, path: Path, cols: int | None = None) -> None:
     """The image grid of :func:`image_grid_png`, written atomically to ``path``."""
     from .checkpoint import atomic_write_bytes
 
-    atomic_write_bytes(Path(path), image_grid_png(images))
+    atomic_write_bytes(Path(path), image_grid_png(images, cols=cols))
 
 
 def _save(fig, path: Path) -> None:

@@ -12,7 +12,8 @@ r"""Regularisers of the discriminator, usable with any game.
 
 * :func:`spectral_normalise` (Miyato et al. 2018): every weight W of D divided by its largest
   singular value σ(W), estimated by one power iteration per forward pass — torch's own
-  ``torch.nn.utils.parametrizations.spectral_norm``, applied to each linear and convolutional layer.
+  ``torch.nn.utils.parametrizations.spectral_norm``, applied to each linear and convolutional layer and to a
+  projection discriminator's class embedding (as Miyato & Koyama 2018 do).
 
 A penalty is called with D (the plain module: double backward does not go through torch.compile), the
 step's real and generated minibatches and the noise stream's generator; it returns its unweighted value,
@@ -75,8 +76,9 @@ def penalties(cfg) -> list:
 
 
 def spectral_normalise(module: nn.Module) -> nn.Module:
-    """Spectral normalisation of every Linear, Conv2d and ConvTranspose2d weight of ``module`` (in place)."""
+    """Spectral normalisation of every Linear, Conv2d, ConvTranspose2d and Embedding weight of ``module``
+    (in place)."""
     for m in list(module.modules()):
-        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, nn.Embedding)):
             torch.nn.utils.parametrizations.spectral_norm(m)
     return module

@@ -37,7 +37,7 @@ from .checkpoint import atomic_write_bytes  # noqa: E402
 from .density import kernel_density  # noqa: E402
 from .errors import MinimaxError  # noqa: E402
 from .games import SYMBOLS, make_objective  # noqa: E402
-from .rundir import CONFIG, PARZEN, REPORT, SUMMARY, load_run_config  # noqa: E402
+from .rundir import CONDITIONAL, CONFIG, FID, PARZEN, REPORT, SUMMARY, load_run_config  # noqa: E402
 from .runlog import game_records  # noqa: E402
 from .theory import EQUILIBRIUM_D, OPTIMAL_VALUE  # noqa: E402
 
@@ -88,7 +88,9 @@ def discriminator_figure(run_dir: Path) -> str | None:
     data = game.data
     if not hasattr(data, "centres") or data.dim > 2:
         return None
-    x_g = game.generate(4000, seed=12345).cpu().numpy().astype(np.float64)
+    # the conditional game: D(x, c) beside D*(x, c) = p_data(x|c)/(p_data(x|c) + p_g(x|c)) for class c = 0
+    label = (lambda n: torch.zeros(n, dtype=torch.long)) if game.conditional else (lambda n: None)
+    x_g = game.generate(4000, seed=12345, classes=label(4000)).cpu().numpy().astype(np.float64)
     c = data.centres.numpy()
     pad = 0.5 + 6 * data.std
     lo = np.minimum(c.min(0) - pad, np.percentile(x_g, 1, axis=0))
@@ -99,15 +101,20 @@ def discriminator_figure(run_dir: Path) -> str | None:
     else:
         gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120))
         grid = np.stack([gx.ravel(), gy.ravel()], 1)
-    log_pd = data.log_prob(torch.from_numpy(grid).float()).double()
+    points = torch.from_numpy(grid).float()
+    log_pd = (data.log_prob_given(points, 0) if game.conditional else data.log_prob(points)).double()
     log_pg = kernel_density(torch.from_numpy(x_g), torch.from_numpy(grid).double(), bw)
     objective = game.objective
     star = getattr(objective, "optimal_discriminator", None)  # wgan-gp's critic has no pointwise closed form
     d_star = star(log_pd, log_pg).numpy() if star else None
-    d_hat = game.discriminator_output(torch.from_numpy(grid).float()).cpu().numpy()
+    d_hat = game.discriminator_output(points, label(len(points))).cpu().numpy()
     star_label = ("$D^*(x) = p_{data}/(p_{data} + \\hat p_g)$" if objective.name == "minimax"
                   else f"{objective.name}'s $D^*$ with $\\hat p_g$")
-    shown = [(d_hat, "trained $D(x)$")] + ([(d_star, star_label)] if d_star is not None else [])
+    if game.conditional:
+        star_label = (star_label.replace("(x)", "(x, 0)").replace("p_{data}", "p_{data}(x|0)")
+                      .replace("\\hat p_g", "\\hat p_g(x|0)"))
+    shown = [(d_hat, "trained $D(x, 0)$" if game.conditional else "trained $D(x)$")]
+    shown += [(d_star, star_label)] if d_star is not None else []
     if objective.output_range:
         lo_v, hi_v = objective.output_range
     else:
@@ -135,17 +142,22 @@ def discriminator_figure(run_dir: Path) -> str | None:
 
 
 def samples_figures(run_dir: Path) -> list[tuple[str, str]]:
-    """(caption, data URI) for the samples through training."""
+    """(caption, data URI) for the samples through training (by class in a conditional run)."""
     snaps = plots.load_snapshots(run_dir)
     if not snaps:
         return []
+    cfg = load_run_config(run_dir)
+    conditional = cfg.condition != "none"
     if snaps[0][1].ndim == 4:
-        return [(f"step {step}", _data_uri(plots.image_grid_png(x))) for step, x in snaps]
+        by_row = conditional and len(snaps[0][1]) == len(cfg.class_names) ** 2  # see train.save_snapshot
+        names = f" (one row per class: {', '.join(cfg.class_names)})" if by_row else ""
+        return [(f"step {step}{names}", _data_uri(plots.image_grid_png(x))) for step, x in snaps]
     from .data import load_dataset
 
-    data = load_dataset(load_run_config(run_dir))
+    data = load_dataset(cfg)
     draw = plots.plot_samples_2d if data.dim == 2 else plots.plot_samples_1d
-    return [("samples over the data density", _png(lambda buf: draw(snaps, data, buf)))]
+    caption = "samples over the data density" + (" (coloured by their class)" if conditional else "")
+    return [(caption, _png(lambda buf: draw(snaps, data, buf, conditional)))]
 
 
 def overlay_figure(runs: list[tuple[str, list[dict], object]]) -> str:
@@ -211,6 +223,13 @@ def run_section(run_dir: Path) -> tuple[str, list[dict], object]:
     if parzen.exists():
         p = _read_json(parzen)
         summary["parzen_ll"] = f"{p['parzen_ll']:.1f} ± {p['parzen_se']:.1f} nats (σ = {p['sigma']:.3f})"
+    if (run_dir / FID).exists():
+        summary["fid (classifier features)"] = f"{_read_json(run_dir / FID)['fid']:.2f}"
+    if (run_dir / CONDITIONAL).exists():
+        c = _read_json(run_dir / CONDITIONAL)
+        summary["conditional accuracy"] = (f"{c['accuracy_mean']:.4f} (the classifier on real test images: "
+                                           f"{c['classifier_test_accuracy']:.4f})")
+        summary["intra-class fid"] = f"{c['intra_fid_mean']:.2f}"
     parts = [f"<h2>{html.escape(str(run_dir))}</h2>",
              f'<p class="math">game {html.escape(game.name)}: {html.escape(game.formula)}; at p<sub>g</sub> = '
              f'p<sub>data</sub>: {html.escape(_optimum(game))}</p>', '<div class="row">',

@@ -9,7 +9,7 @@
     losses.png, discriminator.png, gradients.png     the curves of the game
     samples.png          (1-D and 2-D data) the samples over the data density through training
     tensorboard/         TensorBoard events, when the package is installed
-    parzen.json, fid.json, report.html               written by ``minimax eval`` and ``minimax report``
+    parzen.json, fid.json, conditional.json, report.html    written by ``minimax eval`` and ``minimax report``
     .lock                the lock held (an OS file lock) by the one process that trains into the run
 
 A directory that already holds a run (a config.json, metrics.jsonl or checkpoints/) is never trained into
@@ -36,6 +36,7 @@ TENSORBOARD = "tensorboard"
 LOCK = ".lock"
 PARZEN = "parzen.json"
 FID = "fid.json"
+CONDITIONAL = "conditional.json"
 REPORT = "report.html"
 
 _STEP_FILE = re.compile(r"^(?:step|grid)-(\d{8,})\.[a-z]+$")

@@ -9,6 +9,10 @@ Theorem 1: plugging D* into V gives the virtual training criterion
     C(G) = V(D*_G, G) = -log 4 + 2·JSD(p_data ‖ p_g),
 
 minimised (C = -log 4) exactly when p_g = p_data, where D* ≡ 1/2.
+
+The conditional game (§7: c given to both players) is the same game once per class:
+D*(x, c) = p_data(x|c) / (p_data(x|c) + p_g(x|c)) and C(G) = Σ_c p(c) [-log 4 + 2·JSD(p_data(·|c) ‖ p_g(·|c))],
+minimised exactly when p_g(·|c) = p_data(·|c) for every class with p(c) > 0.
 """
 from __future__ import annotations
 
@@ -49,3 +53,17 @@ def jensen_shannon_1d(log_p: LogDensity, log_q: LogDensity, grid: torch.Tensor) 
 def virtual_training_criterion(jsd: float) -> float:
     r"""C(G) = V(D*_G, G) = -log 4 + 2·JSD(p_data ‖ p_g)  (Theorem 1)."""
     return -LOG4 + 2.0 * jsd
+
+
+def conditional_virtual_training_criterion(class_prior, jsds) -> float:
+    r"""C(G) = V(D*, G) of the conditional game = Σ_c p(c) [-log 4 + 2·JSD(p_data(·|c) ‖ p_g(·|c))].
+
+    With D*(x, c) = p_data(x|c)/(p_data(x|c) + p_g(x|c)) the value splits over the classes, each term being
+    Theorem 1 for that class's pair of densities. By the convexity of JSD it is at least the criterion of
+    the marginals p_data(x) = Σ_c p(c) p_data(x|c) and p_g(x): a conditional D sees every mistake an
+    unconditional one sees, and also a G that draws the right digits for the wrong labels.
+    """
+    prior = [float(p) for p in class_prior]
+    if len(prior) != len(jsds) or any(p < 0 for p in prior) or not math.isclose(sum(prior), 1.0, abs_tol=1e-9):
+        raise ValueError("class_prior must be probabilities summing to 1, one per JSD")
+    return sum(p * virtual_training_criterion(j) for p, j in zip(prior, jsds))

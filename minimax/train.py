@@ -25,7 +25,7 @@ from .config import TrainConfig
 from .data import load_dataset
 from .errors import MinimaxError
 from .game import Game
-from .players import build_players, make_players, output_range
+from .players import build_players, make_players, output_range, player_classes
 from .resources import check_fits
 from .rundir import (
     CONFIG,
@@ -43,6 +43,7 @@ from .runlog import MetricsLog, NullLog, TensorBoardLog, game_records, truncate_
 
 EVAL_SEED_OFFSET = 7919  # evaluation noise is a separate stream from training noise
 MAX_ROLLBACKS = 5
+MAX_GRID_CLASSES = 16  # a conditional run's snapshot grid has one row per class up to this many classes
 
 
 class TrainingDiverged(MinimaxError):
@@ -106,10 +107,22 @@ def build_game(cfg: TrainConfig) -> Game:
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # autotuned conv kernels (GPU runs are not bitwise reproducible)
     data = load_dataset(cfg, device, output_range(cfg.model))
+    if player_classes(cfg, data):
+        name_classes(cfg, data)
     check_fits(lambda: make_players(cfg, data), cfg.latent_dim, cfg.batch_size * cfg.k, device)
     torch.manual_seed(cfg.seed)
     G, D = build_players(cfg, data)
     return Game(cfg, data, G, D, device)
+
+
+def name_classes(cfg: TrainConfig, data) -> None:
+    """Fill in cfg.class_names from the data, or check the names the config holds against the data's (a folder
+    whose sub-folders changed since the run was trained would otherwise relabel its classes silently)."""
+    names = tuple(data.class_names)
+    if cfg.class_names and tuple(cfg.class_names) != names:
+        raise MinimaxError(f"the run's classes are {', '.join(cfg.class_names)}; the data in {cfg.data_dir} has "
+                           f"{', '.join(names)}"[:400])
+    cfg.class_names = names
 
 
 def load_run(run_dir: str | Path, steps: int | None = None, resume: bool = False) -> Game:
@@ -350,9 +363,16 @@ def _finish(game: Game, run_dir: Path, plots: bool) -> RunResult:
 
 
 def save_snapshot(run_dir: Path, game: Game, tb: TensorBoardLog | None = None) -> None:
-    """Generated samples at this step (from the fixed evaluation noise) for the plots."""
+    """Generated samples at this step (from the fixed evaluation noise) for the plots. A conditional image run
+    with K ≤ 16 classes draws K samples of each class in class order (the grid's row r is class r)."""
     n = min(game.cfg.eval_samples, 2500) if len(game.data.shape) == 1 else 64
-    x = game.generate(n, seed=game.cfg.seed + EVAL_SEED_OFFSET).cpu().numpy().astype(np.float32)
+    classes = None
+    if game.conditional:
+        k = game.data.n_classes
+        if len(game.data.shape) > 1 and k <= MAX_GRID_CLASSES:
+            n = k * k
+        classes = torch.arange(k).repeat_interleave(k) if n == k * k else torch.arange(n) % k
+    x = game.generate(n, seed=game.cfg.seed + EVAL_SEED_OFFSET, classes=classes).cpu().numpy().astype(np.float32)
     np.save(run_dir / SAMPLES / snapshot_name(game.step), x)
     if tb:
         tb.samples(game.step, x)
@@ -360,14 +380,19 @@ def save_snapshot(run_dir: Path, game: Game, tb: TensorBoardLog | None = None) -
 
 def evaluate(game: Game, run_dir: Path) -> dict:
     """Final metrics: for the known mixtures, mode coverage on ``eval_samples`` samples."""
+    from .metrics.conditional import class_quality
     from .metrics.modes import mode_metrics
 
     out: dict = {}
     data = game.data
     if hasattr(data, "centres"):
-        x = game.generate(game.cfg.eval_samples, seed=game.cfg.seed + EVAL_SEED_OFFSET).cpu()
+        n, seed = game.cfg.eval_samples, game.cfg.seed + EVAL_SEED_OFFSET
+        x = game.generate(n, seed=seed).cpu()
         out.update(mode_metrics(x, data.centres, data.std))
-        out["eval_samples"] = game.cfg.eval_samples
+        out["eval_samples"] = n
+        if game.conditional:  # every class equally often: class i % K
+            c = torch.arange(n) % data.n_classes
+            out.update(class_quality(game.generate(n, seed=seed, classes=c).cpu(), c, data.centres, data.std))
     records = game_records(run_dir)
     if records:
         last = records[-1]

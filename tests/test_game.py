@@ -231,9 +231,11 @@ def test_generate_uses_its_own_noise_stream():
     assert x1.shape == (10, 2)
 
 
-def test_joint_discriminator_forward_is_the_same_math_as_two_forwards():
-    """D(cat(x, G(z))) is used when D has no BatchNorm; it must equal D(x), D(G(z)) separately."""
-    game = build_game(small())
+@pytest.mark.parametrize("condition", ["none", "concat"])
+def test_joint_discriminator_forward_is_the_same_math_as_two_forwards(condition):
+    """D(cat(x, G(z))) is used when D has no BatchNorm; it must equal D(x), D(G(z)) separately (with the
+    labels of both halves, in the conditional game)."""
+    game = build_game(small(condition=condition))
     assert game.d_joint
     state = game.streams.data.get_state(), game.streams.noise.get_state()
     joint = game._forward_d(through_g=False)
@@ -241,8 +243,9 @@ def test_joint_discriminator_forward_is_the_same_math_as_two_forwards():
     game.streams.data.set_state(state[0])
     game.streams.noise.set_state(state[1])
     separate = game._forward_d(through_g=False)
+    assert (joint[-1] is None) == (condition == "none")
     for a, b in zip(joint, separate):
-        assert torch.allclose(a, b, atol=1e-6)
+        assert a is b is None or torch.allclose(a, b, atol=1e-6)
 
 
 def test_batchnorm_discriminator_is_fed_real_and_fake_separately():

@@ -1,7 +1,8 @@
 """The two players: generator G (noise -> data) and discriminator D (data -> logit).
 
 Architectures: ``mlp`` (any data), ``paper`` (Goodfellow et al. 2014's MNIST pair),
-``dcgan`` (Radford et al. 2016, 28/32/64 px images).
+``dcgan`` (Radford et al. 2016, 28/32/64 px images). Conditional players G(z, c), D(x, c) for the
+conditional game: :mod:`minimax.players.conditioning`.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import torch
 
 from ..errors import MinimaxError
 from ..regularizers import spectral_normalise
+from .conditioning import CONDITION_FOR_MODEL, CONDITIONS
 from .dcgan import SIZES as DCGAN_SIZES
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .mlp import MLPDiscriminator, MLPGenerator
@@ -73,28 +75,48 @@ def build_players(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
     return G, D
 
 
+def player_classes(cfg, data) -> int:
+    """K, the number of classes the players are conditioned on (0 for the unconditional game).
+    A conditional game needs labelled data with at least two classes and the model's way of conditioning."""
+    if cfg.condition == "none":
+        return 0
+    wanted = CONDITION_FOR_MODEL[cfg.model]
+    if cfg.condition != wanted:
+        raise MinimaxError(f"condition {cfg.condition!r} is not available for model {cfg.model!r}; "
+                           f"it conditions by {wanted!r}")
+    classes = getattr(data, "n_classes", 0)
+    if classes == 0:
+        raise MinimaxError(f"condition {cfg.condition!r} needs class labels; dataset {cfg.dataset!r} has none"
+                           + (" (put each class's images in a sub-folder)" if cfg.dataset == "folder" else ""))
+    if classes < 2:
+        raise MinimaxError(f"condition {cfg.condition!r} needs at least 2 classes; dataset {cfg.dataset!r} has "
+                           f"{classes}")
+    return classes
+
+
 def make_players(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
     """The architectures of (G, D) for ``cfg.model`` and the data's shape, freshly initialised."""
     shape = tuple(data.shape)
+    k = player_classes(cfg, data)
     if cfg.model == "mlp":
         G = MLPGenerator(cfg.latent_dim, shape, cfg.g_hidden, "relu", getattr(data, "g_output", "identity"),
-                         batchnorm=cfg.g_norm == "batch")
-        D = MLPDiscriminator(shape, cfg.d_hidden, "leaky_relu", cfg.d_dropout, cfg.pack)
+                         batchnorm=cfg.g_norm == "batch", classes=k)
+        D = MLPDiscriminator(shape, cfg.d_hidden, "leaky_relu", cfg.d_dropout, cfg.pack, classes=k)
         return G, D
     if cfg.pack != 1:
         raise MinimaxError(f"pack > 1 is only available for the mlp model, not {cfg.model}")
     if len(shape) != 3:
         raise MinimaxError(f"model {cfg.model!r} needs image data; dataset {cfg.dataset!r} has shape {shape}")
     if cfg.model == "paper":
-        return PaperGenerator(shape, cfg.latent_dim), PaperDiscriminator(shape)
+        return PaperGenerator(shape, cfg.latent_dim, classes=k), PaperDiscriminator(shape, classes=k)
     if cfg.model == "dcgan":
         c, h, w = shape
         if h != w or h not in DCGAN_SIZES:
             raise MinimaxError(f"dcgan needs square images of side {sorted(DCGAN_SIZES)}, got {h}x{w}")
-        return DCGANGenerator(cfg.latent_dim, c, h), DCGANDiscriminator(c, h, norm=cfg.d_norm)
+        return DCGANGenerator(cfg.latent_dim, c, h, classes=k), DCGANDiscriminator(c, h, norm=cfg.d_norm, classes=k)
     raise MinimaxError(f"unknown model {cfg.model!r}")
 
 
-__all__ = ["MODELS", "build_players", "make_players", "eval_mode", "init_output_bias_from_marginals", "output_range",
-           "MLPGenerator", "MLPDiscriminator", "PaperGenerator", "PaperDiscriminator", "DCGANGenerator",
-           "DCGANDiscriminator"]
+__all__ = ["MODELS", "CONDITIONS", "player_classes", "build_players", "make_players", "eval_mode",
+           "init_output_bias_from_marginals", "output_range", "MLPGenerator", "MLPDiscriminator", "PaperGenerator",
+           "PaperDiscriminator", "DCGANGenerator", "DCGANDiscriminator"]

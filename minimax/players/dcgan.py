@@ -4,11 +4,17 @@ G: z → project to (c·2^(n-1), s0, s0) → n × [ConvT 4×4 stride 2, BN, ReLU
 D: image → n × [Conv 4×4 stride 2, (BN | layer norm | none), LeakyReLU 0.2] → conv to one logit,
 with s0 = 7 for 28 px and 4 for 32/64 px; no BN on D's first layer or G's output.
 All conv weights ~ N(0, 0.02²); BN scale ~ N(1, 0.02²), shift 0 (§4 of the paper).
+
+Conditional (``classes`` = K > 0; :mod:`minimax.players.conditioning`): G's BatchNorms become conditional
+BatchNorms (γ_c, β_c per class) and D gains the projection term, l(x, c) = (w + v_c)ᵀ φ(x) + b with φ(x)
+the last feature map (flattened) and (w, b) D's final convolution, v_c ~ N(0, 0.02²) at the start.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from .conditioning import ConditionalBatchNorm2d, run_layers
 
 SIZES = {28: (7, 2), 32: (4, 3), 64: (4, 4)}  # image side -> (base side s0, number of x2 upsamplings)
 
@@ -19,7 +25,7 @@ def dcgan_init(module: nn.Module) -> None:
             nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, nn.BatchNorm2d) and m.affine:  # a conditional BatchNorm's γ_c, β_c: its own init
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
 
@@ -31,21 +37,26 @@ def _check(size: int) -> tuple[int, int]:
 
 
 class DCGANGenerator(nn.Module):
-    def __init__(self, latent_dim: int, channels: int, size: int, width: int = 64):
+    def __init__(self, latent_dim: int, channels: int, size: int, width: int = 64, classes: int = 0):
         super().__init__()
         s0, n = _check(size)
+        self.classes = classes
         c = width * 2 ** (n - 1)
-        layers: list[nn.Module] = [nn.ConvTranspose2d(latent_dim, c, s0, 1, 0, bias=False), nn.BatchNorm2d(c),
-                                   nn.ReLU(True)]
+
+        def bn(ch: int) -> nn.Module:
+            return ConditionalBatchNorm2d(ch, classes) if classes else nn.BatchNorm2d(ch)
+
+        layers: list[nn.Module] = [nn.ConvTranspose2d(latent_dim, c, s0, 1, 0, bias=False), bn(c), nn.ReLU(True)]
         for _ in range(n - 1):
-            layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(True)]
+            layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), bn(c // 2), nn.ReLU(True)]
             c //= 2
         layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         dcgan_init(self)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z.view(z.shape[0], -1, 1, 1))
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        h = z.view(z.shape[0], -1, 1, 1)
+        return run_layers(self.net, h, c) if self.classes else self.net(h)
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -61,9 +72,10 @@ class DCGANDiscriminator(nn.Module):
     """DCGAN's D; ``norm`` = 'layer' or 'none' makes each example's output depend on that example only
     (needed by per-example gradient penalties, Gulrajani et al. 2017 §4)."""
 
-    def __init__(self, channels: int, size: int, width: int = 64, norm: str = "batch"):
+    def __init__(self, channels: int, size: int, width: int = 64, norm: str = "batch", classes: int = 0):
         super().__init__()
         s0, n = _check(size)
+        self.classes = classes
         c = width
         layers: list[nn.Module] = [nn.Conv2d(channels, c, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for _ in range(n - 1):
@@ -71,7 +83,16 @@ class DCGANDiscriminator(nn.Module):
             c *= 2
         layers.append(nn.Conv2d(c, 1, s0, 1, 0))
         self.net = nn.Sequential(*layers)
+        if classes:
+            self.projection = nn.Embedding(classes, c * s0 * s0)  # v_c, one per class
         dcgan_init(self)
+        if classes:
+            nn.init.normal_(self.projection.weight, 0.0, 0.02)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).view(x.shape[0])
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        if not self.classes:
+            return self.net(x).view(x.shape[0])
+        h = x
+        for layer in self.net[:-1]:
+            h = layer(h)
+        return self.net[-1](h).view(x.shape[0]) + (self.projection(c) * h.flatten(1)).sum(1)

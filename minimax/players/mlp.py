@@ -3,6 +3,8 @@ r"""Multilayer-perceptron players.
 G: z ∈ R^{latent} ↦ x ∈ R^{d};  D: x ↦ logit l(x) ∈ R, with D(x) = σ(l(x)).
 D returns the *logit*: the probability σ(l) is never formed inside the model,
 so the losses in :mod:`minimax.objective` can use their stable softplus forms.
+With ``classes`` = K > 0 both are conditional (Mirza & Osindero 2014): G(z, c) and D(x, c) read
+the one-hot code of c concatenated to their input (:mod:`minimax.players.conditioning`).
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+
+from .conditioning import with_one_hot
 
 ACTIVATIONS = {
     "relu": lambda: nn.ReLU(),
@@ -27,7 +31,7 @@ def _check_activation(name: str) -> None:
 
 
 class MLPGenerator(nn.Module):
-    """x = out(W_L h_{L-1} + b_L), h_i = act([BN](W_i h_{i-1} + b_i)), h_0 = z."""
+    """x = out(W_L h_{L-1} + b_L), h_i = act([BN](W_i h_{i-1} + b_i)), h_0 = z (or [z; e_c])."""
 
     def __init__(
         self,
@@ -37,15 +41,16 @@ class MLPGenerator(nn.Module):
         activation: str = "relu",
         output: str = "identity",
         batchnorm: bool = False,
+        classes: int = 0,
     ):
         super().__init__()
         _check_activation(activation)
         if output not in OUTPUTS:
             raise ValueError(f"unknown output {output!r}; choose one of {', '.join(OUTPUTS)}")
-        self.latent_dim = latent_dim
+        self.latent_dim, self.classes = latent_dim, classes
         self.out_shape = tuple(out_shape)
         layers: list[nn.Module] = []
-        width = latent_dim
+        width = latent_dim + classes
         for h in hidden:
             layers.append(nn.Linear(width, h))
             if batchnorm:
@@ -55,12 +60,12 @@ class MLPGenerator(nn.Module):
         layers += [nn.Linear(width, math.prod(self.out_shape)), OUTPUTS[output]()]
         self.net = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z).view(z.shape[0], *self.out_shape)
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(with_one_hot(z, c, self.classes)).view(z.shape[0], *self.out_shape)
 
 
 class MLPDiscriminator(nn.Module):
-    """l(x) = w_L·h_{L-1} + b_L, h_i = dropout(act(W_i h_{i-1} + b_i)), h_0 = flatten(x).
+    """l(x) = w_L·h_{L-1} + b_L, h_i = dropout(act(W_i h_{i-1} + b_i)), h_0 = flatten(x) (or [x; e_c]).
 
     With ``pack`` = p > 1 this is a PacGAN discriminator (Lin et al. 2018): each logit
     judges p samples at once, h_0 = concat(x_1, ..., x_p), so a batch of m samples
@@ -75,12 +80,13 @@ class MLPDiscriminator(nn.Module):
         activation: str = "leaky_relu",
         dropout: float = 0.0,
         pack: int = 1,
+        classes: int = 0,
     ):
         super().__init__()
         _check_activation(activation)
-        self.pack = pack
+        self.pack, self.classes = pack, classes
         layers: list[nn.Module] = [nn.Flatten()]
-        width = math.prod(in_shape) * pack
+        width = (math.prod(in_shape) + classes) * pack
         for h in hidden:
             layers += [nn.Linear(width, h), ACTIVATIONS[activation]()]
             if dropout > 0:
@@ -89,7 +95,8 @@ class MLPDiscriminator(nn.Module):
         layers.append(nn.Linear(width, 1))
         self.net = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        x = with_one_hot(x, c, self.classes)
         if self.pack > 1:
             x = x.reshape(x.shape[0] // self.pack, -1)
         return self.net(x).squeeze(1)

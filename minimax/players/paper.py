@@ -6,6 +6,9 @@ D: x ∈ R^784 → maxout 240 units × 5 pieces → maxout 240 × 5 → linear l
 Weights are initialised U(-r, r) with r = 0.05 for G and r = 0.005 for D, biases 0 (but see
 ``g_output_bias`` below for G's output layer).
 
+Conditional (``classes`` = K > 0, Mirza & Osindero 2014): G reads [z; e_c] and D's first maxout layer
+reads [dropout(x); e_c], e_c the one-hot code of c (the label is never dropped).
+
 A maxout unit (Goodfellow et al. 2013) is h_i(x) = max_{j ≤ k} (x^T W_{·ij} + b_{ij}).
 
 The released code (goodfeli/adversarial, mnist.yaml) trains this pair with SGD, learning rate 0.1,
@@ -23,6 +26,8 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+
+from .conditioning import with_one_hot
 
 
 class Maxout(nn.Module):
@@ -45,31 +50,38 @@ def _uniform_init(module: nn.Module, r: float) -> None:
 
 
 class PaperGenerator(nn.Module):
-    def __init__(self, out_shape: Sequence[int] = (1, 28, 28), latent_dim: int = 100, hidden: int = 1200):
+    def __init__(self, out_shape: Sequence[int] = (1, 28, 28), latent_dim: int = 100, hidden: int = 1200,
+                 classes: int = 0):
         super().__init__()
-        self.out_shape = tuple(out_shape)
+        self.out_shape, self.classes = tuple(out_shape), classes
         self.net = nn.Sequential(
-            nn.Linear(latent_dim, hidden), nn.ReLU(),
+            nn.Linear(latent_dim + classes, hidden), nn.ReLU(),
             nn.Linear(hidden, hidden), nn.ReLU(),
             nn.Linear(hidden, math.prod(self.out_shape)), nn.Sigmoid(),
         )
         _uniform_init(self, 0.05)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z).view(z.shape[0], *self.out_shape)
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(with_one_hot(z, c, self.classes)).view(z.shape[0], *self.out_shape)
 
 
 class PaperDiscriminator(nn.Module):
     def __init__(self, in_shape: Sequence[int] = (1, 28, 28), units: int = 240, pieces: int = 5,
-                 input_dropout: float = 0.2, hidden_dropout: float = 0.5):
+                 input_dropout: float = 0.2, hidden_dropout: float = 0.5, classes: int = 0):
         super().__init__()
+        self.classes = classes
         self.net = nn.Sequential(
             nn.Flatten(), nn.Dropout(input_dropout),
-            Maxout(math.prod(in_shape), units, pieces), nn.Dropout(hidden_dropout),
+            Maxout(math.prod(in_shape) + classes, units, pieces), nn.Dropout(hidden_dropout),
             Maxout(units, units, pieces), nn.Dropout(hidden_dropout),
             nn.Linear(units, 1),
         )
         _uniform_init(self, 0.005)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(1)
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        if self.classes == 0:
+            return self.net(x).squeeze(1)
+        h = with_one_hot(self.net[1](self.net[0](x)), c, self.classes)  # the label joins after input dropout
+        for layer in self.net[2:]:
+            h = layer(h)
+        return h.squeeze(1)

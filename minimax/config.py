@@ -173,13 +173,14 @@ class TrainConfig:
     checkpoint_every: int = _opt("write a checkpoint every N iterations", _positive, "> 0", default=1000)
     keep_checkpoints: int = _opt("how many recent checkpoints to keep", _between(1, 10**6), "in [1, 10^6]",
                                  default=3)
-    snapshots: int = _opt("how many times during training to save samples for plots", _between(1, 1000),
-                          "in [1, 1000]",
-                          default=5)
+    snapshots: int = _opt("how many times during training to save samples (and, for 1-D/2-D data, D on a grid) for "
+                          "the plots and the report's replay", _between(1, 1000), "in [1, 1000]", default=20)
     eval_samples: int = _opt("samples drawn for the final metrics", _between(1, 10**7), "in [1, 10^7]",
                              default=2500)
     on_nan: str = _opt("on a non-finite loss or parameter: 'stop', or 'rollback' to the last checkpoint "
                        "with the learning rates halved", choices=("stop", "rollback"), default="stop")
+    on_collapse: str = _opt("when the health monitor finds the generator collapsed: 'warn', or 'stop' the run with a "
+                            "checkpoint (exit status 4)", choices=("warn", "stop"), default="warn")
     tensorboard: str = _opt("TensorBoard scalars and samples in RUN/tensorboard when the package is installed",
                             choices=("auto", "off"), default="auto")
     compile: str = _opt("torch.compile the players' forward passes ('on' costs compile time up front)",

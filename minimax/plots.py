@@ -2,6 +2,8 @@
 
 * ``samples.png``       (1-D and 2-D data) generated samples over the true density at several points of
                         training; image data get ``samples/grid-XXXXXXXX.png`` instead
+* ``figure1.png``       (1-D data) Figure 1 of Goodfellow et al. (2014) from the run: p_data, p_g, D, D*
+                        and the map x = G(z) at four snapshots
 * ``losses.png``        L_D, L_G, total loss, penalties, and V̂ with its value at the game's optimum
                         (-log 4 for the 2014 game)
 * ``discriminator.png`` mean D(x) and D(G(z)) with their value at the optimum (1/2 for the 2014 game)
@@ -20,10 +22,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from .density import kernel_density  # noqa: E402
 from .errors import MinimaxError  # noqa: E402
 from .games import make_objective  # noqa: E402
 from .objective import MinimaxObjective  # noqa: E402
-from .rundir import CURVE_PLOTS, SAMPLES, SAMPLES_PLOT, grid_name, load_run_config, snapshot_files  # noqa: E402
+from .rundir import (  # noqa: E402
+    CURVE_PLOTS,
+    FIGURE1,
+    SAMPLES,
+    SAMPLES_PLOT,
+    grid_name,
+    load_run_config,
+    snapshot_files,
+)
 from .runlog import game_records  # noqa: E402
 
 
@@ -41,7 +52,7 @@ MINIMAX_LABELS = {"g_grad_norm_saturating": "saturating: $\\log(1-D(G(z)))$",
                   "g_grad_norm_non_saturating": "non-saturating: $-\\log D(G(z))$"}
 
 
-MINIMAX_OPTIMA = {"value": "$-\\log 4$ (optimum)", "d_real": "1/2 (equilibrium)"}
+MINIMAX_OPTIMA = {"value": "$-\\log 4$ (optimum)", "d_real": "1/2 (equilibrium)", "d_fake": "1/2 (equilibrium)"}
 
 
 def _reference(ax, game, key: str, label: str) -> None:
@@ -102,9 +113,17 @@ def plot_gradients(records: list[dict], path: Path, game=None) -> None:
     _save(fig, path)
 
 
+def evenly(items: list, n: int = 5) -> list:
+    """At most n items, evenly spaced, the first and the last included."""
+    if len(items) <= n:
+        return items
+    return [items[round(i * (len(items) - 1) / (n - 1))] for i in range(n)]
+
+
 def plot_samples_2d(snapshots: list[tuple[int, np.ndarray]], data, path: Path, conditional: bool = False) -> None:
-    """The samples over the data density at each snapshot; a conditional run's samples coloured by their class
-    (sample i of a snapshot is of class i mod K, see train.save_snapshot)."""
+    """The samples over the data density at (at most 5 of) the snapshots; a conditional run's samples coloured by
+    their class (sample i of a snapshot is of class i mod K, see train.save_snapshot)."""
+    snapshots = evenly(snapshots)
     n = len(snapshots)
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.4), squeeze=False)
     c = data.centres.numpy()
@@ -129,6 +148,7 @@ def plot_samples_2d(snapshots: list[tuple[int, np.ndarray]], data, path: Path, c
 
 
 def plot_samples_1d(snapshots: list[tuple[int, np.ndarray]], data, path: Path, conditional: bool = False) -> None:
+    snapshots = evenly(snapshots)
     n = len(snapshots)
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3), squeeze=False, sharey=True)
     mu, sd = float(data.centres.min()), data.std
@@ -141,6 +161,108 @@ def plot_samples_1d(snapshots: list[tuple[int, np.ndarray]], data, path: Path, c
         ax.set_title(f"step {step}")
     axes[0][0].legend()
     _save(fig, path)
+
+
+def figure1_panel(ax, data, samples: np.ndarray, field: dict, game) -> None:
+    r"""One panel of Figure 1 (Goodfellow et al. 2014): p_data (black, dotted), p_g (green: a Gaussian kernel
+    density of the samples), the trained D (blue, dashed), D* = p_data/(p_data + p̂_g) (grey; the game's own D*
+    for another game), and below the x-axis the map x = G(z): lines from a uniform grid of z — the prior's
+    quantiles (i + ½)/n, placed evenly as the paper's uniform z is; with several noise coordinates, along the
+    direction in which G varies most (:func:`minimax.replay.map_direction`) — to the x they are mapped to."""
+    xs = field["grid"][:, 0]
+    grid = torch.from_numpy(xs[:, None]).double()
+    log_pd = data.log_prob(grid.float()).double()
+    x = torch.from_numpy(np.asarray(samples, dtype=np.float64)[:, :1])
+    bw = max(1.06 * float(x.std()) * len(x) ** -0.2, 1e-3)  # Silverman's rule
+    log_pg = kernel_density(x, grid, bw)
+    p_data, p_g = log_pd.exp().numpy(), log_pg.exp().numpy()
+    top = max(1.0, float(p_data.max()), float(p_g.max()))
+    ax.plot(xs, p_data, ":", color="k", lw=1.5, label="$p_{data}$")
+    ax.plot(xs, p_g, "-", color="tab:green", lw=1.5, label="$p_g$")
+    d_ax = ax if game.output_range == (0.0, 1.0) else ax.twinx()
+    d_ax.plot(xs, field["d"], "--", color="tab:blue", lw=1.5, label="$D$")
+    star = getattr(game, "optimal_discriminator", None)
+    if star is not None:  # where either density has mass (elsewhere D* is a ratio of two vanishing estimates)
+        d_star = star(log_pd, log_pg).numpy().astype(float)
+        d_star[p_data + p_g < 0.01 * (p_data + p_g).max()] = np.nan
+        d_ax.plot(xs, d_star, "-", color="0.6", lw=1, label="$D^*$")
+    if "gz" in field:  # the map: z on a line below the axis, at its quantile (so evenly spaced), to x = G(z)
+        lo, hi = float(xs.min()), float(xs.max())
+        q = (np.arange(len(field["gz"])) + 0.5) / len(field["gz"])
+        z_pos = lo + (0.15 + 0.7 * q) * (hi - lo)
+        y_z = -0.35 * top
+        ax.hlines([0, y_z], lo, hi, color="k", lw=0.8)
+        for a, b in zip(z_pos, np.clip(field["gz"], lo, hi)):
+            ax.annotate("", xy=(b, 0), xytext=(a, y_z), arrowprops=dict(arrowstyle="->", lw=0.6, color="0.35"))
+        ax.text(lo, y_z, "z ", ha="right", va="center")
+        ax.text(lo + 0.15 * (hi - lo), y_z, "(by quantile of $p_z$" + (")" if len(field.get("latent", [1])) == 1
+                else ", along G's main direction)"), fontsize=7, va="top")
+        ax.text(lo, 0, "x ", ha="right", va="center")
+    ax.set_ylim(-0.45 * top, 1.05 * top)
+    ax.set_xlim(float(xs.min()), float(xs.max()))
+    ax.set_yticks([])
+
+
+def plot_figure1(snapshots: list[tuple[int, np.ndarray]], fields: dict, data, game, path) -> None:
+    """Figure 1 from a 1-D run: four snapshots (the first, two between, the last) of :func:`figure1_panel`."""
+    shown = evenly([(s, x) for s, x in snapshots if s in fields], 4)
+    fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 3.4), squeeze=False)
+    for ax, (step, x), letter in zip(axes[0], shown, "abcd"):
+        figure1_panel(ax, data, x, fields[step], game)
+        ax.set_title(f"({letter}) step {step}")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=4, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def replay_frame(step: int, samples: np.ndarray, field: dict | None, records: list[dict], data, game,
+                 conditional: bool = False) -> bytes:
+    """One frame of the replay (PNG bytes): the game at ``step`` beside V̂ (or L_D) and mean D(G(z)) with a
+    marker at ``step``."""
+    fig = plt.figure(figsize=(10, 4))
+    left = fig.add_subplot(1, 2, 1)
+    if samples.ndim == 4:
+        left.imshow(image_grid_array(samples), cmap="gray" if samples.shape[1] == 1 else None, vmin=0, vmax=1)
+        left.set_axis_off()
+        left.set_title(f"samples from fixed noise, step {step}")
+    elif field is not None and data.dim == 1:
+        figure1_panel(left, data, samples, field, game)
+        left.legend(fontsize=7, loc="upper right")
+        left.set_title(f"step {step}")
+    else:
+        side = int(round(len(field["grid"]) ** 0.5)) if field is not None else 0
+        if side:
+            gx, gy = (field["grid"][:, i].reshape(side, side) for i in (0, 1))
+            log_pd = data.log_prob(torch.from_numpy(field["grid"])).reshape(side, side).numpy()
+            lo_v, hi_v = game.output_range or np.percentile(field["d"], [1, 99])
+            mesh = left.pcolormesh(gx, gy, field["d"].reshape(side, side), cmap="RdBu_r", vmin=lo_v, vmax=hi_v,
+                                   shading="auto", alpha=0.75)
+            left.contour(gx, gy, log_pd, levels=[float(log_pd.max()) - 4.5], colors="k", linewidths=0.6)
+            fig.colorbar(mesh, ax=left, shrink=0.8, label="D (red: judged real)")
+        colour = dict(c=np.arange(len(samples)) % len(data.centres), cmap="tab20") if conditional else \
+            dict(color="tab:orange")
+        left.scatter(samples[:, 0], samples[:, 1], s=2, alpha=0.6, **colour)
+        if side:
+            left.set_xlim(gx.min(), gx.max())
+            left.set_ylim(gy.min(), gy.max())
+        left.set_aspect("equal")
+        left.set_title(f"samples and D's surface, step {step}")
+    key = "value" if "value" in game.statistics_names else "d_loss"
+    for row, (k, label) in enumerate(((key, "$\\hat V$" if key == "value" else "$L_D$"), ("d_fake", "mean $D(G(z))$"))):
+        ax = fig.add_subplot(2, 2, 2 + 2 * row)
+        ax.plot(*_series(records, k), lw=1)
+        _reference(ax, game, k, label)
+        ax.axvline(step, color="tab:red", lw=1)
+        ax.set_ylabel(label)
+        if row == 1:
+            ax.set_xlabel("iteration")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=72)
+    plt.close(fig)
+    return buf.getvalue()
 
 
 def load_snapshots(run_dir: Path) -> list[tuple[int, np.ndarray]]:
@@ -176,6 +298,12 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         path = run_dir / SAMPLES_PLOT
         (plot_samples_2d if data.dim == 2 else plot_samples_1d)(snaps, data, path, cfg.condition != "none")
         written.append(path)
+        from .replay import load_fields
+
+        fields = load_fields(run_dir)
+        if data.dim == 1 and fields:
+            plot_figure1(snaps, fields, data, game, run_dir / FIGURE1)
+            written.append(run_dir / FIGURE1)
     return written
 
 
@@ -183,6 +311,16 @@ def image_grid_png(images: np.ndarray, pad: int = 2, cols: int | None = None) ->
     """Tile images [n, C, H, W] with values in [0, 1] into one PNG (bytes), ``cols`` (default ⌈√n⌉) per row."""
     from PIL import Image
 
+    canvas = image_grid_array(images, pad, cols)
+    pixels = (canvas * 255 + 0.5).astype(np.uint8)
+    img = Image.fromarray(pixels)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def image_grid_array(images: np.ndarray, pad: int = 2, cols: int | None = None) -> np.ndarray:
+    """The tiled grid of :func:`image_grid_png` as floats in [0, 1]: [H, W] (one channel) or [H, W, C]."""
     x = np.clip(np.asarray(images, dtype=np.float32), 0, 1)
     n, c, h, w = x.shape
     cols = cols or int(np.ceil(np.sqrt(n)))
@@ -191,11 +329,7 @@ def image_grid_png(images: np.ndarray, pad: int = 2, cols: int | None = None) ->
     for i in range(n):
         r, q = divmod(i, cols)
         canvas[:, pad + r * (h + pad):pad + r * (h + pad) + h, pad + q * (w + pad):pad + q * (w + pad) + w] = x[i]
-    pixels = (canvas * 255 + 0.5).astype(np.uint8)
-    img = Image.fromarray(pixels[0] if c == 1 else pixels.transpose(1, 2, 0))
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
+    return canvas[0] if c == 1 else canvas.transpose(1, 2, 0)
 
 
 def save_image_grid(images: np.ndarray, path: Path, cols: int | None = None) -> None:

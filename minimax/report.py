@@ -1,19 +1,21 @@
 r"""``minimax report RUN_DIR [RUN_DIR ...]``: one self-contained HTML page per set of runs.
 
-Every plot is a PNG embedded as base64, so the page needs no network and no
-other file. For each run it shows:
+Every plot is a PNG embedded as base64 and the replay's player is an inline script, so the page needs no
+network and no other file. For each run, in the order a reader asks:
 
-* the run's game (its value function and its optimum), and its curves: L_D, L_G, total loss,
-  penalties, V̂ with its value at the optimum (-log 4 for the 2014 game), and mean D(x), D(G(z))
-  with theirs (1/2);
-* for the 2014 game, the saturation picture of §3: both generator losses, and the size of their
-  gradients with respect to D's logit, |∂L/∂l| = D (saturating) and 1 - D
-  (non-saturating), against D(G(z)) ∈ [0, 1], with the run's observed D(G(z)) marked;
-* the measured generator-gradient norms (under both losses, for the 2014 and f-GAN games);
-* samples through training (scatter over the true density, or image grids);
-* for 1-D and 2-D data, the trained D beside the game's optimal D* (p_data/(p_data + p_g) for the
-  2014 game), with p_g estimated by a Gaussian kernel density of generated samples;
-* the run's config and summary metrics.
+* **the verdict**: the health monitor's findings over the run's log (:mod:`minimax.monitor`), and the last
+  V̂, D(x), D(G(z)) and sample diversity beside their values at the game's optimum, with the quality measured
+  (modes, high-quality fraction, FID, conditional accuracy, Parzen log-likelihood where evaluated);
+* **the replay**: a slider and a play button through the snapshots (:mod:`minimax.replay`): the samples
+  over the data density with D's decision surface (2-D), Figure 1's panel (1-D), the sample grid from
+  fixed noise (images), beside V̂ and D(G(z)) with a marker at the frame's step;
+* **the curves**: Figure 1 of Goodfellow et al. (2014) from the run (1-D data); L_D, L_G, total loss,
+  penalties, V̂ with its value at the optimum (-log 4 for the 2014 game); mean D(x), D(G(z)) with theirs
+  (1/2); the generator-gradient norms; for the 2014 game the saturation picture of §3 (both generator
+  losses and |∂L/∂l| against D(G(z)), with the run's D(G(z)) marked); for 1-D and 2-D data the trained D
+  beside the game's optimal D* (on the log-odds scale, with their difference, for the 2014 game on 2-D
+  data), p_g estimated by a Gaussian kernel density of generated samples; the samples;
+* the summary metrics, and the run's config folded away.
 
 With several runs, their V̂ and D(G(z)) curves are also overlaid in one figure.
 """
@@ -37,7 +39,7 @@ from .checkpoint import atomic_write_bytes  # noqa: E402
 from .density import kernel_density  # noqa: E402
 from .errors import MinimaxError  # noqa: E402
 from .games import SYMBOLS, make_objective  # noqa: E402
-from .rundir import CONDITIONAL, CONFIG, FID, PARZEN, REPORT, SUMMARY, load_run_config  # noqa: E402
+from .rundir import CONDITIONAL, CONFIG, FID, FIGURE1, PARZEN, REPORT, SUMMARY, load_run_config  # noqa: E402
 from .runlog import game_records  # noqa: E402
 from .theory import EQUILIBRIUM_D, OPTIMAL_VALUE  # noqa: E402
 
@@ -121,8 +123,8 @@ def discriminator_figure(run_dir: Path) -> str | None:
         lo_v, hi_v = np.percentile(np.concatenate([z for z, _ in shown]), [1, 99])
     if data.dim == 1:
         fig, ax = plt.subplots(figsize=(7, 4))
-        for (z, label), style in zip(shown, ("-", "--")):
-            ax.plot(grid[:, 0], z, style, label=label)
+        for (z, name), style in zip(shown, ("-", "--")):
+            ax.plot(grid[:, 0], z, style, label=name)
         if "d_real" in objective.equilibrium:
             ax.axhline(objective.equilibrium["d_real"], color="k", lw=0.8, ls=":")
         pad = 0.02 * (hi_v - lo_v)
@@ -130,6 +132,9 @@ def discriminator_figure(run_dir: Path) -> str | None:
         ax.set_xlabel("x")
         ax.legend()
     else:
+        if objective.output_range == (0.0, 1.0) and d_star is not None:
+            # both maps are ≈ 0 away from the modes on a probability scale; their log-odds show where they differ
+            shown, lo_v, hi_v = _log_odds(shown)
         fig, axes = plt.subplots(1, len(shown), figsize=(5 * len(shown), 4.4), squeeze=False)
         for a, (z, title) in zip(axes[0], shown):
             im = a.pcolormesh(gx, gy, z.reshape(gx.shape), vmin=lo_v, vmax=hi_v, cmap="RdBu_r", shading="auto")
@@ -139,6 +144,21 @@ def discriminator_figure(run_dir: Path) -> str | None:
         fig.colorbar(im, ax=axes, shrink=0.8)
         return _png(lambda buf: (fig.savefig(buf, dpi=90), plt.close(fig)))
     return _fig_png(fig)
+
+
+LOG_ODDS_RANGE = 10.0
+
+
+def _log_odds(shown: list[tuple[np.ndarray, str]]) -> tuple[list, float, float]:
+    """(D, D*) as log-odds log(D/(1 − D)) (for D*: log p_data − log p̂_g), and their difference, clipped to
+    ±LOG_ODDS_RANGE."""
+    eps = 1e-7
+    (d, d_name), (star, star_name) = shown
+    lo = [np.log(np.clip(v, eps, 1 - eps)) - np.log(np.clip(1 - v, eps, 1 - eps)) for v in (d, star)]
+    out = [(np.clip(lo[0], -LOG_ODDS_RANGE, LOG_ODDS_RANGE), f"log-odds of {d_name}"),
+           (np.clip(lo[1], -LOG_ODDS_RANGE, LOG_ODDS_RANGE), f"log-odds of {star_name}"),
+           (np.clip(lo[0] - lo[1], -LOG_ODDS_RANGE, LOG_ODDS_RANGE), "their difference (red: D over-confident)")]
+    return out, -LOG_ODDS_RANGE, LOG_ODDS_RANGE
 
 
 def samples_figures(run_dir: Path) -> list[tuple[str, str]]:
@@ -151,7 +171,8 @@ def samples_figures(run_dir: Path) -> list[tuple[str, str]]:
     if snaps[0][1].ndim == 4:
         by_row = conditional and len(snaps[0][1]) == len(cfg.class_names) ** 2  # see train.save_snapshot
         names = f" (one row per class: {', '.join(cfg.class_names)})" if by_row else ""
-        return [(f"step {step}{names}", _data_uri(plots.image_grid_png(x))) for step, x in snaps]
+        step, x = snaps[-1]  # the earlier grids are the replay's frames
+        return [(f"samples at step {step}{names}", _data_uri(plots.image_grid_png(x)))]
     from .data import load_dataset
 
     data = load_dataset(cfg)
@@ -212,16 +233,11 @@ def _read_json(path: Path) -> dict:
     return d
 
 
-def run_section(run_dir: Path) -> tuple[str, list[dict], object]:
-    records = game_records(run_dir)
-    cfg = load_run_config(run_dir)
-    game = make_objective(cfg)
-    config = cfg.to_dict()
-    summary_path = run_dir / SUMMARY
-    summary = _read_json(summary_path) if summary_path.exists() else {"status": "not finished"}
-    parzen = run_dir / PARZEN
-    if parzen.exists():
-        p = _read_json(parzen)
+def _summary(run_dir: Path) -> dict:
+    """summary.json, with the scores ``minimax eval`` wrote beside it."""
+    summary = _read_json(run_dir / SUMMARY) if (run_dir / SUMMARY).exists() else {"status": "not finished"}
+    if (run_dir / PARZEN).exists():
+        p = _read_json(run_dir / PARZEN)
         summary["parzen_ll"] = f"{p['parzen_ll']:.1f} ± {p['parzen_se']:.1f} nats (σ = {p['sigma']:.3f})"
     if (run_dir / FID).exists():
         summary["fid (classifier features)"] = f"{_read_json(run_dir / FID)['fid']:.2f}"
@@ -230,23 +246,98 @@ def run_section(run_dir: Path) -> tuple[str, list[dict], object]:
         summary["conditional accuracy"] = (f"{c['accuracy_mean']:.4f} (the classifier on real test images: "
                                            f"{c['classifier_test_accuracy']:.4f})")
         summary["intra-class fid"] = f"{c['intra_fid_mean']:.2f}"
+    return summary
+
+
+VERDICT_KEYS = {"modes": "modes covered", "high_quality": "high-quality samples", "reverse_kl": "reverse KL (nats)",
+                "class_quality_min": "worst class at its own mode", "fid (classifier features)": "FID",
+                "conditional accuracy": "conditional accuracy", "parzen_ll": "Parzen log-likelihood"}
+
+
+def verdict(records: list[dict], game, g_loss: str, summary: dict) -> str:
+    """What a reader asks first: did the game go well? The health monitor's findings over the run's log, and
+    the last statistics beside their value at the game's optimum, and the quality measured."""
+    from .monitor import HealthMonitor
+
+    findings = HealthMonitor(game, g_loss).replay(records)
+    if findings:
+        items = "".join(f"<li><b>{html.escape(f.condition)}</b> (step {f.step}): {html.escape(f.measured)}. "
+                        f"{html.escape(f.explanation)} <i>Try:</i> {html.escape(f.remedy)}</li>" for f in findings)
+        health = f'<p class="bad">The health monitor found {len(findings)} condition(s):</p><ul>{items}</ul>'
+    else:
+        health = '<p class="good">The health monitor found nothing wrong (no saturation, no discriminator winning ' \
+                 "outright, no collapse, no growing oscillation).</p>"
+    rows = []
+    last = records[-1] if records else {}
+    for key in ("value", "d_loss", "d_real", "d_fake", "diversity"):
+        if last.get(key) is None or (key == "d_loss" and "value" in last):
+            continue
+        opt = game.equilibrium.get(key, 1.0 if key == "diversity" else None)
+        rows.append((SYMBOLS.get(key, "diversity of G's samples / the data's" if key == "diversity" else key),
+                     f"{last[key]:.4g}", "" if opt is None else f"{opt:.4g}"))
+    for key, label in VERDICT_KEYS.items():
+        v = summary.get(key)
+        if v is not None:
+            v = f"{v}/{summary['n_modes']}" if key == "modes" else (f"{v:.1%}" if key in ("high_quality",
+                                                                                        "class_quality_min") else v)
+            rows.append((label, _fmt(v), "all" if key == "modes" else ""))
+    table = "".join(f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td><td>{html.escape(c)}</td></tr>"
+                    for a, b, c in rows)
+    step = f" at step {last['step']}" if last else ""
+    return (f"<h3>verdict</h3>{health}<table><tr><th>statistic{step}</th><th>this run</th><th>at the optimum</th>"
+            f"</tr>{table}</table>")
+
+
+def replay_frames(run_dir: Path, records: list[dict], game, cfg) -> list[tuple[int, str]]:
+    """(step, data URI) of each snapshot's frame of the replay."""
+    from .replay import load_fields
+
+    snaps = plots.load_snapshots(run_dir)
+    if not snaps:
+        return []
+    data, fields = None, {}
+    if snaps[0][1].ndim == 2:
+        from .data import load_dataset
+
+        data, fields = load_dataset(cfg), load_fields(run_dir)
+    return [(step, _data_uri(plots.replay_frame(step, x, fields.get(step), records, data, game,
+                                                 cfg.condition != "none"))) for step, x in snaps]
+
+
+def run_section(run_dir: Path, index: int = 0) -> tuple[str, list[dict], object]:
+    """One run, in the order a reader asks: the verdict, the replay (and Figure 1), the curves, then the
+    summary and the config (folded)."""
+    from .replay import replay_html
+
+    records = game_records(run_dir)
+    cfg = load_run_config(run_dir)
+    game = make_objective(cfg)
+    summary = _summary(run_dir)
     parts = [f"<h2>{html.escape(str(run_dir))}</h2>",
              f'<p class="math">game {html.escape(game.name)}: {html.escape(game.formula)}; at p<sub>g</sub> = '
-             f'p<sub>data</sub>: {html.escape(_optimum(game))}</p>', '<div class="row">',
-             f"<div><h3>summary</h3>{_table(summary)}</div>", f"<div><h3>config</h3>{_table(config)}</div></div>"]
-    figs = [("losses and the value of the game (dashed: at the optimum)",
-             _png(lambda b: plots.plot_losses(records, b, game))),
-            ("mean D(x) and D(G(z)) (dashed: at the optimum)",
-             _png(lambda b: plots.plot_discriminator(records, b, game))),
-            ("generator-gradient norm", _png(lambda b: plots.plot_gradients(records, b, game)))]
+             f'p<sub>data</sub>: {html.escape(_optimum(game))}</p>',
+             verdict(records, game, cfg.g_loss, summary),
+             "<h3>replay</h3>", replay_html(replay_frames(run_dir, records, game, cfg), str(index))]
+    figs = []
+    if (run_dir / FIGURE1).is_file():
+        figs.append(("Figure 1 of Goodfellow et al. (2014) from this run: p_data (black, dotted), p_g (green), "
+                     "D (blue, dashed), D* (grey), and the map x = G(z) (lines from z to x)",
+                     _data_uri((run_dir / FIGURE1).read_bytes())))
+    figs += [("losses and the value of the game (dashed: at the optimum)",
+              _png(lambda b: plots.plot_losses(records, b, game))),
+             ("mean D(x) and D(G(z)) (dashed: at the optimum)",
+              _png(lambda b: plots.plot_discriminator(records, b, game))),
+             ("generator-gradient norm", _png(lambda b: plots.plot_gradients(records, b, game)))]
     if game.name == "minimax":
         figs.append(("the saturation picture: both generator losses and their gradients against D(G(z))",
                      saturation_figure([r["d_fake"] for r in records if r.get("d_fake") is not None])))
     d_fig = discriminator_figure(run_dir)
     if d_fig:
-        figs.append(("trained D beside the optimal D*", d_fig))
+        figs.append(("trained D beside the optimal D*, on the log-odds scale where the game has one", d_fig))
     figs += samples_figures(run_dir)
-    parts += [_img(uri, alt) for alt, uri in figs]
+    parts += ["<h3>curves</h3>"] + [_img(uri, alt) for alt, uri in figs]
+    parts += [f"<h3>summary</h3>{_table(summary)}",
+              f"<details><summary>config ({len(cfg.to_dict())} settings)</summary>{_table(cfg.to_dict())}</details>"]
     return "\n".join(parts), records, game
 
 
@@ -255,7 +346,9 @@ h1{margin-bottom:0}.math{color:#555}figure{display:inline-block;margin:.5em;vert
 img{max-width:100%;border:1px solid #ddd}figcaption{font-size:.85em;color:#555}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 1em .5em 0}
 th,td{border:1px solid #ddd;padding:2px 6px;text-align:left}.row{display:flex;flex-wrap:wrap;align-items:flex-start}
-section{border-top:2px solid #eee;margin-top:2em}"""
+section{border-top:2px solid #eee;margin-top:2em}.good{color:#1a7f37}.bad{color:#b42318}
+.replay img{display:block;max-width:100%;border:1px solid #ddd}.replay input{width:60%;vertical-align:middle}
+details{margin:1em 0}summary{cursor:pointer;color:#555}"""
 
 
 def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> Path:
@@ -269,7 +362,7 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
         raise MinimaxError(f"cannot write {out}: folder {out.parent} does not exist")
     sections, runs = [], []
     for d in dirs:
-        body, records, game = run_section(d)
+        body, records, game = run_section(d, len(runs))
         sections.append(f"<section>{body}</section>")
         runs.append((d.name, records, game))
     overlay = _img(overlay_figure(runs), "all runs: value of the game and D(G(z))") if len(runs) > 1 else ""

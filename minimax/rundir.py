@@ -4,7 +4,9 @@
     metrics.jsonl        V̂, losses, D(x), D(G(z)), gradient norms, every log_every iterations
     checkpoints/         step-XXXXXXXX.safetensors (the last N kept) and the ``latest`` pointer
     samples/             step-XXXXXXXX.npy: samples from fixed noise at several points of training;
-                         for image data also grid-XXXXXXXX.png, their image grids
+                         for image data also grid-XXXXXXXX.png, their image grids; for 1-D and 2-D data
+                         field-XXXXXXXX.npz, D on a grid (and, 1-D, the map z -> G(z)) for the replay
+    figure1.png          (1-D data) Figure 1 of Goodfellow et al. (2014) drawn from the run
     summary.json         final metrics (modes, high-quality fraction, reverse KL, final V̂, ...)
     losses.png, discriminator.png, gradients.png     the curves of the game
     samples.png          (1-D and 2-D data) the samples over the data density through training
@@ -31,6 +33,7 @@ CHECKPOINTS = "checkpoints"
 LATEST = "latest"
 SAMPLES = "samples"
 SAMPLES_PLOT = "samples.png"
+FIGURE1 = "figure1.png"
 CURVE_PLOTS = ("losses.png", "discriminator.png", "gradients.png")
 TENSORBOARD = "tensorboard"
 LOCK = ".lock"
@@ -39,7 +42,7 @@ FID = "fid.json"
 CONDITIONAL = "conditional.json"
 REPORT = "report.html"
 
-_STEP_FILE = re.compile(r"^(?:step|grid)-(\d{8,})\.[a-z]+$")
+_STEP_FILE = re.compile(r"^(?:step|grid|field)-(\d{8,})\.[a-z]+$")
 _CHECKPOINT = re.compile(r"^step-\d{8,}\.safetensors$")
 
 
@@ -53,6 +56,10 @@ def snapshot_name(step: int) -> str:
 
 def grid_name(step: int) -> str:
     return f"grid-{step:08d}.png"
+
+
+def field_name(step: int) -> str:
+    return f"field-{step:08d}.npz"
 
 
 def step_of(path: str | Path) -> int | None:
@@ -75,6 +82,13 @@ def snapshot_files(run_dir: str | Path) -> list[tuple[int, Path]]:
     folder = Path(run_dir) / SAMPLES
     found = [(step_of(p), p) for p in folder.glob("step-*.npy")] if folder.is_dir() else []
     return sorted((s, p) for s, p in found if s is not None)
+
+
+def field_files(run_dir: str | Path) -> dict[int, Path]:
+    """{step: file} of the run's discriminator fields (1-D and 2-D data; see :mod:`minimax.replay`)."""
+    folder = Path(run_dir) / SAMPLES
+    found = [(step_of(p), p) for p in folder.glob("field-*.npz")] if folder.is_dir() else []
+    return {s: p for s, p in found if s is not None}
 
 
 def holds_run(run_dir: str | Path) -> bool:

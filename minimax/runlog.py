@@ -96,7 +96,7 @@ class TensorBoardLog:
         "G_grad_norm/saturating": "g_grad_norm_saturating",
         "G_grad_norm/non_saturating": "g_grad_norm_non_saturating", "G_grad_norm/L_G": "g_grad_norm",
         "loss/gradient_penalty": "gradient_penalty", "loss/R1_penalty": "r1_penalty",
-        "speed/steps_per_sec": "steps_per_sec",
+        "speed/steps_per_sec": "steps_per_sec", "G/diversity (fixed-noise samples vs data)": "diversity",
     }
 
     def __init__(self, run_dir: Path, start_step: int):
@@ -136,6 +136,10 @@ class TensorBoardLog:
         else:
             ax.hist(x[:, 0], bins=60)
         self.writer.add_figure("samples", fig, step)
+
+    def text(self, tag: str, text: str, step: int) -> None:
+        """A line of text (the health monitor's findings)."""
+        self.writer.add_text(tag, text, step)
 
     def close(self) -> None:
         self.writer.close()

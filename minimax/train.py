@@ -25,6 +25,7 @@ from .config import TrainConfig
 from .data import load_dataset
 from .errors import MinimaxError
 from .game import Game
+from .monitor import HealthMonitor
 from .players import build_players, make_players, output_range, player_classes
 from .resources import check_fits
 from .rundir import (
@@ -42,12 +43,19 @@ from .rundir import (
 from .runlog import MetricsLog, NullLog, TensorBoardLog, game_records, truncate_metrics
 
 EVAL_SEED_OFFSET = 7919  # evaluation noise is a separate stream from training noise
+DIVERSITY_SEED = 104729  # the health monitor's fixed noise batch, another separate stream
 MAX_ROLLBACKS = 5
 MAX_GRID_CLASSES = 16  # a conditional run's snapshot grid has one row per class up to this many classes
 
 
 class TrainingDiverged(MinimaxError):
     exit_code = 3
+
+
+class GeneratorCollapsed(MinimaxError):
+    """``on_collapse = "stop"``: the health monitor found the generator collapsed; the run stopped with a checkpoint."""
+
+    exit_code = 4
 
 
 class Interrupted(MinimaxError):
@@ -195,6 +203,9 @@ def _play(game: Game, run_dir: Path, progress: bool | None, plots: bool) -> RunR
     from tqdm.auto import tqdm
 
     bar = tqdm(total=cfg.steps, initial=game.step, disable=not show, unit="it", dynamic_ncols=True)
+    monitor = HealthMonitor(game.objective, cfg.g_loss) if main else None
+    if monitor and game.step > 0:  # a resumed run: the monitor catches up on the log (its findings are in it)
+        monitor.replay(game_records(run_dir))
     rollbacks = 0
     with SignalFlag() as stop:  # from here on SIGINT/SIGTERM only raise a flag, checked every iteration
         try:
@@ -222,9 +233,22 @@ def _play(game: Game, run_dir: Path, progress: bool | None, plots: bool) -> RunR
                     bar.reset(total=cfg.steps)
                     bar.update(game.step)
                     continue
-                # the metrics record, then the checkpoint (the log is synced first: it never lags)
+                # the metrics record and the health monitor's findings, then the checkpoint (the log is synced
+                # first: it never lags)
+                collapsed = None
                 if rec is not None:
-                    _write_record(rec, clock, log, tb, bar)
+                    findings = []
+                    if main:
+                        rec["diversity"] = sample_diversity(game)
+                        findings = monitor.update(rec)
+                    _write_record(rec, clock, log, tb, bar, monitor)
+                    collapsed = _report_health(findings, log, tb, bar)
+                if log_now and _stop_on_collapse(cfg, game, collapsed):
+                    log.sync()
+                    last_good = ckpt.save_checkpoint(run_dir, game, cfg.keep_checkpoints)
+                    raise GeneratorCollapsed(f"stopped at step {game.step} (--on-collapse stop): generator collapse: "
+                                             f"{collapsed.measured if collapsed else 'found by rank 0'}; checkpoint "
+                                             f"saved to {last_good}")
                 if ckpt_now:
                     log.sync()
                     last_good = ckpt.save_checkpoint(run_dir, game, cfg.keep_checkpoints)
@@ -291,8 +315,9 @@ class _Clock:
         return rate
 
 
-def _write_record(rec: dict, clock: _Clock, log, tb: TensorBoardLog | None, bar) -> None:
-    """One metrics record: to the log, to TensorBoard, and D(x), D(G(z)), V̂ on the progress bar."""
+def _write_record(rec: dict, clock: _Clock, log, tb: TensorBoardLog | None, bar, monitor=None) -> None:
+    """One metrics record: to the log, to TensorBoard, and D(x), D(G(z)), V̂ and the monitor's verdict on the
+    progress bar."""
     rec["steps_per_sec"] = clock.rate(rec["step"])
     rec.pop("first_nonfinite_step")
     log.write(rec)
@@ -300,7 +325,42 @@ def _write_record(rec: dict, clock: _Clock, log, tb: TensorBoardLog | None, bar)
         tb.write(rec)
     shown = {"D_x": rec["d_real"], "D_Gz": rec["d_fake"]}
     shown.update({"V": rec["value"]} if "value" in rec else {"L_D": rec["d_loss"]})  # V̂ where the game has one
-    bar.set_postfix({k: f"{v:.3f}" for k, v in shown.items()}, refresh=False)
+    postfix = {k: f"{v:.3f}" for k, v in shown.items()}
+    if monitor is not None:
+        postfix["health"] = ", ".join(sorted(monitor.active)) or "ok"
+    bar.set_postfix(postfix, refresh=False)
+
+
+def _report_health(findings: list, log, tb: TensorBoardLog | None, bar):
+    """The health monitor's new findings: into the log, onto the terminal, into TensorBoard as text; returns
+    the collapse finding if one just set in."""
+    collapse = None
+    for f in findings:
+        log.write(f.to_record())
+        bar.write(f"minimax: warning: {f.line()}", file=sys.stderr)
+        if tb:
+            tb.text("health", f.line(), f.step)
+        collapse = f if f.condition == "collapse" else collapse
+    return collapse
+
+
+def _stop_on_collapse(cfg: TrainConfig, game: Game, collapsed) -> bool:
+    """Whether to end the run for a collapse (rank 0 decides; every process hears it on a log step)."""
+    stop = cfg.on_collapse == "stop" and collapsed is not None
+    return distributed.any_true(stop, game.device) if game.ctx.active else stop
+
+
+def sample_diversity(game: Game) -> float:
+    """Mean pairwise distance of G's samples on a fixed noise batch over that of as many data samples (1 for a
+    generator as spread out as the data; → 0 as it collapses). The data's is measured once per Game."""
+    from .monitor import DIVERSITY_SAMPLES, mean_pairwise_distance
+
+    if getattr(game, "_data_spread", None) is None:
+        data = game.data
+        gen = torch.Generator(device=getattr(data, "device", torch.device("cpu"))).manual_seed(DIVERSITY_SEED)
+        game._data_spread = mean_pairwise_distance(data.to_data_space(data.sample(DIVERSITY_SAMPLES, gen)))
+    x = game.generate(DIVERSITY_SAMPLES, seed=game.cfg.seed + DIVERSITY_SEED)
+    return mean_pairwise_distance(x) / max(game._data_spread, 1e-12)
 
 
 def _divergence(game: Game, rec: dict | None) -> int | None:
@@ -374,6 +434,10 @@ def save_snapshot(run_dir: Path, game: Game, tb: TensorBoardLog | None = None) -
         classes = torch.arange(k).repeat_interleave(k) if n == k * k else torch.arange(n) % k
     x = game.generate(n, seed=game.cfg.seed + EVAL_SEED_OFFSET, classes=classes).cpu().numpy().astype(np.float32)
     np.save(run_dir / SAMPLES / snapshot_name(game.step), x)
+    if hasattr(game.data, "centres") and game.data.dim <= 2:  # D's surface (and G's map) for the replay, Figure 1
+        from .replay import save_field
+
+        save_field(run_dir, game)
     if tb:
         tb.samples(game.step, x)
 

@@ -27,9 +27,16 @@ def test_report_is_self_contained(runs, tmp_path):
     images = re.findall(r'<img src="([^"]+)"', page)
     assert len(images) >= 2 * 6 + 1  # six figures per run (curves, saturation, D vs D*, samples) + overlay
     assert all(src.startswith("data:image/png;base64,") for src in images)
-    assert "http://" not in page and "https://" not in page and "<script" not in page
-    for needle in ("−log 4", "D(G(z))", "trained D beside the optimal D*", "saturation picture", "high_quality"):
+    assert len(re.findall(r'src="(data:image/png;base64,[^"]+)"', page)) >= len(images) + 2  # + each replay's frame
+    assert "http://" not in page and "https://" not in page and "<script src" not in page
+    for needle in ("−log 4", "D(G(z))", "trained D beside the optimal D*", "saturation picture", "high_quality",
+                   "Figure 1 of Goodfellow et al. (2014) from this run"):
         assert needle in page
+    # the order a reader asks in: the verdict, the replay, the curves; the config folded away
+    for run in runs:
+        body = page[page.index(f"<h2>{run}</h2>"):]
+        assert body.index("<h3>verdict</h3>") < body.index("<h3>replay</h3>") < body.index("<h3>curves</h3>") \
+            < body.index("<details><summary>config")
 
 
 def test_report_of_an_image_run_embeds_sample_grids(tmp_path):
@@ -40,8 +47,8 @@ def test_report_of_an_image_run_embeds_sample_grids(tmp_path):
                  "--model", "dcgan", "--steps", "2", "--batch-size", "4", "--latent-dim", "8", "--log-every", "1",
                  "--snapshots", "2", "--device", "cpu", "--no-plots", "--tensorboard", "off"]) == 0
     page = write_report([run], tmp_path / "r.html").read_text()
-    assert "step 0" in page and "step 2" in page
-    assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 4 + 2  # curves + two sample grids
+    assert "samples at step 2" in page and "steps = [0, 2]" in page  # the replay's frames
+    assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 4 + 1  # curves + the last sample grid
 
 
 def test_report_cli_errors(tmp_path, capsys):
@@ -82,6 +89,35 @@ def test_report_renders_in_headless_chromium(runs, tmp_path):
         driver.quit()
     assert state["title"] == "minimax report" and state["sections"] == 2
     assert state["n"] >= 13 and state["decoded"] == state["n"], state
+    assert errors == []
+
+
+def test_replay_slider_and_play_button_change_the_frame(runs, tmp_path):
+    """The headless browser moves the replay's slider and presses play: the frame and its step change."""
+    path = write_report(runs[1:], tmp_path / "report.html")
+    driver = _chrome()
+    try:
+        driver.get(path.resolve().as_uri())
+        read = "const r = document.querySelector('.replay'); return [r.querySelector('.replay-frame').src, " \
+               "r.querySelector('.replay-step').textContent, r.querySelector('.replay-slider').value, " \
+               "r.querySelector('.replay-slider').max];"
+        last_src, last_label, last_value, top = driver.execute_script(read)
+        driver.execute_script("const s = document.querySelector('.replay-slider'); s.value = 0; "
+                              "s.dispatchEvent(new Event('input'));")
+        first_src, first_label, first_value, _ = driver.execute_script(read)
+        driver.find_element("css selector", ".replay-play").click()
+        driver.implicitly_wait(0)
+        import time
+
+        time.sleep(1.5)  # the player advances one frame every 0.6 s
+        played_src, played_label, played_value, _ = driver.execute_script(read)
+        driver.save_screenshot(str(tmp_path / "replay.png"))
+        errors = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+    finally:
+        driver.quit()
+    assert int(top) >= 2 and last_value == top and first_value == "0"
+    assert first_src != last_src and first_label == "step 0" and last_label == "step 40"
+    assert int(played_value) >= 1 and played_src != first_src and played_label != "step 0"
     assert errors == []
 
 

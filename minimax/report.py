@@ -39,7 +39,7 @@ from .checkpoint import atomic_write_bytes  # noqa: E402
 from .density import kernel_density  # noqa: E402
 from .errors import MinimaxError  # noqa: E402
 from .games import SYMBOLS, make_objective  # noqa: E402
-from .rundir import CONDITIONAL, CONFIG, FID, FIGURE1, PARZEN, REPORT, SUMMARY, load_run_config  # noqa: E402
+from .rundir import CONDITIONAL, CONFIG, FID, PARZEN, REPORT, SUMMARY, load_run_config  # noqa: E402
 from .runlog import game_records  # noqa: E402
 from .theory import EQUILIBRIUM_D, OPTIMAL_VALUE  # noqa: E402
 
@@ -304,6 +304,22 @@ def replay_frames(run_dir: Path, records: list[dict], game, cfg) -> list[tuple[i
                                                  cfg.condition != "none"))) for step, x in snaps]
 
 
+def figure1_png(run_dir: Path, cfg, game) -> str | None:
+    """Figure 1 drawn from a 1-D run's snapshots and fields (also when the run skipped its plots)."""
+    from .replay import load_fields
+
+    snaps = plots.load_snapshots(run_dir)
+    if not snaps or snaps[0][1].ndim != 2 or snaps[0][1].shape[1] != 1:
+        return None
+    fields = load_fields(run_dir)
+    if not fields:
+        return None
+    from .data import load_dataset
+
+    data = load_dataset(cfg)
+    return _png(lambda buf: plots.plot_figure1(snaps, fields, data, game, buf))
+
+
 def run_section(run_dir: Path, index: int = 0) -> tuple[str, list[dict], object]:
     """One run, in the order a reader asks: the verdict, the replay (and Figure 1), the curves, then the
     summary and the config (folded)."""
@@ -319,10 +335,10 @@ def run_section(run_dir: Path, index: int = 0) -> tuple[str, list[dict], object]
              verdict(records, game, cfg.g_loss, summary),
              "<h3>replay</h3>", replay_html(replay_frames(run_dir, records, game, cfg), str(index))]
     figs = []
-    if (run_dir / FIGURE1).is_file():
+    figure1 = figure1_png(run_dir, cfg, game)
+    if figure1:
         figs.append(("Figure 1 of Goodfellow et al. (2014) from this run: p_data (black, dotted), p_g (green), "
-                     "D (blue, dashed), D* (grey), and the map x = G(z) (lines from z to x)",
-                     _data_uri((run_dir / FIGURE1).read_bytes())))
+                     "D (blue, dashed), D* (grey), and the map x = G(z) (lines from z to x)", figure1))
     figs += [("losses and the value of the game (dashed: at the optimum)",
               _png(lambda b: plots.plot_losses(records, b, game))),
              ("mean D(x) and D(G(z)) (dashed: at the optimum)",

@@ -327,9 +327,7 @@ def cmd_eval_conditional(args: argparse.Namespace) -> int:
         labels = torch.arange(k).repeat_interleave(per)
         samples = game.generate(len(labels), seed=_seed(args.seed), classes=labels).reshape(len(labels), -1).cpu()
         source = f"{len(labels)} samples of {args.run_dir} (step {game.step}), {per} per class"
-    with torch.no_grad():
-        predicted = torch.cat([net(samples[i:i + 1000].reshape(-1, *test.shape)).argmax(1)
-                               for i in range(0, len(samples), 1000)])
+    predicted = classifier.predict(net, samples, test.shape)
     real_f = classifier.features(net, test.pixels(), test.shape)
     fake_f = classifier.features(net, samples, test.shape)
     result = {**conditional_accuracy(predicted, labels, k), **intra_class_fid(real_f, test.labels, fake_f, labels, k),

@@ -204,6 +204,7 @@ def _play(game: Game, run_dir: Path, progress: bool | None, plots: bool) -> RunR
 
     bar = tqdm(total=cfg.steps, initial=game.step, disable=not show, unit="it", dynamic_ncols=True)
     monitor = HealthMonitor(game.objective, cfg.g_loss) if main else None
+    spread = data_spread(game.data) if main else None  # the data's, for the diversity of G's samples
     if monitor and game.step > 0:  # a resumed run: the monitor catches up on the log (its findings are in it)
         monitor.replay(game_records(run_dir))
     rollbacks = 0
@@ -239,7 +240,7 @@ def _play(game: Game, run_dir: Path, progress: bool | None, plots: bool) -> RunR
                 if rec is not None:
                     findings = []
                     if main:
-                        rec["diversity"] = sample_diversity(game)
+                        rec["diversity"] = sample_diversity(game, spread)
                         findings = monitor.update(rec)
                     _write_record(rec, clock, log, tb, bar, monitor)
                     collapsed = _report_health(findings, log, tb, bar)
@@ -350,17 +351,21 @@ def _stop_on_collapse(cfg: TrainConfig, game: Game, collapsed) -> bool:
     return distributed.any_true(stop, game.device) if game.ctx.active else stop
 
 
-def sample_diversity(game: Game) -> float:
-    """Mean pairwise distance of G's samples on a fixed noise batch over that of as many data samples (1 for a
-    generator as spread out as the data; → 0 as it collapses). The data's is measured once per Game."""
+def data_spread(data) -> float:
+    """The mean pairwise distance of DIVERSITY_SAMPLES data samples (drawn from a stream of their own)."""
     from .monitor import DIVERSITY_SAMPLES, mean_pairwise_distance
 
-    if getattr(game, "_data_spread", None) is None:
-        data = game.data
-        gen = torch.Generator(device=getattr(data, "device", torch.device("cpu"))).manual_seed(DIVERSITY_SEED)
-        game._data_spread = mean_pairwise_distance(data.to_data_space(data.sample(DIVERSITY_SAMPLES, gen)))
+    gen = torch.Generator(device=getattr(data, "device", torch.device("cpu"))).manual_seed(DIVERSITY_SEED)
+    return mean_pairwise_distance(data.to_data_space(data.sample(DIVERSITY_SAMPLES, gen)))
+
+
+def sample_diversity(game: Game, spread: float) -> float:
+    """Mean pairwise distance of G's samples on a fixed noise batch over the data's ``spread`` (1 for a generator
+    as spread out as the data; → 0 as it collapses)."""
+    from .monitor import DIVERSITY_SAMPLES, mean_pairwise_distance
+
     x = game.generate(DIVERSITY_SAMPLES, seed=game.cfg.seed + DIVERSITY_SEED)
-    return mean_pairwise_distance(x) / max(game._data_spread, 1e-12)
+    return mean_pairwise_distance(x) / max(spread, 1e-12)
 
 
 def _divergence(game: Game, rec: dict | None) -> int | None:

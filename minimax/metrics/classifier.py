@@ -70,9 +70,15 @@ def features(net: FeatureNet, pixels: torch.Tensor, shape: tuple[int, ...], batc
 
 
 @torch.no_grad()
+def predict(net: FeatureNet, pixels: torch.Tensor, shape: tuple[int, ...], batch: int = 1000) -> torch.Tensor:
+    """The classifier's label of each image, for pixels in [0, 1] ([N, C·H·W] or [N, C, H, W]), in batches."""
+    x = pixels.reshape(-1, *shape)
+    return torch.cat([net(x[i:i + batch].float()).argmax(1) for i in range(0, len(x), batch)])
+
+
 def accuracy(net: FeatureNet, images: torch.Tensor, labels: torch.Tensor, batch: int = 1000) -> float:
-    hits = sum(int((net(images[i:i + batch].float() / 255).argmax(1) == labels[i:i + batch].long()).sum())
-               for i in range(0, len(images), batch))
+    """The fraction of uint8 images [N, C, H, W] labelled correctly."""
+    hits = int((predict(net, images.float() / 255, tuple(images.shape[1:]), batch) == labels.long()).sum())
     return hits / len(images)
 
 

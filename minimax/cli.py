@@ -3,8 +3,7 @@
     minimax train [--dataset ring] [--steps N] [...]     train (every TrainConfig field is a flag)
     minimax train --resume RUN_DIR [--steps N]          continue a run from its latest checkpoint
     minimax sample RUN_DIR --n N --out FILE.npy          draw samples from a trained generator (--class C: of class C)
-    minimax eval parzen|fid RUN_DIR --data-dir DIR       Table 1's Parzen estimate; classifier-feature FID
-    minimax eval conditional RUN_DIR --data-dir DIR      a conditional run's per-class accuracy and intra-class FID
+    minimax eval METRIC RUN_DIR... --data-dir DIR        score runs: parzen, fid, kid, pr, is, modes, conditional
     minimax report RUN_DIR...                            a self-contained HTML report
     minimax download DATASET --data-dir DIR              fetch and md5-check a dataset
 
@@ -21,10 +20,9 @@ from typing import TYPE_CHECKING
 
 from .config import PRESETS, TrainConfig, coerce, field_kind
 from .errors import MinimaxError
-from .rundir import CONDITIONAL, FID, PARZEN
 
 if TYPE_CHECKING:
-    import torch
+    pass
 
 
 MAX_ERROR_CHARS = 500
@@ -193,156 +191,6 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-MAX_EVAL_SAMPLES = 10**6
-
-
-MNIST_FAMILY = ("mnist", "fashion-mnist")
-
-
-def _eval_inputs(args: argparse.Namespace, metric: str, datasets: tuple[str, ...] = MNIST_FAMILY):
-    """(config, game or None, n) for an ``eval`` command: a run's generator, or with --real none."""
-    n = _positive_int(args.n, "--n")
-    _seed(args.seed)
-    if n > MAX_EVAL_SAMPLES:
-        raise MinimaxError(f"--n must be at most {MAX_EVAL_SAMPLES} for eval {metric}, got {n}")
-    if args.real:
-        from .rundir import load_run_config
-
-        cfg = load_run_config(args.run_dir) if args.run_dir else None
-        game = None
-    else:
-        if not args.run_dir:
-            raise MinimaxError(f"eval {metric} needs a run directory (or --real)")
-        from .train import load_run
-
-        game = load_run(args.run_dir)
-        cfg = game.cfg
-    if cfg is None:
-        from .config import TrainConfig
-
-        cfg = TrainConfig(dataset=args.dataset, model="paper")
-    if cfg.dataset not in datasets:
-        raise MinimaxError(f"eval {metric} needs a dataset with a test split ({', '.join(datasets)}); the run's "
-                           f"dataset is {cfg.dataset!r}")
-    cfg.data_dir = args.data_dir
-    return cfg, game, n
-
-
-def _eval_samples(args, cfg, game, n: int) -> tuple["torch.Tensor", str]:
-    """N samples in [0, 1], flattened: the run's generator's, or real training images with --real."""
-    from .data import load_dataset
-
-    if game is None:
-        samples = load_dataset(cfg, "cpu", split="train").pixels()[:n]
-        return samples, f"{len(samples)} real training images"
-    return game.generate(n, seed=_seed(args.seed)).reshape(n, -1).cpu().float(), \
-        f"{n} samples of {args.run_dir} (step {game.step})"
-
-
-def _check_shapes(game, test) -> None:
-    """The run's images and the evaluation set's must have one shape (never reshape one into the other)."""
-    if game is not None and tuple(game.data.shape) != tuple(test.shape):
-        raise MinimaxError(f"the run makes images of shape {tuple(game.data.shape)}, the evaluation set in "
-                           f"--data-dir has {tuple(test.shape)}")
-
-
-def _write_result(args, name: str, result: dict) -> None:
-    import json
-
-    from .checkpoint import atomic_write_bytes
-
-    if args.run_dir and not args.real:
-        atomic_write_bytes(Path(args.run_dir) / name, json.dumps(result, indent=2).encode())
-
-
-def cmd_eval_parzen(args: argparse.Namespace) -> int:
-    """Parzen-window log-likelihood of a run's generator on the MNIST-style test set."""
-    from .data import load_dataset
-    from .metrics.parzen import parzen_evaluate
-
-    cfg, game, n = _eval_inputs(args, "parzen")
-    test_set = load_dataset(cfg, "cpu", split="t10k")
-    _check_shapes(game, test_set)
-    test = test_set.pixels()
-    valid = load_dataset(cfg, "cpu", split="valid").pixels()[:1000]
-    samples, source = _eval_samples(args, cfg, game, n)
-    result = parzen_evaluate(samples, valid, test)
-    result["source"] = source
-    print(f"Parzen log-likelihood: {result['parzen_ll']:.1f} ± {result['parzen_se']:.1f} nats "
-          f"(sigma {result['sigma']:.4f}; {source}; {len(test)} test images)")
-    _write_result(args, PARZEN, result)
-    return 0
-
-
-def cmd_eval_fid(args: argparse.Namespace) -> int:
-    """Fréchet distance between classifier features of the test set and of a run's samples."""
-    from .data import load_dataset
-    from .metrics import classifier
-    from .metrics.frechet import GaussianFit, frechet_between
-
-    cfg, game, n = _eval_inputs(args, "fid")
-    if n < 2:
-        raise MinimaxError(f"--n must be at least 2 for a covariance, got {n}")
-    train = load_dataset(cfg, "cpu", split="train")
-    test = load_dataset(cfg, "cpu", split="t10k")
-    _check_shapes(game, test)
-    net = classifier.load_or_train(cfg.dataset, train.images, train.labels, args.cache_dir)
-    real, fake = GaussianFit(classifier.FEATURE_DIM), GaussianFit(classifier.FEATURE_DIM)
-    real.update(classifier.features(net, test.pixels(), test.shape))
-    samples, source = _eval_samples(args, cfg, game, n)
-    fake.update(classifier.features(net, samples, test.shape))
-    result = {"fid": frechet_between(real, fake),
-              "classifier_test_accuracy": classifier.accuracy(net, test.images, test.labels),
-              "n_samples": len(samples), "n_test": len(test), "source": source}
-    print(f"Frechet distance (classifier features): {result['fid']:.3f} ({source} vs {len(test)} test images; "
-          f"feature classifier test accuracy {result['classifier_test_accuracy']:.4f})")
-    _write_result(args, FID, result)
-    return 0
-
-
-def cmd_eval_conditional(args: argparse.Namespace) -> int:
-    """Conditional accuracy and intra-class FID of a conditional run, per class, on the dataset's test split."""
-    import torch
-
-    from .data import load_dataset
-    from .metrics import classifier
-    from .metrics.conditional import conditional_accuracy, intra_class_fid
-
-    cfg, game, n = _eval_inputs(args, "conditional", (*MNIST_FAMILY, "cifar10"))
-    if game is not None and not game.conditional:
-        raise MinimaxError(f"{args.run_dir} is unconditional (condition 'none'); eval conditional needs a "
-                           "conditional run (use eval fid)")
-    train = load_dataset(cfg, "cpu", split="train")
-    test = load_dataset(cfg, "cpu", split="t10k")
-    _check_shapes(game, test)
-    k = test.n_classes
-    per = n // k
-    if per < 2:
-        raise MinimaxError(f"--n {n} gives {per} samples per class for {k} classes; need at least 2 each")
-    net = classifier.load_or_train(cfg.dataset, train.images, train.labels, args.cache_dir)
-    if game is None:  # --real: real training images, as many of each class as the generator would draw
-        pick = torch.cat([torch.nonzero(train.labels == c)[:per, 0] for c in range(k)])
-        samples, labels, source = train.pixels()[pick], train.labels[pick], f"{len(pick)} real training images"
-    else:
-        labels = torch.arange(k).repeat_interleave(per)
-        samples = game.generate(len(labels), seed=_seed(args.seed), classes=labels).reshape(len(labels), -1).cpu()
-        source = f"{len(labels)} samples of {args.run_dir} (step {game.step}), {per} per class"
-    predicted = classifier.predict(net, samples, test.shape)
-    real_f = classifier.features(net, test.pixels(), test.shape)
-    fake_f = classifier.features(net, samples, test.shape)
-    result = {**conditional_accuracy(predicted, labels, k), **intra_class_fid(real_f, test.labels, fake_f, labels, k),
-              "classes": list(test.class_names), "classifier_test_accuracy": classifier.accuracy(net, test.images,
-                                                                                                  test.labels),
-              "n_samples": len(samples), "n_test": len(test), "source": source}
-    print(f"class  accuracy  intra-class FID   ({source}; {len(test)} test images)")
-    for c, name in enumerate(test.class_names):
-        print(f"{name:>5}  {result['accuracy'][c]:8.4f}  {result['intra_fid'][c]:15.3f}")
-    print(f" mean  {result['accuracy_mean']:8.4f}  {result['intra_fid_mean']:15.3f}   (the feature classifier labels "
-          f"real test images with accuracy {result['classifier_test_accuracy']:.4f}: the ceiling)")
-    _write_result(args, CONDITIONAL, result)
-    return 0
-
-
 def cmd_download(args: argparse.Namespace) -> int:
     from .data.download import download
 
@@ -394,16 +242,6 @@ def _positive_int(raw: str, flag: str) -> int:
     return v
 
 
-def _add_eval_arguments(p: argparse.ArgumentParser, samples: str, real_means: str) -> None:
-    p.add_argument("run_dir", nargs="?", help="a run directory (omit with --real)")
-    p.add_argument("--data-dir", required=True, help="folder with the MNIST/Fashion-MNIST IDX files")
-    p.add_argument("--n", default="10000", help=f"{samples} (default: 10000)")
-    p.add_argument("--seed", default="0", help="seed of the noise (default: 0)")
-    p.add_argument("--real", action="store_true", help=f"score N real training images instead: {real_means}")
-    p.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"),
-                   help="with --real and no run: which dataset (default: mnist)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -428,22 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="conditional runs: sample these classes (indices or names, or 'all'), --n of each; "
                         "the grid has one row per class")
     s.set_defaults(func=cmd_sample)
-    e = sub.add_parser("eval", help="evaluate a trained run")
-    esub = e.add_subparsers(dest="metric", required=True, parser_class=_Parser)
-    pz = esub.add_parser("parzen", help="Parzen-window log-likelihood on the MNIST test set (paper's Table 1)")
-    _add_eval_arguments(pz, "samples for the density", "the ceiling of the estimator")
-    pz.set_defaults(func=cmd_eval_parzen)
-    fd = esub.add_parser("fid", help="Frechet distance of classifier features to the MNIST-style test set")
-    _add_eval_arguments(fd, "generated samples", "the floor of the distance")
-    fd.add_argument("--cache-dir", help="where the feature classifier is cached "
-                                        "(default: $MINIMAX_CACHE or ~/.cache/minimax)")
-    fd.set_defaults(func=cmd_eval_fid)
-    cd = esub.add_parser("conditional", help="conditional runs: accuracy of each class's samples under the feature "
-                                             "classifier, and intra-class FID")
-    _add_eval_arguments(cd, "generated samples, the same number of each class", "the floor of the distance")
-    cd.add_argument("--cache-dir", help="where the feature classifier is cached "
-                                        "(default: $MINIMAX_CACHE or ~/.cache/minimax)")
-    cd.set_defaults(func=cmd_eval_conditional)
+    from .evaluate import add_eval_parser
+
+    add_eval_parser(sub)
     r = sub.add_parser("report", help="write a self-contained HTML report of one or more runs")
     r.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     r.add_argument("--out", help="the HTML file (default: RUN_DIR/report.html of the first run)")

@@ -11,7 +11,8 @@
     losses.png, discriminator.png, gradients.png     the curves of the game
     samples.png          (1-D and 2-D data) the samples over the data density through training
     tensorboard/         TensorBoard events, when the package is installed
-    parzen.json, fid.json, conditional.json, report.html    written by ``minimax eval`` and ``minimax report``
+    parzen.json, fid.json, kid.json, pr.json, is.json, modes.json, conditional.json: ``minimax eval`` (scores +
+                         protocol); report.html: ``minimax report``
     .lock                the lock held (an OS file lock) by the one process that trains into the run
 
 A directory that already holds a run (a config.json, metrics.jsonl or checkpoints/) is never trained into
@@ -40,6 +41,10 @@ LOCK = ".lock"
 PARZEN = "parzen.json"
 FID = "fid.json"
 CONDITIONAL = "conditional.json"
+MODES = "modes.json"
+KID = "kid.json"
+PRECISION_RECALL = "pr.json"
+INCEPTION_SCORE = "is.json"
 REPORT = "report.html"
 
 _STEP_FILE = re.compile(r"^(?:step|grid|field)-(\d{8,})\.[a-z]+$")

@@ -133,15 +133,20 @@ def name_classes(cfg: TrainConfig, data) -> None:
     cfg.class_names = names
 
 
-def load_run(run_dir: str | Path, steps: int | None = None, resume: bool = False) -> Game:
-    """The Game of a run directory, restored from its latest checkpoint (``steps`` may extend it;
-    ``resume`` to train on, which needs the number of processes the run was trained with)."""
+def load_run(run_dir: str | Path, steps: int | None = None, resume: bool = False,
+             checkpoint: str | Path | None = None) -> Game:
+    """The Game of a run directory, restored from its latest checkpoint, or from the file ``checkpoint``
+    (``steps`` may extend it; ``resume`` to train on, which needs the number of processes the run was trained
+    with)."""
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir)
     if steps is not None:
         cfg.steps = steps
         cfg.validate()
-    tensors, meta = ckpt.read_latest(run_dir, warn=lambda msg: print(f"minimax: warning: {msg}", file=sys.stderr))
+    if checkpoint is not None:
+        tensors, meta = ckpt.read_checkpoint(checkpoint)
+    else:
+        tensors, meta = ckpt.read_latest(run_dir, warn=lambda msg: print(f"minimax: warning: {msg}", file=sys.stderr))
     if steps is not None and steps < meta["step"]:
         raise MinimaxError(f"--steps {steps} is below the step of the run's latest checkpoint ({meta['step']})")
     game = build_game(cfg)

@@ -215,5 +215,5 @@ def test_real_process_error_has_no_traceback(tmp_path):
                        text=True, cwd=tmp_path)
     assert p.returncode == 2
     assert p.stderr.strip() == "minimax: error: unknown dataset 'nope'; choose one of: " \
-                               "ring, grid, gauss1d, mnist, fashion-mnist, cifar10, folder"
+                               "ring, grid, gauss1d, mnist, fashion-mnist, stacked-mnist, cifar10, folder"
     assert "Traceback" not in p.stderr

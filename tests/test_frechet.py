@@ -116,17 +116,19 @@ def test_unreadable_cache_is_retrained_not_fatal(tmp_path):
 
 
 def test_eval_fid_cli_on_small_files(tmp_path, capsys):
-    data = write_mnist(tmp_path / "mnist", n_train=120, n_test=40)
+    data = write_mnist(tmp_path / "mnist", n_train=200, n_test=40)
     run = tmp_path / "run"
     assert main(["train", "--dataset", "mnist", "--data-dir", str(data), "--model", "mlp", "--steps", "3",
                  "--batch-size", "8", "--g-hidden", "16", "--d-hidden", "16", "--out", str(run), "--no-plots",
                  "--device", "cpu", "--tensorboard", "off"]) == 0
     cache = tmp_path / "cache"
-    assert main(["eval", "fid", str(run), "--data-dir", str(data), "--n", "50", "--cache-dir", str(cache)]) == 0
+    assert main(["eval", "fid", str(run), "--data-dir", str(data), "--n", "130", "--cache-dir", str(cache)]) == 0
     out = capsys.readouterr().out
     assert "Frechet distance" in out and (run / "fid.json").is_file()
-    assert main(["eval", "fid", "--real", "--data-dir", str(data), "--n", "40", "--cache-dir", str(cache)]) == 0
+    assert main(["eval", "fid", "--real", "--data-dir", str(data), "--n", "150", "--cache-dir", str(cache)]) == 0
     assert main(["eval", "fid", "--data-dir", str(data), "--cache-dir", str(cache)]) == 2
     assert "needs a run directory" in capsys.readouterr().err
-    assert main(["eval", "fid", str(run), "--data-dir", str(data), "--n", "1", "--cache-dir", str(cache)]) == 2
-    assert "--n must be at least 2" in capsys.readouterr().err
+    before = (run / "fid.json").read_bytes()
+    assert main(["eval", "fid", str(run), "--data-dir", str(data), "--n", "100", "--cache-dir", str(cache)]) == 2
+    assert "below the feature dimension 128" in capsys.readouterr().err
+    assert (run / "fid.json").read_bytes() == before  # a refused evaluation writes nothing over

@@ -290,7 +290,7 @@ def test_eval_refuses_a_data_set_of_another_shape_or_with_bad_labels(tmp_path, c
                                   "has (1, 5, 5)")
     bad = write_mnist(tmp_path / "labels", first_label=200)
     code, _, err = cli(["eval", "fid", "--real", "--data-dir", bad, "--n", "20"], capsys)
-    one_line_error(code, err, "class indices must be in 0..9, found 0..200")
+    one_line_error(code, err, "class indices must be in 0..9, found")
 
 
 # --- 6. what extending a run means -------------------------------------------------------------

@@ -56,3 +56,35 @@ def test_table1_recipe_learns_digits_in_4000_iterations(tmp_path, capsys):
     assert main(["eval", "parzen", str(run), "--data-dir", str(MNIST)]) == 0
     ll = float(capsys.readouterr().out.split("Parzen log-likelihood: ")[1].split(" ")[0])
     assert ll > 80
+
+
+@pytest.mark.slow
+@needs_mnist
+def test_precision_recall_on_mnist_mode_dropping_and_spread_samples():
+    """Classifier features of 2,000 test digits vs constructed sample sets (README, "Metrics"):
+    training digits score high on both; only digits 0-4 (half the modes dropped) keep precision and lose recall;
+    samples scattered around the data (Gaussian spread of ½ the features' std: the metric's "blurry" case)
+    keep recall and lose precision."""
+    import torch
+
+    from minimax.data.images import mnist_like
+    from minimax.metrics import classifier
+    from minimax.metrics.precision_recall import precision_recall
+
+    train = mnist_like("mnist", MNIST, "cpu", "tanh", "train")
+    test = mnist_like("mnist", MNIST, "cpu", "tanh", "t10k")
+    net = classifier.load_or_train("mnist", train.images, train.labels, log=lambda m: None)
+
+    def phi(u8):
+        return classifier.features(net, u8.float().reshape(len(u8), -1) / 255, (1, 28, 28))
+
+    real = phi(test.images[:2000])
+    good = precision_recall(real, phi(train.images[:2000]))
+    dropped = precision_recall(real, phi(train.images[train.labels < 5][:2000]))
+    f = phi(train.images[:2000])
+    spread = precision_recall(real, f + 0.5 * f.std(0).mean() * torch.randn(f.shape,
+                                                                             generator=torch.Generator().manual_seed(0)))
+    assert good["precision"] > 0.8 and good["recall"] > 0.8
+    assert dropped["precision"] > good["precision"] - 0.05 and dropped["recall"] < good["recall"] - 0.15
+    assert dropped["coverage"] < good["coverage"] - 0.15
+    assert spread["recall"] > 0.95 and spread["precision"] < 0.2 and spread["density"] < 0.1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import MinimaxError
 from .toy import TOY_DATASETS, GaussianMixture
 
-IMAGE_DATASETS = ("mnist", "fashion-mnist", "cifar10", "folder")
+IMAGE_DATASETS = ("mnist", "fashion-mnist", "stacked-mnist", "cifar10", "folder")
 DATASETS = (*TOY_DATASETS, *IMAGE_DATASETS)
 
 
@@ -19,6 +19,14 @@ def load_dataset(cfg, device="cpu", output: str = "tanh", split: str = "train"):
         from .images import mnist_like
 
         return mnist_like(name, cfg.data_dir, device, output, split)
+    if name == "stacked-mnist":
+        from .images import mnist_like
+        from .stacked import StackedMNIST
+
+        if split != "train":
+            raise MinimaxError("stacked-mnist is drawn from MNIST's training split only (its metric is mode "
+                               "coverage, not a held-out likelihood)")
+        return StackedMNIST(mnist_like("mnist", cfg.data_dir, "cpu", output, "train"), device, output)
     if name == "cifar10":
         from .images import cifar10
 

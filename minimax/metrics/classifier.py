@@ -42,7 +42,10 @@ class FeatureNet(nn.Module):
         return self.head(self.features(x))
 
 
-def train_feature_net(images: torch.Tensor, labels: torch.Tensor, epochs: int = 2, batch: int = 128,
+EPOCHS = 2  # the FID network's training; the Stacked MNIST digit reader trains longer (metrics.modes)
+
+
+def train_feature_net(images: torch.Tensor, labels: torch.Tensor, epochs: int = EPOCHS, batch: int = 128,
                       seed: int = 0) -> FeatureNet:
     """Fit φ's classifier on uint8 images [N, C, H, W] with integer labels; deterministic given ``seed``."""
     gen = torch.Generator().manual_seed(seed)
@@ -88,21 +91,32 @@ def default_cache_dir() -> Path:
     return Path(root)
 
 
-def data_digest(images: torch.Tensor, labels: torch.Tensor) -> str:
-    h = hashlib.sha256(VERSION.encode())
+def data_digest(images: torch.Tensor, labels: torch.Tensor, epochs: int = EPOCHS) -> str:
+    h = hashlib.sha256(VERSION.encode() if epochs == EPOCHS else f"{VERSION}-e{epochs}".encode())
     h.update(images.contiguous().numpy().tobytes())
     h.update(labels.contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
 
 
+def network_digest(net: torch.nn.Module) -> str:
+    """The first 16 hex digits of the SHA-256 of a network's parameters and buffers (names and values), the
+    feature network's identity in an evaluation record."""
+    h = hashlib.sha256()
+    for name, t in sorted(net.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 def load_or_train(name: str, images: torch.Tensor, labels: torch.Tensor, cache_dir: str | Path | None = None,
-                  log=print) -> FeatureNet:
-    """φ for this training set: read from the cache when a valid file is there, else trained and cached."""
+                  log=print, epochs: int = EPOCHS) -> FeatureNet:
+    """φ for this training set (trained for ``epochs``): read from the cache when a valid file is there, else
+    trained and cached."""
     from safetensors.torch import load_file
 
     from ..checkpoint import atomic_write_bytes
 
-    path = Path(cache_dir or default_cache_dir()) / f"features-{name}-{data_digest(images, labels)}.safetensors"
+    path = Path(cache_dir or default_cache_dir()) / f"features-{name}-{data_digest(images, labels, epochs)}.safetensors"
     net = FeatureNet(images.shape[1], images.shape[2], int(labels.max()) + 1)
     if path.is_file():
         try:
@@ -111,7 +125,7 @@ def load_or_train(name: str, images: torch.Tensor, labels: torch.Tensor, cache_d
         except Exception as e:  # safetensors raises its own error types for malformed files
             log(f"feature network {path} is unreadable ({type(e).__name__}); training it again")
     log(f"training the feature network for {name} (once; cached in {path.parent})")
-    net = train_feature_net(images, labels)
+    net = train_feature_net(images, labels, epochs)
     from safetensors.torch import save
 
     try:

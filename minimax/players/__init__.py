@@ -1,7 +1,9 @@
 """The two players: generator G (noise -> data) and discriminator D (data -> logit).
 
 Architectures: ``mlp`` (any data), ``paper`` (Goodfellow et al. 2014's MNIST pair),
-``dcgan`` (Radford et al. 2016, 28/32/64 px images). Conditional players G(z, c), D(x, c) for the
+``dcgan`` (Radford et al. 2016, 28/32/64 px images), ``veegan`` (the DCGAN of the Stacked MNIST benchmark,
+VEEGAN/PacGAN). With ``pack`` = p > 1 the mlp, dcgan and veegan D are PacGAN discriminators (p samples per
+logit). Conditional players G(z, c), D(x, c) for the
 conditional game: :mod:`minimax.players.conditioning`.
 """
 from __future__ import annotations
@@ -17,8 +19,10 @@ from .dcgan import SIZES as DCGAN_SIZES
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .mlp import MLPDiscriminator, MLPGenerator
 from .paper import PaperDiscriminator, PaperGenerator
+from .veegan import SIDE as VEEGAN_SIDE
+from .veegan import VEEGANDiscriminator, VEEGANGenerator
 
-MODELS = ("mlp", "paper", "dcgan")
+MODELS = ("mlp", "paper", "dcgan", "veegan")
 
 
 @contextmanager
@@ -103,8 +107,10 @@ def make_players(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
                          batchnorm=cfg.g_norm == "batch", classes=k)
         D = MLPDiscriminator(shape, cfg.d_hidden, "leaky_relu", cfg.d_dropout, cfg.pack, classes=k)
         return G, D
-    if cfg.pack != 1:
-        raise MinimaxError(f"pack > 1 is only available for the mlp model, not {cfg.model}")
+    if cfg.pack != 1 and cfg.model not in ("dcgan", "veegan"):
+        raise MinimaxError(f"pack > 1 is available for the mlp, dcgan and veegan models, not {cfg.model}")
+    if cfg.pack != 1 and k:
+        raise MinimaxError(f"pack > 1 with condition {cfg.condition!r} is available for the mlp model only")
     if len(shape) != 3:
         raise MinimaxError(f"model {cfg.model!r} needs image data; dataset {cfg.dataset!r} has shape {shape}")
     if cfg.model == "paper":
@@ -113,10 +119,17 @@ def make_players(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
         c, h, w = shape
         if h != w or h not in DCGAN_SIZES:
             raise MinimaxError(f"dcgan needs square images of side {sorted(DCGAN_SIZES)}, got {h}x{w}")
-        return DCGANGenerator(cfg.latent_dim, c, h, classes=k), DCGANDiscriminator(c, h, norm=cfg.d_norm, classes=k)
+        return DCGANGenerator(cfg.latent_dim, c, h, classes=k), \
+            DCGANDiscriminator(c, h, norm=cfg.d_norm, classes=k, pack=cfg.pack)
+    if cfg.model == "veegan":
+        if shape[1:] != (VEEGAN_SIDE, VEEGAN_SIDE) or k:
+            raise MinimaxError(f"model veegan needs unconditional {VEEGAN_SIDE}x{VEEGAN_SIDE} images, got shape "
+                               f"{shape}" + (f" and condition {cfg.condition!r}" if k else ""))
+        return VEEGANGenerator(cfg.latent_dim, shape[0]), VEEGANDiscriminator(shape[0], cfg.pack)
     raise MinimaxError(f"unknown model {cfg.model!r}")
 
 
 __all__ = ["MODELS", "CONDITIONS", "player_classes", "build_players", "make_players", "eval_mode",
            "init_output_bias_from_marginals", "output_range", "MLPGenerator", "MLPDiscriminator", "PaperGenerator",
-           "PaperDiscriminator", "DCGANGenerator", "DCGANDiscriminator"]
+           "PaperDiscriminator", "DCGANGenerator", "DCGANDiscriminator", "VEEGANGenerator",
+           "VEEGANDiscriminator"]

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .conditioning import ConditionalBatchNorm2d, run_layers
+from .packing import pack
 
 SIZES = {28: (7, 2), 32: (4, 3), 64: (4, 4)}  # image side -> (base side s0, number of x2 upsamplings)
 
@@ -70,14 +71,16 @@ def _norm(kind: str, channels: int) -> nn.Module:
 
 class DCGANDiscriminator(nn.Module):
     """DCGAN's D; ``norm`` = 'layer' or 'none' makes each example's output depend on that example only
-    (needed by per-example gradient penalties, Gulrajani et al. 2017 §4)."""
+    (needed by per-example gradient penalties, Gulrajani et al. 2017 §4). ``pack`` = p: PacGAN's D, one logit
+    per p consecutive samples stacked along the channels (:func:`minimax.players.packing.pack`)."""
 
-    def __init__(self, channels: int, size: int, width: int = 64, norm: str = "batch", classes: int = 0):
+    def __init__(self, channels: int, size: int, width: int = 64, norm: str = "batch", classes: int = 0,
+                 pack: int = 1):
         super().__init__()
         s0, n = _check(size)
-        self.classes = classes
+        self.classes, self.pack = classes, pack
         c = width
-        layers: list[nn.Module] = [nn.Conv2d(channels, c, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        layers: list[nn.Module] = [nn.Conv2d(channels * pack, c, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for _ in range(n - 1):
             layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=norm == "none"), _norm(norm, c * 2), nn.LeakyReLU(0.2, True)]
             c *= 2
@@ -91,6 +94,7 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         if not self.classes:
+            x = pack(x, self.pack)
             return self.net(x).view(x.shape[0])
         h = x
         for layer in self.net[:-1]:

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .conditioning import with_one_hot
+from .packing import pack
 
 ACTIVATIONS = {
     "relu": lambda: nn.ReLU(),
@@ -97,6 +98,4 @@ class MLPDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         x = with_one_hot(x, c, self.classes)
-        if self.pack > 1:
-            x = x.reshape(x.shape[0] // self.pack, -1)
-        return self.net(x).squeeze(1)
+        return self.net(pack(x.flatten(1), self.pack)).squeeze(1)

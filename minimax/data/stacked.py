@@ -1,0 +1,96 @@
+r"""Stacked MNIST (Metz et al. 2017 §3.3; VEEGAN §5.2; PacGAN §5.2): 1,000 modes made of MNIST digits.
+
+A sample is three MNIST digits drawn independently and uniformly from the training split train[:50000]
+(never the validation or test images), stacked as the red, green and blue channels of one 28×28×3 image:
+
+    x = (x_1, x_2, x_3),  x_i = image j_i,  j_i ~ U{0, ..., 49,999} independently,
+
+so its mode (class) is the digit triple (d_1, d_2, d_3), c = 100 d_1 + 10 d_2 + d_3 ∈ {0, ..., 999}, and
+p(c) ≈ 1/1000 (exactly Π_i n_{d_i}/50000 with n_d the count of digit d). Samples are drawn on the fly, one
+index triple per sample, from the 50,000 images held once: no fixed 128k-image copy.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..errors import MinimaxError
+
+CHANNELS = 3
+DIGITS = 10
+MODES = DIGITS ** CHANNELS
+
+
+def mode_index(digits: torch.Tensor) -> torch.Tensor:
+    """[N, 3] digit triples -> mode c = 100 d_1 + 10 d_2 + d_3."""
+    return (digits.long() * torch.tensor([DIGITS ** 2, DIGITS, 1], device=digits.device)).sum(1)
+
+
+class StackedMNIST:
+    """Three-channel stacks of MNIST training digits; samples in the generator's range (tanh: [-1, 1])."""
+
+    def __init__(self, digits, device: torch.device | str = "cpu", output: str = "tanh"):
+        if digits.labels is None or digits.shape != (1, 28, 28):
+            raise MinimaxError("stacked-mnist needs labelled 28x28 single-channel digits")
+        self.name = "stacked-mnist"
+        self.digits = digits  # ImageData of train[:50000], [N, 1, 28, 28]
+        self.device = torch.device(device)
+        self.images = digits.images.to(self.device)[:, 0]
+        self.labels = digits.labels
+        self._device_labels = None
+        self.g_output = output
+        self.class_names = tuple(f"{c:03d}" for c in range(MODES))
+
+    @property
+    def n_classes(self) -> int:
+        return MODES
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (CHANNELS, 28, 28)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def _draw(self, m: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.randint(len(self.images), (m, CHANNELS), generator=generator, device=self.device)
+        return idx, self.to_model_space(self.images[idx])
+
+    def to_model_space(self, u8: torch.Tensor) -> torch.Tensor:
+        x = u8.float().div_(255.0)
+        return x.mul_(2).sub_(1) if self.g_output == "tanh" else x
+
+    def to_data_space(self, x: torch.Tensor) -> torch.Tensor:
+        if self.g_output == "tanh":
+            x = (x + 1) / 2
+        return x.clamp(0, 1)
+
+    def sample(self, m: int, generator: torch.Generator, device=None) -> torch.Tensor:
+        return self._draw(m, generator)[1]
+
+    def _labels_on_device(self) -> torch.Tensor:
+        if self._device_labels is None:
+            self._device_labels = self.labels.to(self.device)
+        return self._device_labels
+
+    def sample_labelled(self, m: int, generator: torch.Generator, device=None):
+        """(x, c): m stacks and their modes c = 100 d_1 + 10 d_2 + d_3."""
+        idx, x = self._draw(m, generator)
+        return x, mode_index(self._labels_on_device()[idx])
+
+    def sample_labels(self, m: int, generator: torch.Generator) -> torch.Tensor:
+        """m modes c ~ p_data(c): the digit triple of three random training images."""
+        labels = self._labels_on_device().to(generator.device)
+        idx = torch.randint(len(labels), (m, CHANNELS), generator=generator, device=generator.device)
+        return mode_index(labels[idx])
+
+    def pixels(self, n: int = 10_000, seed: int = 0) -> torch.Tensor:
+        """n stacks drawn from their own seed, as floats in [0, 1] flattened to [n, 3·28·28]."""
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        idx = torch.randint(len(self.images), (n, CHANNELS), generator=gen, device=self.device)
+        return self.images[idx].float().div(255.0).reshape(n, -1)
+
+    def real_modes(self, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """(pixels [n, 3·28·28] in [0, 1], modes [n]) of n real stacks: the metric's reference."""
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        idx = torch.randint(len(self.images), (n, CHANNELS), generator=gen, device=self.device)
+        return self.images[idx].float().div(255.0).reshape(n, -1), mode_index(self._labels_on_device()[idx])

@@ -126,6 +126,14 @@ def _check_shapes(job: Job, test) -> None:
 
 # ----------------------------------------------------------------------------------------------
 # features: the dataset's classifier or the FID Inception network
+def classifier_record(name: str, net, test) -> dict:
+    """A classifier feature network's entry in the protocol: its name, digest and accuracy on the test images."""
+    from .metrics import classifier
+
+    return {"name": f"{name} (metrics.classifier v{classifier.VERSION})", "digest": classifier.network_digest(net),
+            "test_accuracy": classifier.accuracy(net, test.images, test.labels)}
+
+
 class Features:
     """φ(pixels) of a run's images: the dataset's classifier (default) or Inception-v3 (--features inception).
     Loaded before any sample is drawn, so a missing or wrong weights file fails fast."""
@@ -145,9 +153,7 @@ class Features:
                                f"{cfg.dataset!r} use --features inception")
         self.net = classifier.load_or_train(cfg.dataset, train.images, train.labels, args.cache_dir)
         self.dim = classifier.FEATURE_DIM
-        self.record = {"name": f"minimax {cfg.dataset} classifier (metrics.classifier v{classifier.VERSION})",
-                       "digest": classifier.network_digest(self.net),
-                       "test_accuracy": classifier.accuracy(self.net, test.images, test.labels)}
+        self.record = classifier_record(f"minimax {cfg.dataset} classifier", self.net, test)
 
     def __call__(self, pixels: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
         if self.kind == "inception":
@@ -293,9 +299,8 @@ def eval_modes(args, run_dir) -> dict:
     digits = mnist_like("mnist", args.data_dir, "cpu", "tanh", "train")
     test = mnist_like("mnist", args.data_dir, "cpu", "tanh", "t10k")
     net = classifier.load_or_train("mnist-digits", digits.images, digits.labels, args.cache_dir, epochs=DIGIT_EPOCHS)
-    accuracy = classifier.accuracy(net, test.images, test.labels)
-    network = {"name": f"minimax MNIST digit classifier (metrics.classifier v{classifier.VERSION}, {DIGIT_EPOCHS} "
-                       "epochs)", "digest": classifier.network_digest(net), "test_accuracy": accuracy}
+    network = classifier_record(f"minimax MNIST digit classifier, {DIGIT_EPOCHS} epochs", net, test)
+    accuracy = network["test_accuracy"]
 
     def score(samples: torch.Tensor) -> dict:
         modes = stacked_modes(lambda x: classifier.predict(net, x, (1, 28, 28)), samples)
@@ -346,7 +351,8 @@ def eval_conditional(args, run_dir) -> dict:
     predicted = classifier.predict(net, samples, test.shape)
     real_f = classifier.features(net, test.pixels(), test.shape)
     fake_f = classifier.features(net, samples, test.shape)
-    accuracy = classifier.accuracy(net, test.images, test.labels)
+    network = classifier_record(f"minimax {job.cfg.dataset} classifier", net, test)
+    accuracy = network["test_accuracy"]
     result = {**conditional_accuracy(predicted, labels, k), **intra_class_fid(real_f, test.labels, fake_f, labels, k),
               "classes": list(test.class_names), "classifier_test_accuracy": accuracy,
               "n_samples": len(samples), "n_test": len(test), "source": source}
@@ -355,8 +361,6 @@ def eval_conditional(args, run_dir) -> dict:
         print(f"{name:>5}  {result['accuracy'][c]:8.4f}  {result['intra_fid'][c]:15.3f}")
     print(f" mean  {result['accuracy_mean']:8.4f}  {result['intra_fid_mean']:15.3f}   (the feature classifier labels "
           f"real test images with accuracy {accuracy:.4f}: the ceiling)")
-    network = {"name": f"minimax {job.cfg.dataset} classifier (metrics.classifier v{classifier.VERSION})",
-               "digest": classifier.network_digest(net), "test_accuracy": accuracy}
     return {**result, "protocol": job.protocol(source, {"split": "test", "size": len(test)}, network)}
 
 

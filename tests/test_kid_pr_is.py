@@ -89,6 +89,8 @@ def test_on_the_ring_mode_dropping_loses_recall_and_blur_loses_precision():
     assert dropped["precision"] > 0.95 and 0.4 < dropped["recall"] < 0.6 and 0.4 < dropped["coverage"] < 0.6
     assert blurred["recall"] > 0.95 and blurred["precision"] < 0.3 and blurred["density"] < 0.3
     good = precision_recall(real, ring_samples(2000, range(8), 0.01, gen))
+    for name, r in (("all 8", good), ("4 of 8", dropped), ("blurred", blurred)):
+        print(name, {k: round(v, 3) for k, v in r.items()})  # the README's table (pytest -s)
     assert min(good["precision"], good["recall"]) > 0.95
     # Naeem et al. 2020, §3.3: for Q = P and M = N, E[coverage] = 1 - (N-1)···(N-k) / ((2N-1)···(2N-k)) → 1 - 2^-k
     assert good["coverage"] == pytest.approx(1 - 0.5 ** 3, abs=0.03)

@@ -51,8 +51,12 @@ class StackedMNIST:
     def __len__(self) -> int:
         return len(self.images)
 
+    def _indices(self, m: int, generator: torch.Generator) -> torch.Tensor:
+        """[m, 3] training-image indices, one per channel, uniform and independent."""
+        return torch.randint(len(self.images), (m, CHANNELS), generator=generator, device=self.device)
+
     def _draw(self, m: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        idx = torch.randint(len(self.images), (m, CHANNELS), generator=generator, device=self.device)
+        idx = self._indices(m, generator)
         return idx, self.to_model_space(self.images[idx])
 
     def to_model_space(self, u8: torch.Tensor) -> torch.Tensor:
@@ -84,13 +88,7 @@ class StackedMNIST:
         return mode_index(labels[idx])
 
     def pixels(self, n: int = 10_000, seed: int = 0) -> torch.Tensor:
-        """n stacks drawn from their own seed, as floats in [0, 1] flattened to [n, 3·28·28]."""
+        """n stacks drawn from a stream of their own seed, as floats in [0, 1] flattened to [n, 3·28·28] (the
+        metrics' data space)."""
         gen = torch.Generator(device=self.device).manual_seed(seed)
-        idx = torch.randint(len(self.images), (n, CHANNELS), generator=gen, device=self.device)
-        return self.images[idx].float().div(255.0).reshape(n, -1)
-
-    def real_modes(self, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        """(pixels [n, 3·28·28] in [0, 1], modes [n]) of n real stacks: the metric's reference."""
-        gen = torch.Generator(device=self.device).manual_seed(seed)
-        idx = torch.randint(len(self.images), (n, CHANNELS), generator=gen, device=self.device)
-        return self.images[idx].float().div(255.0).reshape(n, -1), mode_index(self._labels_on_device()[idx])
+        return self.images[self._indices(n, gen)].float().div(255.0).reshape(n, -1)

@@ -89,6 +89,15 @@ def test_make_players_packs_dcgan_and_veegan_and_refuses_the_rest(tmp_path):
         make_players(TrainConfig(dataset="stacked-mnist", model="paper", pack=2, batch_size=128), data)
 
 
+def test_a_conditional_veegan_run_is_a_one_line_error(tmp_path, capsys):
+    data, _ = stacked(tmp_path)
+    assert main(["train", "--dataset", "stacked-mnist", "--data-dir", str(data), "--condition", "concat",
+                 "--steps", "1", "--out", str(tmp_path / "r"), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "model 'veegan' has no conditional form; condition 'concat' needs mlp (concat)" in err
+    assert err.count("\n") == 1
+
+
 def test_histogram_metrics_closed_forms():
     uniform = torch.arange(1000).repeat(3)
     assert histogram_metrics(uniform, 1000) == {"modes": 1000, "n_modes": 1000, "kl": pytest.approx(0.0, abs=1e-12)}

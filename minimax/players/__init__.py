@@ -84,7 +84,10 @@ def player_classes(cfg, data) -> int:
     A conditional game needs labelled data with at least two classes and the model's way of conditioning."""
     if cfg.condition == "none":
         return 0
-    wanted = CONDITION_FOR_MODEL[cfg.model]
+    wanted = CONDITION_FOR_MODEL.get(cfg.model)
+    if wanted is None:
+        raise MinimaxError(f"model {cfg.model!r} has no conditional form; condition {cfg.condition!r} needs "
+                           f"{', '.join(f'{m} ({c})' for m, c in CONDITION_FOR_MODEL.items())}")
     if cfg.condition != wanted:
         raise MinimaxError(f"condition {cfg.condition!r} is not available for model {cfg.model!r}; "
                            f"it conditions by {wanted!r}")
@@ -122,9 +125,8 @@ def make_players(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
         return DCGANGenerator(cfg.latent_dim, c, h, classes=k), \
             DCGANDiscriminator(c, h, norm=cfg.d_norm, classes=k, pack=cfg.pack)
     if cfg.model == "veegan":
-        if shape[1:] != (VEEGAN_SIDE, VEEGAN_SIDE) or k:
-            raise MinimaxError(f"model veegan needs unconditional {VEEGAN_SIDE}x{VEEGAN_SIDE} images, got shape "
-                               f"{shape}" + (f" and condition {cfg.condition!r}" if k else ""))
+        if shape[1:] != (VEEGAN_SIDE, VEEGAN_SIDE):
+            raise MinimaxError(f"model veegan needs {VEEGAN_SIDE}x{VEEGAN_SIDE} images, got shape {shape}")
         return VEEGANGenerator(cfg.latent_dim, shape[0]), VEEGANDiscriminator(shape[0], cfg.pack)
     raise MinimaxError(f"unknown model {cfg.model!r}")
 

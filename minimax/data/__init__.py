@@ -26,7 +26,7 @@ def load_dataset(cfg, device="cpu", output: str = "tanh", split: str = "train"):
         if split != "train":
             raise MinimaxError("stacked-mnist is drawn from MNIST's training split only (its metric is mode "
                                "coverage, not a held-out likelihood)")
-        return StackedMNIST(mnist_like("mnist", cfg.data_dir, "cpu", output, "train"), device, output)
+        return StackedMNIST(mnist_like("mnist", cfg.data_dir, device, output, "train"))
     if name == "cifar10":
         from .images import cifar10
 

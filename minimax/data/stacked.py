@@ -28,16 +28,16 @@ def mode_index(digits: torch.Tensor) -> torch.Tensor:
 class StackedMNIST:
     """Three-channel stacks of MNIST training digits; samples in the generator's range (tanh: [-1, 1])."""
 
-    def __init__(self, digits, device: torch.device | str = "cpu", output: str = "tanh"):
+    def __init__(self, digits):
         if digits.labels is None or digits.shape != (1, 28, 28):
             raise MinimaxError("stacked-mnist needs labelled 28x28 single-channel digits")
         self.name = "stacked-mnist"
-        self.digits = digits  # ImageData of train[:50000], [N, 1, 28, 28]
-        self.device = torch.device(device)
-        self.images = digits.images.to(self.device)[:, 0]
+        self.digits = digits  # ImageData of train[:50000] on the training device: its scaling and labels serve
+        self.device = digits.device
+        self.images = digits.images[:, 0]
         self.labels = digits.labels
-        self._device_labels = None
-        self.g_output = output
+        self.g_output = digits.g_output
+        self.to_model_space, self.to_data_space = digits.to_model_space, digits.to_data_space
         self.class_names = tuple(f"{c:03d}" for c in range(MODES))
 
     @property
@@ -59,31 +59,17 @@ class StackedMNIST:
         idx = self._indices(m, generator)
         return idx, self.to_model_space(self.images[idx])
 
-    def to_model_space(self, u8: torch.Tensor) -> torch.Tensor:
-        x = u8.float().div_(255.0)
-        return x.mul_(2).sub_(1) if self.g_output == "tanh" else x
-
-    def to_data_space(self, x: torch.Tensor) -> torch.Tensor:
-        if self.g_output == "tanh":
-            x = (x + 1) / 2
-        return x.clamp(0, 1)
-
     def sample(self, m: int, generator: torch.Generator, device=None) -> torch.Tensor:
         return self._draw(m, generator)[1]
-
-    def _labels_on_device(self) -> torch.Tensor:
-        if self._device_labels is None:
-            self._device_labels = self.labels.to(self.device)
-        return self._device_labels
 
     def sample_labelled(self, m: int, generator: torch.Generator, device=None):
         """(x, c): m stacks and their modes c = 100 d_1 + 10 d_2 + d_3."""
         idx, x = self._draw(m, generator)
-        return x, mode_index(self._labels_on_device()[idx])
+        return x, mode_index(self.digits._labels_on_device()[idx])
 
     def sample_labels(self, m: int, generator: torch.Generator) -> torch.Tensor:
         """m modes c ~ p_data(c): the digit triple of three random training images."""
-        labels = self._labels_on_device().to(generator.device)
+        labels = self.digits._labels_on_device().to(generator.device)
         idx = torch.randint(len(labels), (m, CHANNELS), generator=generator, device=generator.device)
         return mode_index(labels[idx])
 

@@ -35,9 +35,9 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from minimax.algorithm.game import Game  # noqa: E402
 from minimax.config import TrainConfig  # noqa: E402
 from minimax.data.images import ImageData, load_idx_split  # noqa: E402
-from minimax.game import Game  # noqa: E402
 
 LATENT, BATCH, IMG = 100, 64, (1, 28, 28)
 G_WIDTHS = [LATENT, 128, 256, 512, 1024, 784]

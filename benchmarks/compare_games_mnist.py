@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from minimax.checkpoint import read_latest  # noqa: E402
 from minimax.games import GAMES  # noqa: E402
+from minimax.run.checkpoint import read_latest  # noqa: E402
 
 
 def main() -> int:

@@ -2,15 +2,18 @@ r"""minimax: Generative Adversarial Networks whose code reads like the theory.
 
     min_G max_D V(D, G) = E_{x~p_data}[log D(x)] + E_{z~p_z}[log(1 - D(G(z)))]
 
-The objective (:mod:`minimax.objective`), the theory's closed forms
-(:mod:`minimax.theory`), the players (:mod:`minimax.players`), the game
-(:mod:`minimax.game`, Algorithm 1), and the training run (:mod:`minimax.train`).
+The layers, top to bottom (docs/architecture.md): the command line (:mod:`minimax.cli`) and this front door
+(:mod:`minimax.api`: train, sample, evaluate); evaluation (:mod:`minimax.evaluation`) and pictures
+(:mod:`minimax.viz`); running a job (:mod:`minimax.run`); the configuration (:mod:`minimax.config`);
+Algorithm 1 (:mod:`minimax.algorithm`); the components: the games (:mod:`minimax.games`, the 2014 game in
+:mod:`minimax.games.minimax` and its theory in :mod:`minimax.games.theory`), the players, the data, the
+metrics; and at the bottom the errors and atomic files.
 """
-__version__ = "0.2.0"
-
+from ._version import __version__
+from .api import evaluate, sample, train
 from .config import TrainConfig
 from .errors import MinimaxError
-from .objective import (
+from .games.minimax import (
     MinimaxObjective,
     discriminator_loss,
     generator_loss,
@@ -21,17 +24,11 @@ from .objective import (
     total_loss,
     value,
 )
-from .theory import optimal_discriminator, optimal_discriminator_logit, virtual_training_criterion
+from .games.theory import optimal_discriminator, optimal_discriminator_logit, virtual_training_criterion
 
 __all__ = [
     "__version__", "log_d", "log_one_minus_d", "MinimaxObjective", "value", "discriminator_loss", "generator_loss",
     "saturating_generator_loss", "non_saturating_generator_loss", "total_loss", "optimal_discriminator",
     "optimal_discriminator_logit", "virtual_training_criterion", "TrainConfig", "MinimaxError", "train",
-    "sample",
+    "sample", "evaluate",
 ]
-
-# Last, and eagerly: importing the submodule minimax.train sets the package attribute ``train`` to the
-# module, so the function must be bound after it (a lazy wrapper here turned into the module on first use,
-# and a second minimax.train(...) call in the same process failed).
-from .sampling import sample  # noqa: E402
-from .train import train  # noqa: E402

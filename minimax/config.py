@@ -27,14 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .algorithm.game import UPDATES
+from .algorithm.optim import OPTIMIZERS, SCHEDULES
 from .data import DATASETS
+from .data.prior import PRIORS
 from .errors import MinimaxError
-from .game import UPDATES
 from .games import GAME_PRESETS, GAMES, TWO_GENERATOR_LOSSES
-from .objective import GENERATOR_LOSSES
-from .optim import OPTIMIZERS, SCHEDULES
+from .games.minimax import GENERATOR_LOSSES
 from .players import CONDITIONS, MODELS
-from .prior import PRIORS
 
 DEFAULT_DATASET = "ring"
 

@@ -12,12 +12,14 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from minimax import checkpoint as ckpt
+from minimax.algorithm.game import Game
+from minimax.api import train
 from minimax.config import TrainConfig
 from minimax.errors import MinimaxError
-from minimax.game import Game
-from minimax.runlog import read_metrics
-from minimax.train import TrainingDiverged, build_game, train
+from minimax.run import checkpoint as ckpt
+from minimax.run.loop import TrainingDiverged, parameters_finite
+from minimax.run.runlog import read_metrics
+from minimax.run.setup import build_game
 
 
 def tiny(out, **kw) -> TrainConfig:
@@ -42,7 +44,7 @@ def metrics_without_time(run_dir):
 
 
 def load_final(run_dir) -> Game:
-    from minimax.train import load_run
+    from minimax.run.setup import load_run
 
     return load_run(run_dir)
 
@@ -228,7 +230,7 @@ def test_divergence_stops_with_step_and_last_good_checkpoint(tmp_path, monkeypat
 def test_divergence_rollback_reloads_and_halves_lr(tmp_path, monkeypatch):
     fired = _poison_at(monkeypatch, 9)
     result = train(tiny(tmp_path / "r", steps=24, on_nan="rollback"), progress=False, plots=False)
-    assert fired and result.game.step == 24 and result.game.parameters_finite()
+    assert fired and result.game.step == 24 and parameters_finite(result.game)
     assert result.game.lr_scale == 0.5
     assert result.game.opt_d.param_groups[0]["lr"] == pytest.approx(1e-4)
     events = [r for r in read_metrics(tmp_path / "r" / "metrics.jsonl") if r.get("event") == "rollback"]
@@ -259,7 +261,7 @@ def test_optimizer_state_takes_its_parameters_layout_on_restore():
     match_state_layout, the step after a restore equals the uninterrupted one exactly."""
     import copy
 
-    from minimax.optim import match_state_layout
+    from minimax.algorithm.optim import match_state_layout
 
     torch.manual_seed(0)
     w = torch.randn(8, 4, 3, 3).contiguous(memory_format=torch.channels_last)

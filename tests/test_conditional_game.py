@@ -10,15 +10,16 @@ from test_checkpoint_resume import metrics_without_time, same_params
 from test_image_data import write_mnist
 
 from minimax import sample
+from minimax.algorithm.game import Game
+from minimax.api import train
 from minimax.cli import main
 from minimax.config import TrainConfig
 from minimax.data import load_dataset
 from minimax.errors import MinimaxError
-from minimax.game import Game
+from minimax.games.regularizers import spectral_normalise
 from minimax.players import DCGANDiscriminator, DCGANGenerator, make_players
 from minimax.players.conditioning import ConditionalBatchNorm2d
-from minimax.regularizers import spectral_normalise
-from minimax.train import build_game, train
+from minimax.run.setup import build_game
 
 
 def ring_cfg(out=None, **kw) -> TrainConfig:

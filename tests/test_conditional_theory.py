@@ -8,15 +8,15 @@ import torch
 
 from minimax import discriminator_loss, log_d, log_one_minus_d
 from minimax.data.toy import GaussianMixture
-from minimax.metrics.conditional import class_quality, conditional_accuracy, intra_class_fid
-from minimax.players import MLPDiscriminator
-from minimax.theory import (
+from minimax.games.theory import (
     conditional_virtual_training_criterion,
     jensen_shannon_1d,
     optimal_discriminator,
     optimal_discriminator_logit,
     virtual_training_criterion,
 )
+from minimax.metrics.conditional import class_quality, conditional_accuracy, intra_class_fid
+from minimax.players import MLPDiscriminator
 
 PRIOR = (0.3, 0.7)
 DATA = (GaussianMixture("d0", torch.tensor([[-1.0]]), 0.5), GaussianMixture("d1", torch.tensor([[1.5]]), 0.7))

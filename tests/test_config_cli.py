@@ -94,8 +94,8 @@ def test_python_api_and_cli_train_the_same_grid_run(tmp_path, capsys):
     """minimax.train(TrainConfig(dataset="grid")) is the run `minimax train --dataset grid` trains: the
     metrics logs are bitwise equal (was: the Python run trained without the grid preset)."""
     import minimax
-    import minimax.train as _  # noqa: F401  (the submodule loaded first must not shadow the function)
-    from minimax.runlog import read_metrics
+    import minimax.run.loop as _  # noqa: F401  (the submodule loaded first must not shadow the function)
+    from minimax.run.runlog import read_metrics
 
     short = dict(steps=120, log_every=20, eval_samples=100, snapshots=1, tensorboard="off")
     minimax.train(minimax.TrainConfig(dataset="grid", out=str(tmp_path / "api"), **short), progress=False,

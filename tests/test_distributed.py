@@ -6,11 +6,11 @@ import sys
 import pytest
 import torch
 
-from minimax import checkpoint as ckpt
-from minimax import distributed
+from minimax.algorithm import distributed
 from minimax.config import TrainConfig
-from minimax.runlog import read_metrics
-from minimax.train import build_game
+from minimax.run import checkpoint as ckpt
+from minimax.run.runlog import read_metrics
+from minimax.run.setup import build_game
 
 TIMEOUT = 240
 

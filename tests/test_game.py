@@ -3,8 +3,10 @@ import pytest
 import torch
 
 from minimax.config import TrainConfig
-from minimax.objective import non_saturating_generator_loss, saturating_generator_loss
-from minimax.train import build_game
+from minimax.games.minimax import non_saturating_generator_loss, saturating_generator_loss
+from minimax.run.loop import parameters_finite
+from minimax.run.sampling import generate
+from minimax.run.setup import build_game
 
 
 def small(**kw) -> TrainConfig:
@@ -158,7 +160,7 @@ def test_first_nonfinite_step_is_recorded_on_device():
     game.iteration()
     rec = game.read_stats()
     assert rec["first_nonfinite_step"] == 3
-    assert not game.parameters_finite()
+    assert not parameters_finite(game)
 
 
 def test_linear_lr_decay_reaches_zero_at_the_end():
@@ -214,20 +216,20 @@ def test_samples_come_from_the_weight_average_when_kept():
         game.iteration()
     with torch.no_grad():
         game.G_average.module.eval()
-        from minimax.prior import sample_noise
+        from minimax.data.prior import sample_noise
         z = sample_noise(8, game.cfg.latent_dim, game.cfg.prior, torch.Generator().manual_seed(4), game.device)
         expect = game.data.to_data_space(game.G_average.module(z))
         raw = game.data.to_data_space(game.G.eval()(z))
-    assert torch.equal(game.generate(8, seed=4), expect)
+    assert torch.equal(generate(game, 8, seed=4), expect)
     assert not torch.allclose(expect, raw)
 
 
 def test_generate_uses_its_own_noise_stream():
     game = build_game(small())
     state = game.streams.noise.get_state()
-    x1 = game.generate(10, seed=3)
+    x1 = generate(game, 10, seed=3)
     assert torch.equal(game.streams.noise.get_state(), state)
-    assert torch.equal(x1, game.generate(10, seed=3))
+    assert torch.equal(x1, generate(game, 10, seed=3))
     assert x1.shape == (10, 2)
 
 
@@ -249,8 +251,8 @@ def test_joint_discriminator_forward_is_the_same_math_as_two_forwards(condition)
 
 
 def test_batchnorm_discriminator_is_fed_real_and_fake_separately():
+    from minimax.algorithm.game import Game
     from minimax.data.toy import ring
-    from minimax.game import Game
     from minimax.players import MLPGenerator
 
     D = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.BatchNorm1d(8), torch.nn.Linear(8, 1),
@@ -286,7 +288,7 @@ def test_presets_apply_under_flags_and_files(tmp_path):
 
 
 def test_iteration_stats_means_last_norms_and_first_nonfinite_step():
-    from minimax.stats import IterationStats
+    from minimax.algorithm.stats import IterationStats
 
     stats = IterationStats(("a", "b"), ("n1", "n2"), torch.device("cpu"))
     stats.add(torch.tensor([1.0, 2.0]), 1, torch.tensor([5.0, 6.0]))
@@ -299,7 +301,7 @@ def test_iteration_stats_means_last_norms_and_first_nonfinite_step():
 
 
 def test_weight_average_weights():
-    from minimax.averaging import WeightAverage
+    from minimax.algorithm.averaging import WeightAverage
 
     ema = WeightAverage(torch.nn.Linear(2, 2), beta=0.999)
     assert ema.weight(1) == pytest.approx(1 - 2 / 11) and ema.weight(10**6) == pytest.approx(1e-3)
@@ -309,7 +311,7 @@ def test_weight_average_weights():
 
 
 def test_run_directory_names_and_steps():
-    from minimax import rundir
+    from minimax.run import rundir
 
     assert rundir.step_of(rundir.checkpoint_name(1234)) == 1234 == rundir.step_of(rundir.grid_name(1234))
     assert rundir.step_of("latest") is None and rundir.step_of(".step-00000002.safetensors.x.tmp") is None

@@ -5,11 +5,12 @@ import torch
 from test_checkpoint_resume import metrics_without_time, same_params, tiny
 from test_game import small
 
+from minimax.api import train
 from minimax.cli import main
 from minimax.config import TrainConfig
 from minimax.errors import MinimaxError
 from minimax.games import GAMES, make_objective
-from minimax.train import build_game, train
+from minimax.run.setup import build_game
 
 
 def played(cfg: TrainConfig, iterations: int):
@@ -102,7 +103,7 @@ def test_cli_game_errors_are_one_line_exit_2(args, needle, capsys, tmp_path):
 
 
 def test_plots_and_report_show_each_games_own_optimum(tmp_path):
-    from minimax.report import write_report
+    from minimax.viz.report import write_report
 
     run = train(tiny(tmp_path / "w", game="wgan-gp", k=1, steps=8, d_dropout=0.0), progress=False, plots=True)
     for name in ("losses.png", "discriminator.png", "gradients.png", "samples.png"):

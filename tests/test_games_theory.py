@@ -11,11 +11,11 @@ from minimax.data.toy import GaussianMixture
 from minimax.games import DIVERGENCES, FGame, HingeGame, LeastSquaresGame, WassersteinGame
 from minimax.games.hinge import total_variation
 from minimax.games.least_squares import pearson_chi2_of_sum
+from minimax.games.minimax import MinimaxObjective, non_saturating_generator_loss, saturating_generator_loss, value
+from minimax.games.regularizers import GradientPenalty, R1Penalty, interpolate, spectral_normalise
+from minimax.games.theory import jensen_shannon_1d, virtual_training_criterion
 from minimax.games.wasserstein import optimal_critic_1d, wasserstein_1d
-from minimax.objective import MinimaxObjective, non_saturating_generator_loss, saturating_generator_loss, value
 from minimax.players import MLPDiscriminator
-from minimax.regularizers import GradientPenalty, R1Penalty, interpolate, spectral_normalise
-from minimax.theory import jensen_shannon_1d, virtual_training_criterion
 
 P_DATA = GaussianMixture("data", torch.tensor([[0.0]]), 1.0)
 P_G = GaussianMixture("g", torch.tensor([[1.0]]), 1.3)

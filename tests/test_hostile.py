@@ -19,14 +19,15 @@ from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 from test_image_data import write_mnist
 
-from minimax import checkpoint as ckpt
+from minimax.algorithm.game import Game
+from minimax.api import train
 from minimax.cli import main
 from minimax.config import TrainConfig
 from minimax.errors import MinimaxError
-from minimax.game import Game
-from minimax.rundir import RunLock
-from minimax.runlog import read_metrics
-from minimax.train import load_run, train
+from minimax.run import checkpoint as ckpt
+from minimax.run.rundir import RunLock
+from minimax.run.runlog import read_metrics
+from minimax.run.setup import load_run
 
 TINY = ["--steps", "8", "--batch-size", "16", "--g-hidden", "8", "--d-hidden", "8", "--latent-dim", "2",
         "--log-every", "2", "--checkpoint-every", "4", "--eval-samples", "50", "--no-plots", "--device", "cpu",

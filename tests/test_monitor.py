@@ -9,7 +9,7 @@ import torch
 from minimax.cli import main
 from minimax.config import TrainConfig
 from minimax.games import make_objective
-from minimax.monitor import WINDOW, HealthMonitor, mean_pairwise_distance
+from minimax.run.monitor import WINDOW, HealthMonitor, mean_pairwise_distance
 
 MINIMAX = make_objective(TrainConfig())
 

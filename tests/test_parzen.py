@@ -51,7 +51,7 @@ def test_sigma_selection_recovers_the_generating_scale():
 
 def test_one_kernel_density_formula_for_mixtures_parzen_and_the_report():
     """density.gaussian_mixture_log_density against torch.distributions, for one width and several."""
-    from minimax.density import gaussian_mixture_log_density, kernel_density
+    from minimax.data.density import gaussian_mixture_log_density, kernel_density
 
     torch.manual_seed(0)
     centres, x = torch.randn(7, 3, dtype=torch.float64), torch.randn(11, 3, dtype=torch.float64)

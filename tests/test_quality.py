@@ -5,8 +5,9 @@ seeds 0, 1, 2; on the 25-Gaussian grid, >= 23/25 modes. Published best: PacGAN 7
 """
 import pytest
 
+from minimax.api import train
 from minimax.config import TrainConfig
-from minimax.train import train
+from minimax.run.sampling import generate
 
 
 @pytest.mark.slow
@@ -35,7 +36,7 @@ def test_gauss1d_converges_to_the_equilibrium(tmp_path):
     s = result.summary
     assert abs(s["final_d_real"] - 0.5) < 0.1 and abs(s["final_d_fake"] - 0.5) < 0.1
     assert s["final_value"] == pytest.approx(-1.386, abs=0.1)
-    x = result.game.generate(5000, seed=0)
+    x = generate(result.game, 5000, seed=0)
     assert x.mean().item() == pytest.approx(2.0, abs=0.1)
     assert x.std().item() == pytest.approx(0.5, abs=0.1)
 

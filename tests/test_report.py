@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from minimax.cli import main
-from minimax.report import write_report
+from minimax.viz.report import write_report
 
 TINY = ["--steps", "40", "--batch-size", "32", "--g-hidden", "16", "--d-hidden", "16", "--latent-dim", "4",
         "--log-every", "5", "--checkpoint-every", "20", "--eval-samples", "200", "--device", "cpu", "--no-plots"]
@@ -125,7 +125,7 @@ def test_tensorboard_scalars_match_the_metrics_log(runs, tmp_path):
     pytest.importorskip("tensorboard", reason="tensorboard is not installed")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from minimax.runlog import read_metrics
+    from minimax.run.runlog import read_metrics
 
     acc = EventAccumulator(str(runs[0] / "tensorboard"), size_guidance={"scalars": 0, "images": 0})
     acc.Reload()

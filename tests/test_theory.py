@@ -6,13 +6,13 @@ import torch
 
 from minimax import discriminator_loss, log_d, log_one_minus_d, value
 from minimax.data.toy import GaussianMixture
-from minimax.players import MLPDiscriminator
-from minimax.theory import (
+from minimax.games.theory import (
     jensen_shannon_1d,
     optimal_discriminator,
     optimal_discriminator_logit,
     virtual_training_criterion,
 )
+from minimax.players import MLPDiscriminator
 
 P_DATA = GaussianMixture("data", torch.tensor([[0.0]]), 1.0)
 P_G = GaussianMixture("g", torch.tensor([[1.0]]), 1.3)

@@ -1,9 +1,52 @@
 """Training data: every source offers ``sample(m, generator, device)`` in model space,
-``shape`` and ``to_data_space``; the built-in toy sets also know their exact density."""
+``shape`` and ``to_data_space`` (:class:`DataSource`); the built-in toy sets also know their exact density
+(:class:`KnownDensity`), which the mode metrics, the replay's field and D* use."""
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
+import torch
+
 from ..errors import MinimaxError
+from .images import cifar10, image_folder, mnist_like
+from .stacked import StackedMNIST
 from .toy import TOY_DATASETS, GaussianMixture
+
+
+@runtime_checkable
+class DataSource(Protocol):
+    """What Algorithm 1 draws from: x ~ p_data in the model's space, and, for the conditional game, (x, c) pairs
+    and labels c ~ p_data(c)."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def n_classes(self) -> int: ...
+
+    def sample(self, m: int, generator: torch.Generator, device=None) -> torch.Tensor: ...
+
+    def sample_labelled(self, m: int, generator: torch.Generator, device=None): ...
+
+    def sample_labels(self, m: int, generator: torch.Generator) -> torch.Tensor: ...
+
+    def to_data_space(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class KnownDensity(DataSource, Protocol):
+    """A source whose density p_data is known in closed form (the built-in 1-D and 2-D mixtures)."""
+
+    centres: torch.Tensor
+    std: float
+
+    @property
+    def dim(self) -> int: ...
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor: ...
+
+    def log_prob_given(self, x: torch.Tensor, c: int) -> torch.Tensor: ...
+
 
 IMAGE_DATASETS = ("mnist", "fashion-mnist", "stacked-mnist", "cifar10", "folder")
 DATASETS = (*TOY_DATASETS, *IMAGE_DATASETS)
@@ -16,26 +59,18 @@ def load_dataset(cfg, device="cpu", output: str = "tanh", split: str = "train"):
     if name in TOY_DATASETS:
         return TOY_DATASETS[name]()
     if name in ("mnist", "fashion-mnist"):
-        from .images import mnist_like
-
         return mnist_like(name, cfg.data_dir, device, output, split)
     if name == "stacked-mnist":
-        from .images import mnist_like
-        from .stacked import StackedMNIST
-
         if split != "train":
             raise MinimaxError("stacked-mnist is drawn from MNIST's training split only (its metric is mode "
                                "coverage, not a held-out likelihood)")
         return StackedMNIST(mnist_like("mnist", cfg.data_dir, device, output, "train"))
     if name == "cifar10":
-        from .images import cifar10
-
         return cifar10(cfg.data_dir, device, output, "train" if split == "train" else "test")
     if name == "folder":
-        from .images import image_folder
-
         return image_folder(cfg.data_dir, device, output, cfg.image_size)
     raise MinimaxError(f"unknown dataset {name!r}")
 
 
-__all__ = ["DATASETS", "load_dataset", "GaussianMixture", "TOY_DATASETS", "IMAGE_DATASETS"]
+__all__ = ["DataSource", "KnownDensity", "DATASETS", "load_dataset", "GaussianMixture", "TOY_DATASETS",
+           "IMAGE_DATASETS"]

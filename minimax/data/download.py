@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import tarfile
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -85,8 +86,6 @@ def download(dataset: str, data_dir: str | Path, mirrors: tuple[str, ...] | None
         else:
             raise MinimaxError(f"could not download {name}: {errors[-1]}")
     if dataset == "cifar10":
-        import tarfile
-
         with tarfile.open(out[0]) as tar:
             tar.extractall(Path(data_dir), filter="data")
     return out

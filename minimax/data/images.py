@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image, UnidentifiedImageError
 
 from ..errors import MinimaxError
 from .idx import read_idx
@@ -213,8 +214,6 @@ def image_folder(data_dir, device, output: str, size: int) -> ImageData:
     to ``size``×``size``; greyscale if every image is greyscale, else RGB. An image's class is the
     sub-folder of ``data_dir`` it lies in (sorted names, label 0, 1, ...); when some image lies directly
     in ``data_dir`` the set has no labels."""
-    from PIL import Image, UnidentifiedImageError
-
     if data_dir is None:
         raise MinimaxError("dataset folder needs --data-dir (a folder of images)")
     d = Path(data_dir)

@@ -17,7 +17,7 @@ import math
 
 import torch
 
-from ..density import kernel_density
+from .density import kernel_density
 
 
 class GaussianMixture:

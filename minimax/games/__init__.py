@@ -19,10 +19,10 @@ and, where it has a closed form, ``optimal_discriminator(log_p_data, log_p_g)``.
 """
 from __future__ import annotations
 
-from ..objective import MinimaxObjective
 from .f_gan import DIVERGENCES, FGame
 from .hinge import HingeGame
 from .least_squares import LeastSquaresGame
+from .minimax import MinimaxObjective
 from .wasserstein import WassersteinGame
 
 F_GAMES = tuple(f"f-{name}" for name in DIVERGENCES if name != "gan")  # f-gan is `minimax`

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..objective import GeneratorLossKind, log_d, log_one_minus_d
+from .minimax import GeneratorLossKind, log_d, log_one_minus_d
 
 LOG2 = math.log(2.0)
 Fn = Callable[[torch.Tensor], torch.Tensor]

@@ -15,10 +15,12 @@ import os
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save
 from torch import nn
 from torch.nn import functional as F
 
 from ..errors import MinimaxError
+from ..files import atomic_write_bytes
 
 FEATURE_DIM = 128
 VERSION = "1"
@@ -112,10 +114,6 @@ def load_or_train(name: str, images: torch.Tensor, labels: torch.Tensor, cache_d
                   log=print, epochs: int = EPOCHS) -> FeatureNet:
     """φ for this training set (trained for ``epochs``): read from the cache when a valid file is there, else
     trained and cached."""
-    from safetensors.torch import load_file
-
-    from ..checkpoint import atomic_write_bytes
-
     path = Path(cache_dir or default_cache_dir()) / f"features-{name}-{data_digest(images, labels, epochs)}.safetensors"
     net = FeatureNet(images.shape[1], images.shape[2], int(labels.max()) + 1)
     if path.is_file():
@@ -126,8 +124,6 @@ def load_or_train(name: str, images: torch.Tensor, labels: torch.Tensor, cache_d
             log(f"feature network {path} is unreadable ({type(e).__name__}); training it again")
     log(f"training the feature network for {name} (once; cached in {path.parent})")
     net = train_feature_net(images, labels, epochs)
-    from safetensors.torch import save
-
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, save({k: v.contiguous() for k, v in net.state_dict().items()}))

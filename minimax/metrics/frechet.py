@@ -19,6 +19,7 @@ comparable only under the same feature network.
 from __future__ import annotations
 
 import torch
+import torch.distributed as dist
 
 
 def _sqrt_psd(a: torch.Tensor) -> torch.Tensor:
@@ -66,8 +67,6 @@ class GaussianFit:
 
     def all_reduce(self) -> None:
         """Sum the state over the processes of the default torch.distributed group (no-op without one)."""
-        import torch.distributed as dist
-
         if dist.is_available() and dist.is_initialized():
             for t in (self.n, self.sum, self.outer):
                 dist.all_reduce(t)

@@ -24,6 +24,7 @@ import re
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 from torch import nn
 from torch.nn import functional as F
 
@@ -226,8 +227,6 @@ def load_inception(path: str | Path | None = None) -> tuple[FIDInceptionV3, dict
                            "different file); delete it and fetch it again")
     try:
         if p.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
             state = load_file(p)
         else:
             state = torch.load(p, map_location="cpu", weights_only=True)

@@ -20,7 +20,7 @@ import math
 
 import torch
 
-from ..density import gaussian_mixture_log_density
+from ..data.density import gaussian_mixture_log_density
 
 PAPER_SIGMAS = tuple(float(s) for s in torch.logspace(-1, 0, 10, dtype=torch.float64))
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import torch
 
 from ..errors import MinimaxError
-from ..regularizers import spectral_normalise
+from ..games.regularizers import spectral_normalise
 from .conditioning import CONDITION_FOR_MODEL, CONDITIONS
 from .dcgan import SIZES as DCGAN_SIZES
 from .dcgan import DCGANDiscriminator, DCGANGenerator

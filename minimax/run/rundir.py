@@ -25,7 +25,8 @@ import os
 import re
 from pathlib import Path
 
-from .errors import MinimaxError
+from ..config import TrainConfig
+from ..errors import MinimaxError
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
@@ -141,8 +142,6 @@ class RunLock:
 
 def load_run_config(run_dir: str | Path):
     """The :class:`~minimax.config.TrainConfig` a run directory was trained with (checked like any input)."""
-    from .config import TrainConfig
-
     if not Path(run_dir).is_dir():
         raise MinimaxError(f"run directory {run_dir} does not exist")
     path = Path(run_dir) / CONFIG

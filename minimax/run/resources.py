@@ -6,12 +6,13 @@ exceeds the available memory is a one-line error instead of an out-of-memory kil
 """
 from __future__ import annotations
 
+import math
 import os
 
 import torch
 from torch import nn
 
-from .errors import MinimaxError
+from ..errors import MinimaxError
 
 GIB = 2**30
 # bytes per parameter: the weights, their gradient and two optimiser moments (Adam), fp32
@@ -74,3 +75,12 @@ def check_fits(build, latent_dim: int, batch_size: int, device: torch.device) ->
         raise MinimaxError(f"this configuration needs about {(params + acts) / GIB:.1f} GiB (players and "
                            f"optimiser state {params / GIB:.1f} GiB, activations at batch size {batch_size} "
                            f"{acts / GIB:.1f} GiB); {free / GIB:.1f} GiB are available on {device}")
+
+
+def check_sample_memory(n: int, shape, flag: str) -> None:
+    """Refuse a number of samples whose arrays (a few float copies) would not fit in memory."""
+    need = n * math.prod(shape) * 4 * 4
+    free = available_memory(torch.device("cpu"))
+    if need > free:
+        raise MinimaxError(f"{flag} {n}: the samples need about {need / GIB:.1f} GiB, "
+                           f"{free / GIB:.1f} GiB are available")

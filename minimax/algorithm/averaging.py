@@ -29,6 +29,12 @@ class WeightAverage:
         self._avg, self._src = list(self.module.parameters()), list(source.parameters())
         self._buffers = list(zip(self.module.buffers(), source.buffers()))
 
+    @classmethod
+    def kept_by(cls, G: nn.Module, cfg) -> WeightAverage | None:
+        """The average of G that ``cfg`` asks for (--g-ema, --g-uniform-average-from), or None."""
+        averaged = cfg.g_ema > 0 or cfg.g_uniform_average_from > 0
+        return cls(G, cfg.g_ema, cfg.g_uniform_average_from) if averaged else None
+
     def weight(self, t: int) -> float:
         """w_t of the update after the t-th step."""
         t0 = self.uniform_from

@@ -11,6 +11,9 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
+
+from ..files import atomic_write_bytes
 from .rundir import METRICS, TENSORBOARD
 
 
@@ -67,8 +70,6 @@ def read_metrics(path: Path) -> list[dict]:
 
 def truncate_metrics(path: Path, step: int) -> None:
     """Keep only the records with ``step <= step`` (rewritten atomically)."""
-    from .checkpoint import atomic_write_bytes
-
     path = Path(path)
     if not path.exists():
         return
@@ -100,7 +101,7 @@ class TensorBoardLog:
     }
 
     def __init__(self, run_dir: Path, start_step: int):
-        from torch.utils.tensorboard import SummaryWriter
+        from torch.utils.tensorboard import SummaryWriter  # an optional dependency (the dev extra)
 
         self.writer = SummaryWriter(str(Path(run_dir) / TENSORBOARD), purge_step=start_step + 1)
 
@@ -122,12 +123,10 @@ class TensorBoardLog:
 
     def samples(self, step: int, x) -> None:
         """Images [n, C, H, W] in [0, 1] as a grid; 1-D/2-D samples as a scatter/histogram figure."""
-        import numpy as np
-
         if x.ndim == 4:
             self.writer.add_images("samples", np.clip(x, 0, 1), step)
             return
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # only when TensorBoard is on: it is not imported by a plain run
 
         fig, ax = plt.subplots(figsize=(4, 4))
         if x.shape[1] == 2:

@@ -3,10 +3,10 @@ r"""``minimax report RUN_DIR [RUN_DIR ...]``: one self-contained HTML page per s
 Every plot is a PNG embedded as base64 and the replay's player is an inline script, so the page needs no
 network and no other file. For each run, in the order a reader asks:
 
-* **the verdict**: the health monitor's findings over the run's log (:mod:`minimax.monitor`), and the last
+* **the verdict**: the health monitor's findings over the run's log (:mod:`minimax.run.monitor`), and the last
   V̂, D(x), D(G(z)) and sample diversity beside their values at the game's optimum, with the quality measured
   (modes, high-quality fraction, FID, conditional accuracy, Parzen log-likelihood where evaluated);
-* **the replay**: a slider and a play button through the snapshots (:mod:`minimax.replay`): the samples
+* **the replay**: a slider and a play button through the snapshots (:mod:`minimax.viz.replay`): the samples
   over the data density with D's decision surface (2-D), Figure 1's panel (1-D), the sample grid from
   fixed noise (images), beside V̂ and D(G(z)) with a marker at the frame's step;
 * **the curves**: Figure 1 of Goodfellow et al. (2014) from the run (1-D data); L_D, L_G, total loss,
@@ -34,14 +34,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from ..data import KnownDensity, load_dataset  # noqa: E402
+from ..data.density import kernel_density  # noqa: E402
+from ..errors import MinimaxError  # noqa: E402
+from ..files import atomic_write_bytes  # noqa: E402
+from ..games import SYMBOLS, make_objective  # noqa: E402
+from ..games.theory import EQUILIBRIUM_D, OPTIMAL_VALUE  # noqa: E402
+from ..run.monitor import HealthMonitor  # noqa: E402
+from ..run.rundir import CONDITIONAL, CONFIG, FID, PARZEN, REPORT, SUMMARY, load_run_config  # noqa: E402
+from ..run.runlog import game_records  # noqa: E402
+from ..run.snapshots import load_fields  # noqa: E402
 from . import plots  # noqa: E402
-from .checkpoint import atomic_write_bytes  # noqa: E402
-from .density import kernel_density  # noqa: E402
-from .errors import MinimaxError  # noqa: E402
-from .games import SYMBOLS, make_objective  # noqa: E402
-from .rundir import CONDITIONAL, CONFIG, FID, PARZEN, REPORT, SUMMARY, load_run_config  # noqa: E402
-from .runlog import game_records  # noqa: E402
-from .theory import EQUILIBRIUM_D, OPTIMAL_VALUE  # noqa: E402
+from .replay import replay_html  # noqa: E402
 
 
 def _data_uri(png: bytes) -> str:
@@ -79,43 +83,37 @@ def saturation_figure(observed: list[float]) -> str:
     return _fig_png(fig)
 
 
-def discriminator_figure(run_dir: Path) -> str | None:
-    """Trained D(x) beside D*(x) = p_data/(p_data + p_g) on a grid, for 1-D and 2-D data."""
-    from .train import load_run
-
-    try:
-        game = load_run(run_dir)
-    except MinimaxError:
+def discriminator_figure(run_dir: Path, cfg, objective) -> tuple[str, int] | None:
+    """(data URI, step): the trained D beside D* = p_data/(p_data + p̂_g) at the run's last snapshot, for 1-D and
+    2-D data: D as the snapshot recorded it on its grid (:mod:`minimax.run.snapshots`), p_g estimated by a
+    Gaussian kernel density of the snapshot's samples (class 0's in the conditional game)."""
+    fields, snaps = load_fields(run_dir), dict(plots.load_snapshots(run_dir))
+    step = max((s for s in fields if s in snaps), default=None)
+    if step is None:
         return None
-    data = game.data
-    if not hasattr(data, "centres") or data.dim > 2:
+    data = load_dataset(cfg)
+    if not isinstance(data, KnownDensity) or data.dim > 2:
         return None
-    # the conditional game: D(x, c) beside D*(x, c) = p_data(x|c)/(p_data(x|c) + p_g(x|c)) for class c = 0
-    label = (lambda n: torch.zeros(n, dtype=torch.long)) if game.conditional else (lambda n: None)
-    x_g = game.generate(4000, seed=12345, classes=label(4000)).cpu().numpy().astype(np.float64)
-    c = data.centres.numpy()
-    pad = 0.5 + 6 * data.std
-    lo = np.minimum(c.min(0) - pad, np.percentile(x_g, 1, axis=0))
-    hi = np.maximum(c.max(0) + pad, np.percentile(x_g, 99, axis=0))
+    conditional = cfg.condition != "none"
+    x_g = snaps[step][::data.n_classes] if conditional else snaps[step]  # a snapshot's sample i is of class i % K
+    grid, d_hat = fields[step]["grid"].astype(np.float64), fields[step]["d"]
+    lo, hi = grid.min(0), grid.max(0)
     bw = max(data.std, 0.02 * float((hi - lo).max()))  # KDE bandwidth of p_g
-    if data.dim == 1:
-        grid = np.linspace(lo[0], hi[0], 400)[:, None]
-    else:
-        gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120))
-        grid = np.stack([gx.ravel(), gy.ravel()], 1)
+    if data.dim == 2:
+        side = int(round(len(grid) ** 0.5))
+        gx, gy = grid[:, 0].reshape(side, side), grid[:, 1].reshape(side, side)
+    c = data.centres.numpy()
     points = torch.from_numpy(grid).float()
-    log_pd = (data.log_prob_given(points, 0) if game.conditional else data.log_prob(points)).double()
-    log_pg = kernel_density(torch.from_numpy(x_g), torch.from_numpy(grid).double(), bw)
-    objective = game.objective
+    log_pd = (data.log_prob_given(points, 0) if conditional else data.log_prob(points)).double()
+    log_pg = kernel_density(torch.from_numpy(x_g.astype(np.float64)), torch.from_numpy(grid), bw)
     star = getattr(objective, "optimal_discriminator", None)  # wgan-gp's critic has no pointwise closed form
     d_star = star(log_pd, log_pg).numpy() if star else None
-    d_hat = game.discriminator_output(points, label(len(points))).cpu().numpy()
     star_label = ("$D^*(x) = p_{data}/(p_{data} + \\hat p_g)$" if objective.name == "minimax"
                   else f"{objective.name}'s $D^*$ with $\\hat p_g$")
-    if game.conditional:
+    if conditional:
         star_label = (star_label.replace("(x)", "(x, 0)").replace("p_{data}", "p_{data}(x|0)")
                       .replace("\\hat p_g", "\\hat p_g(x|0)"))
-    shown = [(d_hat, "trained $D(x, 0)$" if game.conditional else "trained $D(x)$")]
+    shown = [(d_hat, "trained $D(x, 0)$" if conditional else "trained $D(x)$")]
     shown += [(d_star, star_label)] if d_star is not None else []
     if objective.output_range:
         lo_v, hi_v = objective.output_range
@@ -142,8 +140,8 @@ def discriminator_figure(run_dir: Path) -> str | None:
             a.set_title(title)
             a.set_aspect("equal")
         fig.colorbar(im, ax=axes, shrink=0.8)
-        return _png(lambda buf: (fig.savefig(buf, dpi=90), plt.close(fig)))
-    return _fig_png(fig)
+        return _png(lambda buf: (fig.savefig(buf, dpi=90), plt.close(fig))), step
+    return _fig_png(fig), step
 
 
 LOG_ODDS_RANGE = 10.0
@@ -173,8 +171,6 @@ def samples_figures(run_dir: Path) -> list[tuple[str, str]]:
         names = f" (one row per class: {', '.join(cfg.class_names)})" if by_row else ""
         step, x = snaps[-1]  # the earlier grids are the replay's frames
         return [(f"samples at step {step}{names}", _data_uri(plots.image_grid_png(x)))]
-    from .data import load_dataset
-
     data = load_dataset(cfg)
     draw = plots.plot_samples_2d if data.dim == 2 else plots.plot_samples_1d
     caption = "samples over the data density" + (" (coloured by their class)" if conditional else "")
@@ -257,8 +253,6 @@ VERDICT_KEYS = {"modes": "modes covered", "high_quality": "high-quality samples"
 def verdict(records: list[dict], game, g_loss: str, summary: dict) -> str:
     """What a reader asks first: did the game go well? The health monitor's findings over the run's log, and
     the last statistics beside their value at the game's optimum, and the quality measured."""
-    from .monitor import HealthMonitor
-
     findings = HealthMonitor(game, g_loss).replay(records)
     if findings:
         items = "".join(f"<li><b>{html.escape(f.condition)}</b> (step {f.step}): {html.escape(f.measured)}. "
@@ -290,15 +284,11 @@ def verdict(records: list[dict], game, g_loss: str, summary: dict) -> str:
 
 def replay_frames(run_dir: Path, records: list[dict], game, cfg) -> list[tuple[int, str]]:
     """(step, data URI) of each snapshot's frame of the replay."""
-    from .replay import load_fields
-
     snaps = plots.load_snapshots(run_dir)
     if not snaps:
         return []
     data, fields = None, {}
     if snaps[0][1].ndim == 2:
-        from .data import load_dataset
-
         data, fields = load_dataset(cfg), load_fields(run_dir)
     return [(step, _data_uri(plots.replay_frame(step, x, fields.get(step), records, data, game,
                                                  cfg.condition != "none"))) for step, x in snaps]
@@ -306,16 +296,12 @@ def replay_frames(run_dir: Path, records: list[dict], game, cfg) -> list[tuple[i
 
 def figure1_png(run_dir: Path, cfg, game) -> str | None:
     """Figure 1 drawn from a 1-D run's snapshots and fields (also when the run skipped its plots)."""
-    from .replay import load_fields
-
     snaps = plots.load_snapshots(run_dir)
     if not snaps or snaps[0][1].ndim != 2 or snaps[0][1].shape[1] != 1:
         return None
     fields = load_fields(run_dir)
     if not fields:
         return None
-    from .data import load_dataset
-
     data = load_dataset(cfg)
     return _png(lambda buf: plots.plot_figure1(snaps, fields, data, game, buf))
 
@@ -323,8 +309,6 @@ def figure1_png(run_dir: Path, cfg, game) -> str | None:
 def run_section(run_dir: Path, index: int = 0) -> tuple[str, list[dict], object]:
     """One run, in the order a reader asks: the verdict, the replay (and Figure 1), the curves, then the
     summary and the config (folded)."""
-    from .replay import replay_html
-
     records = game_records(run_dir)
     cfg = load_run_config(run_dir)
     game = make_objective(cfg)
@@ -347,9 +331,10 @@ def run_section(run_dir: Path, index: int = 0) -> tuple[str, list[dict], object]
     if game.name == "minimax":
         figs.append(("the saturation picture: both generator losses and their gradients against D(G(z))",
                      saturation_figure([r["d_fake"] for r in records if r.get("d_fake") is not None])))
-    d_fig = discriminator_figure(run_dir)
+    d_fig = discriminator_figure(run_dir, cfg, game)
     if d_fig:
-        figs.append(("trained D beside the optimal D*, on the log-odds scale where the game has one", d_fig))
+        figs.append((f"trained D beside the optimal D* at step {d_fig[1]} (the last snapshot), on the log-odds "
+                     "scale where the game has one", d_fig[0]))
     figs += samples_figures(run_dir)
     parts += ["<h3>curves</h3>"] + [_img(uri, alt) for alt, uri in figs]
     parts += [f"<h3>summary</h3>{_table(summary)}",

@@ -9,25 +9,9 @@ r"""The game: Algorithm 1 of Goodfellow et al. (2014), one iteration at a time.
         • update G by descending ∇_θg (1/m) Σ log(1 - D(G(z_i)))     ("saturating")
           or, as the paper recommends in §3, ascending log D(G(z))    ("non-saturating")
 
-Ascending V for D is descending the objective's discriminator loss (without label smoothing,
-L_D = -V̂; see :func:`~minimax.objective.discriminator_loss`). The losses come from an objective
-object (:class:`~minimax.objective.MinimaxObjective` for the 2014 game; the other games are in
-:mod:`minimax.games`): another game is another objective, and this file does not change. D's
-penalties (WGAN-GP's, R1; :mod:`minimax.regularizers`) are added to L_D in every D step.
-
-The conditional game (Goodfellow et al. 2014, §7; ``cfg.condition``) is the same algorithm with a label
-c beside every sample: V(D, G) = E_c E_{x~p(x|c)} log D(x, c) + E_c E_z log(1 − D(G(z, c), c)). A D step
-draws (x, c) pairs from the data and conditions its m generated samples on the same m labels (both
-halves of V̂ average over one draw of c ~ p_data(c)); the G step draws fresh labels c ~ p_data(c) with its
-noise.
-
-``update="simultaneous"`` is the cheaper variant: the last D step's G(z) is kept with its graph
-and G is updated from it, with D's gradient and G's gradient both taken at the same point
-(θ_d, θ_g): one G forward per iteration instead of two.
-
-What is not Algorithm 1 has a home of its own: the random streams (streams.py), the weight
-average of G (averaging.py), the statistics (stats.py), optimisers and learning rates (optim.py),
-speed (speed.py), gradient averaging across processes (distributed.py).
+D descends the game's L_D (:mod:`minimax.games`; the 2014 game's is −V̂) plus its penalties (games.regularizers).
+The conditional game (§7) draws a label c beside every sample (the D step conditions G(z) on the data's labels,
+the G step draws fresh c ~ p_data(c)). ``update="simultaneous"``: G steps from the last D step's G(z).
 """
 from __future__ import annotations
 
@@ -37,18 +21,17 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from ..data.prior import sample_noise
+from ..games import make_objective
+from ..games.regularizers import penalties
 from . import distributed, speed
 from .averaging import WeightAverage
-from .games import make_objective
-from .optim import grad_norm, make_optimizer, match_state_layout, schedule, set_learning_rate
-from .players import eval_mode
-from .prior import sample_noise
-from .regularizers import penalties
+from .optim import base_lr, grad_norm, make_optimizer, schedule, set_learning_rate
 from .stats import IterationStats
 from .streams import RandomStreams
 
 if TYPE_CHECKING:
-    from .config import TrainConfig
+    from ..config import TrainConfig
 
 UPDATES = ("alternating", "simultaneous")  # Algorithm 1, and G from the D step's G(z)
 
@@ -64,29 +47,23 @@ class Game:
         self.penalties = penalties(cfg)
         self._penalty_values = None  # the last D step's, for the statistics
         self.G, self.D = generator.to(device), discriminator.to(device)
-        self.channels_last = speed.is_convolutional(self.D)
-        if self.channels_last:
-            self.G.to(memory_format=torch.channels_last)
-            self.D.to(memory_format=torch.channels_last)
+        self.channels_last = speed.use_channels_last(self.G, self.D)
         self.g_fwd, self.d_fwd = speed.forward_fn(self.G, cfg.compile), speed.forward_fn(self.D, cfg.compile)
         self.d_joint = not speed.couples_batch(self.D)
         self.g_params = [p for p in self.G.parameters() if p.requires_grad]
         self.d_params = [p for p in self.D.parameters() if p.requires_grad]
-        self.opt_g = make_optimizer(self.G.parameters(), cfg, self.base_lr("g"))
-        self.opt_d = make_optimizer(self.D.parameters(), cfg, self.base_lr("d"))
+        self.opt_g = make_optimizer(self.G.parameters(), cfg, base_lr(cfg, "g"))
+        self.opt_d = make_optimizer(self.D.parameters(), cfg, base_lr(cfg, "d"))
         self.ctx = distributed.current()  # data-parallel play: every process draws its own minibatches
         self.streams = RandomStreams(cfg.seed, self.ctx.rank, device, getattr(data, "device", torch.device("cpu")))
         if self.ctx.active:  # every process starts from rank 0's players
-            distributed.broadcast_parameters(self.G)
-            distributed.broadcast_parameters(self.D)
-        averaged = cfg.g_ema > 0 or cfg.g_uniform_average_from > 0
-        self.G_average = WeightAverage(self.G, cfg.g_ema, cfg.g_uniform_average_from) if averaged else None
+            distributed.broadcast_parameters(self.G, self.D)
+        self.G_average = WeightAverage.kept_by(self.G, cfg)
         names = self.objective.statistics_names + tuple(p.name for p in self.penalties)
         self.stats = IterationStats(names, self.objective.diagnostic_names, device)
         self.step = 0  # completed iterations
         self.lr_scale = 1.0  # lowered by divergence roll-backs
 
-    # -- the minibatches -------------------------------------------------------------------
     def noise(self, m: int) -> torch.Tensor:
         """m samples z ~ p_z from the noise stream."""
         return sample_noise(m, self.cfg.latent_dim, self.cfg.prior, self.streams.noise, self.device)
@@ -102,17 +79,17 @@ class Game:
         x, c = self.data.sample_labelled(m, self.streams.data, self.device)
         return self._layout(x), c
 
-    def _layout(self, x: torch.Tensor) -> torch.Tensor:
+    def _layout(self, x: torch.Tensor) -> torch.Tensor:  # the players' memory layout
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def labels(self, m: int) -> torch.Tensor | None:
         """m labels c ~ p_data(c) from the noise stream (conditional game; else None)."""
         return self.data.sample_labels(m, self.streams.noise) if self.conditional else None
 
-    def _g(self, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+    def _g(self, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:  # G(z), or G(z, c)
         return self.g_fwd(z) if c is None else self.g_fwd(z, c)
 
-    def _d(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+    def _d(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:  # D(x), or D(x, c)
         return self.d_fwd(x) if c is None else self.d_fwd(x, c)
 
     # -- Algorithm 1 -----------------------------------------------------------------------
@@ -132,13 +109,11 @@ class Game:
             self.step += 1
             if self.G_average is not None:
                 self.G_average.update(self.step)
-            with torch.no_grad():
+            with torch.no_grad():  # the game's statistics, then each penalty's value
                 stats = self.objective.statistics(real_logits, fake_logits, g_loss)
-                if self.penalties:
-                    stats = torch.cat([stats, self._penalty_values])
-                self.stats.add(stats, self.step, norms)
+                self.stats.add(torch.cat([stats, self._penalty_values]) if self.penalties else stats, self.step, norms)
 
-    def autocast(self):
+    def autocast(self):  # bf16 autocast with --amp bf16
         return speed.autocast(self.device, self.cfg.amp)
 
     def _forward_d(self, through_g: bool):
@@ -150,9 +125,7 @@ class Game:
             with torch.set_grad_enabled(through_g):
                 fake = self._g(z, c)
             if self.d_joint:
-                logits = self._d(torch.cat([x, fake.to(x.dtype)]), None if c is None else torch.cat([c, c])).float()
-                half = len(logits) // 2
-                return logits[:half], logits[half:], x, fake, c
+                return *speed.joint_logits(self._d, x, fake, c), x, fake, c
             return self._d(x, c).float(), self._d(fake, c).float(), x, fake, c
 
     def _discriminator_loss(self, real_logits, fake_logits, x, fake, c) -> torch.Tensor:
@@ -184,9 +157,8 @@ class Game:
         return self.update_generator(fake_logits, diagnose)
 
     def update_generator(self, fake_logits: torch.Tensor, diagnose: bool = False):
-        """Descend L_G given D(G(z)) with its graph; gradients flow into G's parameters only.
-        With ``diagnose``, also returns ‖∇_θg L‖ for each of the objective's diagnostic losses
-        (for the 2014 game: saturating and non-saturating, whichever one trains: §3)."""
+        """Descend L_G given D(G(z)) with its graph; gradients flow into G's parameters only. With ``diagnose``,
+        also ‖∇_θg L‖ for each of the game's diagnostic losses (2014 game: both G losses, whichever trains: §3)."""
         g_loss = self.objective.generator_loss(fake_logits)
         norms = None
         if diagnose:
@@ -199,8 +171,8 @@ class Game:
         return g_loss.detach(), norms
 
     def simultaneous_step(self, diagnose: bool = False):
-        """D and G both step from one G(z): both gradients are taken at the same (θ_d, θ_g),
-        then both players move. One G forward and one D forward on G(z) serve both players."""
+        """D and G both step from one G(z): both gradients are taken at the same (θ_d, θ_g), then both players
+        move. One G forward and one D forward on G(z) serve both players."""
         real_logits, fake_logits, *batch = self._forward_d(through_g=True)
         d_loss = self._discriminator_loss(real_logits, fake_logits, *batch)
         self.opt_d.zero_grad(set_to_none=True)
@@ -210,86 +182,19 @@ class Game:
         self.opt_d.step()
         return real_logits.detach(), fake_logits.detach(), g_loss, norms
 
-    def _average(self, params) -> None:
+    def _average(self, params) -> None:  # data-parallel play: the gradients' mean over the processes
         if self.ctx.active:
             distributed.average_gradients(params)
 
-    # -- learning rates ----------------------------------------------------------------------
-    def base_lr(self, player: str) -> float:
-        return (self.cfg.g_lr if player == "g" else self.cfg.d_lr) or self.cfg.lr
-
     def set_learning_rate_scale(self, scale: float) -> None:
         """lr = base lr × scale, for both players (the schedule and roll-backs use this)."""
-        set_learning_rate(self.opt_g, self.base_lr("g") * scale)
-        set_learning_rate(self.opt_d, self.base_lr("d") * scale)
+        set_learning_rate(self.opt_g, base_lr(self.cfg, "g") * scale)
+        set_learning_rate(self.opt_d, base_lr(self.cfg, "d") * scale)
 
-    # -- what the players do outside training ------------------------------------------------
     @property
     def sampler(self) -> nn.Module:
         """The generator that samples are drawn from: the weight average of G when there is one."""
         return self.G_average.module if self.G_average is not None else self.G
 
-    def read_stats(self) -> dict:
-        """The statistics since the last read (see :meth:`IterationStats.read`), then reset."""
+    def read_stats(self) -> dict:  # the statistics since the last read (IterationStats.read), then reset
         return self.stats.read(self.step)
-
-    def parameters_finite(self) -> bool:
-        return bool(torch.stack([p.isfinite().all() for p in self.g_params + self.d_params]).all())
-
-    @torch.no_grad()
-    def generate(self, n: int, seed: int, batch: int = 4096, classes: torch.Tensor | None = None) -> torch.Tensor:
-        """n samples G(z) in data space from a *separate* noise stream, so evaluation
-        never perturbs training. G is put in eval mode (BatchNorm running stats) meanwhile.
-        Conditional game: sample i is of class ``classes[i]`` (default: c ~ p_data(c), drawn after z)."""
-        rng = torch.Generator(device=self.device).manual_seed(seed)
-        if self.conditional:
-            z = sample_noise(n, self.cfg.latent_dim, self.cfg.prior, rng, self.device)
-            c = self.data.sample_labels(n, rng) if classes is None else classes.to(self.device, torch.int64)
-            if len(c) != n or n and not (0 <= int(c.min()) and int(c.max()) < self.data.n_classes):
-                raise ValueError(f"classes: need {n} labels in 0..{self.data.n_classes - 1}")
-            with eval_mode(self.sampler) as G:
-                out = [G(z[i:i + batch], c[i:i + batch]) for i in range(0, n, batch)]
-        else:
-            with eval_mode(self.sampler) as G:
-                out = [G(sample_noise(min(batch, n - i), self.cfg.latent_dim, self.cfg.prior, rng, self.device))
-                       for i in range(0, n, batch)]
-        return self.data.to_data_space(torch.cat(out)) if out else torch.empty(0)
-
-    @torch.no_grad()
-    def discriminator_output(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        """D(x) (D(x, c) in the conditional game) in the game's units (σ(l) for the 2014 game) for points
-        given in data space (eval mode)."""
-        with eval_mode(self.D) as D:
-            x = x.to(self.device)
-            return self.objective.output(D(x) if c is None else D(x, c.to(self.device)))
-
-    # -- state ------------------------------------------------------------------------------
-    def state_dict(self) -> dict:
-        """Everything that continues this run exactly. With several processes this is a collective
-        (every process's streams and pending statistics are gathered, in rank order)."""
-        modules = {"G": self.G.state_dict(), "D": self.D.state_dict()}
-        if self.G_average is not None:
-            modules["G_ema"] = self.G_average.module.state_dict()  # the checkpoint key since format 1
-        stats, count = self.stats.state_dict()
-        mine = {"rng": self.streams.state_dict(), "stats": stats}
-        processes = distributed.gather_states(mine, self.device) if self.ctx.active else [mine]
-        return {"step": self.step, "lr_scale": self.lr_scale, "world_size": self.ctx.world, "modules": modules,
-                "optimizers": {"opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()},
-                "processes": processes, "stats_count": count}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restore :meth:`state_dict`'s output (this process's streams: its rank's, or rank 0's when the
-        state comes from a run with another number of processes, for sampling and evaluation)."""
-        modules = {"G": self.G, "D": self.D}
-        if self.G_average is not None:
-            modules["G_ema"] = self.G_average.module
-        for name, module in modules.items():
-            module.load_state_dict(state["modules"][name], strict=True)
-        for opt, name in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
-            opt.load_state_dict(state["optimizers"][name])
-            match_state_layout(opt)
-        mine = state["processes"][self.ctx.rank if state["world_size"] > 1 else 0]
-        self.streams.load_state_dict(mine["rng"])
-        self.step, self.lr_scale = int(state["step"]), float(state["lr_scale"])
-        self.stats.load_state_dict(mine["stats"], state["stats_count"])
-

@@ -17,7 +17,10 @@ RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT are honoured).
 """
 from __future__ import annotations
 
+import multiprocessing as mp
+import multiprocessing.util
 import os
+import signal
 import socket
 import sys
 from dataclasses import dataclass
@@ -26,6 +29,8 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
+
+from ..errors import MinimaxError
 
 # a process that fails (or is killed) leaves the others waiting in a collective; they give up after this
 TIMEOUT = timedelta(minutes=5)
@@ -89,10 +94,11 @@ def broadcast_object(obj):
     return box[0]
 
 
-def broadcast_parameters(module: torch.nn.Module) -> None:
+def broadcast_parameters(*modules: torch.nn.Module) -> None:
     """Every process starts from rank 0's weights and buffers."""
-    for t in list(module.parameters()) + list(module.buffers()):
-        dist.broadcast(t.data, src=0)
+    for module in modules:
+        for t in list(module.parameters()) + list(module.buffers()):
+            dist.broadcast(t.data, src=0)
 
 
 def all_gather_rows(t: torch.Tensor) -> torch.Tensor:
@@ -141,9 +147,6 @@ def free_port() -> int:
 
 def spawn(fn, nproc: int, args: tuple) -> list[int]:
     """Run ``fn(rank, nproc, port, *args)`` in ``nproc`` local processes; return their exit codes."""
-    import multiprocessing as mp
-    import signal
-
     ctx = mp.get_context("spawn")
     port = free_port()
     procs = [ctx.Process(target=fn, args=(rank, nproc, port, *args)) for rank in range(nproc)]
@@ -189,8 +192,6 @@ def join_from_env(device_type: str) -> None:
 def launch(fn, nproc: int, args: tuple, device_type: str) -> int:
     """Run ``fn(*args)`` (which returns an exit status) in ``nproc`` local processes that form one group.
     Returns rank 0's status, else the worst; a process killed by signal S counts as 128 + S."""
-    from .errors import MinimaxError
-
     if current().active or int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise MinimaxError("--nproc starts its own processes; under torchrun leave it out")
     codes = [128 - c if c < 0 else c for c in spawn(_process, nproc, (fn, args, device_type))]
@@ -212,8 +213,6 @@ def _process(rank: int, world: int, port: int, fn, args: tuple, device_type: str
         code = 130
     finally:
         leave()
-    import multiprocessing.util
-
     multiprocessing.util._exit_function()  # what a multiprocessing child runs at its end (releases semaphores)
     sys.stdout.flush()
     sys.stderr.flush()

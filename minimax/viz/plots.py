@@ -21,12 +21,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from PIL import Image  # noqa: E402
 
-from .density import kernel_density  # noqa: E402
-from .errors import MinimaxError  # noqa: E402
-from .games import make_objective  # noqa: E402
-from .objective import MinimaxObjective  # noqa: E402
-from .rundir import (  # noqa: E402
+from ..data import load_dataset  # noqa: E402
+from ..data.density import kernel_density  # noqa: E402
+from ..errors import MinimaxError  # noqa: E402
+from ..files import atomic_write_bytes  # noqa: E402
+from ..games import make_objective  # noqa: E402
+from ..games.minimax import MinimaxObjective  # noqa: E402
+from ..run.rundir import (  # noqa: E402
     CURVE_PLOTS,
     FIGURE1,
     SAMPLES,
@@ -35,7 +38,8 @@ from .rundir import (  # noqa: E402
     load_run_config,
     snapshot_files,
 )
-from .runlog import game_records  # noqa: E402
+from ..run.runlog import game_records  # noqa: E402
+from ..run.snapshots import load_fields  # noqa: E402
 
 
 def _series(records: list[dict], key: str):
@@ -278,8 +282,6 @@ def load_snapshots(run_dir: Path) -> list[tuple[int, np.ndarray]]:
 
 def plot_run(run_dir: str | Path) -> list[Path]:
     """Draw every plot of a run; returns the files written."""
-    from .data import load_dataset
-
     run_dir = Path(run_dir)
     records = game_records(run_dir)
     cfg = load_run_config(run_dir)
@@ -298,8 +300,6 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         path = run_dir / SAMPLES_PLOT
         (plot_samples_2d if data.dim == 2 else plot_samples_1d)(snaps, data, path, cfg.condition != "none")
         written.append(path)
-        from .replay import load_fields
-
         fields = load_fields(run_dir)
         if data.dim == 1 and fields:
             plot_figure1(snaps, fields, data, game, run_dir / FIGURE1)
@@ -309,8 +309,6 @@ def plot_run(run_dir: str | Path) -> list[Path]:
 
 def image_grid_png(images: np.ndarray, pad: int = 2, cols: int | None = None) -> bytes:
     """Tile images [n, C, H, W] with values in [0, 1] into one PNG (bytes), ``cols`` (default ⌈√n⌉) per row."""
-    from PIL import Image
-
     canvas = image_grid_array(images, pad, cols)
     pixels = (canvas * 255 + 0.5).astype(np.uint8)
     img = Image.fromarray(pixels)
@@ -334,8 +332,6 @@ def image_grid_array(images: np.ndarray, pad: int = 2, cols: int | None = None) 
 
 def save_image_grid(images: np.ndarray, path: Path, cols: int | None = None) -> None:
     """The image grid of :func:`image_grid_png`, written atomically to ``path``."""
-    from .checkpoint import atomic_write_bytes
-
     atomic_write_bytes(Path(path), image_grid_png(images, cols=cols))
 
 

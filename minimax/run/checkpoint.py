@@ -16,61 +16,22 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 
-from . import distributed
-from .config import MAX_STEPS
-from .errors import MinimaxError
+from ..algorithm import distributed
+from ..algorithm.state import game_state, load_game_state
+from ..config import MAX_STEPS
+from ..errors import MinimaxError
+from ..files import atomic_write_bytes
 from .rundir import LATEST, checkpoint_dir, checkpoint_name, is_checkpoint, step_of
 
 FORMAT = "minimax-checkpoint"
 VERSION = 2  # 2: the SHA-256 covers the header metadata too; 1 (tensors only) is still read
 READABLE_VERSIONS = (1, 2)
-
-
-# --------------------------------------------------------------------------------------------
-# atomic file writes
-def _file_mode() -> int:
-    """0o666 less the process umask: the mode open() would have given a new file."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode())  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,9 +74,9 @@ def unflatten_optimizer(prefix: str, meta: dict, tensors: dict) -> dict:
 
 
 def encode_state(state: dict, config: dict, extra: dict | None = None) -> tuple[dict[str, torch.Tensor], dict]:
-    """:meth:`Game.state_dict` as (tensors, JSON metadata): module tensors under ``G.``, ``D.``, ``G_ema.``,
-    optimiser tensors under ``opt_g.<i>.<name>``, each process's streams and pending statistics under
-    ``rng.<name>`` / ``stats.<name>`` (rank r > 0 with the suffix ``.rank<r>``)."""
+    """:func:`~minimax.algorithm.state.game_state` as (tensors, JSON metadata): module tensors under ``G.``,
+    ``D.``, ``G_ema.``, optimiser tensors under ``opt_g.<i>.<name>``, each process's streams and pending
+    statistics under ``rng.<name>`` / ``stats.<name>`` (rank r > 0 with the suffix ``.rank<r>``)."""
     tensors: dict[str, torch.Tensor] = {}
     for prefix, sd in state["modules"].items():
         tensors.update({f"{prefix}.{k}": _cpu(v) for k, v in sd.items()})
@@ -135,7 +96,7 @@ def encode_state(state: dict, config: dict, extra: dict | None = None) -> tuple[
 
 
 def decode_state(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
-    """The inverse of :func:`encode_state`: the dict :meth:`Game.load_state_dict` takes."""
+    """The inverse of :func:`encode_state`: the dict :func:`~minimax.algorithm.state.load_game_state` takes."""
     world = int(meta.get("world_size", 1))
     modules: dict[str, dict] = {}
     processes: list[dict] = [{"rng": {}, "stats": {}} for _ in range(world)]
@@ -163,7 +124,7 @@ def restore_game(game, tensors: dict[str, torch.Tensor], meta: dict, resume: boo
     for name, opt in (("opt_g", game.opt_g), ("opt_d", game.opt_d)):
         check_param_groups(name, meta[name]["param_groups"], opt.state_dict()["param_groups"])
     try:
-        game.load_state_dict(decode_state(tensors, meta))
+        load_game_state(game, decode_state(tensors, meta))
     except (KeyError, RuntimeError, ValueError, TypeError, IndexError) as e:
         raise MinimaxError(f"checkpoint does not match this run's models: {str(e).splitlines()[0][:200]}") from None
 
@@ -286,7 +247,7 @@ def save_checkpoint(run_dir: Path, game, keep: int, extra: dict | None = None) -
     d = checkpoint_dir(run_dir)
     d.mkdir(parents=True, exist_ok=True)
     # a collective with several processes: all of them call this
-    tensors, meta = encode_state(game.state_dict(), game.cfg.to_dict(), extra)
+    tensors, meta = encode_state(game_state(game), game.cfg.to_dict(), extra)
     path = d / checkpoint_name(game.step)
     if not game.ctx.is_main:  # rank 0 writes; the others wait until the file is there
         distributed.barrier()

@@ -53,3 +53,8 @@ def grad_norm(grads) -> torch.Tensor:
     """‖∇‖₂ over all parameter tensors (None entries count as zero)."""
     sq = [g.pow(2).sum() for g in grads if g is not None]
     return torch.stack(sq).sum().sqrt() if sq else torch.zeros(())
+
+
+def base_lr(cfg, player: str) -> float:
+    """A player's learning rate before the schedule: --g-lr / --d-lr, else --lr."""
+    return (cfg.g_lr if player == "g" else cfg.d_lr) or cfg.lr

@@ -17,6 +17,23 @@ def is_convolutional(module: nn.Module) -> bool:
     return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in module.modules())
 
 
+def use_channels_last(G: nn.Module, D: nn.Module, *more: nn.Module) -> bool:
+    """Put convolutional players (and ``more`` copies of them) in NHWC; returns whether they are."""
+    if not is_convolutional(D):
+        return False
+    for m in (G, D, *more):
+        m.to(memory_format=torch.channels_last)
+    return True
+
+
+def joint_logits(d, x: torch.Tensor, fake: torch.Tensor, c: torch.Tensor | None):
+    """(D(x), D(G(z))) from one forward on cat(x, G(z)) (labels c for both halves): the same math as two
+    forwards for a D that treats the samples of a batch independently."""
+    logits = d(torch.cat([x, fake.to(x.dtype)]), None if c is None else torch.cat([c, c])).float()
+    half = len(logits) // 2
+    return logits[:half], logits[half:]
+
+
 def couples_batch(module: nn.Module) -> bool:
     """Whether a sample's output depends on the other samples of its batch (BatchNorm in training)."""
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())

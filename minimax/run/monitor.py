@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .sampling import generate
+
 WINDOW = 5
 SATURATED_D = 0.05  # mean D(G(z)) below this ...
 SATURATED_RATIO = 0.01  # ... and the saturating gradient below 1% of the non-saturating one
@@ -33,6 +35,7 @@ WIN_REAL, WIN_FAKE, WIN_VALUE = 0.99, 0.01, -0.1
 COLLAPSED_DIVERSITY = 0.1  # fixed-noise samples' mean pairwise distance / the data's
 SWING, SWING_GROWTH = 0.1, 2.0
 DIVERSITY_SAMPLES = 256
+DIVERSITY_SEED = 104729  # the fixed noise batch of the diversity statistic: a stream of its own
 
 CONDITIONS = ("saturation", "discriminator wins", "collapse", "oscillation")
 
@@ -78,6 +81,19 @@ def mean_pairwise_distance(x: torch.Tensor) -> float:
     x = x.reshape(len(x), -1).double()
     n = len(x)
     return float(torch.cdist(x, x).sum() / (n * (n - 1))) if n > 1 else 0.0
+
+
+def data_spread(data) -> float:
+    """The mean pairwise distance of DIVERSITY_SAMPLES data samples (drawn from a stream of their own)."""
+    gen = torch.Generator(device=getattr(data, "device", torch.device("cpu"))).manual_seed(DIVERSITY_SEED)
+    return mean_pairwise_distance(data.to_data_space(data.sample(DIVERSITY_SAMPLES, gen)))
+
+
+def sample_diversity(game, spread: float) -> float:
+    """Mean pairwise distance of G's samples on a fixed noise batch over the data's ``spread`` (1 for a generator
+    as spread out as the data; → 0 as it collapses)."""
+    x = generate(game, DIVERSITY_SAMPLES, seed=game.cfg.seed + DIVERSITY_SEED)
+    return mean_pairwise_distance(x) / max(spread, 1e-12)
 
 
 class HealthMonitor:

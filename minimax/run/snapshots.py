@@ -1,29 +1,55 @@
-r"""Watching the game move: what each snapshot records, and the report's replay of a run.
+r"""What a run records of itself as it trains, at ``--snapshots`` evenly spaced steps.
 
-At every snapshot a run on 1-D or 2-D data records, besides its samples, the **discriminator field**:
-D (in the game's units) on a fixed grid over the data, and on 1-D data the **map** z ↦ x = G(z) on a
-grid of quantiles of the noise — along the one noise coordinate, or with several along the direction in
-which G varies most — everything Figure 1 of Goodfellow et al. (2014) draws
-(``samples/field-XXXXXXXX.npz``; a conditional run records class 0's).
-
-The replay (:func:`replay_html`) is one frame per snapshot — the samples over the data density with D's
-decision surface (2-D), the Figure-1 panel (1-D) or the sample grid from the same fixed noise (images) —
-beside V̂ (or L_D) and mean D(G(z)) with a marker at the frame's step, and an inline script with a slider
-and a play button: offline, in the report's one HTML file.
+Samples from fixed evaluation noise (``samples/step-XXXXXXXX.npy``) and, on 1-D or 2-D data, the
+**discriminator field**: D (in the game's units) on a fixed grid over the data, and on 1-D data the **map**
+z ↦ x = G(z) on a grid of quantiles of the noise — along the one noise coordinate, or with several along the
+direction in which G varies most — everything Figure 1 of Goodfellow et al. (2014) draws
+(``samples/field-XXXXXXXX.npz``; a conditional run records class 0's). The report draws its replay, Figure 1
+and D beside D* from these files (:mod:`minimax.viz`).
 """
 from __future__ import annotations
 
-import html
 import io
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .checkpoint import atomic_write_bytes
-from .players import eval_mode
-from .rundir import SAMPLES, field_files, field_name
+from ..data import KnownDensity
+from ..files import atomic_write_bytes
+from ..players import eval_mode
+from .rundir import SAMPLES, field_files, field_name, snapshot_name
+from .runlog import TensorBoardLog
+from .sampling import Players, discriminator_output, generate
+
+EVAL_SEED_OFFSET = 7919  # evaluation noise is a separate stream from training noise
+MAX_GRID_CLASSES = 16  # a conditional run's snapshot grid has one row per class up to this many classes
+
+
+def snapshot_steps(steps: int, n: int) -> set[int]:
+    """n points of training, evenly spaced from the start (step 0) to the end."""
+    if n == 1:
+        return {steps}
+    return {round(i * steps / (n - 1)) for i in range(n)}
+
+
+def save_snapshot(run_dir: Path, game: Players, tb: TensorBoardLog | None = None) -> None:
+    """Generated samples at this step (from the fixed evaluation noise) for the plots. A conditional image run
+    with K ≤ 16 classes draws K samples of each class in class order (the grid's row r is class r)."""
+    n = min(game.cfg.eval_samples, 2500) if len(game.data.shape) == 1 else 64
+    classes = None
+    if game.conditional:
+        k = game.data.n_classes
+        if len(game.data.shape) > 1 and k <= MAX_GRID_CLASSES:
+            n = k * k
+        classes = torch.arange(k).repeat_interleave(k) if n == k * k else torch.arange(n) % k
+    x = generate(game, n, seed=game.cfg.seed + EVAL_SEED_OFFSET, classes=classes).cpu().numpy().astype(np.float32)
+    np.save(run_dir / SAMPLES / snapshot_name(game.step), x)
+    if isinstance(game.data, KnownDensity) and game.data.dim <= 2:  # D's surface (and G's map): replay, Figure 1
+        save_field(run_dir, game)
+    if tb:
+        tb.samples(game.step, x)
+
 
 FIELD_POINTS_1D = 400
 FIELD_SIDE_2D = 90
@@ -80,7 +106,7 @@ def discriminator_field(game) -> dict[str, np.ndarray]:
     prior: ŵ = the first coordinate)."""
     grid = field_grid(game.data)
     label = torch.zeros(len(grid), dtype=torch.long) if game.conditional else None
-    out = {"grid": grid.numpy(), "d": game.discriminator_output(grid, label).cpu().float().numpy()}
+    out = {"grid": grid.numpy(), "d": discriminator_output(game, grid, label).cpu().float().numpy()}
     if game.data.dim == 1:
         t = prior_quantiles(game.cfg.prior, MAP_LINES)
         direction = map_direction(game) if game.cfg.prior == "normal" else torch.eye(game.cfg.latent_dim)[0]
@@ -112,37 +138,3 @@ def load_fields(run_dir: Path) -> dict[int, dict[str, np.ndarray]]:
         except (ValueError, OSError):
             continue
     return out
-
-
-def replay_html(frames: list[tuple[int, str]], key: str) -> str:
-    """A slider and a play button through ``frames`` ((step, image data URI) pairs), with an inline script."""
-    if not frames:
-        return ""
-    k = html.escape(key)
-    steps, uris = [s for s, _ in frames], [u for _, u in frames]
-    last = len(frames) - 1
-    return f"""<div class="replay" id="replay-{k}">
-<div><button type="button" class="replay-play">&#9654; play</button>
-<input type="range" class="replay-slider" min="0" max="{last}" value="{last}" step="1" aria-label="snapshot">
-<span class="replay-step">step {steps[-1]}</span></div>
-<img class="replay-frame" src="{uris[-1]}" alt="the game at a snapshot">
-<script>(function () {{
-  const root = document.getElementById("replay-{k}");
-  const frames = {json.dumps(uris)}, steps = {json.dumps(steps)};
-  const slider = root.querySelector(".replay-slider"), img = root.querySelector(".replay-frame");
-  const label = root.querySelector(".replay-step"), button = root.querySelector(".replay-play");
-  let timer = null;
-  function show(i) {{ slider.value = i; img.src = frames[i]; label.textContent = "step " + steps[i]; }}
-  slider.addEventListener("input", () => show(Number(slider.value)));
-  button.addEventListener("click", () => {{
-    if (timer) {{ clearInterval(timer); timer = null; button.innerHTML = "&#9654; play"; return; }}
-    if (Number(slider.value) >= frames.length - 1) show(0);
-    button.innerHTML = "&#10074;&#10074; pause";
-    timer = setInterval(() => {{
-      const i = Number(slider.value) + 1;
-      if (i >= frames.length) {{ clearInterval(timer); timer = null; button.innerHTML = "&#9654; play"; return; }}
-      show(i);
-    }}, 600);
-  }});
-}})();</script>
-</div>"""

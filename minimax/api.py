@@ -1,0 +1,29 @@
+"""The library's front door: train a run (and draw its plots), sample from it, evaluate it.
+
+    run = minimax.train(minimax.TrainConfig(dataset="grid", out="runs/grid"))
+    x = minimax.sample("runs/grid", 1000)
+    scores = minimax.evaluate("runs/t1", "fid", data_dir="data/mnist")
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .algorithm import distributed
+from .config import TrainConfig
+from .evaluation import evaluate
+from .run.loop import RunResult
+from .run.loop import train as train_run
+from .run.sampling import sample
+from .viz.plots import plot_run
+
+__all__ = ["train", "sample", "evaluate"]
+
+
+def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, steps: int | None = None,
+          progress: bool | None = None, plots: bool = True) -> RunResult:
+    """Train a GAN with Algorithm 1 (:func:`minimax.run.loop.train`) and, unless ``plots=False``, draw the run's
+    PNG plots. ``resume`` continues a run directory; ``steps`` may extend it."""
+    result = train_run(cfg, resume, steps, progress)
+    if plots and distributed.current().is_main:
+        plot_run(result.run_dir)
+    return result

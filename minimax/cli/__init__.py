@@ -1,0 +1,62 @@
+"""The ``minimax`` command line: one module per command, each a thin parser over the library.
+
+    minimax train [--dataset ring] [--steps N] [...]     train (every TrainConfig field is a flag)       cli/train.py
+    minimax train --resume RUN_DIR [--steps N]          continue a run from its latest checkpoint
+    minimax sample RUN_DIR --n N --out FILE.npy          draw samples (--class C: of class C)             cli/sample.py
+    minimax eval METRIC RUN_DIR... --data-dir DIR        parzen, fid, kid, pr, is, modes, conditional      cli/eval.py
+    minimax report RUN_DIR...                            a self-contained HTML report                     cli/report.py
+    minimax download DATASET --data-dir DIR              fetch and md5-check a dataset                  cli/download.py
+
+User errors print one line, ``minimax: error: ...``, and exit with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .._version import __version__
+from ..errors import MinimaxError
+from . import download, report, sample, train
+from . import eval as eval_command
+from .errors import clip
+from .train import config_from_args
+
+__all__ = ["main", "build_parser", "config_from_args"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)  # --check must not silently mean --checkpoint-every
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):  # one line, exit 2, no usage dump
+        raise MinimaxError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="minimax", description="Train Generative Adversarial Networks: the minimax game as code.")
+    p.add_argument("--version", action="version", version=f"minimax {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for command in (train, sample, eval_command, report, download):
+        command.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except MinimaxError as e:
+        print(f"minimax: error: {clip(str(e))}", file=sys.stderr)
+        return e.exit_code
+    except OSError as e:  # the machine refused: a full disk, a read-only folder, a missing file
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"minimax: error: {clip((e.strerror or str(e)) + where)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("minimax: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""``minimax download DATASET --data-dir DIR``: fetch a dataset's files and check their md5 (needs a network)."""
+from __future__ import annotations
+
+import argparse
+
+from ..data.download import download
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    paths = download(args.dataset, args.data_dir)
+    print(f"{args.dataset}: {len(paths)} file(s) verified in {args.data_dir}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    d = sub.add_parser("download", help="download a dataset (needs a network), verified by md5")
+    d.add_argument("dataset", choices=("mnist", "fashion-mnist", "cifar10"))
+    d.add_argument("--data-dir", required=True, help="where to put the files")
+    d.set_defaults(func=cmd_download)

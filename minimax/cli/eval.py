@@ -1,0 +1,51 @@
+"""``minimax eval METRIC RUN_DIR... --data-dir DIR``: score trained runs (:mod:`minimax.evaluation`), one line
+each, then a table with mean ± std over the runs."""
+from __future__ import annotations
+
+import argparse
+
+from ..evaluation import FEATURE_METRICS, METRICS, EvalOptions, default_n, evaluate_runs, format_table
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    opts = EvalOptions(metric=args.metric, data_dir=args.data_dir, n=args.n, seed=args.seed, real=args.real,
+                       dataset=args.dataset, cache_dir=args.cache_dir, quiet=False,
+                       **{k: getattr(args, k) for k in ("features", "inception_weights", "subsets", "subset_size",
+                                                         "splits", "every_checkpoint") if hasattr(args, k)})
+    rows = evaluate_runs(args.run_dirs, opts)
+    if len(rows) > 1:
+        print(format_table(args.metric, rows))
+    return 0
+
+
+def add_parser(sub) -> None:
+    e = sub.add_parser("eval", help="evaluate trained runs (writes RUN_DIR/<metric>.json with the protocol)")
+    esub = e.add_subparsers(dest="metric", required=True, parser_class=type(e))
+    for metric, (help_, datasets) in METRICS.items():
+        p = esub.add_parser(metric, help=help_)
+        p.add_argument("run_dirs", nargs="*", metavar="RUN_DIR", help="run directories (none with --real)")
+        p.add_argument("--data-dir", required=True, help="folder with the dataset's files")
+        p.add_argument("--n", default=None, help=f"samples to draw (default: {default_n(metric)})")
+        p.add_argument("--seed", default="0", help="seed of the noise (default: 0)")
+        p.add_argument("--real", action="store_true", help="score real training images instead (the metric's "
+                                                           "floor or ceiling)")
+        p.add_argument("--dataset", default=datasets[0], choices=datasets,
+                       help=f"with --real and no run: which dataset (default: {datasets[0]})")
+        p.add_argument("--cache-dir", help="where the feature classifier is cached "
+                                           "(default: $MINIMAX_CACHE or ~/.cache/minimax)")
+        if metric in FEATURE_METRICS:
+            p.add_argument("--features", choices=("classifier", "inception"),
+                           default="inception" if metric == "is" else "classifier",
+                           help="feature network: the dataset's classifier (MNIST-style sets) or the FID "
+                                "Inception-v3 (needs its weights file; never downloaded)")
+            p.add_argument("--inception-weights", metavar="FILE", default=None,
+                           help="pt_inception-2015-12-05-6726825d.pth (default: the torch hub cache)")
+        if metric == "kid":
+            p.add_argument("--subsets", default="100", help="number of subsets (default: 100)")
+            p.add_argument("--subset-size", default="1000", help="samples per subset (default: 1000)")
+        if metric == "is":
+            p.add_argument("--splits", default="10", help="number of splits (default: 10)")
+        if metric == "modes":
+            p.add_argument("--every-checkpoint", action="store_true",
+                           help="also score every checkpoint the run kept: modes against iterations")
+        p.set_defaults(func=cmd_eval)

@@ -1,0 +1,61 @@
+"""``minimax sample RUN_DIR``: draw samples from a trained generator, as an array and/or an image grid."""
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MinimaxError
+from ..evaluation.options import noise_seed, positive_int
+from ..files import atomic_write_bytes
+from ..run.resources import check_sample_memory
+from ..run.sampling import class_indices, sample
+from ..run.trained import load_trained
+from ..viz.plots import save_image_grid
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    n = positive_int(args.n, "--n")
+    seed = noise_seed(args.seed)
+    if not args.out and not args.grid:
+        raise MinimaxError("give --out FILE.npy and/or --grid FILE.png")
+    for target in filter(None, (args.out, args.grid)):
+        if not Path(target).parent.resolve().is_dir():
+            raise MinimaxError(f"cannot write {target}: folder {Path(target).parent} does not exist")
+
+    run = load_trained(args.run_dir)
+    classes = class_indices(args.classes, run.cfg.class_names, run.conditional) if args.classes else None
+    check_sample_memory(n * len(classes or [0]), run.data.shape, "--n")
+    x = sample(run, n, classes, seed)
+    flat = x.reshape(len(x), -1).numpy().astype(np.float32)
+    if args.out:
+        buf = io.BytesIO()
+        np.save(buf, flat)
+        try:
+            atomic_write_bytes(Path(args.out), buf.getvalue())
+        except OSError as e:
+            raise MinimaxError(f"cannot write {args.out}: {e.strerror or e}") from None
+        per = f" ({n} of each of classes {', '.join(map(str, classes))}, in that order)" if classes else ""
+        print(f"wrote {len(flat)} samples of dimension {flat.shape[1]} to {args.out}{per}")
+    if args.grid:
+        if len(run.data.shape) == 1:
+            raise MinimaxError("--grid needs an image dataset; this run's data are vectors")
+        save_image_grid(x.numpy(), Path(args.grid), cols=n if classes else None)
+        rows = f" (one row per class: {', '.join(map(str, classes))})" if classes else ""
+        print(f"wrote a grid of {len(x)} images to {args.grid}{rows}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    s = sub.add_parser("sample", help="draw samples from a trained run")
+    s.add_argument("run_dir", help="a run directory written by 'minimax train'")
+    s.add_argument("--n", default="1000", help="number of samples (default: 1000)")
+    s.add_argument("--out", help="write the samples as a float32 .npy array of shape (N, features)")
+    s.add_argument("--grid", help="write the samples as a PNG image grid (image datasets)")
+    s.add_argument("--seed", default="0", help="seed of the noise (default: 0)")
+    s.add_argument("--class", dest="classes", metavar="C1,C2,...",
+                   help="conditional runs: sample these classes (indices or names, or 'all'), --n of each; "
+                        "the grid has one row per class")
+    s.set_defaults(func=cmd_sample)

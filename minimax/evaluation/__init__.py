@@ -1,0 +1,110 @@
+"""Scoring trained runs, each score with its protocol written down: from Python and from ``minimax eval``.
+
+    scores = minimax.evaluate("runs/t1", "fid", data_dir="data/mnist", n=10_000)
+    scores["fid"], scores["protocol"]["n_samples"]
+
+Metrics (each one's formula lives in :mod:`minimax.metrics`; each one's runner in :mod:`.runners`):
+
+    parzen       Parzen-window log-likelihood of the test set (Table 1 of the 2014 paper)
+    fid          Fréchet distance of features to the test set (the classifier's, or features="inception")
+    kid          Kernel Inception Distance: unbiased MMD², cubic kernel, mean ± std over subsets
+    pr           precision, recall (k-NN manifolds, k = 3), density and coverage
+    is           Inception Score, mean ± std over splits (Inception features only)
+    modes        Stacked MNIST: modes covered of 1,000 and KL to uniform (every_checkpoint: the curve)
+    conditional  a conditional run's per-class accuracy and intra-class FID
+
+Each evaluation of a run writes ``RUN_DIR/<metric>.json`` (only when it succeeds; a failed one leaves the old
+file): the scores and a ``protocol`` record with what a reader needs to compare them — the metric, N samples
+and the noise seed, the reference split and its size, the feature network and its digest, the minimax version.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from ..errors import MinimaxError
+from ..files import atomic_write_bytes
+from ..run.rundir import CONDITIONAL, FID, INCEPTION_SCORE, KID, MODES, PARZEN, PRECISION_RECALL
+from .options import EvalOptions
+from .runners import EVALUATORS, MNIST_FAMILY, STACKED, STACKED_EVAL_SAMPLES, WITH_TEST_SPLIT
+
+# each metric: what it measures (the command's help) and the datasets it takes (the first: --real's default)
+METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "parzen": ("Parzen-window log-likelihood on the MNIST test set (paper's Table 1)", MNIST_FAMILY),
+    "fid": ("Frechet distance of features (classifier, or --features inception) to the test split",
+            (*WITH_TEST_SPLIT, STACKED)),
+    "kid": ("Kernel Inception Distance: unbiased MMD^2 (cubic kernel), mean ± std over subsets",
+            (*WITH_TEST_SPLIT, STACKED)),
+    "pr": ("precision, recall, density and coverage (k-NN manifolds, k = 3)", (*WITH_TEST_SPLIT, STACKED)),
+    "is": ("Inception Score, mean ± std over splits (--features inception)", (*WITH_TEST_SPLIT, STACKED)),
+    "modes": ("Stacked MNIST: modes covered of 1,000 and KL to uniform (N = 26,000)", (STACKED,)),
+    "conditional": ("conditional runs: accuracy of each class's samples under the feature classifier, and "
+                    "intra-class FID", WITH_TEST_SPLIT),
+}
+FEATURE_METRICS = ("fid", "kid", "pr", "is")
+
+
+def default_n(metric: str) -> int:
+    return STACKED_EVAL_SAMPLES if metric == "modes" else 10_000
+
+FILES = {"parzen": PARZEN, "fid": FID, "kid": KID, "pr": PRECISION_RECALL, "is": INCEPTION_SCORE, "modes": MODES,
+         "conditional": CONDITIONAL}
+HEADLINE = {"parzen": ("parzen_ll",), "fid": ("fid",), "kid": ("kid",), "pr": ("precision", "recall", "density",
+            "coverage"), "is": ("is",), "modes": ("modes", "kl"), "conditional": ("accuracy_mean", "intra_fid_mean")}
+
+
+def evaluate(run: str | Path | None, metric: str, *, write: bool = True, **options) -> dict:
+    """Score one run (a run directory; None with ``real=True``) with ``metric``; returns the scores and their
+    ``protocol`` record, as ``minimax eval METRIC RUN`` prints and writes them (RUN_DIR/<metric>.json unless
+    ``write=False``). ``options`` are :class:`EvalOptions`' fields (``data_dir``, ``n``, ``seed``, ...)."""
+    if metric not in METRICS:
+        raise MinimaxError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+    opts = EvalOptions(metric=metric, **options)
+    return evaluate_runs([run] if run is not None else [], opts, write=write)[0][1]
+
+
+def evaluate_runs(runs: list[str | Path], opts: EvalOptions, write: bool = True) -> list[tuple[str, dict]]:
+    """(label, result) for each run, each written to RUN_DIR/<metric>.json (with ``real``: one row of real
+    images, no record)."""
+    runs = list(runs) or [None]
+    if opts.real and len(runs) > 1:
+        raise MinimaxError("--real scores real images: give at most one run directory (for its dataset)")
+    if opts.dataset is None:
+        opts.dataset = METRICS[opts.metric][1][0]
+    if opts.features is None:
+        opts.features = "inception" if opts.metric == "is" else "classifier"
+    rows = []
+    for run in runs:
+        result = EVALUATORS[opts.metric](opts, None if run is None else str(run))
+        if run is not None and not opts.real and write:
+            write_record(run, opts.metric, result)
+        rows.append((str(run) if run is not None else "real", result))
+    return rows
+
+
+def write_record(run_dir: str | Path, metric: str, result: dict) -> None:
+    """The result with its protocol record, as RUN_DIR/<metric>.json (atomically)."""
+    atomic_write_bytes(Path(run_dir) / FILES[metric], json.dumps(result, indent=2).encode())
+
+
+def format_table(metric: str, rows: list[tuple[str, dict]]) -> str:
+    """One line per run with the metric's headline numbers, then mean ± std over the runs."""
+    keys = HEADLINE[metric]
+    width = max(len("run"), *(len(label) for label, _ in rows))
+    lines = [f"{'run':<{width}}  {'step':>7}  " + "  ".join(f"{k:>15}" for k in keys)]
+    for label, r in rows:
+        step = r["protocol"]["step"]
+        lines.append(f"{label:<{width}}  {'-' if step is None else step:>7}  "
+                     + "  ".join(f"{r[k]:>15.4f}" for k in keys))
+    if len(rows) > 1:
+        cells = []
+        for k in keys:
+            v = torch.tensor([float(r[k]) for _, r in rows], dtype=torch.float64)
+            cells.append(f"{float(v.mean()):.4f} ± {float(v.std()):.4f}")
+        lines.append(f"{f'mean ± std ({len(rows)})':<{width}}  {'':>7}  " + "  ".join(f"{c:>15}" for c in cells))
+    return "\n".join(lines)
+
+
+__all__ = ["EvalOptions", "METRICS", "evaluate", "evaluate_runs", "format_table", "write_record"]

@@ -1,0 +1,61 @@
+"""What one evaluation is asked for (:class:`EvalOptions`), the same from Python and from ``minimax eval``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import MinimaxError
+
+MAX_NOISE_SEED = 2**63 - 1  # --seed feeds torch.Generator directly (training seeds: config.MAX_SEED)
+MAX_ERROR_CHARS = 500
+
+
+@dataclass
+class EvalOptions:
+    """The options of one metric's evaluation; fields a metric does not use are ignored.
+
+    ``n``: samples to draw (default: the metric's, 10,000 or Stacked MNIST's 26,000); ``seed``: the noise
+    seed; ``real``: score real training images instead (no run, or a run for its dataset); ``features``:
+    'classifier' (MNIST-style sets) or 'inception' (with ``inception_weights``, never downloaded);
+    ``subsets``/``subset_size`` (KID), ``splits`` (IS), ``every_checkpoint`` (modes); ``quiet``: print
+    nothing (the command line prints each metric's lines)."""
+
+    metric: str
+    data_dir: str | None = None
+    n: int | str | None = None
+    seed: int | str = 0
+    real: bool = False
+    dataset: str | None = None
+    cache_dir: str | None = None
+    features: str | None = None  # default: inception for "is", else classifier
+    inception_weights: str | None = None
+    subsets: int | str = 100
+    subset_size: int | str = 1000
+    splits: int | str = 10
+    every_checkpoint: bool = False
+    quiet: bool = True
+
+    def say(self, line: str) -> None:
+        if not self.quiet:
+            print(line, flush=True)
+
+
+def noise_seed(raw: int | str) -> int:
+    """A noise seed in [0, 2^63 − 1] (given as a number or as the text of one)."""
+    try:
+        v = int(raw)
+    except (TypeError, ValueError):
+        raise MinimaxError(f"--seed must be an integer, got {raw!r}"[:MAX_ERROR_CHARS]) from None
+    if not 0 <= v <= MAX_NOISE_SEED:
+        raise MinimaxError(f"--seed must be in [0, 2^63 - 1], got {raw}"[:MAX_ERROR_CHARS])
+    return v
+
+
+def positive_int(raw: int | str, flag: str) -> int:
+    """A positive integer (given as a number or as the text of one); ``flag`` names it in the error."""
+    try:
+        v = int(raw)
+    except (TypeError, ValueError):
+        raise MinimaxError(f"{flag} must be a positive integer, got {raw!r}"[:MAX_ERROR_CHARS]) from None
+    if v < 1:
+        raise MinimaxError(f"{flag} must be a positive integer, got {v}")
+    return v

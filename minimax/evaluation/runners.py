@@ -1,0 +1,337 @@
+"""One runner per metric: its inputs (the run's samples or real images, the reference set, the feature
+network), the score from :mod:`minimax.metrics`, the lines ``minimax eval`` prints, and the protocol record."""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .._version import __version__
+from ..config import TrainConfig
+from ..data import load_dataset
+from ..data.images import mnist_like
+from ..errors import MinimaxError
+from ..metrics import classifier
+from ..metrics.conditional import conditional_accuracy, intra_class_fid
+from ..metrics.frechet import GaussianFit, frechet_between
+from ..metrics.inception import FEATURE_DIM, inception_outputs, load_inception
+from ..metrics.inception_score import inception_score
+from ..metrics.kid import check_subset_size, kid
+from ..metrics.modes import histogram_metrics, stacked_modes
+from ..metrics.parzen import parzen_evaluate
+from ..metrics.precision_recall import K, precision_recall
+from ..run.checkpoint import list_checkpoints
+from ..run.resources import check_sample_memory
+from ..run.rundir import load_run_config
+from ..run.sampling import generate
+from ..run.trained import Trained, load_trained
+from .options import EvalOptions, noise_seed, positive_int
+
+MAX_EVAL_SAMPLES = 10**6
+MNIST_FAMILY = ("mnist", "fashion-mnist")
+WITH_TEST_SPLIT = (*MNIST_FAMILY, "cifar10")
+STACKED = "stacked-mnist"
+REFERENCE_SIZE = 10_000  # real stacks drawn as Stacked MNIST's reference set (it has no test split)
+REFERENCE_SEED = 1  # their stream (noise seeds of generated samples are --seed)
+STACKED_EVAL_SAMPLES = 26_000  # VEEGAN's and PacGAN's N
+DIGIT_EPOCHS = 6  # the digit reader of Stacked MNIST trains longer than the FID network (>= 99% on test digits)
+
+@dataclass
+class Job:
+    """One evaluation: the run (or none with --real), its config, and the samples asked for."""
+    opts: EvalOptions
+    metric: str
+    run_dir: str | None
+    cfg: TrainConfig
+    players: Trained | None
+    n: int
+    seed: int
+
+    def samples(self) -> tuple[torch.Tensor, str]:
+        """N samples in [0, 1], flattened: the run's generator's, or real training images with --real."""
+
+        check_sample_memory(self.n, self.shape, "--n")
+        if self.players is None:
+            data = load_dataset(self.cfg, "cpu", split="train")
+            if self.cfg.dataset == STACKED:
+                return data.pixels(self.n, self.seed), f"{self.n} real stacks (seed {self.seed})"
+            samples = data.pixels()[:self.n]
+            return samples, f"{len(samples)} real training images"
+        x = generate(self.players, self.n, seed=self.seed).reshape(self.n, -1).cpu().float()
+        return x, f"{self.n} samples of {self.run_dir} (step {self.players.step})"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        if self.players is not None:
+            return tuple(self.players.data.shape)
+        return (3, 28, 28) if self.cfg.dataset == STACKED else (1, 28, 28)
+
+    def protocol(self, source: str, reference: dict | None, network: dict | None, **extra) -> dict:
+
+        return {"metric": self.metric, "minimax_version": __version__, "run": self.run_dir,
+                "step": None if self.players is None else self.players.step, "source": source, "n_samples": self.n,
+                "noise_seed": None if self.players is None else self.seed, "reference": reference,
+                "feature_network": network, **extra,
+                "evaluated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def make_job(opts: EvalOptions, run_dir: str | None, datasets: tuple[str, ...], default_n: int) -> Job:
+    """The run's generator (or with --real none) after checking the dataset suits the metric."""
+    metric = opts.metric
+    n = positive_int(opts.n, "--n") if opts.n is not None else default_n
+    seed = noise_seed(opts.seed)
+    if n > MAX_EVAL_SAMPLES:
+        raise MinimaxError(f"--n must be at most {MAX_EVAL_SAMPLES} for eval {metric}, got {n}")
+
+    if opts.real:
+        cfg = load_run_config(run_dir) if run_dir else None
+        players = None
+    else:
+        if not run_dir:
+            raise MinimaxError(f"eval {metric} needs a run directory (or --real)")
+        cfg = load_run_config(run_dir)  # the dataset check comes before loading the checkpoint
+    if cfg is None:
+
+        cfg = TrainConfig(dataset=opts.dataset, model="veegan" if opts.dataset == STACKED else "paper")
+    if cfg.dataset not in datasets:
+        raise MinimaxError(f"eval {metric} needs a run of {', '.join(datasets)}; the "
+                           f"{'run' if run_dir else '--dataset'}'s dataset is {cfg.dataset!r}")
+    cfg.data_dir = opts.data_dir
+    if not opts.real:
+
+        players = load_trained(run_dir)
+        players.cfg.data_dir = opts.data_dir
+    return Job(opts, metric, run_dir, cfg, players, n, seed)
+
+
+def _check_shapes(job: Job, test) -> None:
+    """The run's images and the evaluation set's must have one shape (never reshape one into the other)."""
+    if job.players is not None and tuple(job.players.data.shape) != tuple(test.shape):
+        raise MinimaxError(f"the run makes images of shape {tuple(job.players.data.shape)}, the evaluation set in "
+                           f"--data-dir has {tuple(test.shape)}")
+
+
+# ----------------------------------------------------------------------------------------------
+# features: the dataset's classifier or the FID Inception network
+def classifier_record(name: str, net, test) -> dict:
+    """A classifier feature network's entry in the protocol: its name, digest and accuracy on the test images."""
+
+    return {"name": f"{name} (metrics.classifier v{classifier.VERSION})", "digest": classifier.network_digest(net),
+            "test_accuracy": classifier.accuracy(net, test.images, test.labels)}
+
+
+class Features:
+    """φ(pixels) of a run's images: the dataset's classifier (default) or Inception-v3 (--features inception).
+    Loaded before any sample is drawn, so a missing or wrong weights file fails fast."""
+
+    def __init__(self, opts: EvalOptions, cfg, train=None, test=None):
+        self.kind = opts.features
+        if self.kind == "inception":
+
+            self.net, self.record = load_inception(opts.inception_weights)
+            self.dim = FEATURE_DIM
+            return
+
+        if cfg.dataset not in MNIST_FAMILY:
+            raise MinimaxError(f"the classifier features are trained on MNIST-style test splits; for "
+                               f"{cfg.dataset!r} use --features inception")
+        self.net = classifier.load_or_train(cfg.dataset, train.images, train.labels, opts.cache_dir)
+        self.dim = classifier.FEATURE_DIM
+        self.record = classifier_record(f"minimax {cfg.dataset} classifier", self.net, test)
+
+    def __call__(self, pixels: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+        if self.kind == "inception":
+
+            return inception_outputs(self.net, pixels, shape)
+
+        return classifier.features(self.net, pixels, shape)
+
+
+def reference_set(job: Job):
+    """(pixels [N, D] in [0, 1], shape, record) of the real images samples are compared with: the test split,
+    or for Stacked MNIST (no test split) REFERENCE_SIZE stacks of training digits from their own seed."""
+
+    if job.cfg.dataset == STACKED:
+        data = load_dataset(job.cfg, "cpu", split="train")
+        return data.pixels(REFERENCE_SIZE, REFERENCE_SEED), data.shape, \
+            {"split": "stacks of train[:50000]", "size": REFERENCE_SIZE, "seed": REFERENCE_SEED}
+    test = load_dataset(job.cfg, "cpu", split="t10k")
+    _check_shapes(job, test)
+    return test.pixels(), test.shape, {"split": "test", "size": len(test)}
+
+
+def _feature_job(opts, run_dir, datasets_inception=(*WITH_TEST_SPLIT, STACKED)):
+    """(job, features, real features, reference record) shared by fid, kid and pr."""
+
+    datasets = datasets_inception if opts.features == "inception" else MNIST_FAMILY
+    job = make_job(opts, run_dir, datasets, 10_000)
+    real, shape, reference = reference_set(job)  # checks the run's shape against the data's first
+    train = test = None
+    if opts.features == "classifier":
+        train = load_dataset(job.cfg, "cpu", split="train")
+        test = load_dataset(job.cfg, "cpu", split="t10k")
+    features = Features(opts, job.cfg, train, test)
+    return job, features, features(real, shape), shape, reference
+
+
+# ----------------------------------------------------------------------------------------------
+# the metrics
+def eval_parzen(opts, run_dir) -> dict:
+
+    job = make_job(opts, run_dir, MNIST_FAMILY, 10_000)
+    test_set = load_dataset(job.cfg, "cpu", split="t10k")
+    _check_shapes(job, test_set)
+    valid = load_dataset(job.cfg, "cpu", split="valid").pixels()[:1000]
+    samples, source = job.samples()
+    result = parzen_evaluate(samples, valid, test_set.pixels())
+    result["source"] = source
+    opts.say(f"Parzen log-likelihood: {result['parzen_ll']:.1f} ± {result['parzen_se']:.1f} nats "
+          f"(sigma {result['sigma']:.4f}; {source}; {len(test_set)} test images)")
+    return {**result, "protocol": job.protocol(source, {"split": "test", "size": len(test_set), "sigma_chosen_on":
+                                                        "train[50000:51000]"}, None)}
+
+
+def eval_fid(opts, run_dir) -> dict:
+
+    job, features, real_f, shape, reference = _feature_job(opts, run_dir)
+    if job.n < features.dim:
+        raise MinimaxError(f"--n {job.n} is below the feature dimension {features.dim}: the covariance of the "
+                           f"samples would be singular and the FID meaningless; use --n {features.dim} or more "
+                           "(10000 is usual)")
+    samples, source = job.samples()
+    real, fake = GaussianFit(features.dim), GaussianFit(features.dim)
+    real.update(real_f)
+    fake.update(features(samples, shape))
+    result = {"fid": frechet_between(real, fake), "n_samples": len(samples), "n_test": reference["size"],
+              "source": source}
+    if "test_accuracy" in features.record:
+        result["classifier_test_accuracy"] = features.record["test_accuracy"]
+    opts.say(f"Frechet distance ({features.kind} features): {result['fid']:.3f} ({source} vs "
+          f"{reference['size']} {reference['split']} images{_accuracy_note(features)})")
+    return {**result, "protocol": job.protocol(source, reference, features.record)}
+
+
+def _accuracy_note(features: Features) -> str:
+    acc = features.record.get("test_accuracy")
+    return "" if acc is None else f"; feature classifier test accuracy {acc:.4f}"
+
+
+def eval_kid(opts, run_dir) -> dict:
+
+    subsets = positive_int(opts.subsets, "--subsets")
+    size = positive_int(opts.subset_size, "--subset-size")
+    job, features, real_f, shape, reference = _feature_job(opts, run_dir)
+    check_subset_size(size, len(real_f), job.n)  # before drawing any sample
+    samples, source = job.samples()
+    result = {**kid(real_f, features(samples, shape), subsets, size, seed=job.seed), "source": source}
+    opts.say(f"KID ({features.kind} features): {result['kid']:.5f} ± {result['kid_std']:.5f} ({subsets} subsets of "
+          f"{size}; {source} vs {reference['size']} {reference['split']} images{_accuracy_note(features)})")
+    return {**result, "protocol": job.protocol(source, reference, features.record, subsets=subsets,
+                                               subset_size=size)}
+
+
+def eval_pr(opts, run_dir) -> dict:
+
+    job, features, real_f, shape, reference = _feature_job(opts, run_dir)
+    if job.n <= K:
+        raise MinimaxError(f"--n {job.n}: precision and recall need more than k = {K} samples")
+    samples, source = job.samples()
+    result = {**precision_recall(real_f, features(samples, shape)), "source": source}
+    opts.say(f"precision {result['precision']:.4f}  recall {result['recall']:.4f}  density {result['density']:.4f}  "
+          f"coverage {result['coverage']:.4f}  (k = {K}, {features.kind} features; {source} vs {reference['size']} "
+          f"{reference['split']} images{_accuracy_note(features)})")
+    return {**result, "protocol": job.protocol(source, reference, features.record)}
+
+
+def eval_is(opts, run_dir) -> dict:
+
+    if opts.features != "inception":
+        raise MinimaxError("the Inception Score is defined on the Inception network: pass --features inception")
+    splits = positive_int(opts.splits, "--splits")
+    job = make_job(opts, run_dir, (*WITH_TEST_SPLIT, STACKED), 10_000)
+    if job.n < splits:
+        raise MinimaxError(f"--n {job.n} is below --splits {splits}")
+    features = Features(opts, job.cfg)
+    samples, source = job.samples()
+    _, logits = inception_outputs(features.net, samples, job.shape, logits=True)
+    result = {**inception_score(logits, splits), "source": source}
+    opts.say(f"Inception Score: {result['is']:.3f} ± {result['is_std']:.3f} ({splits} splits; {source})")
+    return {**result, "protocol": job.protocol(source, None, features.record, splits=splits)}
+
+
+def eval_modes(opts, run_dir) -> dict:
+    """Stacked MNIST: read each channel's digit with the digit classifier, count distinct triples of 1,000
+    and KL(q ‖ uniform) (VEEGAN's and PacGAN's protocol: N = 26,000)."""
+
+    job = make_job(opts, run_dir, (STACKED,), STACKED_EVAL_SAMPLES)
+    digits = mnist_like("mnist", opts.data_dir, "cpu", "tanh", "train")
+    test = mnist_like("mnist", opts.data_dir, "cpu", "tanh", "t10k")
+    net = classifier.load_or_train("mnist-digits", digits.images, digits.labels, opts.cache_dir, epochs=DIGIT_EPOCHS)
+    network = classifier_record(f"minimax MNIST digit classifier, {DIGIT_EPOCHS} epochs", net, test)
+    accuracy = network["test_accuracy"]
+
+    def score(samples: torch.Tensor) -> dict:
+        modes = stacked_modes(lambda x: classifier.predict(net, x, (1, 28, 28)), samples)
+        return histogram_metrics(modes, 1000)
+
+    curve = []
+    if getattr(opts, "every_checkpoint", False) and job.players is not None:
+        for path in list_checkpoints(Path(run_dir))[:-1]:
+            game = load_trained(run_dir, checkpoint=path)
+            r = score(generate(game, job.n, seed=job.seed).reshape(job.n, -1).cpu().float())
+            curve.append({"step": game.step, "modes": r["modes"], "kl": r["kl"]})
+            opts.say(f"  step {game.step:>7}: {r['modes']:>4} modes  KL {r['kl']:.3f}")
+    samples, source = job.samples()
+    result = {**score(samples), "classifier_test_accuracy": accuracy, "source": source}
+    if curve:
+        result["curve"] = [*curve, {"step": job.players.step, "modes": result["modes"], "kl": result["kl"]}]
+    opts.say(f"Stacked MNIST: {result['modes']} of 1000 modes, KL(q || uniform) {result['kl']:.3f} nats ({source}; "
+          f"digit classifier test accuracy {accuracy:.4f})")
+    return {**result, "protocol": job.protocol(source, {"modes": "uniform over 1000 digit triples"}, network)}
+
+
+def eval_conditional(opts, run_dir) -> dict:
+    """Conditional accuracy and intra-class FID of a conditional run, per class, on the dataset's test split."""
+
+    job = make_job(opts, run_dir, WITH_TEST_SPLIT, 10_000)
+    game = job.players
+    if game is not None and not game.conditional:
+        raise MinimaxError(f"{run_dir} is unconditional (condition 'none'); eval conditional needs a "
+                           "conditional run (use eval fid)")
+    train = load_dataset(job.cfg, "cpu", split="train")
+    test = load_dataset(job.cfg, "cpu", split="t10k")
+    _check_shapes(job, test)
+    k = test.n_classes
+    per = job.n // k
+    if per < 2:
+        raise MinimaxError(f"--n {job.n} gives {per} samples per class for {k} classes; need at least 2 each")
+    net = classifier.load_or_train(job.cfg.dataset, train.images, train.labels, opts.cache_dir)
+    if game is None:  # --real: real training images, as many of each class as the generator would draw
+        pick = torch.cat([torch.nonzero(train.labels == c)[:per, 0] for c in range(k)])
+        samples, labels, source = train.pixels()[pick], train.labels[pick], f"{len(pick)} real training images"
+    else:
+        labels = torch.arange(k).repeat_interleave(per)
+        samples = generate(game, len(labels), seed=job.seed, classes=labels).reshape(len(labels), -1).cpu()
+        source = f"{len(labels)} samples of {run_dir} (step {game.step}), {per} per class"
+    predicted = classifier.predict(net, samples, test.shape)
+    real_f = classifier.features(net, test.pixels(), test.shape)
+    fake_f = classifier.features(net, samples, test.shape)
+    network = classifier_record(f"minimax {job.cfg.dataset} classifier", net, test)
+    accuracy = network["test_accuracy"]
+    result = {**conditional_accuracy(predicted, labels, k), **intra_class_fid(real_f, test.labels, fake_f, labels, k),
+              "classes": list(test.class_names), "classifier_test_accuracy": accuracy,
+              "n_samples": len(samples), "n_test": len(test), "source": source}
+    opts.say(f"class  accuracy  intra-class FID   ({source}; {len(test)} test images)")
+    for c, name in enumerate(test.class_names):
+        opts.say(f"{name:>5}  {result['accuracy'][c]:8.4f}  {result['intra_fid'][c]:15.3f}")
+    opts.say(f" mean  {result['accuracy_mean']:8.4f}  {result['intra_fid_mean']:15.3f}   (the feature classifier "
+             f"labels real test images with accuracy {accuracy:.4f}: the ceiling)")
+    return {**result, "protocol": job.protocol(source, {"split": "test", "size": len(test)}, network)}
+
+
+EVALUATORS = {"parzen": eval_parzen, "fid": eval_fid, "kid": eval_kid, "pr": eval_pr, "is": eval_is,
+              "modes": eval_modes, "conditional": eval_conditional}
+
+

@@ -1,0 +1,197 @@
+"""Training a GAN, top to bottom: open the run, play Algorithm 1 to ``cfg.steps`` with its records, checkpoints
+and signals, then write the summary.
+
+    run = train(TrainConfig(dataset="ring"))          # minimax.train(...) also draws the plots
+
+A run directory holds everything about one run (its layout: :mod:`minimax.run.rundir`).
+"""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..algorithm import distributed
+from ..algorithm.game import Game
+from ..config import TrainConfig
+from ..errors import MinimaxError
+from ..files import atomic_write_bytes
+from . import checkpoint as ckpt
+from .records import Records
+from .rundir import CONFIG, METRICS, SAMPLES, SUMMARY, RunLock, load_run_config, remove_orphans, step_of
+from .runlog import truncate_metrics
+from .setup import build_game, load_run, prepare_run_dir, refuse_existing_run
+from .signals import SignalFlag
+from .snapshots import save_snapshot, snapshot_steps
+from .summary import final_metrics
+
+MAX_ROLLBACKS = 5
+
+
+class TrainingDiverged(MinimaxError):
+    exit_code = 3
+
+
+class GeneratorCollapsed(MinimaxError):
+    """``on_collapse = "stop"``: the health monitor found the generator collapsed; the run stopped with a checkpoint."""
+
+    exit_code = 4
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    game: Game
+    summary: dict
+
+
+def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, steps: int | None = None,
+          progress: bool | None = None) -> RunResult:
+    """Train a GAN with Algorithm 1 and return the run. ``resume`` continues a run directory.
+
+    Under torch.distributed (see :mod:`minimax.algorithm.distributed`) every process calls this; rank 0 alone
+    writes the run directory, and the others return an empty summary."""
+    with _open_run(cfg, resume, steps) as (game, run_dir):
+        _play(game, run_dir, progress)
+        return _finish(game, run_dir)
+
+
+def _play(game: Game, run_dir: Path, progress: bool | None) -> None:
+    """Algorithm 1 from the game's step to cfg.steps, with the run's records, checkpoints and signals."""
+    cfg = game.cfg
+    snaps = snapshot_steps(cfg.steps, cfg.snapshots) if distributed.current().is_main else set()
+    records = Records(game, run_dir, progress)
+    rollbacks = 0
+    with SignalFlag() as stop:  # from here on SIGINT/SIGTERM only raise a flag, checked every iteration
+        try:
+            # step 0 is a checkpoint too: a roll-back always has somewhere to go
+            if game.step == 0:
+                ckpt.save_checkpoint(run_dir, game, cfg.keep_checkpoints)
+            last_good = ckpt.latest_checkpoint(run_dir)
+            if game.step in snaps:
+                save_snapshot(run_dir, game, records.tb)
+            while game.step < cfg.steps:
+                # one iteration of Algorithm 1 (the statistics stay on the device except on log steps)
+                s = game.step + 1
+                log_now = s % cfg.log_every == 0 or s == cfg.steps
+                ckpt_now = s % cfg.checkpoint_every == 0 or s == cfg.steps
+                game.iteration(diagnose=log_now)
+                records.bar.update(1)
+
+                # divergence: stop, or roll back to the last checkpoint with lower learning rates
+                rec = game.read_stats() if log_now else None
+                bad = _divergence(game, rec) if log_now or ckpt_now else None
+                if bad is not None:
+                    if cfg.on_nan != "rollback" or rollbacks >= MAX_ROLLBACKS or last_good is None:
+                        raise _diverged(bad, last_good)
+                    rollbacks += 1
+                    _roll_back(game, last_good)
+                    records.rolled_back(game, bad)
+                    continue
+
+                # the metrics record and the health monitor's findings; a collapse stops the run if asked
+                collapsed = records.write(game, rec) if rec is not None else None
+                if log_now and _stop_on_collapse(game, collapsed):
+                    records.log.sync()
+                    last_good = ckpt.save_checkpoint(run_dir, game, cfg.keep_checkpoints)
+                    raise GeneratorCollapsed(f"stopped at step {game.step} (--on-collapse stop): generator collapse: "
+                                             f"{collapsed.measured if collapsed else 'found by rank 0'}; checkpoint "
+                                             f"saved to {last_good}")
+
+                # the checkpoint (the log is synced first: it never lags behind it) and the snapshot
+                if ckpt_now:
+                    records.log.sync()
+                    last_good = ckpt.save_checkpoint(run_dir, game, cfg.keep_checkpoints)
+                if game.step in snaps:
+                    save_snapshot(run_dir, game, records.tb)
+
+                # a signal: every process stops at the same step with a checkpoint
+                if stop.should_stop(game, log_now or ckpt_now):
+                    records.log.sync()
+                    last_good = ckpt.save_checkpoint(run_dir, game, cfg.keep_checkpoints)
+                    raise stop.interrupted(game.step, last_good, run_dir)
+        finally:
+            records.close()
+
+
+@contextmanager
+def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | None):
+    """``with _open_run(...) as (game, run_dir)``: a resumed run (its log cut back to the checkpoint, the
+    temporary files of a killed write removed) or a new one, its directory locked by rank 0 meanwhile."""
+    ctx = distributed.current()
+    lock = None
+    try:
+        if resume is not None:
+            run_dir = Path(resume)
+            if ctx.is_main:
+                load_run_config(run_dir)  # a clear error for a missing or foreign directory first
+                lock = RunLock(run_dir)
+                remove_orphans(run_dir)
+            game = load_run(run_dir, steps, resume=True)
+            if ctx.is_main:
+                truncate_metrics(run_dir / METRICS, game.step)
+        else:
+            cfg = (cfg or TrainConfig()).validate()
+            run_dir = prepare_run_dir(cfg.out, cfg.dataset) if ctx.is_main else None
+            if ctx.is_main:  # locked, then checked again: of two processes started together, one trains
+                lock = RunLock(run_dir)
+                refuse_existing_run(run_dir)
+            if ctx.active:  # every process writes to rank 0's directory (its default name has a timestamp)
+                run_dir = Path(distributed.broadcast_object(str(run_dir) if ctx.is_main else None))
+            cfg.out = str(run_dir)
+            game = build_game(cfg)
+        if ctx.is_main:
+            atomic_write_bytes(run_dir / CONFIG, json.dumps(game.cfg.to_dict(), indent=2).encode())
+            (run_dir / SAMPLES).mkdir(exist_ok=True)
+        yield game, run_dir
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _stop_on_collapse(game: Game, collapsed) -> bool:
+    """Whether to end the run for a collapse (rank 0 decides; every process hears it on a log step)."""
+    stop = game.cfg.on_collapse == "stop" and collapsed is not None
+    return distributed.any_true(stop, game.device) if game.ctx.active else stop
+
+
+def _divergence(game: Game, rec: dict | None) -> int | None:
+    """The first step with a non-finite loss, or the current step if a parameter is non-finite."""
+    if rec is not None and rec["first_nonfinite_step"] >= 0:
+        return rec["first_nonfinite_step"]
+    if not parameters_finite(game):
+        return game.step
+    return None
+
+
+def parameters_finite(game: Game) -> bool:
+    return bool(torch.stack([p.isfinite().all() for p in game.g_params + game.d_params]).all())
+
+
+def _roll_back(game: Game, checkpoint: Path) -> None:
+    """Reload ``checkpoint`` with the learning rates at half of the lower of the checkpoint's and the
+    current ones (so repeated roll-backs compound: ½, ¼, ⅛, ...)."""
+    current = game.lr_scale
+    ckpt.restore_game(game, *ckpt.read_checkpoint(checkpoint))
+    game.lr_scale = 0.5 * min(current, game.lr_scale)
+    game.set_learning_rate_scale(game.lr_scale)
+
+
+def _diverged(bad: int, last_good: Path | None) -> TrainingDiverged:
+    where = f"{last_good} (step {step_of(last_good)})" if last_good else "none"
+    return TrainingDiverged(f"training diverged: non-finite loss or parameter at step {bad}; "
+                            f"last good checkpoint: {where}")
+
+
+def _finish(game: Game, run_dir: Path) -> RunResult:
+    """Rank 0: the final metrics (summary.json)."""
+    ctx = distributed.current()
+    if not ctx.is_main:
+        return RunResult(run_dir, game, {"step": game.step, "run_dir": str(run_dir)})
+    summary = final_metrics(game, run_dir)
+    summary.update(step=game.step, run_dir=str(run_dir), processes=ctx.world)
+    atomic_write_bytes(run_dir / SUMMARY, json.dumps(summary, indent=2).encode())
+    return RunResult(run_dir, game, summary)

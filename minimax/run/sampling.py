@@ -1,0 +1,109 @@
+"""Drawing from trained players: G(z) in data space, D(x) in the game's units, samples of chosen classes.
+
+    x = minimax.sample("runs/cmnist", 10, classes=[3, "7"])   # 10 threes, then 10 sevens, in [0, 1]
+
+The command line's ``minimax sample RUN --class 3,7 --n 10`` is :func:`sample`. :func:`generate` and
+:func:`discriminator_output` take anything with :class:`Players`' attributes: a training
+:class:`~minimax.algorithm.game.Game`, or the :class:`~minimax.run.trained.Trained` players of a run loaded
+for use (no optimisers, no streams).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import torch
+from torch import nn
+
+from ..config import TrainConfig
+from ..data.prior import sample_noise
+from ..errors import MinimaxError
+from ..players import eval_mode
+from .trained import load_trained
+
+
+class Players(Protocol):
+    """What drawing from a run needs: its config, data, device, the players and the game's output units."""
+
+    cfg: TrainConfig
+    data: object
+    device: torch.device
+    D: nn.Module
+    objective: object
+    conditional: bool
+
+    @property
+    def sampler(self) -> nn.Module: ...
+
+
+@torch.no_grad()
+def generate(players: Players, n: int, seed: int, batch: int = 4096, classes: torch.Tensor | None = None
+             ) -> torch.Tensor:
+    """n samples G(z) in data space from a noise stream of their own (``seed``), so sampling never perturbs
+    training. G is put in eval mode (BatchNorm running statistics) meanwhile. Conditional game: sample i is of
+    class ``classes[i]`` (default: c ~ p_data(c), drawn after z)."""
+    cfg, data, device = players.cfg, players.data, players.device
+    rng = torch.Generator(device=device).manual_seed(seed)
+    if players.conditional:
+        z = sample_noise(n, cfg.latent_dim, cfg.prior, rng, device)
+        c = data.sample_labels(n, rng) if classes is None else classes.to(device, torch.int64)
+        if len(c) != n or n and not (0 <= int(c.min()) and int(c.max()) < data.n_classes):
+            raise ValueError(f"classes: need {n} labels in 0..{data.n_classes - 1}")
+        with eval_mode(players.sampler) as G:
+            out = [G(z[i:i + batch], c[i:i + batch]) for i in range(0, n, batch)]
+    else:
+        with eval_mode(players.sampler) as G:
+            out = [G(sample_noise(min(batch, n - i), cfg.latent_dim, cfg.prior, rng, device))
+                   for i in range(0, n, batch)]
+    return data.to_data_space(torch.cat(out)) if out else torch.empty(0)
+
+
+@torch.no_grad()
+def discriminator_output(players: Players, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+    """D(x) (D(x, c) in the conditional game) in the game's units (σ(l) for the 2014 game) for points given in
+    data space (eval mode)."""
+    with eval_mode(players.D) as D:
+        x = x.to(players.device)
+        return players.objective.output(D(x) if c is None else D(x, c.to(players.device)))
+
+
+def class_indices(classes: Sequence[int | str] | str, names: Sequence[str], conditional: bool) -> list[int]:
+    """The label of each requested class, given by index (``3``, ``"3"``) or by name (``"cat"``); ``"all"`` is
+    every class. Refused with a one-line error: classes on an unconditional run, a class the run does not have."""
+    if not conditional:
+        raise MinimaxError("this run is unconditional (condition 'none'): it cannot sample a class")
+    if isinstance(classes, str):
+        classes = list(range(len(names))) if classes == "all" else classes.split(",")
+    if len(classes) == 0:
+        raise MinimaxError("no class given")
+    out = []
+    for c in classes:
+        if isinstance(c, str) and c.strip() in names:
+            out.append(list(names).index(c.strip()))
+            continue
+        try:
+            k = int(c)
+        except (TypeError, ValueError):
+            k = None
+        if k is None or isinstance(c, bool) or not 0 <= k < len(names):
+            shown = ", ".join(f"{i} {n}" if n != str(i) else n for i, n in enumerate(names[:12]))
+            raise MinimaxError(f"class {str(c)[:40]!r} is not one of this run's {len(names)} classes "
+                               f"({shown}{', ...' if len(names) > 12 else ''})")
+        out.append(k)
+    return out
+
+
+def sample(run, n: int, classes: Sequence[int | str] | str | None = None, seed: int = 0) -> torch.Tensor:
+    """Samples of a run (a run directory, its loaded :class:`~minimax.run.trained.Trained` players or a training
+    :class:`~minimax.algorithm.game.Game`) in data space, on the CPU.
+
+    Without ``classes``: n samples (in the conditional game with c ~ p_data(c)). With ``classes``: n samples of
+    each requested class, class after class (``[n·len(classes), ...]``)."""
+    if isinstance(run, (str, Path)):
+        run = load_trained(run)
+    if classes is None:
+        return generate(run, n, seed=seed).cpu()
+    labels = class_indices(classes, run.cfg.class_names, run.conditional)
+    c = torch.tensor(labels).repeat_interleave(n)
+    return generate(run, len(c), seed=seed, classes=c).cpu()

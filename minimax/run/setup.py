@@ -1,0 +1,119 @@
+"""Setting a run up: its device, its directory, and the Game of Algorithm 1 built (or restored) from a config.
+
+    game = build_game(TrainConfig(dataset="grid"))      # data, players and optimisers, seeded
+    game = load_run("runs/grid", resume=True)           # the whole Game of a run, to train on
+
+Only training restores a whole Game (optimisers, random streams, statistics); sampling, evaluation and the
+report load the players alone (:func:`minimax.run.trained.load_trained`).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from ..algorithm.game import Game
+from ..config import TrainConfig
+from ..data import load_dataset
+from ..errors import MinimaxError
+from ..players import build_players, make_players, output_range, player_classes
+from . import checkpoint as ckpt
+from .resources import check_fits
+from .rundir import holds_run, load_run_config
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' and 'cuda' mean the current CUDA device (each process's own in a distributed run)."""
+    if name in ("auto", "cuda") and torch.cuda.is_available():
+        return torch.device("cuda", torch.cuda.current_device())
+    if name == "auto":
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise MinimaxError(f"device {name!r} requested but CUDA is not available")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise MinimaxError(f"invalid device {name!r}") from None
+
+
+def prepare_run_dir(out: str | None, dataset: str) -> Path:
+    """The new run's directory, made and checked writable; a directory that already holds a run is refused
+    (a new run never overwrites one: remove it yourself, or continue it with --resume)."""
+    path = Path(out) if out else Path("runs") / f"{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-test.", suffix=".tmp")  # unique: no race
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise MinimaxError(f"cannot write to run directory {path}: {e.strerror or e}") from None
+    refuse_existing_run(path)
+    return path
+
+
+def refuse_existing_run(path: Path) -> None:
+    if holds_run(path):
+        raise MinimaxError(f"{path} already holds a run; continue it with: minimax train --resume {path} "
+                           "(or give another --out, or remove that directory)")
+
+
+def load_data(cfg: TrainConfig, device: torch.device):
+    """The run's training data on ``device``, scaled to its generator's output range; a conditional run's
+    class names filled in or checked."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # autotuned conv kernels (GPU runs are not bitwise reproducible)
+    data = load_dataset(cfg, device, output_range(cfg.model))
+    if player_classes(cfg, data):
+        name_classes(cfg, data)
+    return data
+
+
+def build_game(cfg: TrainConfig) -> Game:
+    """Data, players and optimisers for ``cfg``, seeded: same config -> same initial state."""
+    cfg.validate()
+    device = resolve_device(cfg.device)
+    data = load_data(cfg, device)
+    check_fits(lambda: make_players(cfg, data), cfg.latent_dim, cfg.batch_size * cfg.k, device)
+    torch.manual_seed(cfg.seed)
+    G, D = build_players(cfg, data)
+    return Game(cfg, data, G, D, device)
+
+
+def name_classes(cfg: TrainConfig, data) -> None:
+    """Fill in cfg.class_names from the data, or check the names the config holds against the data's (a folder
+    whose sub-folders changed since the run was trained would otherwise relabel its classes silently)."""
+    names = tuple(data.class_names)
+    if cfg.class_names and tuple(cfg.class_names) != names:
+        raise MinimaxError(f"the run's classes are {', '.join(cfg.class_names)}; the data in {cfg.data_dir} has "
+                           f"{', '.join(names)}"[:400])
+    cfg.class_names = names
+
+
+def read_run_checkpoint(run_dir: Path, checkpoint: str | Path | None = None) -> tuple[dict, dict]:
+    """(tensors, metadata) of the file ``checkpoint``, else of the run's newest checkpoint that verifies (a
+    newer one that does not is named in a warning)."""
+    if checkpoint is not None:
+        return ckpt.read_checkpoint(checkpoint)
+    return ckpt.read_latest(run_dir, warn=lambda msg: print(f"minimax: warning: {msg}", file=sys.stderr))
+
+
+def load_run(run_dir: str | Path, steps: int | None = None, resume: bool = False,
+             checkpoint: str | Path | None = None) -> Game:
+    """The whole Game of a run directory, restored from its latest checkpoint, or from the file ``checkpoint``
+    (``steps`` may extend it; ``resume`` to train on, which needs the number of processes the run was trained
+    with)."""
+    run_dir = Path(run_dir)
+    cfg = load_run_config(run_dir)
+    if steps is not None:
+        cfg.steps = steps
+        cfg.validate()
+    tensors, meta = read_run_checkpoint(run_dir, checkpoint)
+    if steps is not None and steps < meta["step"]:
+        raise MinimaxError(f"--steps {steps} is below the step of the run's latest checkpoint ({meta['step']})")
+    game = build_game(cfg)
+    ckpt.restore_game(game, tensors, meta, resume=resume)
+    return game

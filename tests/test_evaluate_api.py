@@ -1,0 +1,68 @@
+"""Evaluation and sampling from Python: the same numbers and records as the command line, from a run loaded
+for use (players only, no optimisers or streams)."""
+import json
+
+import pytest
+import torch
+from test_image_data import write_mnist
+
+import minimax
+from minimax.cli import main
+from minimax.errors import MinimaxError
+from minimax.run.sampling import generate
+from minimax.run.setup import load_run
+from minimax.run.trained import load_trained
+
+
+@pytest.fixture(scope="module")
+def mnist_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("api")
+    data = write_mnist(tmp / "mnist", n_train=200, n_test=40)
+    run = tmp / "run"
+    assert main(["train", "--dataset", "mnist", "--data-dir", str(data), "--model", "mlp", "--steps", "4",
+                 "--batch-size", "8", "--g-hidden", "16", "--d-hidden", "16", "--g-ema", "0.5", "--out", str(run),
+                 "--no-plots", "--device", "cpu", "--tensorboard", "off"]) == 0
+    return run, data, tmp / "cache"
+
+
+def _without_time(record: dict) -> dict:
+    return {**record, "protocol": {k: v for k, v in record["protocol"].items() if k != "evaluated"}}
+
+
+@pytest.mark.parametrize("metric, extra", [("fid", {}), ("pr", {}),
+                                           ("kid", {"subsets": 3, "subset_size": 20})])
+def test_evaluate_from_python_matches_the_command_lines_record(mnist_run, metric, extra, capsys):
+    run, data, cache = mnist_run
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in extra.items()]
+    assert main(["eval", metric, str(run), "--data-dir", str(data), "--n", "130", "--cache-dir", str(cache),
+                 *flags]) == 0
+    printed = capsys.readouterr().out
+    from_cli = json.loads((run / f"{metric}.json").read_text())
+    (run / f"{metric}.json").unlink()
+    scores = minimax.evaluate(run, metric, data_dir=str(data), n=130, cache_dir=str(cache), write=False, **extra)
+    assert _without_time(scores) == _without_time(from_cli)
+    assert capsys.readouterr().out == ""  # the library prints nothing; the command printed its line
+    assert printed.strip() and not (run / f"{metric}.json").exists()  # write=False wrote no record
+
+
+def test_evaluate_refuses_bad_options_in_one_line(mnist_run):
+    run, data, cache = mnist_run
+    with pytest.raises(MinimaxError, match="unknown metric 'fidd'"):
+        minimax.evaluate(run, "fidd", data_dir=str(data))
+    with pytest.raises(MinimaxError, match="--n must be a positive integer"):
+        minimax.evaluate(run, "fid", data_dir=str(data), n=0, cache_dir=str(cache))
+    with pytest.raises(TypeError):
+        minimax.evaluate(run, "fid", data_dir=str(data), nn=3)
+
+
+def test_players_loaded_for_use_sample_what_the_whole_game_samples(mnist_run):
+    run, data, _ = mnist_run
+    trained, game = load_trained(run), load_run(run)
+    assert not hasattr(trained, "opt_g") and trained.step == game.step == 4
+    assert trained.G_average is not None  # the run kept an EMA of G: samples come from it
+    assert torch.equal(generate(trained, 50, seed=3), generate(game, 50, seed=3))
+    assert torch.equal(minimax.sample(run, 50, seed=3), generate(game, 50, seed=3).cpu())
+    x = torch.rand(5, *game.data.shape)
+    from minimax.run.sampling import discriminator_output
+
+    assert torch.equal(discriminator_output(trained, x), discriminator_output(game, x))

@@ -8,13 +8,16 @@ prior.py, generator losses from objective.py, datasets from data/, ...).
 
 There is one way settings become a configuration, used by the CLI and by Python alike:
 
-    the dataset's preset  <  a config file  <  flags / keyword arguments
+    the presets (dataset < model < game)  <  a config file  <  flags / keyword arguments
 
 ``TrainConfig(dataset="grid", steps=5000)`` fills every field it is not given from the
 grid preset (PRESETS), then from the defaults below; ``TrainConfig.resolve("f.toml",
 batch_size=300)`` adds a file under the keyword arguments. Validation runs once, on the
 merged result. A run's ``config.json`` holds every field, so reading it back applies
 no preset.
+
+Long by design (~370 lines): every knob is one field here with its help text and its check, so that the
+flags, the file keys and validation cannot drift apart; splitting the fields would make two sources.
 """
 from __future__ import annotations
 
@@ -53,6 +56,19 @@ PRESETS: dict[str, dict] = {
     "stacked-mnist": dict(model="veegan", latent_dim=100, prior="uniform", batch_size=64, lr=2e-4, amp="bf16"),
     "gauss1d": dict(steps=2000, batch_size=128, lr=1e-3, lr_decay="linear", g_hidden=(64, 64), d_hidden=(64, 64)),
 }
+
+
+# Measured settings per player architecture, over the dataset's preset: DCGAN's minibatch is the one of the
+# README's DCGAN measurements (64; Radford et al. used 128), not the toy sets' 256.
+MODEL_PRESETS: dict[str, dict] = {
+    "dcgan": dict(batch_size=64),
+}
+
+
+def presets_of(name: str) -> list[str]:
+    """'ring: 256', 'dcgan: 64', ...: the presets that set the field ``name`` (for the command line's help)."""
+    return [f"{key}: {_show(p[name])}" for table in (PRESETS, MODEL_PRESETS, GAME_PRESETS)
+            for key, p in table.items() if name in p]
 
 
 def _opt(help: str, check: Callable[[Any], bool] | None = None, need: str = "", choices=None, **kw):
@@ -105,8 +121,8 @@ class TrainConfig:
     image_size: int = _opt("side in pixels that 'folder' images are resized to", _between(4, 1024), "in [4, 1024]",
                           default=32)
     # --- players --------------------------------------------------------------------------
-    model: str = _opt("player architecture: mlp, paper (Goodfellow et al. 2014 MNIST pair) or dcgan",
-                      choices=MODELS, default="mlp")
+    model: str = _opt("player architecture: mlp, paper (Goodfellow et al. 2014 MNIST pair), dcgan, or veegan "
+                      "(VEEGAN's/PacGAN's Stacked MNIST DCGAN)", choices=MODELS, default="mlp")
     latent_dim: int = _opt("dimension of the noise z", _between(1, MAX_WIDTH), f"in [1, {MAX_WIDTH}]", default=64)
     prior: str = _opt("noise prior p_z", choices=PRIORS, default="normal")
     g_hidden: tuple[int, ...] = _opt("MLP generator hidden widths, comma-separated", _widths,
@@ -149,7 +165,7 @@ class TrainConfig:
                        default="non-saturating")
     label_smoothing: float = _opt("one-sided label smoothing s: real target is 1 - s (minimax game)", _unit,
                                   "in [0, 1)", default=0.0)
-    gp_weight: float = _opt("gradient-penalty weight λ of wgan-gp (its preset: 10)", _non_negative, ">= 0",
+    gp_weight: float = _opt("gradient-penalty weight λ of wgan-gp", _non_negative, ">= 0",
                             default=0.0)
     r1: float = _opt("R1 penalty weight γ: adds γ/2·E‖∇_x D(x)‖² on real data to L_D (any game; 0 = off)",
                      _non_negative, ">= 0", default=0.0)
@@ -199,8 +215,9 @@ class TrainConfig:
         unknown = sorted(set(settings) - set(names))
         if unknown:
             raise TypeError(f"TrainConfig has no setting {unknown[0]!r}{_suggest(unknown[0], names)}")
-        preset = {**PRESETS.get(settings.get("dataset", DEFAULT_DATASET), {}),
-                  **GAME_PRESETS.get(settings.get("game", "minimax"), {})}
+        dataset = PRESETS.get(settings.get("dataset", DEFAULT_DATASET), {})
+        model = settings.get("model", dataset.get("model", "mlp"))
+        preset = {**dataset, **MODEL_PRESETS.get(model, {}), **GAME_PRESETS.get(settings.get("game", "minimax"), {})}
         for f in dataclasses.fields(self):
             setattr(self, f.name, settings[f.name] if f.name in settings else preset.get(f.name, f.default))
 

@@ -113,3 +113,20 @@ def test_plots_and_report_show_each_games_own_optimum(tmp_path):
     assert "game wgan-gp: W1 = sup" in page and "V = 0" in page  # wgan-gp's optimum, W1(p, p) = 0
     assert "game minimax: V(D, G)" in page and "V = -1.386" in page and "D(x) = 0.5" in page
     assert page.count("<figcaption>the saturation picture") == 1  # only the minimax run has §3's picture
+
+
+@pytest.mark.parametrize("name", GAMES)
+def test_every_game_has_the_members_algorithm_1_and_the_pictures_read(name):
+    """Each game object offers every member of games.GameObjective, with statistics of the declared length."""
+    import typing
+
+    from minimax.games import GameObjective, make_objective
+
+    objective = make_objective(TrainConfig(game=name))
+    members = [m for m in GameObjective.__dict__ if not m.startswith("_")] + list(typing.get_type_hints(GameObjective))
+    missing = [m for m in members if not hasattr(objective, m)]
+    assert not missing, missing
+    real, fake = torch.randn(16), torch.randn(16)
+    stats = objective.statistics(real, fake, objective.generator_loss(fake))
+    assert stats.shape == (len(objective.statistics_names),) and torch.isfinite(stats).all()
+    assert len(objective.diagnostic_losses(fake)) == len(objective.diagnostic_names)

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ..data.prior import sample_noise
-from ..games import make_objective
+from ..games import GameObjective, make_objective
 from ..games.regularizers import penalties
 from . import distributed, speed
 from .averaging import WeightAverage
@@ -40,7 +40,7 @@ class Game:
     """The two players, their optimisers, the objective and the random streams of one training run."""
 
     def __init__(self, cfg: TrainConfig, data, generator: nn.Module, discriminator: nn.Module,
-                 device: torch.device, objective=None):
+                 device: torch.device, objective: GameObjective | None = None):
         self.cfg, self.data, self.device = cfg, data, device
         self.conditional = cfg.condition != "none"
         self.objective = objective or make_objective(cfg)

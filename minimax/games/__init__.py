@@ -1,29 +1,52 @@
-r"""The games minimax plays, one module each, with the same three pages the 2014 game has
-(:mod:`minimax.objective` and :mod:`minimax.theory`): the value function and both players' losses
-from D's raw output, the closed-form optimal discriminator, and the divergence the generator's
+r"""The games minimax plays, one module each, with the same three pages: the value function and both players'
+losses from D's raw output, the closed-form optimal discriminator, and the divergence the generator's
 problem becomes at that optimum — each checked by quadrature in ``tests/test_games_theory.py``.
 
-A game object has the interface :class:`~minimax.game.Game` plays through (that of
-:class:`~minimax.objective.MinimaxObjective`): ``discriminator_loss(real, fake)``,
-``generator_loss(fake)``, ``diagnostic_losses(fake)``, ``statistics(real, fake, g_loss)`` with
-``statistics_names`` and ``diagnostic_names``; and, for plots and reports, ``name``, ``formula``,
-``equilibrium`` (the statistics' values at p_g = p_data), ``output(raw)`` (D(x) in the game's units)
-and, where it has a closed form, ``optimal_discriminator(log_p_data, log_p_g)``.
+A game is an object with :class:`GameObjective`'s members; :class:`~minimax.algorithm.game.Game` plays
+through them and the plots, the report and the health monitor read them.
 
-* ``minimax``: the 2014 game (:mod:`minimax.objective`), -log 4 + 2·JSD;
+* ``minimax``: the 2014 game (:mod:`.minimax`, its theory in :mod:`.theory`), -log 4 + 2·JSD;
 * ``lsgan``: least squares (Mao et al. 2017), a Pearson χ² divergence (:mod:`.least_squares`);
 * ``hinge``: hinge (Lim & Ye 2017; Miyato et al. 2018), the total variation (:mod:`.hinge`);
 * ``wgan-gp``: Wasserstein with gradient penalty (Gulrajani et al. 2017), W1 (:mod:`.wasserstein`);
 * ``f-kl``, ``f-reverse-kl``, ``f-pearson``, ``f-hellinger``, ``f-js``: f-GAN (Nowozin et al. 2016)
   (:mod:`.f_gan`; its ``gan`` member is the 2014 game, checked in the tests).
+
+D's penalties (WGAN-GP's, R1) and spectral normalisation, usable with any game: :mod:`.regularizers`.
 """
 from __future__ import annotations
+
+from typing import ClassVar, Protocol
+
+import torch
 
 from .f_gan import DIVERGENCES, FGame
 from .hinge import HingeGame
 from .least_squares import LeastSquaresGame
 from .minimax import MinimaxObjective
 from .wasserstein import WassersteinGame
+
+
+class GameObjective(Protocol):
+    """What a game is to Algorithm 1 and to the pictures. ``raw`` is D's raw output (a logit for the 2014 game)."""
+
+    name: ClassVar[str]  # its --game name
+    formula: ClassVar[str]  # its value function, in words
+    statistics_names: ClassVar[tuple[str, ...]]  # what statistics() returns, in order
+    diagnostic_names: ClassVar[tuple[str, ...]]  # one per diagnostic loss: the logged ‖∇_θg L‖ names
+    equilibrium: ClassVar[dict[str, float]]  # the statistics' values at p_g = p_data
+    output_range: ClassVar[tuple[float, float] | None]  # D(x)'s range in the game's units; None: unbounded
+
+    def output(self, raw: torch.Tensor) -> torch.Tensor: ...  # D(x) in the game's units
+
+    def discriminator_loss(self, real_raw: torch.Tensor, fake_raw: torch.Tensor) -> torch.Tensor: ...
+
+    def generator_loss(self, fake_raw: torch.Tensor) -> torch.Tensor: ...
+
+    def diagnostic_losses(self, fake_raw: torch.Tensor) -> tuple[torch.Tensor, ...]: ...
+
+    def statistics(self, real_raw: torch.Tensor, fake_raw: torch.Tensor, g_loss: torch.Tensor) -> torch.Tensor: ...
+
 
 F_GAMES = tuple(f"f-{name}" for name in DIVERGENCES if name != "gan")  # f-gan is `minimax`
 GAMES: tuple[str, ...] = ("minimax", "lsgan", "hinge", "wgan-gp") + F_GAMES
@@ -42,7 +65,7 @@ GAME_PRESETS: dict[str, dict] = {
 SYMBOLS = {"value": "V", "d_loss": "L_D", "g_loss": "L_G", "d_real": "D(x)", "d_fake": "D(G(z))"}
 
 
-def make_objective(cfg):
+def make_objective(cfg) -> GameObjective:
     """The game object ``cfg.game`` names, with the options that apply to it."""
     if cfg.game == "minimax":
         return MinimaxObjective(cfg.g_loss, cfg.real_label)
@@ -57,5 +80,5 @@ def make_objective(cfg):
     raise ValueError(f"unknown game {cfg.game!r}; choose one of {', '.join(GAMES)}")
 
 
-__all__ = ["GAMES", "GAME_PRESETS", "SYMBOLS", "make_objective", "MinimaxObjective", "LeastSquaresGame", "HingeGame",
-           "WassersteinGame", "FGame", "DIVERGENCES"]
+__all__ = ["GameObjective", "GAMES", "GAME_PRESETS", "SYMBOLS", "make_objective", "MinimaxObjective",
+           "LeastSquaresGame", "HingeGame", "WassersteinGame", "FGame", "DIVERGENCES"]

@@ -24,8 +24,8 @@ output v (Table 2 of the paper; u = p_data/p_g = e^r):
 
 ``gan`` is the 2014 game itself: T = log D, f*(T) = -log(1 - D), so V is eq. (1) of Goodfellow et
 al. and D_f = 2·JSD - log 4 = C(G) (Theorem 1); ``js`` is the same game shifted by log 2 in both
-terms, D_f = 2·JSD. The log σ terms are written with :func:`~minimax.objective.log_d` and
-:func:`~minimax.objective.log_one_minus_d`, finite for every logit. The exponential members (kl,
+terms, D_f = 2·JSD. The log σ terms are written with :func:`~minimax.games.minimax.log_d` and
+:func:`~minimax.games.minimax.log_one_minus_d`, finite for every logit. The exponential members (kl,
 reverse-kl, hellinger) grow like e^|v| by their definition: a discriminator that runs away makes
 the loss overflow, which the training loop reports as divergence.
 """

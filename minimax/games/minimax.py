@@ -15,7 +15,7 @@ values and gradients stay finite for logits of any size. Every loss, statistic
 and check in minimax is written with these two functions.
 
 :class:`MinimaxObjective` bundles the losses one training run plays with (the
-seam where another game plugs into :class:`~minimax.game.Game`).
+seam where another game plugs into :class:`~minimax.algorithm.game.Game`).
 
 All expectations are minibatch means. Functions return 0-d tensors and are
 differentiable with respect to the logits.
@@ -127,7 +127,7 @@ STATISTICS = ("value", "value_real", "value_fake", "d_loss", "g_loss", "total_lo
 class MinimaxObjective:
     r"""The 2014 game as one run plays it: which generator loss, which real label.
 
-    :class:`~minimax.game.Game` asks it for L_D, L_G, the generator losses whose gradient
+    :class:`~minimax.algorithm.game.Game` asks it for L_D, L_G, the generator losses whose gradient
     sizes are diagnosed, and the statistics of an iteration. Another game (least squares,
     hinge, ...) is another class with these four methods, in a module of its own.
     """
@@ -150,7 +150,7 @@ class MinimaxObjective:
 
     @staticmethod
     def optimal_discriminator(log_p_data: torch.Tensor, log_p_g: torch.Tensor) -> torch.Tensor:
-        r"""D*(x) = p_data/(p_data + p_g) (Proposition 1; :func:`minimax.theory.optimal_discriminator`)."""
+        r"""D*(x) = p_data/(p_data + p_g) (Proposition 1; :func:`minimax.games.theory.optimal_discriminator`)."""
         return theory.optimal_discriminator(log_p_data, log_p_g)
 
     def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

@@ -11,7 +11,7 @@ random interpolates x̂ = ε x + (1 − ε) G(z), ε ~ U[0, 1] drawn *once per e
     min_f L_D = E_{p_z}[f(G(z))] − E_{p_data}[f(x)] + λ E_{x̂}[(‖∇_x̂ f(x̂)‖₂ − 1)²]      (eq. 3)
     min_G L_G = −E_{p_z}[f(G(z))]
 
-The penalty lives in :class:`minimax.regularizers.GradientPenalty`; this module is the critic's
+The penalty lives in :class:`minimax.games.regularizers.GradientPenalty`; this module is the critic's
 game. Its value V̂ = mean f(x) − mean f(G(z)) estimates W1 when the critic is near-optimal; in 1-D
 W1 = ∫ |F_data(x) − F_g(x)| dx (the distance between the two CDFs), and an optimal critic is
 f*(x) = ∫_{-∞}^x sign(F_g(t) − F_data(t)) dt, a 1-Lipschitz function (:func:`optimal_critic_1d`).

@@ -9,6 +9,9 @@
 * ``discriminator.png`` mean D(x) and D(G(z)) with their value at the optimum (1/2 for the 2014 game)
 * ``gradients.png``     ‖∇_θg L_G‖ under the game's generator losses (for the 2014 game both: the
                         saturation diagnostic)
+
+and the replay's frames (:func:`replay_frame`). One module for every PNG of a run (~310 lines): the panels
+share their axes, references to the optimum and labels, which a split would pass around.
 """
 from __future__ import annotations
 
@@ -21,12 +24,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from ..data import load_dataset  # noqa: E402
 from ..data.density import kernel_density  # noqa: E402
 from ..errors import MinimaxError  # noqa: E402
-from ..files import atomic_write_bytes  # noqa: E402
 from ..games import make_objective  # noqa: E402
 from ..games.minimax import MinimaxObjective  # noqa: E402
 from ..run.rundir import (  # noqa: E402
@@ -40,6 +41,7 @@ from ..run.rundir import (  # noqa: E402
 )
 from ..run.runlog import game_records  # noqa: E402
 from ..run.snapshots import load_fields  # noqa: E402
+from .grids import image_grid_array, save_image_grid  # noqa: E402
 
 
 def _series(records: list[dict], key: str):
@@ -172,7 +174,7 @@ def figure1_panel(ax, data, samples: np.ndarray, field: dict, game) -> None:
     density of the samples), the trained D (blue, dashed), D* = p_data/(p_data + p̂_g) (grey; the game's own D*
     for another game), and below the x-axis the map x = G(z): lines from a uniform grid of z — the prior's
     quantiles (i + ½)/n, placed evenly as the paper's uniform z is; with several noise coordinates, along the
-    direction in which G varies most (:func:`minimax.replay.map_direction`) — to the x they are mapped to."""
+    direction in which G varies most (:func:`minimax.run.snapshots.map_direction`) — to the x they are mapped to."""
     xs = field["grid"][:, 0]
     grid = torch.from_numpy(xs[:, None]).double()
     log_pd = data.log_prob(grid.float()).double()
@@ -305,34 +307,6 @@ def plot_run(run_dir: str | Path) -> list[Path]:
             plot_figure1(snaps, fields, data, game, run_dir / FIGURE1)
             written.append(run_dir / FIGURE1)
     return written
-
-
-def image_grid_png(images: np.ndarray, pad: int = 2, cols: int | None = None) -> bytes:
-    """Tile images [n, C, H, W] with values in [0, 1] into one PNG (bytes), ``cols`` (default ⌈√n⌉) per row."""
-    canvas = image_grid_array(images, pad, cols)
-    pixels = (canvas * 255 + 0.5).astype(np.uint8)
-    img = Image.fromarray(pixels)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def image_grid_array(images: np.ndarray, pad: int = 2, cols: int | None = None) -> np.ndarray:
-    """The tiled grid of :func:`image_grid_png` as floats in [0, 1]: [H, W] (one channel) or [H, W, C]."""
-    x = np.clip(np.asarray(images, dtype=np.float32), 0, 1)
-    n, c, h, w = x.shape
-    cols = cols or int(np.ceil(np.sqrt(n)))
-    rows = int(np.ceil(n / cols))
-    canvas = np.ones((c, rows * (h + pad) + pad, cols * (w + pad) + pad), dtype=np.float32)
-    for i in range(n):
-        r, q = divmod(i, cols)
-        canvas[:, pad + r * (h + pad):pad + r * (h + pad) + h, pad + q * (w + pad):pad + q * (w + pad) + w] = x[i]
-    return canvas[0] if c == 1 else canvas.transpose(1, 2, 0)
-
-
-def save_image_grid(images: np.ndarray, path: Path, cols: int | None = None) -> None:
-    """The image grid of :func:`image_grid_png`, written atomically to ``path``."""
-    atomic_write_bytes(Path(path), image_grid_png(images, cols=cols))
 
 
 def _save(fig, path: Path) -> None:

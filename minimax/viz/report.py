@@ -21,142 +21,26 @@ With several runs, their V̂ and D(G(z)) curves are also overlaid in one figure.
 """
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
-from ..data import KnownDensity, load_dataset  # noqa: E402
-from ..data.density import kernel_density  # noqa: E402
+from ..data import load_dataset  # noqa: E402
 from ..errors import MinimaxError  # noqa: E402
 from ..files import atomic_write_bytes  # noqa: E402
 from ..games import SYMBOLS, make_objective  # noqa: E402
-from ..games.theory import EQUILIBRIUM_D, OPTIMAL_VALUE  # noqa: E402
 from ..run.monitor import HealthMonitor  # noqa: E402
 from ..run.rundir import CONDITIONAL, CONFIG, FID, PARZEN, REPORT, SUMMARY, load_run_config  # noqa: E402
 from ..run.runlog import game_records  # noqa: E402
 from ..run.snapshots import load_fields  # noqa: E402
 from . import plots  # noqa: E402
+from .figures import data_uri, discriminator_figure, overlay_figure, png_uri, saturation_figure  # noqa: E402
+from .grids import image_grid_png  # noqa: E402
 from .replay import replay_html  # noqa: E402
-
-
-def _data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode()
-
-
-def _png(draw) -> str:
-    """Run ``draw(target)`` with an in-memory file; return a data: URI of the PNG."""
-    buf = io.BytesIO()
-    draw(buf)
-    return _data_uri(buf.getvalue())
-
-
-def _fig_png(fig) -> str:
-    return _png(lambda buf: plots._save(fig, buf))
-
-
-def saturation_figure(observed: list[float]) -> str:
-    """L_G and |∂L_G/∂l| for both losses against D(G(z)), with the run's D(G(z)) values marked."""
-    d = np.linspace(1e-4, 1 - 1e-4, 400)
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
-    ax[0].plot(d, np.log(1 - d), label="saturating: $\\log(1 - D(G(z)))$ (minimised)")
-    ax[0].plot(d, -np.log(d), label="non-saturating: $-\\log D(G(z))$")
-    ax[0].set_xlabel("$D(G(z))$")
-    ax[0].set_title("generator losses")
-    ax[1].plot(d, d, label="saturating: $|\\partial L/\\partial l| = D$")
-    ax[1].plot(d, 1 - d, label="non-saturating: $|\\partial L/\\partial l| = 1 - D$")
-    ax[1].set_xlabel("$D(G(z))$")
-    ax[1].set_title("gradient with respect to D's logit")
-    for a in ax:
-        if observed:
-            a.axvspan(min(observed), max(observed), color="tab:red", alpha=0.12, label="this run's $D(G(z))$ range")
-            a.axvline(observed[-1], color="tab:red", lw=1.5, label=f"final $D(G(z))$ = {observed[-1]:.3f}")
-        a.legend(fontsize=8)
-    return _fig_png(fig)
-
-
-def discriminator_figure(run_dir: Path, cfg, objective) -> tuple[str, int] | None:
-    """(data URI, step): the trained D beside D* = p_data/(p_data + p̂_g) at the run's last snapshot, for 1-D and
-    2-D data: D as the snapshot recorded it on its grid (:mod:`minimax.run.snapshots`), p_g estimated by a
-    Gaussian kernel density of the snapshot's samples (class 0's in the conditional game)."""
-    fields, snaps = load_fields(run_dir), dict(plots.load_snapshots(run_dir))
-    step = max((s for s in fields if s in snaps), default=None)
-    if step is None:
-        return None
-    data = load_dataset(cfg)
-    if not isinstance(data, KnownDensity) or data.dim > 2:
-        return None
-    conditional = cfg.condition != "none"
-    x_g = snaps[step][::data.n_classes] if conditional else snaps[step]  # a snapshot's sample i is of class i % K
-    grid, d_hat = fields[step]["grid"].astype(np.float64), fields[step]["d"]
-    lo, hi = grid.min(0), grid.max(0)
-    bw = max(data.std, 0.02 * float((hi - lo).max()))  # KDE bandwidth of p_g
-    if data.dim == 2:
-        side = int(round(len(grid) ** 0.5))
-        gx, gy = grid[:, 0].reshape(side, side), grid[:, 1].reshape(side, side)
-    c = data.centres.numpy()
-    points = torch.from_numpy(grid).float()
-    log_pd = (data.log_prob_given(points, 0) if conditional else data.log_prob(points)).double()
-    log_pg = kernel_density(torch.from_numpy(x_g.astype(np.float64)), torch.from_numpy(grid), bw)
-    star = getattr(objective, "optimal_discriminator", None)  # wgan-gp's critic has no pointwise closed form
-    d_star = star(log_pd, log_pg).numpy() if star else None
-    star_label = ("$D^*(x) = p_{data}/(p_{data} + \\hat p_g)$" if objective.name == "minimax"
-                  else f"{objective.name}'s $D^*$ with $\\hat p_g$")
-    if conditional:
-        star_label = (star_label.replace("(x)", "(x, 0)").replace("p_{data}", "p_{data}(x|0)")
-                      .replace("\\hat p_g", "\\hat p_g(x|0)"))
-    shown = [(d_hat, "trained $D(x, 0)$" if conditional else "trained $D(x)$")]
-    shown += [(d_star, star_label)] if d_star is not None else []
-    if objective.output_range:
-        lo_v, hi_v = objective.output_range
-    else:
-        lo_v, hi_v = np.percentile(np.concatenate([z for z, _ in shown]), [1, 99])
-    if data.dim == 1:
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for (z, name), style in zip(shown, ("-", "--")):
-            ax.plot(grid[:, 0], z, style, label=name)
-        if "d_real" in objective.equilibrium:
-            ax.axhline(objective.equilibrium["d_real"], color="k", lw=0.8, ls=":")
-        pad = 0.02 * (hi_v - lo_v)
-        ax.set_ylim(lo_v - pad, hi_v + pad)
-        ax.set_xlabel("x")
-        ax.legend()
-    else:
-        if objective.output_range == (0.0, 1.0) and d_star is not None:
-            # both maps are ≈ 0 away from the modes on a probability scale; their log-odds show where they differ
-            shown, lo_v, hi_v = _log_odds(shown)
-        fig, axes = plt.subplots(1, len(shown), figsize=(5 * len(shown), 4.4), squeeze=False)
-        for a, (z, title) in zip(axes[0], shown):
-            im = a.pcolormesh(gx, gy, z.reshape(gx.shape), vmin=lo_v, vmax=hi_v, cmap="RdBu_r", shading="auto")
-            a.scatter(c[:, 0], c[:, 1], s=8, color="k", marker="x")
-            a.set_title(title)
-            a.set_aspect("equal")
-        fig.colorbar(im, ax=axes, shrink=0.8)
-        return _png(lambda buf: (fig.savefig(buf, dpi=90), plt.close(fig))), step
-    return _fig_png(fig), step
-
-
-LOG_ODDS_RANGE = 10.0
-
-
-def _log_odds(shown: list[tuple[np.ndarray, str]]) -> tuple[list, float, float]:
-    """(D, D*) as log-odds log(D/(1 − D)) (for D*: log p_data − log p̂_g), and their difference, clipped to
-    ±LOG_ODDS_RANGE."""
-    eps = 1e-7
-    (d, d_name), (star, star_name) = shown
-    lo = [np.log(np.clip(v, eps, 1 - eps)) - np.log(np.clip(1 - v, eps, 1 - eps)) for v in (d, star)]
-    out = [(np.clip(lo[0], -LOG_ODDS_RANGE, LOG_ODDS_RANGE), f"log-odds of {d_name}"),
-           (np.clip(lo[1], -LOG_ODDS_RANGE, LOG_ODDS_RANGE), f"log-odds of {star_name}"),
-           (np.clip(lo[0] - lo[1], -LOG_ODDS_RANGE, LOG_ODDS_RANGE), "their difference (red: D over-confident)")]
-    return out, -LOG_ODDS_RANGE, LOG_ODDS_RANGE
 
 
 def samples_figures(run_dir: Path) -> list[tuple[str, str]]:
@@ -170,30 +54,11 @@ def samples_figures(run_dir: Path) -> list[tuple[str, str]]:
         by_row = conditional and len(snaps[0][1]) == len(cfg.class_names) ** 2  # see train.save_snapshot
         names = f" (one row per class: {', '.join(cfg.class_names)})" if by_row else ""
         step, x = snaps[-1]  # the earlier grids are the replay's frames
-        return [(f"samples at step {step}{names}", _data_uri(plots.image_grid_png(x)))]
+        return [(f"samples at step {step}{names}", data_uri(image_grid_png(x)))]
     data = load_dataset(cfg)
     draw = plots.plot_samples_2d if data.dim == 2 else plots.plot_samples_1d
     caption = "samples over the data density" + (" (coloured by their class)" if conditional else "")
-    return [(caption, _png(lambda buf: draw(snaps, data, buf, conditional)))]
-
-
-def overlay_figure(runs: list[tuple[str, list[dict], object]]) -> str:
-    """Every run's V̂ (L_D for the games without a value) and mean D(G(z)), each in its game's units;
-    the 2014 game's -log 4 and 1/2 are drawn when every run plays it. ``runs``: (name, records, game)."""
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
-    for name, records, game in runs:
-        key = "value" if "value" in game.statistics_names else "d_loss"
-        ax[0].plot(*plots._series(records, key), label=name if key == "value" else f"{name} ($L_D$)")
-        ax[1].plot(*plots._series(records, "d_fake"), label=name)
-    if all(game.name == "minimax" for _, _, game in runs):
-        ax[0].axhline(OPTIMAL_VALUE, color="k", ls="--", lw=1, label="$-\\log 4$")
-        ax[1].axhline(EQUILIBRIUM_D, color="k", ls="--", lw=1, label="1/2")
-    ax[0].set_title("$\\hat V$ of each run's game")
-    ax[1].set_title("mean $D(G(z))$")
-    for a in ax:
-        a.set_xlabel("iteration")
-        a.legend(fontsize=8)
-    return _fig_png(fig)
+    return [(caption, png_uri(lambda buf: draw(snaps, data, buf, conditional)))]
 
 
 def _optimum(game) -> str:
@@ -250,10 +115,10 @@ VERDICT_KEYS = {"modes": "modes covered", "high_quality": "high-quality samples"
                 "conditional accuracy": "conditional accuracy", "parzen_ll": "Parzen log-likelihood"}
 
 
-def verdict(records: list[dict], game, g_loss: str, summary: dict) -> str:
+def verdict(records: list[dict], game, g_loss: str, summary: dict, k: int = 1) -> str:
     """What a reader asks first: did the game go well? The health monitor's findings over the run's log, and
     the last statistics beside their value at the game's optimum, and the quality measured."""
-    findings = HealthMonitor(game, g_loss).replay(records)
+    findings = HealthMonitor(game, g_loss, k).replay(records)
     if findings:
         items = "".join(f"<li><b>{html.escape(f.condition)}</b> (step {f.step}): {html.escape(f.measured)}. "
                         f"{html.escape(f.explanation)} <i>Try:</i> {html.escape(f.remedy)}</li>" for f in findings)
@@ -290,7 +155,7 @@ def replay_frames(run_dir: Path, records: list[dict], game, cfg) -> list[tuple[i
     data, fields = None, {}
     if snaps[0][1].ndim == 2:
         data, fields = load_dataset(cfg), load_fields(run_dir)
-    return [(step, _data_uri(plots.replay_frame(step, x, fields.get(step), records, data, game,
+    return [(step, data_uri(plots.replay_frame(step, x, fields.get(step), records, data, game,
                                                  cfg.condition != "none"))) for step, x in snaps]
 
 
@@ -303,7 +168,7 @@ def figure1_png(run_dir: Path, cfg, game) -> str | None:
     if not fields:
         return None
     data = load_dataset(cfg)
-    return _png(lambda buf: plots.plot_figure1(snaps, fields, data, game, buf))
+    return png_uri(lambda buf: plots.plot_figure1(snaps, fields, data, game, buf))
 
 
 def run_section(run_dir: Path, index: int = 0) -> tuple[str, list[dict], object]:
@@ -316,7 +181,7 @@ def run_section(run_dir: Path, index: int = 0) -> tuple[str, list[dict], object]
     parts = [f"<h2>{html.escape(str(run_dir))}</h2>",
              f'<p class="math">game {html.escape(game.name)}: {html.escape(game.formula)}; at p<sub>g</sub> = '
              f'p<sub>data</sub>: {html.escape(_optimum(game))}</p>',
-             verdict(records, game, cfg.g_loss, summary),
+             verdict(records, game, cfg.g_loss, summary, cfg.k),
              "<h3>replay</h3>", replay_html(replay_frames(run_dir, records, game, cfg), str(index))]
     figs = []
     figure1 = figure1_png(run_dir, cfg, game)
@@ -324,10 +189,10 @@ def run_section(run_dir: Path, index: int = 0) -> tuple[str, list[dict], object]
         figs.append(("Figure 1 of Goodfellow et al. (2014) from this run: p_data (black, dotted), p_g (green), "
                      "D (blue, dashed), D* (grey), and the map x = G(z) (lines from z to x)", figure1))
     figs += [("losses and the value of the game (dashed: at the optimum)",
-              _png(lambda b: plots.plot_losses(records, b, game))),
+              png_uri(lambda b: plots.plot_losses(records, b, game))),
              ("mean D(x) and D(G(z)) (dashed: at the optimum)",
-              _png(lambda b: plots.plot_discriminator(records, b, game))),
-             ("generator-gradient norm", _png(lambda b: plots.plot_gradients(records, b, game)))]
+              png_uri(lambda b: plots.plot_discriminator(records, b, game))),
+             ("generator-gradient norm", png_uri(lambda b: plots.plot_gradients(records, b, game)))]
     if game.name == "minimax":
         figs.append(("the saturation picture: both generator losses and their gradients against D(G(z))",
                      saturation_figure([r["d_fake"] for r in records if r.get("d_fake") is not None])))

@@ -1,0 +1,150 @@
+"""The report's figures, each returned as a data: URI of a PNG: the saturation picture of §3, the trained D
+beside the optimal D* (from the last snapshot's recorded field), and several runs' curves overlaid."""
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from ..data import KnownDensity, load_dataset  # noqa: E402
+from ..data.density import kernel_density  # noqa: E402
+from ..games.theory import EQUILIBRIUM_D, OPTIMAL_VALUE  # noqa: E402
+from ..run.snapshots import load_fields  # noqa: E402
+from . import plots  # noqa: E402
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def png_uri(draw) -> str:
+    """Run ``draw(target)`` with an in-memory file; return a data: URI of the PNG."""
+    buf = io.BytesIO()
+    draw(buf)
+    return data_uri(buf.getvalue())
+
+
+def figure_uri(fig) -> str:
+    return png_uri(lambda buf: plots._save(fig, buf))
+
+
+def saturation_figure(observed: list[float]) -> str:
+    """L_G and |∂L_G/∂l| for both losses against D(G(z)), with the run's D(G(z)) values marked."""
+    d = np.linspace(1e-4, 1 - 1e-4, 400)
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    ax[0].plot(d, np.log(1 - d), label="saturating: $\\log(1 - D(G(z)))$ (minimised)")
+    ax[0].plot(d, -np.log(d), label="non-saturating: $-\\log D(G(z))$")
+    ax[0].set_xlabel("$D(G(z))$")
+    ax[0].set_title("generator losses")
+    ax[1].plot(d, d, label="saturating: $|\\partial L/\\partial l| = D$")
+    ax[1].plot(d, 1 - d, label="non-saturating: $|\\partial L/\\partial l| = 1 - D$")
+    ax[1].set_xlabel("$D(G(z))$")
+    ax[1].set_title("gradient with respect to D's logit")
+    for a in ax:
+        if observed:
+            a.axvspan(min(observed), max(observed), color="tab:red", alpha=0.12, label="this run's $D(G(z))$ range")
+            a.axvline(observed[-1], color="tab:red", lw=1.5, label=f"final $D(G(z))$ = {observed[-1]:.3f}")
+        a.legend(fontsize=8)
+    return figure_uri(fig)
+
+
+def discriminator_figure(run_dir: Path, cfg, objective) -> tuple[str, int] | None:
+    """(data URI, step): the trained D beside D* = p_data/(p_data + p̂_g) at the run's last snapshot, for 1-D and
+    2-D data: D as the snapshot recorded it on its grid (:mod:`minimax.run.snapshots`), p_g estimated by a
+    Gaussian kernel density of the snapshot's samples (class 0's in the conditional game)."""
+    fields, snaps = load_fields(run_dir), dict(plots.load_snapshots(run_dir))
+    step = max((s for s in fields if s in snaps), default=None)
+    if step is None:
+        return None
+    data = load_dataset(cfg)
+    if not isinstance(data, KnownDensity) or data.dim > 2:
+        return None
+    conditional = cfg.condition != "none"
+    x_g = snaps[step][::data.n_classes] if conditional else snaps[step]  # a snapshot's sample i is of class i % K
+    grid, d_hat = fields[step]["grid"].astype(np.float64), fields[step]["d"]
+    lo, hi = grid.min(0), grid.max(0)
+    bw = max(data.std, 0.02 * float((hi - lo).max()))  # KDE bandwidth of p_g
+    if data.dim == 2:
+        side = int(round(len(grid) ** 0.5))
+        gx, gy = grid[:, 0].reshape(side, side), grid[:, 1].reshape(side, side)
+    c = data.centres.numpy()
+    points = torch.from_numpy(grid).float()
+    log_pd = (data.log_prob_given(points, 0) if conditional else data.log_prob(points)).double()
+    log_pg = kernel_density(torch.from_numpy(x_g.astype(np.float64)), torch.from_numpy(grid), bw)
+    star = getattr(objective, "optimal_discriminator", None)  # wgan-gp's critic has no pointwise closed form
+    d_star = star(log_pd, log_pg).numpy() if star else None
+    star_label = ("$D^*(x) = p_{data}/(p_{data} + \\hat p_g)$" if objective.name == "minimax"
+                  else f"{objective.name}'s $D^*$ with $\\hat p_g$")
+    if conditional:
+        star_label = (star_label.replace("(x)", "(x, 0)").replace("p_{data}", "p_{data}(x|0)")
+                      .replace("\\hat p_g", "\\hat p_g(x|0)"))
+    shown = [(d_hat, "trained $D(x, 0)$" if conditional else "trained $D(x)$")]
+    shown += [(d_star, star_label)] if d_star is not None else []
+    if objective.output_range:
+        lo_v, hi_v = objective.output_range
+    else:
+        lo_v, hi_v = np.percentile(np.concatenate([z for z, _ in shown]), [1, 99])
+    if data.dim == 1:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for (z, name), style in zip(shown, ("-", "--")):
+            ax.plot(grid[:, 0], z, style, label=name)
+        if "d_real" in objective.equilibrium:
+            ax.axhline(objective.equilibrium["d_real"], color="k", lw=0.8, ls=":")
+        pad = 0.02 * (hi_v - lo_v)
+        ax.set_ylim(lo_v - pad, hi_v + pad)
+        ax.set_xlabel("x")
+        ax.legend()
+    else:
+        if objective.output_range == (0.0, 1.0) and d_star is not None:
+            # both maps are ≈ 0 away from the modes on a probability scale; their log-odds show where they differ
+            shown, lo_v, hi_v = _log_odds(shown)
+        fig, axes = plt.subplots(1, len(shown), figsize=(5 * len(shown), 4.4), squeeze=False)
+        for a, (z, title) in zip(axes[0], shown):
+            im = a.pcolormesh(gx, gy, z.reshape(gx.shape), vmin=lo_v, vmax=hi_v, cmap="RdBu_r", shading="auto")
+            a.scatter(c[:, 0], c[:, 1], s=8, color="k", marker="x")
+            a.set_title(title)
+            a.set_aspect("equal")
+        fig.colorbar(im, ax=axes, shrink=0.8)
+        return png_uri(lambda buf: (fig.savefig(buf, dpi=90), plt.close(fig))), step
+    return figure_uri(fig), step
+
+
+LOG_ODDS_RANGE = 10.0
+
+
+def _log_odds(shown: list[tuple[np.ndarray, str]]) -> tuple[list, float, float]:
+    """(D, D*) as log-odds log(D/(1 − D)) (for D*: log p_data − log p̂_g), and their difference, clipped to
+    ±LOG_ODDS_RANGE."""
+    eps = 1e-7
+    (d, d_name), (star, star_name) = shown
+    lo = [np.log(np.clip(v, eps, 1 - eps)) - np.log(np.clip(1 - v, eps, 1 - eps)) for v in (d, star)]
+    out = [(np.clip(lo[0], -LOG_ODDS_RANGE, LOG_ODDS_RANGE), f"log-odds of {d_name}"),
+           (np.clip(lo[1], -LOG_ODDS_RANGE, LOG_ODDS_RANGE), f"log-odds of {star_name}"),
+           (np.clip(lo[0] - lo[1], -LOG_ODDS_RANGE, LOG_ODDS_RANGE), "their difference (red: D over-confident)")]
+    return out, -LOG_ODDS_RANGE, LOG_ODDS_RANGE
+
+
+def overlay_figure(runs: list[tuple[str, list[dict], object]]) -> str:
+    """Every run's V̂ (L_D for the games without a value) and mean D(G(z)), each in its game's units;
+    the 2014 game's -log 4 and 1/2 are drawn when every run plays it. ``runs``: (name, records, game)."""
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    for name, records, game in runs:
+        key = "value" if "value" in game.statistics_names else "d_loss"
+        ax[0].plot(*plots._series(records, key), label=name if key == "value" else f"{name} ($L_D$)")
+        ax[1].plot(*plots._series(records, "d_fake"), label=name)
+    if all(game.name == "minimax" for _, _, game in runs):
+        ax[0].axhline(OPTIMAL_VALUE, color="k", ls="--", lw=1, label="$-\\log 4$")
+        ax[1].axhline(EQUILIBRIUM_D, color="k", ls="--", lw=1, label="1/2")
+    ax[0].set_title("$\\hat V$ of each run's game")
+    ax[1].set_title("mean $D(G(z))$")
+    for a in ax:
+        a.set_xlabel("iteration")
+        a.legend(fontsize=8)
+    return figure_uri(fig)

@@ -20,7 +20,7 @@ __all__ = ["train", "sample", "evaluate"]
 
 
 def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, steps: int | None = None,
-          progress: bool | None = None, plots: bool = True) -> RunResult:
+          progress: bool | str | None = None, plots: bool = True) -> RunResult:
     """Train a GAN with Algorithm 1 (:func:`minimax.run.loop.train`) and, unless ``plots=False``, draw the run's
     PNG plots. ``resume`` continues a run directory; ``steps`` may extend it."""
     result = train_run(cfg, resume, steps, progress)

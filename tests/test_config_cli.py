@@ -188,11 +188,19 @@ def test_train_then_sample(tmp_path, capsys):
     assert np.array_equal(x, np.load(tmp_path / "t.npy"))
 
 
+def test_sample_without_an_output_writes_an_array_into_the_run(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), *TINY]) == 0
+    capsys.readouterr()
+    code, out, _ = run_cli(["sample", str(run), "--n", "5", "--seed", "3"], capsys)
+    assert code == 0 and str(run / "sample-n5-seed3.npy") in out
+    assert np.load(run / "sample-n5-seed3.npy").shape == (5, 2)
+
+
 @pytest.mark.parametrize("setup,args,needle", [
     ("none", ["--n", "5", "--out", "X"], "does not exist"),
     ("nockpt", ["--n", "5", "--out", "X"], "has no checkpoint"),
     ("ok", ["--n", "0", "--out", "X"], "--n must be a positive integer"),
-    ("ok", ["--n", "5"], "give --out"),
     ("ok", ["--n", "5", "--out", "/nonexistent-dir/x.npy"], "does not exist"),
     ("ok", ["--n", "5", "--grid", "G"], "--grid needs an image dataset"),
 ])
@@ -217,3 +225,17 @@ def test_real_process_error_has_no_traceback(tmp_path):
     assert p.stderr.strip() == "minimax: error: unknown dataset 'nope'; choose one of: " \
                                "ring, grid, gauss1d, mnist, fashion-mnist, stacked-mnist, cifar10, folder"
     assert "Traceback" not in p.stderr
+
+
+def test_a_run_without_a_terminal_prints_plain_progress_lines(tmp_path, capsys, monkeypatch):
+    """stderr is not a terminal here (as under nohup, a scheduler or CI): --progress auto prints a plain line
+    every PROGRESS_SECONDS (here: every iteration) with the step, the rate, the ETA and the monitor's state."""
+    from minimax.run import records
+
+    monkeypatch.setattr(records, "PROGRESS_SECONDS", 0.0)
+    assert main(["train", "--out", str(tmp_path / "a"), *TINY]) == 0
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("minimax: step ")]
+    assert lines[-1].startswith("minimax: step 6/6 (100%)") and "it/s, ETA" in lines[-1]
+    assert any("health ok" in x for x in lines)
+    assert main(["train", "--out", str(tmp_path / "b"), *TINY, "--progress", "off"]) == 0
+    assert "minimax: step" not in capsys.readouterr().err

@@ -83,6 +83,20 @@ def test_a_locked_run_directory_refuses_a_second_process(tmp_path, capsys):
     assert cli(["train", "--resume", run, "--steps", "10"], capsys)[0] == 0  # free again
 
 
+@pytest.mark.parametrize("args, needle", [
+    (["--dataset", "mnist"], "data_dir"),  # no --data-dir: refused when the data is loaded
+    (["--condition", "concat", "--model", "dcgan"], "condition"),
+])
+def test_a_refused_run_leaves_no_folder_and_no_lock_behind(tmp_path, capsys, args, needle):
+    new, empty = tmp_path / "new", tmp_path / "empty"
+    empty.mkdir()
+    for out in (new, empty):
+        code, _, err = cli(["train", *TINY, *args, "--out", out], capsys)
+        assert code == 2 and needle in err.replace("-", "_"), err
+    assert not new.exists()  # made by the refused command: gone again
+    assert empty.is_dir() and list(empty.iterdir()) == []  # the user's own folder: kept, and left as it was
+
+
 def test_two_processes_started_together_on_one_directory_one_trains(tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "minimax", "train", *TINY, "--steps", "300", "--out", str(out)]

@@ -99,3 +99,11 @@ def test_train_logs_diversity_and_findings_and_stops_on_collapse(tmp_path, capsy
         assert (tmp_path / "stop" / "checkpoints" / "step-00000025.safetensors").is_file()
     finally:
         mp.undo()
+
+
+def test_fewer_discriminator_steps_is_advised_only_to_a_run_with_several():
+    """A D that wins outright: the remedy names --k only when the run took more than one D step."""
+    won = [dict(healthy(100 * i), d_real=0.999, d_fake=0.001, value=-0.002) for i in range(WINDOW)]
+    one, four = run(HealthMonitor(MINIMAX, k=1), won), run(HealthMonitor(MINIMAX, k=4), won)
+    assert [f.condition for f in one] == [f.condition for f in four] == ["discriminator wins"]
+    assert "--k" not in one[0].remedy and "--k 2" in four[0].remedy

@@ -13,14 +13,15 @@ from ..files import atomic_write_bytes
 from ..run.resources import check_sample_memory
 from ..run.sampling import class_indices, sample
 from ..run.trained import load_trained
-from ..viz.plots import save_image_grid
+from ..viz.grids import save_image_grid
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
     n = positive_int(args.n, "--n")
     seed = noise_seed(args.seed)
-    if not args.out and not args.grid:
-        raise MinimaxError("give --out FILE.npy and/or --grid FILE.png")
+    if not args.out and not args.grid:  # the default: an array in the run directory, named by what it holds
+        args.out = str(Path(args.run_dir) / f"sample-n{n}-seed{seed}{'-class' + args.classes if args.classes else ''}"
+                       ".npy").replace(",", "_")
     for target in filter(None, (args.out, args.grid)):
         if not Path(target).parent.resolve().is_dir():
             raise MinimaxError(f"cannot write {target}: folder {Path(target).parent} does not exist")
@@ -52,7 +53,8 @@ def add_parser(sub) -> None:
     s = sub.add_parser("sample", help="draw samples from a trained run")
     s.add_argument("run_dir", help="a run directory written by 'minimax train'")
     s.add_argument("--n", default="1000", help="number of samples (default: 1000)")
-    s.add_argument("--out", help="write the samples as a float32 .npy array of shape (N, features)")
+    s.add_argument("--out", help="write the samples as a float32 .npy array of shape (N, features) (default, without "
+                                 "--grid: RUN_DIR/sample-nN-seedS.npy)")
     s.add_argument("--grid", help="write the samples as a PNG image grid (image datasets)")
     s.add_argument("--seed", default="0", help="seed of the noise (default: 0)")
     s.add_argument("--class", dest="classes", metavar="C1,C2,...",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..algorithm import distributed
 from ..api import train
-from ..config import PRESETS, TrainConfig, coerce, field_kind
+from ..config import PRESETS, TrainConfig, coerce, field_kind, presets_of
 from ..errors import MinimaxError
 from ..evaluation.options import positive_int
 from ..games import SYMBOLS
@@ -30,7 +30,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     for f in dataclasses.fields(TrainConfig):
         default = f.default if not isinstance(f.default, tuple) else ",".join(map(str, f.default))
         choices = f.metadata.get("choices")
-        help_ = f.metadata["help"] + (f" {{{', '.join(choices)}}}" if choices else "") + f" (default: {default})"
+        help_ = f.metadata["help"] + (f" {{{', '.join(choices)}}}" if choices else "")
+        if "(default:" not in help_:  # a help text that says its own default (--out, --g-lr) keeps it
+            presets = presets_of(f.name)
+            help_ += f" (default: {default}" + (f"; presets: {', '.join(presets)})" if presets else ")")
         metavar = {"int": "N", "float": "X", "widths": "W1,W2,..."}.get(field_kind(f), "S")
         p.add_argument(_flag(f.name), dest=f.name, default=argparse.SUPPRESS, help=help_, metavar=metavar)
     p.add_argument("--config", help="JSON or TOML file of settings (flags override it)", default=None)
@@ -39,8 +42,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                         "--lr-decay linear a larger --steps stretches the rest of the schedule to the new end, "
                         "so the result is not that of a straight run of that length)")
     p.add_argument("--no-plots", action="store_true", help="skip drawing the PNG plots at the end")
-    p.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
-                   help="progress bar: on a terminal only (auto), always, or never")
+    p.add_argument("--progress", choices=("auto", "on", "bar", "lines", "off"), default="auto",
+                   help="progress: a bar on a terminal and a plain line every 30 s otherwise (auto: logs, pipes and "
+                        "schedulers show life), always the bar (on, bar), always lines, or nothing (off)")
     p.add_argument("--nproc", default="1", metavar="N",
                    help="data-parallel processes on this machine (torch.distributed; each draws its own "
                         "minibatches of --batch-size, gradients are averaged) (default: 1)")
@@ -55,7 +59,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    progress = {"auto": None, "on": True, "off": False}[args.progress]
+    progress = {"auto": None, "on": True, "bar": True, "lines": "lines", "off": False}[args.progress]
     nproc = positive_int(args.nproc, "--nproc")
     if args.resume:
         extra = [k for k in vars(args) if k in {f.name for f in dataclasses.fields(TrainConfig)} and k != "steps"]

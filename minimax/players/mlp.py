@@ -2,7 +2,7 @@ r"""Multilayer-perceptron players.
 
 G: z ∈ R^{latent} ↦ x ∈ R^{d};  D: x ↦ logit l(x) ∈ R, with D(x) = σ(l(x)).
 D returns the *logit*: the probability σ(l) is never formed inside the model,
-so the losses in :mod:`minimax.objective` can use their stable softplus forms.
+so the losses in :mod:`minimax.games.minimax` can use their stable softplus forms.
 With ``classes`` = K > 0 both are conditional (Mirza & Osindero 2014): G(z, c) and D(x, c) read
 the one-hot code of c concatenated to their input (:mod:`minimax.players.conditioning`).
 """

@@ -21,7 +21,17 @@ from ..errors import MinimaxError
 from ..files import atomic_write_bytes
 from . import checkpoint as ckpt
 from .records import Records
-from .rundir import CONFIG, METRICS, SAMPLES, SUMMARY, RunLock, load_run_config, remove_orphans, step_of
+from .rundir import (
+    CONFIG,
+    METRICS,
+    SAMPLES,
+    SUMMARY,
+    RunLock,
+    holds_run,
+    load_run_config,
+    remove_orphans,
+    step_of,
+)
 from .runlog import truncate_metrics
 from .setup import build_game, load_run, prepare_run_dir, refuse_existing_run
 from .signals import SignalFlag
@@ -49,7 +59,7 @@ class RunResult:
 
 
 def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, steps: int | None = None,
-          progress: bool | None = None) -> RunResult:
+          progress: bool | str | None = None) -> RunResult:
     """Train a GAN with Algorithm 1 and return the run. ``resume`` continues a run directory.
 
     Under torch.distributed (see :mod:`minimax.algorithm.distributed`) every process calls this; rank 0 alone
@@ -59,7 +69,7 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
         return _finish(game, run_dir)
 
 
-def _play(game: Game, run_dir: Path, progress: bool | None) -> None:
+def _play(game: Game, run_dir: Path, progress: bool | str | None) -> None:
     """Algorithm 1 from the game's step to cfg.steps, with the run's records, checkpoints and signals."""
     cfg = game.cfg
     snaps = snapshot_steps(cfg.steps, cfg.snapshots) if distributed.current().is_main else set()
@@ -135,6 +145,7 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
                 truncate_metrics(run_dir / METRICS, game.step)
         else:
             cfg = (cfg or TrainConfig()).validate()
+            fresh = ctx.is_main and not (cfg.out and Path(cfg.out).exists())
             run_dir = prepare_run_dir(cfg.out, cfg.dataset) if ctx.is_main else None
             if ctx.is_main:  # locked, then checked again: of two processes started together, one trains
                 lock = RunLock(run_dir)
@@ -142,7 +153,15 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
             if ctx.active:  # every process writes to rank 0's directory (its default name has a timestamp)
                 run_dir = Path(distributed.broadcast_object(str(run_dir) if ctx.is_main else None))
             cfg.out = str(run_dir)
-            game = build_game(cfg)
+            try:
+                game = build_game(cfg)
+            except BaseException:  # refused before anything was written: leave no folder or lock behind
+                if lock is not None:
+                    lock.release(remove=fresh or not holds_run(run_dir))
+                    lock = None
+                if fresh:
+                    _remove_if_empty(run_dir)
+                raise
         if ctx.is_main:
             atomic_write_bytes(run_dir / CONFIG, json.dumps(game.cfg.to_dict(), indent=2).encode())
             (run_dir / SAMPLES).mkdir(exist_ok=True)
@@ -150,6 +169,13 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
     finally:
         if lock is not None:
             lock.release()
+
+
+def _remove_if_empty(run_dir: Path) -> None:
+    try:
+        run_dir.rmdir()
+    except OSError:  # not empty (the user put something there meanwhile): leave it
+        pass
 
 
 def _stop_on_collapse(game: Game, collapsed) -> bool:

@@ -64,8 +64,7 @@ EXPLANATIONS = {
                    "--g-loss non-saturating (G maximises log D(G(z)): same fixed point, strong gradients early)"),
     "discriminator wins": ("D separates data from samples: V̂ approaches its supremum 0, where 2·JSD saturates at "
                            "2 log 2 and tells G nothing about where p_data lies (§4).",
-                           "weaken D: fewer D steps (--k 1), a lower --d-lr, --label-smoothing 0.1, --r1 1 or "
-                           "--spectral-norm on"),
+                           "weaken D: a lower --d-lr, --label-smoothing 0.1, --r1 1 or --spectral-norm on"),
     "collapse": ("G maps too many values of z to the same x to model p_data (the 'Helvetica scenario' of §6): "
                  "trained too far without D catching up, or never moved from a start where every z gives one x.",
                  "--pack 2 (PacGAN: D judges samples jointly), --k 2, or a lower --g-lr"),
@@ -99,11 +98,11 @@ def sample_diversity(game, spread: float) -> float:
 class HealthMonitor:
     """Feed it each metrics record (:meth:`update`); it returns the conditions that have just set in."""
 
-    def __init__(self, objective, g_loss: str = "non-saturating"):
+    def __init__(self, objective, g_loss: str = "non-saturating", k: int = 1):
         self.two_player_probability = objective.name == "minimax"  # D(x) ∈ [0, 1] with the 2014 game's meaning
         bounds = objective.output_range  # D's units; the swing is measured in them (unbounded critics: not at all)
         self.swing = SWING * (bounds[1] - bounds[0]) if bounds else None
-        self.g_loss = g_loss
+        self.g_loss, self.k = g_loss, k
         self.records: list[dict] = []
         self.active: set[str] = set()
         self.findings: list[Finding] = []
@@ -117,7 +116,7 @@ class HealthMonitor:
                 self.active.discard(condition)
             elif condition not in self.active:
                 self.active.add(condition)
-                new.append(Finding(condition, record["step"], measured, *EXPLANATIONS[condition]))
+                new.append(Finding(condition, record["step"], measured, *self._advice(condition)))
         self.findings += new
         return new
 
@@ -126,6 +125,14 @@ class HealthMonitor:
         for r in records:
             self.update(r)
         return self.findings
+
+    def _advice(self, condition: str) -> tuple[str, str]:
+        """(explanation, remedy) for this run: fewer D steps is advised only to a run with k > 1."""
+        explanation, remedy = EXPLANATIONS[condition]
+        if condition == "discriminator wins" and self.k > 1:
+            remedy = f"fewer D steps (--k {self.k // 2}), " + remedy.removeprefix("weaken D: ")
+            remedy = "weaken D: " + remedy
+        return explanation, remedy
 
     def _held(self, test) -> list[dict] | None:
         """The last WINDOW records if ``test`` holds on each of them (missing statistics: it does not)."""

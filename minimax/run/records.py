@@ -27,16 +27,74 @@ class Clock:
         return rate
 
 
+PROGRESS_SECONDS = 30.0  # a plain progress line this often when the output is not a terminal
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    h, rest = divmod(seconds, 3600)
+    return f"{h}h{rest // 60:02d}m" if h else f"{rest // 60}m{rest % 60:02d}s"
+
+
+class ProgressLines:
+    """The progress bar's plain-text twin for logs, pipes and schedulers (no terminal): one line every
+    ``every`` seconds — step, iterations/s, ETA and the health monitor's state — and one at the end."""
+
+    def __init__(self, total: int, initial: int, every: float | None = None, file=None):
+        self.total, self.n, self.file = total, initial, file or sys.stderr
+        self.every = PROGRESS_SECONDS if every is None else every
+        self.postfix: dict = {}
+        self._t0 = self._last = time.perf_counter()
+        self._n_last = initial
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        if time.perf_counter() - self._last >= self.every:
+            self._line()
+
+    def _line(self) -> None:
+        now = time.perf_counter()
+        rate = (self.n - self._n_last) / max(now - self._last, 1e-9)
+        eta = _duration((self.total - self.n) / rate) if rate > 0 else "?"
+        shown = ", ".join(f"{k} {v}" for k, v in self.postfix.items())
+        print(f"minimax: step {self.n}/{self.total} ({self.n / max(self.total, 1):.0%}) {rate:.1f} it/s, ETA {eta}"
+              + (f", {shown}" if shown else ""), file=self.file, flush=True)
+        self._last, self._n_last = now, self.n
+
+    def set_postfix(self, postfix: dict, refresh: bool = False) -> None:
+        self.postfix = dict(postfix)
+
+    def write(self, line: str, file=None) -> None:
+        print(line, file=file or self.file, flush=True)
+
+    def reset(self, total: int) -> None:
+        self.total, self.n = total, 0
+        self._n_last, self._last = 0, time.perf_counter()
+
+    def close(self) -> None:
+        if self.n == self.total and self.n != self._n_last:  # the last line on a finished run (an error says its own)
+            self._line()
+
+
+def progress_display(progress: bool | str | None, total: int, initial: int, main: bool):
+    """The progress display: a tqdm bar (``True``; ``None`` on a terminal), plain lines (``"lines"``; ``None``
+    without a terminal), or nothing (``False``, and on every process but rank 0)."""
+    if progress is None:
+        progress = True if sys.stderr.isatty() else "lines"
+    if main and progress == "lines":
+        return ProgressLines(total, initial)
+    return tqdm(total=total, initial=initial, disable=not (main and progress), unit="it", dynamic_ncols=True)
+
+
 class Records:
     """The run's metrics log, TensorBoard, progress bar and health monitor, opened at the game's step."""
 
-    def __init__(self, game, run_dir: Path, progress: bool | None):
+    def __init__(self, game, run_dir: Path, progress: bool | str | None):
         cfg, self.main, self.run_dir = game.cfg, distributed.current().is_main, run_dir
         self.log = MetricsLog(run_dir / METRICS) if self.main else NullLog()
         self.tb = TensorBoardLog.open(cfg.tensorboard, run_dir, game.step) if self.main else None
-        show = (sys.stderr.isatty() if progress is None else progress) and self.main
-        self.bar = tqdm(total=cfg.steps, initial=game.step, disable=not show, unit="it", dynamic_ncols=True)
-        self.monitor = HealthMonitor(game.objective, cfg.g_loss) if self.main else None
+        self.bar = progress_display(progress, cfg.steps, game.step, self.main)
+        self.monitor = HealthMonitor(game.objective, cfg.g_loss, cfg.k) if self.main else None
         self.spread = data_spread(game.data) if self.main else None  # the data's, for the diversity of G's samples
         if self.monitor and game.step > 0:  # a resumed run: the monitor catches up on the log (its findings are in it)
             self.monitor.replay(game_records(run_dir))

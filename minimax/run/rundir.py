@@ -91,7 +91,7 @@ def snapshot_files(run_dir: str | Path) -> list[tuple[int, Path]]:
 
 
 def field_files(run_dir: str | Path) -> dict[int, Path]:
-    """{step: file} of the run's discriminator fields (1-D and 2-D data; see :mod:`minimax.replay`)."""
+    """{step: file} of the run's discriminator fields (1-D and 2-D data; see :mod:`minimax.run.snapshots`)."""
     folder = Path(run_dir) / SAMPLES
     found = [(step_of(p), p) for p in folder.glob("field-*.npz")] if folder.is_dir() else []
     return {s: p for s, p in found if s is not None}
@@ -119,7 +119,7 @@ class RunLock:
     The kernel releases it when the process ends, however it ends (kill -9 included)."""
 
     def __init__(self, run_dir: str | Path):
-        path = Path(run_dir) / LOCK
+        path = self.path = Path(run_dir) / LOCK
         try:
             self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:
@@ -134,8 +134,12 @@ class RunLock:
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
 
-    def release(self) -> None:
+    def release(self, remove: bool = False) -> None:
+        """Drop the lock; with ``remove``, delete the lock file first (only for a folder that holds no run: a run
+        refused before it wrote anything), while still holding it, so no other process holds a lock on it."""
         if self._fd is not None:
+            if remove:
+                self.path.unlink(missing_ok=True)
             os.close(self._fd)  # closing the descriptor drops the flock
             self._fd = None
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from ..algorithm import speed
 from ..algorithm.game import Game
 from ..config import TrainConfig
 from ..data import load_dataset
@@ -77,6 +78,9 @@ def build_game(cfg: TrainConfig) -> Game:
     cfg.validate()
     device = resolve_device(cfg.device)
     data = load_data(cfg, device)
+    if cfg.amp == "bf16" and not speed.native_bf16(device):
+        print(f"minimax: warning: --amp bf16 on a {device.type} without native bf16 (no AVX512-BF16 or AMX): "
+              "torch emulates it, slower than fp32; --amp off trains faster here", file=sys.stderr)
     check_fits(lambda: make_players(cfg, data), cfg.latent_dim, cfg.batch_size * cfg.k, device)
     torch.manual_seed(cfg.seed)
     G, D = build_players(cfg, data)

@@ -230,7 +230,7 @@ def test_eval_conditional_on_small_files(tmp_path, capsys):
     assert " mean " in capsys.readouterr().out
     assert main(["eval", "conditional", str(plain), "--data-dir", str(data), *cache]) == 2
     assert "is unconditional" in capsys.readouterr().err
-    assert main(["eval", "conditional", str(run), "--data-dir", str(data), "--n", "15", *cache]) == 2
+    assert main(["eval", "conditional", str(run), "--data-dir", str(data), "--n", "15", "--force", *cache]) == 2
     assert "need at least 2 each" in capsys.readouterr().err
     with pytest.raises(MinimaxError, match="has no class labels"):
         from minimax.data.images import ImageData

@@ -66,3 +66,48 @@ def test_players_loaded_for_use_sample_what_the_whole_game_samples(mnist_run):
     from minimax.run.sampling import discriminator_output
 
     assert torch.equal(discriminator_output(trained, x), discriminator_output(game, x))
+
+
+def test_a_record_of_another_protocol_is_replaced_only_with_force_and_kept_in_the_history(mnist_run, capsys):
+    run, data, cache = mnist_run
+    common = ["--data-dir", str(data), "--cache-dir", str(cache)]
+    assert main(["eval", "fid", str(run), *common, "--n", "140"]) == 0
+    first = json.loads((run / "fid.json").read_text())
+    assert first["protocol"]["generator_weights"] == "an exponential average of G's weights (β = 0.5)"
+    assert first["protocol"]["features"] == "classifier"
+    capsys.readouterr()
+    assert main(["eval", "fid", str(run), *common, "--n", "130"]) == 2  # fewer samples: refused, before any work
+    err = capsys.readouterr().err
+    assert "another protocol (n_samples 140 there, 130 now)" in err and "--force" in err
+    assert json.loads((run / "fid.json").read_text()) == first
+    assert main(["eval", "fid", str(run), *common, "--n", "140"]) == 0  # the same protocol: a re-evaluation
+    assert main(["eval", "fid", str(run), *common, "--n", "130", "--force"]) == 0
+    history = [json.loads(line) for line in (run / "fid.history.jsonl").read_text().splitlines()]
+    assert [h["protocol"]["n_samples"] for h in history] == [140, 140]
+    assert json.loads((run / "fid.json").read_text())["protocol"]["n_samples"] == 130
+    (run / "fid.json").unlink()
+    (run / "fid.history.jsonl").unlink()
+
+
+def test_kid_with_a_subset_larger_than_the_sets_is_refused_before_any_feature(mnist_run, capsys, monkeypatch):
+    run, data, cache = mnist_run
+    from minimax.evaluation import runners
+
+    monkeypatch.setattr(runners.Features, "__init__", lambda *a, **k: pytest.fail("features computed first"))
+    assert main(["eval", "kid", str(run), "--data-dir", str(data), "--cache-dir", str(cache), "--n", "30"]) == 2
+    assert "subset" in capsys.readouterr().err
+
+
+def test_the_table_has_a_mean_only_over_seeds_of_one_configuration(mnist_run, tmp_path, capsys):
+    run, data, cache = mnist_run
+    base = ["--dataset", "mnist", "--data-dir", str(data), "--model", "mlp", "--steps", "2", "--batch-size", "8",
+            "--g-hidden", "16", "--d-hidden", "16", "--no-plots", "--device", "cpu", "--tensorboard", "off"]
+    for name, extra in (("s1", ["--seed", "1"]), ("s2", ["--seed", "2"]), ("lr", ["--lr", "1e-3"])):
+        assert main(["train", *base, *extra, "--out", str(tmp_path / name)]) == 0
+    common = ["--data-dir", str(data), "--cache-dir", str(cache), "--n", "130"]
+    capsys.readouterr()
+    assert main(["eval", "fid", str(tmp_path / "s1"), str(tmp_path / "s2"), *common]) == 0
+    assert "mean ± std (2)" in capsys.readouterr().out
+    assert main(["eval", "fid", str(tmp_path / "s1"), str(tmp_path / "lr"), *common, "--force"]) == 0
+    out = capsys.readouterr().out
+    assert "mean ± std (" not in out and "differ in more than their seed" in out

@@ -69,7 +69,7 @@ def test_fabricated_weights_load_and_score_end_to_end_offline(tmp_path, capsys, 
     assert main(["eval", "kid", str(run), *common, "--n", "12", "--subsets", "4", "--subset-size", "10"]) == 0
     assert main(["eval", "is", str(run), *common, "--n", "10", "--splits", "2"]) == 0
     out = capsys.readouterr().out
-    assert "KID (inception features)" in out and "Inception Score" in out
+    assert "KID = MMD²_u, unscaled (inception features)" in out and "Inception Score" in out
     record = json.loads((run / "kid.json").read_text())
     assert record["protocol"]["feature_network"]["sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
     assert record["protocol"]["feature_network"]["standard"] is False

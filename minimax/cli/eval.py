@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from ..evaluation import FEATURE_METRICS, METRICS, EvalOptions, default_n, evaluate_runs, format_table
+from ..evaluation import (
+    FEATURE_METRICS,
+    METRICS,
+    EvalOptions,
+    default_n,
+    evaluate_runs,
+    format_table,
+    seeds_of_one_configuration,
+)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -12,9 +20,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
                        dataset=args.dataset, cache_dir=args.cache_dir, quiet=False,
                        **{k: getattr(args, k) for k in ("features", "inception_weights", "subsets", "subset_size",
                                                          "splits", "every_checkpoint") if hasattr(args, k)})
-    rows = evaluate_runs(args.run_dirs, opts)
+    rows = evaluate_runs(args.run_dirs, opts, force=args.force)
     if len(rows) > 1:
-        print(format_table(args.metric, rows))
+        seeds = seeds_of_one_configuration(args.run_dirs)
+        print(format_table(args.metric, rows, summary=seeds))
+        if not seeds:
+            print("(no mean ± std: these runs differ in more than their seed)")
     return 0
 
 
@@ -31,6 +42,9 @@ def add_parser(sub) -> None:
                                                            "floor or ceiling)")
         p.add_argument("--dataset", default=datasets[0], choices=datasets,
                        help=f"with --real and no run: which dataset (default: {datasets[0]})")
+        p.add_argument("--force", action="store_true",
+                       help="replace a RUN_DIR/<metric>.json made with another protocol (N, seed, features, generator "
+                            "weights); the old record goes to RUN_DIR/<metric>.history.jsonl")
         p.add_argument("--cache-dir", help="where the feature classifier is cached "
                                            "(default: $MINIMAX_CACHE or ~/.cache/minimax)")
         if metric in FEATURE_METRICS:

@@ -26,9 +26,9 @@ import torch
 
 from ..errors import MinimaxError
 from ..files import atomic_write_bytes
-from ..run.rundir import CONDITIONAL, FID, INCEPTION_SCORE, KID, MODES, PARZEN, PRECISION_RECALL
-from .options import EvalOptions
-from .runners import EVALUATORS, MNIST_FAMILY, STACKED, STACKED_EVAL_SAMPLES, WITH_TEST_SPLIT
+from ..run.rundir import CONDITIONAL, FID, INCEPTION_SCORE, KID, MODES, PARZEN, PRECISION_RECALL, load_run_config
+from .options import EvalOptions, noise_seed, positive_int
+from .runners import EVALUATORS, MNIST_FAMILY, STACKED, STACKED_EVAL_SAMPLES, WITH_TEST_SPLIT, generator_weights
 
 # each metric: what it measures (the command's help) and the datasets it takes (the first: --real's default)
 METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -55,19 +55,21 @@ HEADLINE = {"parzen": ("parzen_ll",), "fid": ("fid",), "kid": ("kid",), "pr": ("
             "coverage"), "is": ("is",), "modes": ("modes", "kl"), "conditional": ("accuracy_mean", "intra_fid_mean")}
 
 
-def evaluate(run: str | Path | None, metric: str, *, write: bool = True, **options) -> dict:
+def evaluate(run: str | Path | None, metric: str, *, write: bool = True, force: bool = False, **options) -> dict:
     """Score one run (a run directory; None with ``real=True``) with ``metric``; returns the scores and their
     ``protocol`` record, as ``minimax eval METRIC RUN`` prints and writes them (RUN_DIR/<metric>.json unless
-    ``write=False``). ``options`` are :class:`EvalOptions`' fields (``data_dir``, ``n``, ``seed``, ...)."""
+    ``write=False``; a record of another protocol is replaced only with ``force``, into the history).
+    ``options`` are :class:`EvalOptions`' fields (``data_dir``, ``n``, ``seed``, ...)."""
     if metric not in METRICS:
         raise MinimaxError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
     opts = EvalOptions(metric=metric, **options)
-    return evaluate_runs([run] if run is not None else [], opts, write=write)[0][1]
+    return evaluate_runs([run] if run is not None else [], opts, write=write, force=force)[0][1]
 
 
-def evaluate_runs(runs: list[str | Path], opts: EvalOptions, write: bool = True) -> list[tuple[str, dict]]:
+def evaluate_runs(runs: list[str | Path], opts: EvalOptions, write: bool = True, force: bool = False
+                  ) -> list[tuple[str, dict]]:
     """(label, result) for each run, each written to RUN_DIR/<metric>.json (with ``real``: one row of real
-    images, no record)."""
+    images, no record). Every run's record is checked for replacement before any run is scored."""
     runs = list(runs) or [None]
     if opts.real and len(runs) > 1:
         raise MinimaxError("--real scores real images: give at most one run directory (for its dataset)")
@@ -75,22 +77,70 @@ def evaluate_runs(runs: list[str | Path], opts: EvalOptions, write: bool = True)
         opts.dataset = METRICS[opts.metric][1][0]
     if opts.features is None:
         opts.features = "inception" if opts.metric == "is" else "classifier"
+    writing = [run for run in runs if run is not None and not opts.real and write]
+    for run in writing:
+        check_replaceable(run, opts, force)
     rows = []
     for run in runs:
         result = EVALUATORS[opts.metric](opts, None if run is None else str(run))
-        if run is not None and not opts.real and write:
+        if run in writing:
             write_record(run, opts.metric, result)
         rows.append((str(run) if run is not None else "real", result))
     return rows
 
 
+def _planned(opts: EvalOptions, run: str | Path) -> dict:
+    """The parts of the protocol known before any work: what a record must share to be silently replaced."""
+    return {"n_samples": positive_int(opts.n, "--n") if opts.n is not None else default_n(opts.metric),
+            "noise_seed": noise_seed(opts.seed), "features": opts.features,
+            "generator_weights": generator_weights(load_run_config(run))}
+
+
+def check_replaceable(run: str | Path, opts: EvalOptions, force: bool) -> None:
+    """Refuse to replace RUN/<metric>.json made with another protocol (N, noise seed, features, generator
+    weights), unless ``force``: a record is never silently lost. A record of the same protocol is replaced (a
+    re-evaluation); every replaced record is appended to RUN/<metric>.history.jsonl first."""
+    path = Path(run) / FILES[opts.metric]
+    if not path.is_file():
+        return
+    try:
+        old = json.loads(path.read_text(encoding="utf-8")).get("protocol") or {}
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        old = {}
+    planned = _planned(opts, run)
+    differ = [f"{k} {old[k]!r} there, {v!r} now" for k, v in planned.items() if k in old and old[k] != v]
+    if differ and not force:
+        raise MinimaxError(f"{path} holds an evaluation with another protocol ({'; '.join(differ)}); pass --force "
+                           f"to replace it (the old record is kept in {history_path(run, opts.metric)})")
+
+
+def history_path(run: str | Path, metric: str) -> Path:
+    return Path(run) / FILES[metric].replace(".json", ".history.jsonl")
+
+
 def write_record(run_dir: str | Path, metric: str, result: dict) -> None:
-    """The result with its protocol record, as RUN_DIR/<metric>.json (atomically)."""
-    atomic_write_bytes(Path(run_dir) / FILES[metric], json.dumps(result, indent=2).encode())
+    """The result with its protocol record, as RUN_DIR/<metric>.json (atomically); the record it replaces is
+    appended to RUN_DIR/<metric>.history.jsonl first."""
+    path = Path(run_dir) / FILES[metric]
+    if path.is_file():
+        try:
+            old = json.dumps(json.loads(path.read_text(encoding="utf-8")))
+        except (UnicodeDecodeError, ValueError):
+            old = json.dumps({"unreadable_record": path.read_bytes()[:10_000].decode(errors="replace")})
+        with open(history_path(run_dir, metric), "a", encoding="utf-8") as history:
+            history.write(old + "\n")
+    atomic_write_bytes(path, json.dumps(result, indent=2).encode())
 
 
-def format_table(metric: str, rows: list[tuple[str, dict]]) -> str:
-    """One line per run with the metric's headline numbers, then mean ± std over the runs."""
+def seeds_of_one_configuration(runs: list[str | Path]) -> bool:
+    """Whether the runs differ only in their seed (and directory): then a mean ± std over them means something."""
+    configs = [{k: v for k, v in load_run_config(run).to_dict().items() if k not in ("seed", "out")} for run in runs]
+    return all(c == configs[0] for c in configs)
+
+
+def format_table(metric: str, rows: list[tuple[str, dict]], summary: bool = True) -> str:
+    """One line per run with the metric's headline numbers, then (``summary``: only for seeds of one
+    configuration) mean ± std over the runs."""
     keys = HEADLINE[metric]
     width = max(len("run"), *(len(label) for label, _ in rows))
     lines = [f"{'run':<{width}}  {'step':>7}  " + "  ".join(f"{k:>15}" for k in keys)]
@@ -98,7 +148,7 @@ def format_table(metric: str, rows: list[tuple[str, dict]]) -> str:
         step = r["protocol"]["step"]
         lines.append(f"{label:<{width}}  {'-' if step is None else step:>7}  "
                      + "  ".join(f"{r[k]:>15.4f}" for k in keys))
-    if len(rows) > 1:
+    if len(rows) > 1 and summary:
         cells = []
         for k in keys:
             v = torch.tensor([float(r[k]) for _, r in rows], dtype=torch.float64)
@@ -107,4 +157,5 @@ def format_table(metric: str, rows: list[tuple[str, dict]]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["EvalOptions", "METRICS", "evaluate", "evaluate_runs", "format_table", "write_record"]
+__all__ = ["EvalOptions", "METRICS", "evaluate", "evaluate_runs", "format_table", "write_record", "check_replaceable",
+           "seeds_of_one_configuration"]

@@ -55,7 +55,6 @@ class Job:
 
     def samples(self) -> tuple[torch.Tensor, str]:
         """N samples in [0, 1], flattened: the run's generator's, or real training images with --real."""
-
         check_sample_memory(self.n, self.shape, "--n")
         if self.players is None:
             data = load_dataset(self.cfg, "cpu", split="train")
@@ -73,12 +72,22 @@ class Job:
         return (3, 28, 28) if self.cfg.dataset == STACKED else (1, 28, 28)
 
     def protocol(self, source: str, reference: dict | None, network: dict | None, **extra) -> dict:
-
         return {"metric": self.metric, "minimax_version": __version__, "run": self.run_dir,
                 "step": None if self.players is None else self.players.step, "source": source, "n_samples": self.n,
                 "noise_seed": None if self.players is None else self.seed, "reference": reference,
-                "feature_network": network, **extra,
+                "feature_network": network, "features": self.opts.features,
+                "generator_weights": None if self.players is None else generator_weights(self.cfg), **extra,
                 "evaluated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def generator_weights(cfg: TrainConfig) -> str:
+    """Which weights of G a run's samples come from (they change scores a lot: README, Table 1)."""
+    if cfg.g_uniform_average_from > 0:
+        before = f"an exponential average (β = {cfg.g_ema}) before" if cfg.g_ema > 0 else "G's own weights before"
+        return f"the uniform average of G's weights from step {cfg.g_uniform_average_from} ({before})"
+    if cfg.g_ema > 0:
+        return f"an exponential average of G's weights (β = {cfg.g_ema})"
+    return "G's own weights (no average kept)"
 
 
 def make_job(opts: EvalOptions, run_dir: str | None, datasets: tuple[str, ...], default_n: int) -> Job:
@@ -121,7 +130,6 @@ def _check_shapes(job: Job, test) -> None:
 # features: the dataset's classifier or the FID Inception network
 def classifier_record(name: str, net, test) -> dict:
     """A classifier feature network's entry in the protocol: its name, digest and accuracy on the test images."""
-
     return {"name": f"{name} (metrics.classifier v{classifier.VERSION})", "digest": classifier.network_digest(net),
             "test_accuracy": classifier.accuracy(net, test.images, test.labels)}
 
@@ -129,7 +137,6 @@ def classifier_record(name: str, net, test) -> dict:
 class Features:
     """φ(pixels) of a run's images: the dataset's classifier (default) or Inception-v3 (--features inception).
     Loaded before any sample is drawn, so a missing or wrong weights file fails fast."""
-
     def __init__(self, opts: EvalOptions, cfg, train=None, test=None):
         self.kind = opts.features
         if self.kind == "inception":
@@ -156,7 +163,6 @@ class Features:
 def reference_set(job: Job):
     """(pixels [N, D] in [0, 1], shape, record) of the real images samples are compared with: the test split,
     or for Stacked MNIST (no test split) REFERENCE_SIZE stacks of training digits from their own seed."""
-
     if job.cfg.dataset == STACKED:
         data = load_dataset(job.cfg, "cpu", split="train")
         return data.pixels(REFERENCE_SIZE, REFERENCE_SEED), data.shape, \
@@ -166,12 +172,14 @@ def reference_set(job: Job):
     return test.pixels(), test.shape, {"split": "test", "size": len(test)}
 
 
-def _feature_job(opts, run_dir, datasets_inception=(*WITH_TEST_SPLIT, STACKED)):
-    """(job, features, real features, reference record) shared by fid, kid and pr."""
-
+def _feature_job(opts, run_dir, datasets_inception=(*WITH_TEST_SPLIT, STACKED), check=None):
+    """(job, features, real features, reference record) shared by fid, kid and pr; ``check(job, reference)``
+    refuses options before any feature is computed."""
     datasets = datasets_inception if opts.features == "inception" else MNIST_FAMILY
     job = make_job(opts, run_dir, datasets, 10_000)
     real, shape, reference = reference_set(job)  # checks the run's shape against the data's first
+    if check is not None:
+        check(job, reference)
     train = test = None
     if opts.features == "classifier":
         train = load_dataset(job.cfg, "cpu", split="train")
@@ -183,7 +191,6 @@ def _feature_job(opts, run_dir, datasets_inception=(*WITH_TEST_SPLIT, STACKED)):
 # ----------------------------------------------------------------------------------------------
 # the metrics
 def eval_parzen(opts, run_dir) -> dict:
-
     job = make_job(opts, run_dir, MNIST_FAMILY, 10_000)
     test_set = load_dataset(job.cfg, "cpu", split="t10k")
     _check_shapes(job, test_set)
@@ -198,7 +205,6 @@ def eval_parzen(opts, run_dir) -> dict:
 
 
 def eval_fid(opts, run_dir) -> dict:
-
     job, features, real_f, shape, reference = _feature_job(opts, run_dir)
     if job.n < features.dim:
         raise MinimaxError(f"--n {job.n} is below the feature dimension {features.dim}: the covariance of the "
@@ -223,21 +229,20 @@ def _accuracy_note(features: Features) -> str:
 
 
 def eval_kid(opts, run_dir) -> dict:
-
     subsets = positive_int(opts.subsets, "--subsets")
     size = positive_int(opts.subset_size, "--subset-size")
-    job, features, real_f, shape, reference = _feature_job(opts, run_dir)
-    check_subset_size(size, len(real_f), job.n)  # before drawing any sample
+    job, features, real_f, shape, reference = _feature_job(
+        opts, run_dir, check=lambda job, reference: check_subset_size(size, reference["size"], job.n))
     samples, source = job.samples()
     result = {**kid(real_f, features(samples, shape), subsets, size, seed=job.seed), "source": source}
-    opts.say(f"KID ({features.kind} features): {result['kid']:.5f} ± {result['kid_std']:.5f} ({subsets} subsets of "
+    opts.say(f"KID = MMD²_u, unscaled ({features.kind} features): {result['kid']:.5f} ± {result['kid_std']:.5f} "
+             f"({subsets} subsets of "
           f"{size}; {source} vs {reference['size']} {reference['split']} images{_accuracy_note(features)})")
     return {**result, "protocol": job.protocol(source, reference, features.record, subsets=subsets,
                                                subset_size=size)}
 
 
 def eval_pr(opts, run_dir) -> dict:
-
     job, features, real_f, shape, reference = _feature_job(opts, run_dir)
     if job.n <= K:
         raise MinimaxError(f"--n {job.n}: precision and recall need more than k = {K} samples")
@@ -250,7 +255,6 @@ def eval_pr(opts, run_dir) -> dict:
 
 
 def eval_is(opts, run_dir) -> dict:
-
     if opts.features != "inception":
         raise MinimaxError("the Inception Score is defined on the Inception network: pass --features inception")
     splits = positive_int(opts.splits, "--splits")
@@ -268,7 +272,6 @@ def eval_is(opts, run_dir) -> dict:
 def eval_modes(opts, run_dir) -> dict:
     """Stacked MNIST: read each channel's digit with the digit classifier, count distinct triples of 1,000
     and KL(q ‖ uniform) (VEEGAN's and PacGAN's protocol: N = 26,000)."""
-
     job = make_job(opts, run_dir, (STACKED,), STACKED_EVAL_SAMPLES)
     digits = mnist_like("mnist", opts.data_dir, "cpu", "tanh", "train")
     test = mnist_like("mnist", opts.data_dir, "cpu", "tanh", "t10k")
@@ -298,7 +301,6 @@ def eval_modes(opts, run_dir) -> dict:
 
 def eval_conditional(opts, run_dir) -> dict:
     """Conditional accuracy and intra-class FID of a conditional run, per class, on the dataset's test split."""
-
     job = make_job(opts, run_dir, WITH_TEST_SPLIT, 10_000)
     game = job.players
     if game is not None and not game.conditional:
@@ -337,7 +339,6 @@ def eval_conditional(opts, run_dir) -> dict:
 
 class Runner(Protocol):
     """A metric's runner: the scores of one run (None: real images with ``opts.real``) and their protocol record."""
-
     def __call__(self, opts: EvalOptions, run_dir: str | None) -> dict: ...
 
 

@@ -101,7 +101,10 @@ def _summary(run_dir: Path) -> dict:
         p = _read_json(run_dir / PARZEN)
         summary["parzen_ll"] = f"{p['parzen_ll']:.1f} ± {p['parzen_se']:.1f} nats (σ = {p['sigma']:.3f})"
     if (run_dir / FID).exists():
-        summary["fid (classifier features)"] = f"{_read_json(run_dir / FID)['fid']:.2f}"
+        fid = _read_json(run_dir / FID)
+        protocol = fid.get("protocol") or {}
+        summary["fid"] = (f"{fid['fid']:.2f} (N = {protocol.get('n_samples', '?')} samples, "
+                          f"{protocol.get('features', 'classifier')} features)")
     if (run_dir / CONDITIONAL).exists():
         c = _read_json(run_dir / CONDITIONAL)
         summary["conditional accuracy"] = (f"{c['accuracy_mean']:.4f} (the classifier on real test images: "
@@ -111,7 +114,7 @@ def _summary(run_dir: Path) -> dict:
 
 
 VERDICT_KEYS = {"modes": "modes covered", "high_quality": "high-quality samples", "reverse_kl": "reverse KL (nats)",
-                "class_quality_min": "worst class at its own mode", "fid (classifier features)": "FID",
+                "class_quality_min": "worst class at its own mode", "fid": "FID",
                 "conditional accuracy": "conditional accuracy", "parzen_ll": "Parzen log-likelihood"}
 
 

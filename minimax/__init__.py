@@ -9,6 +9,12 @@ Algorithm 1 (:mod:`minimax.algorithm`); the components: the games (:mod:`minimax
 :mod:`minimax.games.minimax` and its theory in :mod:`minimax.games.theory`), the players, the data, the
 metrics; and at the bottom the errors and atomic files.
 """
+from .openmp import choose_wait_policy
+
+# on a busy machine OpenMP's waiting threads sleep instead of spinning (minimax/openmp.py); this takes effect
+# only if torch has not been imported yet (the `minimax` command imports this package before torch)
+choose_wait_policy()
+
 from ._version import __version__
 from .api import evaluate, sample, train
 from .config import TrainConfig

@@ -129,6 +129,7 @@ def test_eval_fid_cli_on_small_files(tmp_path, capsys):
     assert main(["eval", "fid", "--data-dir", str(data), "--cache-dir", str(cache)]) == 2
     assert "needs a run directory" in capsys.readouterr().err
     before = (run / "fid.json").read_bytes()
-    assert main(["eval", "fid", str(run), "--data-dir", str(data), "--n", "100", "--cache-dir", str(cache)]) == 2
+    assert main(["eval", "fid", str(run), "--data-dir", str(data), "--n", "100", "--cache-dir", str(cache),
+                 "--force"]) == 2  # another N: --force past the protocol check, to the dimension check
     assert "below the feature dimension 128" in capsys.readouterr().err
     assert (run / "fid.json").read_bytes() == before  # a refused evaluation writes nothing over

@@ -146,3 +146,26 @@ def test_tensorboard_scalars_match_the_metrics_log(runs, tmp_path):
 def test_tensorboard_off_by_flag(tmp_path):
     assert main(["train", "--out", str(tmp_path / "r"), *TINY, "--tensorboard", "off"]) == 0
     assert not (tmp_path / "r" / "tensorboard").exists()
+
+
+def test_the_overlay_gives_each_game_its_own_axes():
+    """Runs of different games are not drawn on one axis (hinge's L_D beside the 2014 game's V̂): one row of
+    panels per game, runs of one game together."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from minimax.config import TrainConfig
+    from minimax.games import make_objective
+    from minimax.viz.figures import overlay_figure
+
+    records = [{"step": s, "value": -1.3, "d_loss": 1.0, "d_fake": 0.5} for s in (5, 10, 15)]
+    minimax_game, hinge = make_objective(TrainConfig()), make_objective(TrainConfig(game="hinge"))
+
+    def height(uri):
+        return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).size[1]
+
+    same = overlay_figure([("a", records, minimax_game), ("b", records, minimax_game)])
+    mixed = overlay_figure([("a", records, minimax_game), ("h", records, hinge)])
+    assert height(mixed) > 1.8 * height(same)

@@ -15,7 +15,6 @@ import torch  # noqa: E402
 
 from ..data import KnownDensity, load_dataset  # noqa: E402
 from ..data.density import kernel_density  # noqa: E402
-from ..games.theory import EQUILIBRIUM_D, OPTIMAL_VALUE  # noqa: E402
 from ..run.snapshots import load_fields  # noqa: E402
 from . import plots  # noqa: E402
 
@@ -132,19 +131,25 @@ def _log_odds(shown: list[tuple[np.ndarray, str]]) -> tuple[list, float, float]:
 
 
 def overlay_figure(runs: list[tuple[str, list[dict], object]]) -> str:
-    """Every run's V̂ (L_D for the games without a value) and mean D(G(z)), each in its game's units;
-    the 2014 game's -log 4 and 1/2 are drawn when every run plays it. ``runs``: (name, records, game)."""
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    """Every run's V̂ (L_D for the games without a value) and mean D(G(z)), one row per game: runs of different
+    games have statistics in different units (hinge's L_D, f-kl's V̂ and the 2014 game's V̂ are not comparable),
+    so only runs of one game share an axis, with that game's optimum dashed. ``runs``: (name, records, game)."""
+    games: dict[str, list] = {}
     for name, records, game in runs:
+        games.setdefault(game.name, []).append((name, records, game))
+    fig, axes = plt.subplots(len(games), 2, figsize=(11, 4 * len(games)), squeeze=False)
+    for ax, (game_name, members) in zip(axes, games.items()):
+        game = members[0][2]
         key = "value" if "value" in game.statistics_names else "d_loss"
-        ax[0].plot(*plots._series(records, key), label=name if key == "value" else f"{name} ($L_D$)")
-        ax[1].plot(*plots._series(records, "d_fake"), label=name)
-    if all(game.name == "minimax" for _, _, game in runs):
-        ax[0].axhline(OPTIMAL_VALUE, color="k", ls="--", lw=1, label="$-\\log 4$")
-        ax[1].axhline(EQUILIBRIUM_D, color="k", ls="--", lw=1, label="1/2")
-    ax[0].set_title("$\\hat V$ of each run's game")
-    ax[1].set_title("mean $D(G(z))$")
-    for a in ax:
-        a.set_xlabel("iteration")
-        a.legend(fontsize=8)
+        for name, records, _ in members:
+            ax[0].plot(*plots._series(records, key), label=name)
+            ax[1].plot(*plots._series(records, "d_fake"), label=name)
+        for a, stat in ((ax[0], key), (ax[1], "d_fake")):
+            if stat in game.equilibrium:
+                a.axhline(game.equilibrium[stat], color="k", ls="--", lw=1, label="at the optimum")
+        ax[0].set_title(f"{game_name}: " + ("$\\hat V$" if key == "value" else "$L_D$"))
+        ax[1].set_title(f"{game_name}: mean $D(G(z))$")
+        for a in ax:
+            a.set_xlabel("iteration")
+            a.legend(fontsize=8)
     return figure_uri(fig)

@@ -34,7 +34,7 @@ from .algorithm.game import UPDATES
 from .algorithm.optim import OPTIMIZERS, SCHEDULES
 from .data import DATASETS
 from .data.prior import PRIORS
-from .errors import MinimaxError
+from .errors import MAX_ERROR_CHARS, MinimaxError
 from .games import GAME_PRESETS, GAMES, TWO_GENERATOR_LOSSES
 from .games.minimax import GENERATOR_LOSSES
 from .players import CONDITIONS, MODELS
@@ -92,6 +92,7 @@ MAX_WIDTH = 2**16  # latent and hidden widths: a 65536 x 65536 layer is already 
 MAX_BATCH = 2**20
 MAX_SEED = 2**32 - 1
 MAX_STEPS = 10**12
+MAX_NOISE_SEED = 2**63 - 1  # sample/eval --seed feeds torch.Generator directly (training seeds: MAX_SEED)
 
 
 def _unit(v) -> bool:
@@ -388,3 +389,26 @@ def read_config_file(path: str | Path) -> dict:
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise MinimaxError(f"config file {p} is not valid {'TOML' if p.suffix == '.toml' else 'JSON'}: "
                            f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"[:300]) from None
+
+
+# numbers given outside TrainConfig (sample, eval, --nproc), checked under their flag's name
+def noise_seed(raw: int | str) -> int:
+    """A noise seed in [0, 2^63 − 1] (given as a number or as the text of one)."""
+    try:
+        v = int(raw)
+    except (TypeError, ValueError):
+        raise MinimaxError(f"--seed must be an integer, got {raw!r}"[:MAX_ERROR_CHARS]) from None
+    if not 0 <= v <= MAX_NOISE_SEED:
+        raise MinimaxError(f"--seed must be in [0, 2^63 - 1], got {raw}"[:MAX_ERROR_CHARS])
+    return v
+
+
+def positive_int(raw: int | str, flag: str) -> int:
+    """A positive integer (given as a number or as the text of one); ``flag`` names it in the error."""
+    try:
+        v = int(raw)
+    except (TypeError, ValueError):
+        raise MinimaxError(f"{flag} must be a positive integer, got {raw!r}"[:MAX_ERROR_CHARS]) from None
+    if v < 1:
+        raise MinimaxError(f"{flag} must be a positive integer, got {v}")
+    return v

@@ -5,6 +5,9 @@ callers can catch it. Anything else escaping is a bug in minimax.
 """
 
 
+MAX_ERROR_CHARS = 500  # the longest message the command line prints (a 30 MB bad value is not echoed back)
+
+
 class MinimaxError(Exception):
     """A problem with the user's input: a config value, a file, a path, a shape."""
 

@@ -10,6 +10,7 @@ the results are the same either way. A user's own OMP_WAIT_POLICY is never overr
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 BUSY_CORES = 0.5  # other processes' use of the machine, in cores, above which waiting threads sleep
@@ -40,7 +41,7 @@ def busy_cores(seconds: float = SAMPLE_SECONDS) -> float | None:
 def choose_wait_policy() -> str | None:
     """Set OMP_WAIT_POLICY=PASSIVE when the machine is busy at start-up (and the user set none); returns what
     was set, or None."""
-    if "OMP_WAIT_POLICY" in os.environ:
+    if "OMP_WAIT_POLICY" in os.environ or "torch" in sys.modules:  # torch's OpenMP has read it already
         return None
     busy = busy_cores()
     if busy is not None and busy >= BUSY_CORES:

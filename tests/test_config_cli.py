@@ -189,7 +189,7 @@ def test_train_then_sample(tmp_path, capsys):
 
 
 def test_sample_without_an_output_writes_an_array_into_the_run(tmp_path, capsys):
-    run = tmp_path / "run"
+    run = tmp_path / "run,1"  # a comma in the run's own path stays as it is
     assert main(["train", "--out", str(run), *TINY]) == 0
     capsys.readouterr()
     code, out, _ = run_cli(["sample", str(run), "--n", "5", "--seed", "3"], capsys)

@@ -3,17 +3,29 @@ benchmarks/busy_machine.py)."""
 import subprocess
 import sys
 
+import pytest
+
 from minimax import openmp
 
 
 def test_waiting_threads_sleep_on_a_busy_machine_and_spin_on_an_idle_one(monkeypatch):
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delitem(sys.modules, "torch")  # as in a process that has not loaded torch yet
     monkeypatch.setattr(openmp, "busy_cores", lambda: 0.9)
     assert openmp.choose_wait_policy() == "PASSIVE"
     monkeypatch.delenv("OMP_WAIT_POLICY")
     monkeypatch.setattr(openmp, "busy_cores", lambda: 0.1)
     assert openmp.choose_wait_policy() is None and "OMP_WAIT_POLICY" not in __import__("os").environ
     monkeypatch.setattr(openmp, "busy_cores", lambda: None)  # no /proc/stat: leave torch's default
+    assert openmp.choose_wait_policy() is None
+
+
+def test_nothing_is_measured_once_torch_is_loaded(monkeypatch):
+    """torch's OpenMP runtime has read the policy by then: no 0.1 s measurement, nothing set."""
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.setattr(openmp, "busy_cores", lambda: pytest.fail("measured after torch loaded"))
+    import torch  # noqa: F401
+
     assert openmp.choose_wait_policy() is None
 
 

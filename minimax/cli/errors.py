@@ -1,7 +1,7 @@
 """How the command line reports a problem: one line of at most MAX_ERROR_CHARS characters, never a traceback."""
 from __future__ import annotations
 
-from ..evaluation.options import MAX_ERROR_CHARS
+from ..errors import MAX_ERROR_CHARS
 
 
 def clip(message: str) -> str:

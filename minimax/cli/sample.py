@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import noise_seed, positive_int
 from ..errors import MinimaxError
-from ..evaluation.options import noise_seed, positive_int
 from ..files import atomic_write_bytes
 from ..run.resources import check_sample_memory
 from ..run.sampling import class_indices, sample
@@ -20,8 +20,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     n = positive_int(args.n, "--n")
     seed = noise_seed(args.seed)
     if not args.out and not args.grid:  # the default: an array in the run directory, named by what it holds
-        args.out = str(Path(args.run_dir) / f"sample-n{n}-seed{seed}{'-class' + args.classes if args.classes else ''}"
-                       ".npy").replace(",", "_")
+        classes = "-class" + args.classes.replace(",", "_") if args.classes else ""
+        args.out = str(Path(args.run_dir) / f"sample-n{n}-seed{seed}{classes}.npy")
     for target in filter(None, (args.out, args.grid)):
         if not Path(target).parent.resolve().is_dir():
             raise MinimaxError(f"cannot write {target}: folder {Path(target).parent} does not exist")

@@ -9,9 +9,8 @@ from pathlib import Path
 
 from ..algorithm import distributed
 from ..api import train
-from ..config import PRESETS, TrainConfig, coerce, field_kind, presets_of
+from ..config import PRESETS, TrainConfig, coerce, field_kind, positive_int, presets_of
 from ..errors import MinimaxError
-from ..evaluation.options import positive_int
 from ..games import SYMBOLS
 from ..run.rundir import load_run_config
 from ..run.setup import prepare_run_dir, resolve_device

@@ -24,11 +24,20 @@ from pathlib import Path
 
 import torch
 
+from ..config import noise_seed
 from ..errors import MinimaxError
 from ..files import atomic_write_bytes
 from ..run.rundir import CONDITIONAL, FID, INCEPTION_SCORE, KID, MODES, PARZEN, PRECISION_RECALL, load_run_config
-from .options import EvalOptions, noise_seed, positive_int
-from .runners import EVALUATORS, MNIST_FAMILY, STACKED, STACKED_EVAL_SAMPLES, WITH_TEST_SPLIT, generator_weights
+from .options import EvalOptions
+from .runners import (
+    EVALUATORS,
+    MNIST_FAMILY,
+    STACKED,
+    WITH_TEST_SPLIT,
+    default_n,
+    generator_weights,
+    sample_count,
+)
 
 # each metric: what it measures (the command's help) and the datasets it takes (the first: --real's default)
 METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -45,9 +54,6 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 FEATURE_METRICS = ("fid", "kid", "pr", "is")
 
-
-def default_n(metric: str) -> int:
-    return STACKED_EVAL_SAMPLES if metric == "modes" else 10_000
 
 FILES = {"parzen": PARZEN, "fid": FID, "kid": KID, "pr": PRECISION_RECALL, "is": INCEPTION_SCORE, "modes": MODES,
          "conditional": CONDITIONAL}
@@ -91,7 +97,7 @@ def evaluate_runs(runs: list[str | Path], opts: EvalOptions, write: bool = True,
 
 def _planned(opts: EvalOptions, run: str | Path) -> dict:
     """The parts of the protocol known before any work: what a record must share to be silently replaced."""
-    return {"n_samples": positive_int(opts.n, "--n") if opts.n is not None else default_n(opts.metric),
+    return {"n_samples": sample_count(opts),
             "noise_seed": noise_seed(opts.seed), "features": opts.features,
             "generator_weights": generator_weights(load_run_config(run))}
 
@@ -157,5 +163,5 @@ def format_table(metric: str, rows: list[tuple[str, dict]], summary: bool = True
     return "\n".join(lines)
 
 
-__all__ = ["EvalOptions", "METRICS", "evaluate", "evaluate_runs", "format_table", "write_record", "check_replaceable",
-           "seeds_of_one_configuration"]
+__all__ = ["EvalOptions", "METRICS", "default_n", "evaluate", "evaluate_runs", "format_table", "write_record",
+           "check_replaceable", "seeds_of_one_configuration"]

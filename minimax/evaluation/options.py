@@ -3,11 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import MinimaxError
-
-MAX_NOISE_SEED = 2**63 - 1  # --seed feeds torch.Generator directly (training seeds: config.MAX_SEED)
-MAX_ERROR_CHARS = 500
-
 
 @dataclass
 class EvalOptions:
@@ -37,25 +32,3 @@ class EvalOptions:
     def say(self, line: str) -> None:
         if not self.quiet:
             print(line, flush=True)
-
-
-def noise_seed(raw: int | str) -> int:
-    """A noise seed in [0, 2^63 − 1] (given as a number or as the text of one)."""
-    try:
-        v = int(raw)
-    except (TypeError, ValueError):
-        raise MinimaxError(f"--seed must be an integer, got {raw!r}"[:MAX_ERROR_CHARS]) from None
-    if not 0 <= v <= MAX_NOISE_SEED:
-        raise MinimaxError(f"--seed must be in [0, 2^63 - 1], got {raw}"[:MAX_ERROR_CHARS])
-    return v
-
-
-def positive_int(raw: int | str, flag: str) -> int:
-    """A positive integer (given as a number or as the text of one); ``flag`` names it in the error."""
-    try:
-        v = int(raw)
-    except (TypeError, ValueError):
-        raise MinimaxError(f"{flag} must be a positive integer, got {raw!r}"[:MAX_ERROR_CHARS]) from None
-    if v < 1:
-        raise MinimaxError(f"{flag} must be a positive integer, got {v}")
-    return v

@@ -13,7 +13,7 @@ from typing import Protocol
 import torch
 
 from .._version import __version__
-from ..config import TrainConfig
+from ..config import TrainConfig, noise_seed, positive_int
 from ..data import load_dataset
 from ..data.images import mnist_like
 from ..errors import MinimaxError
@@ -31,7 +31,7 @@ from ..run.resources import check_sample_memory
 from ..run.rundir import load_run_config
 from ..run.sampling import generate
 from ..run.trained import Trained, load_trained
-from .options import EvalOptions, noise_seed, positive_int
+from .options import EvalOptions
 
 MAX_EVAL_SAMPLES = 10**6
 MNIST_FAMILY = ("mnist", "fashion-mnist")
@@ -42,9 +42,21 @@ REFERENCE_SEED = 1  # their stream (noise seeds of generated samples are --seed)
 STACKED_EVAL_SAMPLES = 26_000  # VEEGAN's and PacGAN's N
 DIGIT_EPOCHS = 6  # the digit reader of Stacked MNIST trains longer than the FID network (>= 99% on test digits)
 
+
+def default_n(metric: str) -> int:
+    """A metric's N without ``--n``: Stacked MNIST's 26,000 for modes, 10,000 otherwise."""
+    return STACKED_EVAL_SAMPLES if metric == "modes" else 10_000
+
+
+def sample_count(opts: EvalOptions) -> int:
+    """N: ``--n``, else the metric's default."""
+    return default_n(opts.metric) if opts.n is None else positive_int(opts.n, "--n")
+
+
 @dataclass
 class Job:
     """One evaluation: the run (or none with --real), its config, and the samples asked for."""
+
     opts: EvalOptions
     metric: str
     run_dir: str | None
@@ -90,10 +102,10 @@ def generator_weights(cfg: TrainConfig) -> str:
     return "G's own weights (no average kept)"
 
 
-def make_job(opts: EvalOptions, run_dir: str | None, datasets: tuple[str, ...], default_n: int) -> Job:
+def make_job(opts: EvalOptions, run_dir: str | None, datasets: tuple[str, ...]) -> Job:
     """The run's generator (or with --real none) after checking the dataset suits the metric."""
     metric = opts.metric
-    n = positive_int(opts.n, "--n") if opts.n is not None else default_n
+    n = sample_count(opts)
     seed = noise_seed(opts.seed)
     if n > MAX_EVAL_SAMPLES:
         raise MinimaxError(f"--n must be at most {MAX_EVAL_SAMPLES} for eval {metric}, got {n}")
@@ -106,14 +118,12 @@ def make_job(opts: EvalOptions, run_dir: str | None, datasets: tuple[str, ...], 
             raise MinimaxError(f"eval {metric} needs a run directory (or --real)")
         cfg = load_run_config(run_dir)  # the dataset check comes before loading the checkpoint
     if cfg is None:
-
         cfg = TrainConfig(dataset=opts.dataset, model="veegan" if opts.dataset == STACKED else "paper")
     if cfg.dataset not in datasets:
         raise MinimaxError(f"eval {metric} needs a run of {', '.join(datasets)}; the "
                            f"{'run' if run_dir else '--dataset'}'s dataset is {cfg.dataset!r}")
     cfg.data_dir = opts.data_dir
     if not opts.real:
-
         players = load_trained(run_dir)
         players.cfg.data_dir = opts.data_dir
     return Job(opts, metric, run_dir, cfg, players, n, seed)
@@ -137,14 +147,13 @@ def classifier_record(name: str, net, test) -> dict:
 class Features:
     """φ(pixels) of a run's images: the dataset's classifier (default) or Inception-v3 (--features inception).
     Loaded before any sample is drawn, so a missing or wrong weights file fails fast."""
+
     def __init__(self, opts: EvalOptions, cfg, train=None, test=None):
         self.kind = opts.features
         if self.kind == "inception":
-
             self.net, self.record = load_inception(opts.inception_weights)
             self.dim = FEATURE_DIM
             return
-
         if cfg.dataset not in MNIST_FAMILY:
             raise MinimaxError(f"the classifier features are trained on MNIST-style test splits; for "
                                f"{cfg.dataset!r} use --features inception")
@@ -154,9 +163,7 @@ class Features:
 
     def __call__(self, pixels: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
         if self.kind == "inception":
-
             return inception_outputs(self.net, pixels, shape)
-
         return classifier.features(self.net, pixels, shape)
 
 
@@ -176,7 +183,7 @@ def _feature_job(opts, run_dir, datasets_inception=(*WITH_TEST_SPLIT, STACKED), 
     """(job, features, real features, reference record) shared by fid, kid and pr; ``check(job, reference)``
     refuses options before any feature is computed."""
     datasets = datasets_inception if opts.features == "inception" else MNIST_FAMILY
-    job = make_job(opts, run_dir, datasets, 10_000)
+    job = make_job(opts, run_dir, datasets)
     real, shape, reference = reference_set(job)  # checks the run's shape against the data's first
     if check is not None:
         check(job, reference)
@@ -191,7 +198,7 @@ def _feature_job(opts, run_dir, datasets_inception=(*WITH_TEST_SPLIT, STACKED), 
 # ----------------------------------------------------------------------------------------------
 # the metrics
 def eval_parzen(opts, run_dir) -> dict:
-    job = make_job(opts, run_dir, MNIST_FAMILY, 10_000)
+    job = make_job(opts, run_dir, MNIST_FAMILY)
     test_set = load_dataset(job.cfg, "cpu", split="t10k")
     _check_shapes(job, test_set)
     valid = load_dataset(job.cfg, "cpu", split="valid").pixels()[:1000]
@@ -258,7 +265,7 @@ def eval_is(opts, run_dir) -> dict:
     if opts.features != "inception":
         raise MinimaxError("the Inception Score is defined on the Inception network: pass --features inception")
     splits = positive_int(opts.splits, "--splits")
-    job = make_job(opts, run_dir, (*WITH_TEST_SPLIT, STACKED), 10_000)
+    job = make_job(opts, run_dir, (*WITH_TEST_SPLIT, STACKED))
     if job.n < splits:
         raise MinimaxError(f"--n {job.n} is below --splits {splits}")
     features = Features(opts, job.cfg)
@@ -272,7 +279,7 @@ def eval_is(opts, run_dir) -> dict:
 def eval_modes(opts, run_dir) -> dict:
     """Stacked MNIST: read each channel's digit with the digit classifier, count distinct triples of 1,000
     and KL(q ‖ uniform) (VEEGAN's and PacGAN's protocol: N = 26,000)."""
-    job = make_job(opts, run_dir, (STACKED,), STACKED_EVAL_SAMPLES)
+    job = make_job(opts, run_dir, (STACKED,))
     digits = mnist_like("mnist", opts.data_dir, "cpu", "tanh", "train")
     test = mnist_like("mnist", opts.data_dir, "cpu", "tanh", "t10k")
     net = classifier.load_or_train("mnist-digits", digits.images, digits.labels, opts.cache_dir, epochs=DIGIT_EPOCHS)
@@ -301,7 +308,7 @@ def eval_modes(opts, run_dir) -> dict:
 
 def eval_conditional(opts, run_dir) -> dict:
     """Conditional accuracy and intra-class FID of a conditional run, per class, on the dataset's test split."""
-    job = make_job(opts, run_dir, WITH_TEST_SPLIT, 10_000)
+    job = make_job(opts, run_dir, WITH_TEST_SPLIT)
     game = job.players
     if game is not None and not game.conditional:
         raise MinimaxError(f"{run_dir} is unconditional (condition 'none'); eval conditional needs a "

@@ -44,7 +44,7 @@ class ProgressLines:
         self.total, self.n, self.file = total, initial, file or sys.stderr
         self.every = PROGRESS_SECONDS if every is None else every
         self.postfix: dict = {}
-        self._t0 = self._last = time.perf_counter()
+        self._last = time.perf_counter()
         self._n_last = initial
 
     def update(self, n: int = 1) -> None:

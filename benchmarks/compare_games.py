@@ -75,6 +75,7 @@ def main() -> int:
                 summary = run_dir / "summary.json"
                 if proc.returncode == 0 and summary.exists():
                     sm = json.loads(summary.read_text())
+                    sm.update({k: float(v) for k, v in sm.get("non_finite", {}).items()})  # (reverse KL inf)
                     rec.update({k: sm.get(k) for k in ("modes", "n_modes", "high_quality", "reverse_kl", "step")})
                 else:
                     rec["error"] = proc.stderr.read().decode(errors="replace").strip().splitlines()[-1:] \

@@ -252,6 +252,8 @@ class TrainConfig:
         if self.gp_weight > 0 and self.game != "wgan-gp":
             raise MinimaxError(f"gp_weight is the penalty of game 'wgan-gp', not of {self.game!r} "
                                "(use r1 for a gradient penalty with any game)")
+        if self.image_size != TrainConfig.image_size and self.dataset != "folder":
+            raise MinimaxError(f"image_size resizes the images of dataset 'folder'; {self.dataset!r} has its own size")
         if self.class_names and self.condition == "none":
             raise MinimaxError("class_names applies to a conditional run (give condition 'concat' or 'projection')")
         if self.game == "wgan-gp" and self.pack > 1:

@@ -300,11 +300,11 @@ def test_eval_refuses_a_data_set_of_another_shape_or_with_bad_labels(tmp_path, c
     run = tiny_run(tmp_path, capsys, "run", "--dataset", "mnist", "--data-dir", data)
     small = write_mnist(tmp_path / "five", side=5)
     for metric in ("fid", "parzen"):
-        code, _, err = cli(["eval", metric, run, "--data-dir", small, "--n", "20"], capsys)
+        code, _, err = cli(["eval", metric, run, "--data-dir", small, "--n", "200"], capsys)
         one_line_error(code, err, "the run makes images of shape (1, 28, 28), the evaluation set in --data-dir "
                                   "has (1, 5, 5)")
     bad = write_mnist(tmp_path / "labels", first_label=200)
-    code, _, err = cli(["eval", "fid", "--real", "--data-dir", bad, "--n", "20"], capsys)
+    code, _, err = cli(["eval", "fid", "--real", "--data-dir", bad, "--n", "200"], capsys)
     one_line_error(code, err, "class indices must be in 0..9, found")
 
 

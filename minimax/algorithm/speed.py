@@ -40,8 +40,15 @@ def couples_batch(module: nn.Module) -> bool:
 
 
 def forward_fn(module: nn.Module, compile: str):
-    """The callable used for training: ``torch.compile(module)`` if asked, else the module."""
-    return torch.compile(module) if compile == "on" else module
+    """The callable used for training: ``torch.compile(module)`` if asked, else the module.
+
+    Compiled backward graphs may donate (reuse) their saved buffers, which is only valid for a backward that
+    keeps no graph; the diagnostics take ``autograd.grad(..., retain_graph=True)`` of the generator loss, so
+    donation is turned off (torch refuses such a backward otherwise)."""
+    if compile != "on":
+        return module
+    torch._functorch.config.donated_buffer = False
+    return torch.compile(module)
 
 
 def autocast(device: torch.device, amp: str):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from pathlib import Path
+
+import torch
 
 from ..algorithm import distributed
 from ..api import train
@@ -60,6 +63,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def cmd_train(args: argparse.Namespace) -> int:
     progress = {"auto": None, "on": True, "bar": True, "lines": "lines", "off": False}[args.progress]
     nproc = positive_int(args.nproc, "--nproc")
+    if args.resume is not None and not args.resume.strip():
+        raise MinimaxError("--resume needs the run directory to continue")
     if args.resume:
         extra = [k for k in vars(args) if k in {f.name for f in dataclasses.fields(TrainConfig)} and k != "steps"]
         if extra or args.config:
@@ -74,11 +79,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     job.update(progress=progress, plots=not args.no_plots)
     cfg = job["cfg"] if "cfg" in job else load_run_config(Path(job["resume"]))
     device_type = resolve_device(cfg.device).type
+    check_nproc(nproc, device_type)
     if nproc == 1:
         return _train_and_report(job, device_type)
     if "cfg" in job:  # an unwritable run directory is reported here, once, before any process starts
         cfg.out = str(prepare_run_dir(cfg.out, cfg.dataset))
     return distributed.launch(_train_in_process, nproc, (job, device_type), device_type)
+
+
+def check_nproc(nproc: int, device_type: str) -> None:
+    """At most one process per CPU core (each takes its share of the threads), or per GPU on CUDA."""
+    if device_type == "cuda":
+        most, what = torch.cuda.device_count(), "GPUs"
+    else:
+        most, what = os.cpu_count() or 1, "CPU cores"
+    if nproc > most:
+        raise MinimaxError(f"--nproc {nproc} is more processes than this machine's {most} {what}")
 
 
 def _train_and_report(job: dict, device_type: str) -> int:

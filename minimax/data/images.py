@@ -209,6 +209,16 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 
 # ----------------------------------------------------------------------------------------------
 # a folder of images
+def eight_bit(im: Image.Image) -> Image.Image:
+    """A 16-bit greyscale image (PIL mode I;16*, or I holding values above 255) as 8-bit L, scaled by 255/65535;
+    PIL's own conversion clips every value above 255 to white."""
+    if not (im.mode.startswith("I;16") or im.mode == "I"):
+        return im
+    a = np.asarray(im).astype(np.float64)
+    top = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
+    return Image.fromarray(np.clip(np.round(a * (255.0 / top)), 0, 255).astype(np.uint8), "L")
+
+
 def image_folder(data_dir, device, output: str, size: int) -> ImageData:
     """Every PNG/JPEG/... under ``data_dir`` (recursively), centre-cropped to a square and resized
     to ``size``×``size``; greyscale if every image is greyscale, else RGB. An image's class is the
@@ -235,7 +245,7 @@ def image_folder(data_dir, device, output: str, size: int) -> ImageData:
     grey = all(im.mode in ("L", "1", "I;16", "I") for im in pics)
     arrays = []
     for im in pics:
-        im = im.convert("L" if grey else "RGB")
+        im = eight_bit(im).convert("L" if grey else "RGB")
         w, h = im.size
         s = min(w, h)
         im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))

@@ -20,13 +20,18 @@ and the noise seed, the reference split and its size, the feature network and it
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import torch
 
-from ..config import noise_seed
+from ..config import noise_seed, positive_int
 from ..errors import MinimaxError
-from ..files import atomic_write_bytes
+from ..files import atomic_write_bytes, json_record, strict_json
+from ..metrics.classifier import FEATURE_DIM as CLASSIFIER_DIM
+from ..metrics.inception import FEATURE_DIM as INCEPTION_DIM
+from ..metrics.kid import check_subset_size
+from ..metrics.precision_recall import K as PR_K
 from ..run.rundir import CONDITIONAL, FID, INCEPTION_SCORE, KID, MODES, PARZEN, PRECISION_RECALL, load_run_config
 from .options import EvalOptions
 from .runners import (
@@ -83,12 +88,14 @@ def evaluate_runs(runs: list[str | Path], opts: EvalOptions, write: bool = True,
         opts.dataset = METRICS[opts.metric][1][0]
     if opts.features is None:
         opts.features = "inception" if opts.metric == "is" else "classifier"
+    preflight(opts)
     writing = [run for run in runs if run is not None and not opts.real and write]
     for run in writing:
         check_replaceable(run, opts, force)
     rows = []
     for run in runs:
         result = EVALUATORS[opts.metric](opts, None if run is None else str(run))
+        check_finite(opts.metric, result, run)
         if run in writing:
             write_record(run, opts.metric, result)
         rows.append((str(run) if run is not None else "real", result))
@@ -120,6 +127,40 @@ def check_replaceable(run: str | Path, opts: EvalOptions, force: bool) -> None:
                            f"to replace it (the old record is kept in {history_path(run, opts.metric)})")
 
 
+def preflight(opts: EvalOptions) -> None:
+    """Every refusal that needs only the options, before any run, data or network is loaded: N against what
+    the metric needs, KID's subsets, IS's splits, the cache folder."""
+    n = sample_count(opts)
+    if opts.cache_dir is not None:
+        cache = Path(opts.cache_dir)
+        if cache.exists() and not cache.is_dir():
+            raise MinimaxError(f"--cache-dir {cache} is not a folder")
+    dim = INCEPTION_DIM if opts.features == "inception" else CLASSIFIER_DIM
+    if opts.metric == "fid" and n < dim:
+        raise MinimaxError(f"--n {n} is below the feature dimension {dim}: the covariance of the samples would be "
+                           f"singular and the FID meaningless; use --n {dim} or more (10000 is usual)")
+    if opts.metric == "pr" and n <= PR_K:
+        raise MinimaxError(f"--n {n}: precision and recall need more than k = {PR_K} samples")
+    if opts.metric == "kid":
+        positive_int(opts.subsets, "--subsets")
+        check_subset_size(positive_int(opts.subset_size, "--subset-size"), n, n)
+    if opts.metric == "is":
+        if opts.features != "inception":
+            raise MinimaxError("the Inception Score is defined on the Inception network: pass --features inception")
+        if n < positive_int(opts.splits, "--splits"):
+            raise MinimaxError(f"--n {n} is below --splits {opts.splits}")
+
+
+def check_finite(metric: str, result: dict, run) -> None:
+    """Refuse a score that is not a finite number (samples or feature-network outputs that are not finite): no
+    record is written and the command fails, instead of a NaN record that reads as a result."""
+    bad = [k for k in HEADLINE[metric] if not (isinstance(result.get(k), (int, float)) and math.isfinite(result[k]))]
+    if bad:
+        raise MinimaxError(f"{'real images' if run is None else run}: {metric} {bad[0]} is {result.get(bad[0])}, not a "
+                           "finite number: the samples or the feature network's outputs are not finite (check the "
+                           "run and the weights file); no record written")
+
+
 def history_path(run: str | Path, metric: str) -> Path:
     return Path(run) / FILES[metric].replace(".json", ".history.jsonl")
 
@@ -130,12 +171,12 @@ def write_record(run_dir: str | Path, metric: str, result: dict) -> None:
     path = Path(run_dir) / FILES[metric]
     if path.is_file():
         try:
-            old = json.dumps(json.loads(path.read_text(encoding="utf-8")))
+            old = json.dumps(strict_json(json.loads(path.read_text(encoding="utf-8")))[0])
         except (UnicodeDecodeError, ValueError):
             old = json.dumps({"unreadable_record": path.read_bytes()[:10_000].decode(errors="replace")})
         with open(history_path(run_dir, metric), "a", encoding="utf-8") as history:
             history.write(old + "\n")
-    atomic_write_bytes(path, json.dumps(result, indent=2).encode())
+    atomic_write_bytes(path, json_record(result))
 
 
 def seeds_of_one_configuration(runs: list[str | Path]) -> bool:

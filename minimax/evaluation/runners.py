@@ -28,7 +28,7 @@ from ..metrics.parzen import parzen_evaluate
 from ..metrics.precision_recall import K, precision_recall
 from ..run.checkpoint import list_checkpoints
 from ..run.resources import check_sample_memory
-from ..run.rundir import load_run_config
+from ..run.rundir import load_run_config, step_of
 from ..run.sampling import generate
 from ..run.trained import Trained, load_trained
 from .options import EvalOptions
@@ -290,10 +290,17 @@ def eval_modes(opts, run_dir) -> dict:
         modes = stacked_modes(lambda x: classifier.predict(net, x, (1, 28, 28)), samples)
         return histogram_metrics(modes, 1000)
 
-    curve = []
+    curve, skipped = [], []
     if getattr(opts, "every_checkpoint", False) and job.players is not None:
-        for path in list_checkpoints(Path(run_dir))[:-1]:
-            game = load_trained(run_dir, checkpoint=path)
+        for path in list_checkpoints(Path(run_dir)):
+            if step_of(path) >= job.players.step:  # (the latest that verifies is scored below)
+                continue
+            try:
+                game = load_trained(run_dir, checkpoint=path)
+            except MinimaxError as e:  # a corrupt older checkpoint: said, recorded, and the curve goes on
+                skipped.append(path.name)
+                opts.say(f"  step {step_of(path):>7}: skipped ({e})")
+                continue
             r = score(generate(game, job.n, seed=job.seed).reshape(job.n, -1).cpu().float())
             curve.append({"step": game.step, "modes": r["modes"], "kl": r["kl"]})
             opts.say(f"  step {game.step:>7}: {r['modes']:>4} modes  KL {r['kl']:.3f}")
@@ -301,6 +308,8 @@ def eval_modes(opts, run_dir) -> dict:
     result = {**score(samples), "classifier_test_accuracy": accuracy, "source": source}
     if curve:
         result["curve"] = [*curve, {"step": job.players.step, "modes": result["modes"], "kl": result["kl"]}]
+    if skipped:
+        result["skipped_checkpoints"] = skipped
     opts.say(f"Stacked MNIST: {result['modes']} of 1000 modes, KL(q || uniform) {result['kl']:.3f} nats ({source}; "
           f"digit classifier test accuracy {accuracy:.4f})")
     return {**result, "protocol": job.protocol(source, {"modes": "uniform over 1000 digit triples"}, network)}

@@ -202,6 +202,11 @@ def expected_prefix(path: Path) -> str:
     return m.group(1) if m else STANDARD_SHA256_PREFIX
 
 
+# the standard file holds 23.9 M fp32 numbers (95.6 MB); a file over twice that is not these weights and is refused
+# before it is hashed (hashing a 60 GB file named like them would take minutes)
+MAX_WEIGHTS_BYTES = 200 * 2**20
+
+
 def find_weights(path: str | Path | None) -> Path:
     if path is not None:
         p = Path(path)
@@ -220,6 +225,10 @@ def load_inception(path: str | Path | None = None) -> tuple[FIDInceptionV3, dict
     """(network in eval mode, its record) from ``path`` or the torch hub cache, after checking the file's SHA-256
     against the prefix in its name; tensors only (weights_only), never a pickled object."""
     p = find_weights(path)
+    size = p.stat().st_size
+    if size > MAX_WEIGHTS_BYTES:
+        raise MinimaxError(f"Inception weights {p} hold {size / 2**20:.0f} MiB; the FID Inception-v3 file is 91 MiB "
+                           "(a different file)")
     digest = file_sha256(p)
     want = expected_prefix(p)
     if not digest.startswith(want):

@@ -167,6 +167,28 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     return tensors, meta
 
 
+# what says where and how long a run is kept, not what it computes: config.json may differ from its checkpoints
+# in these (a larger --steps on resume, data or a run moved to another folder, another device)
+MAY_DIFFER = ("steps", "data_dir", "device", "out", "tensorboard")
+
+
+def check_config(config: dict, meta: dict, where: str) -> None:
+    """Refuse a run whose config.json (``config``, as :meth:`TrainConfig.to_dict`) disagrees with the config the
+    checkpoint was written with, naming the fields: an edited game, dataset, batch size or k would otherwise
+    resume (or sample) silently as another run."""
+    saved = meta["config"]
+
+    def same(a, b) -> bool:
+        return json.loads(json.dumps(a)) == json.loads(json.dumps(b))
+
+    differ = [k for k in saved if k in config and k not in MAY_DIFFER and not same(config[k], saved[k])]
+    if differ:
+        shown = "; ".join(f"{k} {json.dumps(config[k])} (checkpoint: {json.dumps(saved[k])})" for k in differ[:4])
+        more = f" and {len(differ) - 4} more" if len(differ) > 4 else ""
+        raise MinimaxError(f"{where} disagrees with the checkpoint of step {meta['step']} in {shown}{more}; "
+                           "restore config.json, or train a new run with the settings you want")
+
+
 def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 

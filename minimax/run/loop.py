@@ -18,7 +18,7 @@ from ..algorithm import distributed
 from ..algorithm.game import Game
 from ..config import TrainConfig
 from ..errors import MinimaxError
-from ..files import atomic_write_bytes
+from ..files import atomic_write_bytes, json_record
 from . import checkpoint as ckpt
 from .records import Records
 from .rundir import (
@@ -219,5 +219,5 @@ def _finish(game: Game, run_dir: Path) -> RunResult:
         return RunResult(run_dir, game, {"step": game.step, "run_dir": str(run_dir)})
     summary = final_metrics(game, run_dir)
     summary.update(step=game.step, run_dir=str(run_dir), processes=ctx.world)
-    atomic_write_bytes(run_dir / SUMMARY, json.dumps(summary, indent=2).encode())
+    atomic_write_bytes(run_dir / SUMMARY, json_record(summary))  # (reverse KL inf: null, listed in non_finite)
     return RunResult(run_dir, game, summary)

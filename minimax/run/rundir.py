@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ..config import TrainConfig
 from ..errors import MinimaxError
+from ..files import writable_file
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
@@ -101,6 +102,29 @@ def holds_run(run_dir: str | Path) -> bool:
     """Whether the folder already holds (part of) a minimax run."""
     d = Path(run_dir)
     return any((d / name).exists() for name in (CONFIG, METRICS, CHECKPOINTS))
+
+
+RUN_FILES = frozenset({CONFIG, METRICS, SUMMARY, CHECKPOINTS, SAMPLES, SAMPLES_PLOT, FIGURE1, *CURVE_PLOTS,
+                       TENSORBOARD, LOCK, PARZEN, FID, CONDITIONAL, MODES, KID, PRECISION_RECALL, INCEPTION_SCORE})
+
+
+def output_file(path: str | Path, flag: str, owns) -> Path:
+    """Where a command may write the output file ``path`` (given by ``flag``): a new path or a regular file (see
+    :func:`~minimax.files.writable_file`); inside a run directory only a new file or one of the command's own
+    (``owns(name)``), never one of the run's files nor anything in its sub-folders."""
+    target = writable_file(path, flag)
+    for run in (target.parent, target.parent.parent):
+        if not holds_run(run):
+            continue
+        if run != target.parent:
+            raise MinimaxError(f"{flag} {path} is inside run {run}'s {target.parent.name}/ folder; write elsewhere")
+        name = target.name
+        if name in RUN_FILES or name.startswith(".") or name.endswith(".history.jsonl"):
+            raise MinimaxError(f"{flag} {path} is one of run {run}'s own files; write elsewhere")
+        if target.exists() and not owns(name):
+            raise MinimaxError(f"{flag} {path} exists in run {run} and was not written by this command; give a "
+                               "new name")
+    return target
 
 
 def remove_orphans(run_dir: str | Path) -> list[Path]:

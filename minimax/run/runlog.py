@@ -53,18 +53,40 @@ class NullLog:
         pass
 
 
-def read_metrics(path: Path) -> list[dict]:
-    """All complete records of a metrics log (a torn last line from a crash is skipped)."""
+def _number(v) -> bool:
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+def well_formed(record) -> bool:
+    """Whether a decoded line is a record minimax could have written: an object with an integer step >= 0,
+    whose values are numbers or null (an event record's ``event`` and its notes may be text)."""
+    if not isinstance(record, dict):
+        return False
+    step = record.get("step")
+    if not (isinstance(step, int) and not isinstance(step, bool) and step >= 0):
+        return False
+    if "event" in record:
+        return isinstance(record["event"], str)
+    return all(_number(v) for v in record.values())
+
+
+def read_metrics(path: Path, skipped: list[int] | None = None) -> list[dict]:
+    """All complete, well-formed records of a metrics log (:func:`well_formed`); a torn last line from a crash,
+    undecodable bytes or an edited line are skipped, their line numbers appended to ``skipped``."""
     out = []
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = Path(path).read_bytes().splitlines()
     except FileNotFoundError:
         return out
-    for line in lines:
+    for number, line in enumerate(lines, 1):
         try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue
+            record = json.loads(line.decode("utf-8"))
+        except ValueError:  # (UnicodeDecodeError is a ValueError)
+            record = None
+        if well_formed(record):
+            out.append(record)
+        elif skipped is not None and line.strip():
+            skipped.append(number)
     return out
 
 
@@ -77,9 +99,9 @@ def truncate_metrics(path: Path, step: int) -> None:
     atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in keep).encode())
 
 
-def game_records(run_dir: Path) -> list[dict]:
+def game_records(run_dir: Path, skipped: list[int] | None = None) -> list[dict]:
     """The records of the game in a run's metrics log (every game logs d_loss; evaluation records do not)."""
-    return [r for r in read_metrics(Path(run_dir) / METRICS) if "d_loss" in r]
+    return [r for r in read_metrics(Path(run_dir) / METRICS, skipped) if "d_loss" in r]
 
 
 class TensorBoardLog:

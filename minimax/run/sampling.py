@@ -70,26 +70,31 @@ def discriminator_output(players: Players, x: torch.Tensor, c: torch.Tensor | No
 
 def class_indices(classes: Sequence[int | str] | str, names: Sequence[str], conditional: bool) -> list[int]:
     """The label of each requested class, given by index (``3``, ``"3"``) or by name (``"cat"``); ``"all"`` is
-    every class. Refused with a one-line error: classes on an unconditional run, a class the run does not have."""
+    every class; a string is split at commas unless it is one class's name (``"a,b"``). When a class name is a
+    number (folders ``10`` and ``2``), strings are read as names only, never as indices, so ``"2"`` cannot mean
+    two things. Refused with a one-line error: classes on an unconditional run, a class the run does not have."""
     if not conditional:
         raise MinimaxError("this run is unconditional (condition 'none'): it cannot sample a class")
     if isinstance(classes, str):
-        classes = list(range(len(names))) if classes == "all" else classes.split(",")
-    if len(classes) == 0:
-        raise MinimaxError("no class given")
+        whole = classes.strip()
+        classes = list(range(len(names))) if whole == "all" else [whole] if whole in names else classes.split(",")
+    if len(classes) == 0 or any(isinstance(c, str) and not c.strip() for c in classes):
+        raise MinimaxError("no class given" if len(classes) == 0 else "an empty class name was given")
+    numbered = any(n.strip().isdigit() for n in names) and list(names) != [str(i) for i in range(len(names))]
     out = []
     for c in classes:
         if isinstance(c, str) and c.strip() in names:
             out.append(list(names).index(c.strip()))
             continue
         try:
-            k = int(c)
+            k = None if isinstance(c, str) and numbered else int(c)
         except (TypeError, ValueError):
             k = None
         if k is None or isinstance(c, bool) or not 0 <= k < len(names):
             shown = ", ".join(f"{i} {n}" if n != str(i) else n for i, n in enumerate(names[:12]))
+            how = "; class names that are numbers are read as names, not indices" if numbered else ""
             raise MinimaxError(f"class {str(c)[:40]!r} is not one of this run's {len(names)} classes "
-                               f"({shown}{', ...' if len(names) > 12 else ''})")
+                               f"({shown}{', ...' if len(names) > 12 else ''}){how}")
         out.append(k)
     return out
 

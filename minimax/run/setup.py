@@ -24,7 +24,7 @@ from ..errors import MinimaxError
 from ..players import build_players, make_players, output_range, player_classes
 from . import checkpoint as ckpt
 from .resources import check_fits
-from .rundir import holds_run, load_run_config
+from .rundir import CONFIG, holds_run, load_run_config
 
 
 def resolve_device(name: str) -> torch.device:
@@ -84,7 +84,18 @@ def build_game(cfg: TrainConfig) -> Game:
     check_fits(lambda: make_players(cfg, data), cfg.latent_dim, cfg.batch_size * cfg.k, device)
     torch.manual_seed(cfg.seed)
     G, D = build_players(cfg, data)
+    check_batch_norm(cfg, G, D)
     return Game(cfg, data, G, D, device)
+
+
+def check_batch_norm(cfg: TrainConfig, G, D) -> None:
+    """Batch normalisation in training needs two or more samples (packs, for a packed D) per forward pass."""
+    for name, module, per_forward in (("generator", G, cfg.batch_size),
+                                      ("discriminator", D, cfg.batch_size // cfg.pack)):
+        if per_forward < 2 and speed.couples_batch(module):
+            unit = "packs" if name == "discriminator" and cfg.pack > 1 else "samples"
+            raise MinimaxError(f"the {name} uses batch normalisation, which needs at least 2 {unit} per minibatch; "
+                               f"--batch-size {cfg.batch_size} gives {per_forward}")
 
 
 def name_classes(cfg: TrainConfig, data) -> None:
@@ -116,6 +127,7 @@ def load_run(run_dir: str | Path, steps: int | None = None, resume: bool = False
         cfg.steps = steps
         cfg.validate()
     tensors, meta = read_run_checkpoint(run_dir, checkpoint)
+    ckpt.check_config(cfg.to_dict(), meta, str(run_dir / CONFIG))
     if steps is not None and steps < meta["step"]:
         raise MinimaxError(f"--steps {steps} is below the step of the run's latest checkpoint ({meta['step']})")
     game = build_game(cfg)

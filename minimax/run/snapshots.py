@@ -101,12 +101,15 @@ def _g(game, G, z: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def discriminator_field(game) -> dict[str, np.ndarray]:
-    """D on :func:`field_grid`; for 1-D data also the map z → G(z) along the line through a typical z₀ on which
+    """D on :func:`field_grid` (not for a packed D, which has no pointwise value); for 1-D data also the map
+    z → G(z) along the line through a typical z₀ on which
     ŵ·z = t, t the prior's quantiles (i + ½)/n (normal prior: ŵ·z ~ N(0, 1), as each coordinate of z is; uniform
     prior: ŵ = the first coordinate)."""
     grid = field_grid(game.data)
     label = torch.zeros(len(grid), dtype=torch.long) if game.conditional else None
-    out = {"grid": grid.numpy(), "d": discriminator_output(game, grid, label).cpu().float().numpy()}
+    out = {"grid": grid.numpy()}
+    if game.cfg.pack == 1:  # a packed D (PacGAN) judges p samples jointly: it has no value at one point
+        out["d"] = discriminator_output(game, grid, label).cpu().float().numpy()
     if game.data.dim == 1:
         t = prior_quantiles(game.cfg.prior, MAP_LINES)
         direction = map_direction(game) if game.cfg.prior == "normal" else torch.eye(game.cfg.latent_dim)[0]

@@ -59,7 +59,7 @@ def discriminator_figure(run_dir: Path, cfg, objective) -> tuple[str, int] | Non
     2-D data: D as the snapshot recorded it on its grid (:mod:`minimax.run.snapshots`), p_g estimated by a
     Gaussian kernel density of the snapshot's samples (class 0's in the conditional game)."""
     fields, snaps = load_fields(run_dir), dict(plots.load_snapshots(run_dir))
-    step = max((s for s in fields if s in snaps), default=None)
+    step = max((s for s in fields if s in snaps and "d" in fields[s]), default=None)  # (no "d": a packed D)
     if step is None:
         return None
     data = load_dataset(cfg)
@@ -130,6 +130,11 @@ def _log_odds(shown: list[tuple[np.ndarray, str]]) -> tuple[list, float, float]:
     return out, -LOG_ODDS_RANGE, LOG_ODDS_RANGE
 
 
+def plain_text(s: str) -> str:
+    """A user's text (a run's folder name) as matplotlib draws it literally: ``$`` would start mathtext."""
+    return s.replace("$", r"\$")
+
+
 def overlay_figure(runs: list[tuple[str, list[dict], object]]) -> str:
     """Every run's V̂ (L_D for the games without a value) and mean D(G(z)), one row per game: runs of different
     games have statistics in different units (hinge's L_D, f-kl's V̂ and the 2014 game's V̂ are not comparable),
@@ -142,8 +147,9 @@ def overlay_figure(runs: list[tuple[str, list[dict], object]]) -> str:
         game = members[0][2]
         key = "value" if "value" in game.statistics_names else "d_loss"
         for name, records, _ in members:
-            ax[0].plot(*plots._series(records, key), label=name)
-            ax[1].plot(*plots._series(records, "d_fake"), label=name)
+            label = plain_text(name)
+            ax[0].plot(*plots._series(records, key), label=label)
+            ax[1].plot(*plots._series(records, "d_fake"), label=label)
         for a, stat in ((ax[0], key), (ax[1], "d_fake")):
             if stat in game.equilibrium:
                 a.axhline(game.equilibrium[stat], color="k", ls="--", lw=1, label="at the optimum")

@@ -186,7 +186,8 @@ def figure1_panel(ax, data, samples: np.ndarray, field: dict, game) -> None:
     ax.plot(xs, p_data, ":", color="k", lw=1.5, label="$p_{data}$")
     ax.plot(xs, p_g, "-", color="tab:green", lw=1.5, label="$p_g$")
     d_ax = ax if game.output_range == (0.0, 1.0) else ax.twinx()
-    d_ax.plot(xs, field["d"], "--", color="tab:blue", lw=1.5, label="$D$")
+    if "d" in field:  # (a packed D has no pointwise value)
+        d_ax.plot(xs, field["d"], "--", color="tab:blue", lw=1.5, label="$D$")
     star = getattr(game, "optimal_discriminator", None)
     if star is not None:  # where either density has mass (elsewhere D* is a ratio of two vanishing estimates)
         d_star = star(log_pd, log_pg).numpy().astype(float)
@@ -238,7 +239,7 @@ def replay_frame(step: int, samples: np.ndarray, field: dict | None, records: li
         left.legend(fontsize=7, loc="upper right")
         left.set_title(f"step {step}")
     else:
-        side = int(round(len(field["grid"]) ** 0.5)) if field is not None else 0
+        side = int(round(len(field["grid"]) ** 0.5)) if field is not None and "d" in field else 0
         if side:
             gx, gy = (field["grid"][:, i].reshape(side, side) for i in (0, 1))
             log_pd = data.log_prob(torch.from_numpy(field["grid"])).reshape(side, side).numpy()
@@ -272,13 +273,20 @@ def replay_frame(step: int, samples: np.ndarray, field: dict | None, records: li
 
 
 def load_snapshots(run_dir: Path) -> list[tuple[int, np.ndarray]]:
+    """(step, samples) of the run's snapshots: real arrays [n, features] or [n, C, H, W], one shape per run; a
+    pickle or any other array is a one-line error naming the file."""
     out = []
     for step, f in snapshot_files(run_dir):
         try:
-            out.append((step, np.load(f, allow_pickle=False)))
-        except ValueError as e:  # object arrays (pickles) are refused, and so is anything else malformed
+            x = np.load(f, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:  # object arrays (pickles) are refused, and anything malformed
             raise MinimaxError(f"{f} is not a plain sample array ({str(e).splitlines()[0][:120]}); "
                                "minimax never unpickles files") from None
+        first = out[0][1] if out else None
+        if x.ndim not in (2, 4) or x.dtype.kind not in "fiu" or not len(x) or \
+                (first is not None and x.shape[1:] != first.shape[1:]):
+            raise MinimaxError(f"{f} is not a sample array of this run (shape {x.shape}, dtype {x.dtype})")
+        out.append((step, x))
     return out
 
 

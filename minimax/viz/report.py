@@ -34,7 +34,17 @@ from ..errors import MinimaxError  # noqa: E402
 from ..files import atomic_write_bytes  # noqa: E402
 from ..games import SYMBOLS, make_objective  # noqa: E402
 from ..run.monitor import HealthMonitor  # noqa: E402
-from ..run.rundir import CONDITIONAL, CONFIG, FID, PARZEN, REPORT, SUMMARY, load_run_config  # noqa: E402
+from ..run.rundir import (  # noqa: E402
+    CONDITIONAL,
+    CONFIG,
+    FID,
+    METRICS,
+    PARZEN,
+    REPORT,
+    SUMMARY,
+    load_run_config,
+    output_file,
+)
 from ..run.runlog import game_records  # noqa: E402
 from ..run.snapshots import load_fields  # noqa: E402
 from . import plots  # noqa: E402
@@ -94,22 +104,45 @@ def _read_json(path: Path) -> dict:
     return d
 
 
+def _numbers(record: dict, path: Path, *keys: str) -> list[float] | str:
+    """The record's values of ``keys`` as numbers, or what the report shows instead: "not finite" for a value
+    minimax wrote as null (see :func:`minimax.files.strict_json`), else that the record is unreadable."""
+    out = []
+    for key in keys:
+        v = record.get(key)
+        if v is None and key in record and key in (record.get("non_finite") or []):
+            return "not finite"
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            return f"unreadable ({path.name} has no number {key!r})"
+        out.append(float(v))
+    return out
+
+
 def _summary(run_dir: Path) -> dict:
-    """summary.json, with the scores ``minimax eval`` wrote beside it."""
+    """summary.json, with the scores ``minimax eval`` wrote beside it (a record edited or cut short is shown as
+    unreadable, not drawn)."""
     summary = _read_json(run_dir / SUMMARY) if (run_dir / SUMMARY).exists() else {"status": "not finished"}
+    gone = summary.pop("non_finite", None)
+    for key, was in (gone.items() if isinstance(gone, dict) else ()):
+        if summary.get(key) is None:
+            summary[key] = str(was)  # written as null (strict JSON); shown as what it was: inf, nan
     if (run_dir / PARZEN).exists():
         p = _read_json(run_dir / PARZEN)
-        summary["parzen_ll"] = f"{p['parzen_ll']:.1f} ± {p['parzen_se']:.1f} nats (σ = {p['sigma']:.3f})"
+        v = _numbers(p, run_dir / PARZEN, "parzen_ll", "parzen_se", "sigma")
+        summary["parzen_ll"] = v if isinstance(v, str) else f"{v[0]:.1f} ± {v[1]:.1f} nats (σ = {v[2]:.3f})"
     if (run_dir / FID).exists():
         fid = _read_json(run_dir / FID)
-        protocol = fid.get("protocol") or {}
-        summary["fid"] = (f"{fid['fid']:.2f} (N = {protocol.get('n_samples', '?')} samples, "
-                          f"{protocol.get('features', 'classifier')} features)")
+        protocol = fid.get("protocol") if isinstance(fid.get("protocol"), dict) else {}
+        v = _numbers(fid, run_dir / FID, "fid")
+        summary["fid"] = v if isinstance(v, str) else (
+            f"{v[0]:.2f} (N = {protocol.get('n_samples', '?')} samples, {protocol.get('features', 'classifier')} "
+            "features)")
     if (run_dir / CONDITIONAL).exists():
         c = _read_json(run_dir / CONDITIONAL)
-        summary["conditional accuracy"] = (f"{c['accuracy_mean']:.4f} (the classifier on real test images: "
-                                           f"{c['classifier_test_accuracy']:.4f})")
-        summary["intra-class fid"] = f"{c['intra_fid_mean']:.2f}"
+        v = _numbers(c, run_dir / CONDITIONAL, "accuracy_mean", "classifier_test_accuracy", "intra_fid_mean")
+        summary["conditional accuracy"] = v if isinstance(v, str) else (
+            f"{v[0]:.4f} (the classifier on real test images: {v[1]:.4f})")
+        summary["intra-class fid"] = v if isinstance(v, str) else f"{v[2]:.2f}"
     return summary
 
 
@@ -140,8 +173,10 @@ def verdict(records: list[dict], game, g_loss: str, summary: dict, k: int = 1) -
     for key, label in VERDICT_KEYS.items():
         v = summary.get(key)
         if v is not None:
-            v = f"{v}/{summary['n_modes']}" if key == "modes" else (f"{v:.1%}" if key in ("high_quality",
-                                                                                        "class_quality_min") else v)
+            if key == "modes":
+                v = f"{v}/{summary.get('n_modes', '?')}"
+            elif key in ("high_quality", "class_quality_min") and isinstance(v, (int, float)):
+                v = f"{v:.1%}"
             rows.append((label, _fmt(v), "all" if key == "modes" else ""))
     table = "".join(f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td><td>{html.escape(c)}</td></tr>"
                     for a, b, c in rows)
@@ -177,14 +212,20 @@ def figure1_png(run_dir: Path, cfg, game) -> str | None:
 def run_section(run_dir: Path, index: int = 0) -> tuple[str, list[dict], object]:
     """One run, in the order a reader asks: the verdict, the replay (and Figure 1), the curves, then the
     summary and the config (folded)."""
-    records = game_records(run_dir)
+    skipped: list[int] = []
+    records = game_records(run_dir, skipped)
     cfg = load_run_config(run_dir)
     game = make_objective(cfg)
     summary = _summary(run_dir)
     parts = [f"<h2>{html.escape(str(run_dir))}</h2>",
              f'<p class="math">game {html.escape(game.name)}: {html.escape(game.formula)}; at p<sub>g</sub> = '
              f'p<sub>data</sub>: {html.escape(_optimum(game))}</p>',
-             verdict(records, game, cfg.g_loss, summary, cfg.k),
+             verdict(records, game, cfg.g_loss, summary, cfg.k)]
+    if skipped:
+        lines = ", ".join(map(str, skipped[:10])) + (", ..." if len(skipped) > 10 else "")
+        parts.append(f'<p class="bad">{len(skipped)} line(s) of {METRICS} are not records minimax writes and were '
+                     f"skipped (line {lines}).</p>")
+    parts += [
              "<h3>replay</h3>", replay_html(replay_frames(run_dir, records, game, cfg), str(index))]
     figs = []
     figure1 = figure1_png(run_dir, cfg, game)
@@ -226,9 +267,8 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
     for d in dirs:
         if not (d / CONFIG).is_file():
             raise MinimaxError(f"{d} is not a minimax run directory (no {CONFIG})")
-    out = Path(out) if out else dirs[0] / REPORT
-    if not out.parent.is_dir():
-        raise MinimaxError(f"cannot write {out}: folder {out.parent} does not exist")
+    # a new file or a regular one; inside a run directory only a new name or a report (*.html)
+    out = output_file(out if out else dirs[0] / REPORT, "--out", lambda name: name.endswith(".html"))
     sections, runs = [], []
     for d in dirs:
         body, records, game = run_section(d, len(runs))

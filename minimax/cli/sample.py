@@ -28,8 +28,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.grid and cfg.dataset not in IMAGE_DATASETS:
         raise MinimaxError("--grid needs an image dataset; this run's data are vectors")
     if not args.out and not args.grid:  # the default: an array in the run directory, named by what it holds
-        classes = "-class" + args.classes.replace(",", "_") if args.classes else ""
-        args.out = str(Path(args.run_dir) / f"sample-n{n}-seed{seed}{classes}.npy")
+        which = "-class" + args.classes.replace(",", "_") if args.classes else ""
+        args.out = str(Path(args.run_dir) / f"sample-n{n}-seed{seed}{which}.npy")
     # new files or regular files; in a run directory only the sampler's own (sample*.npy, sample*.png)
     out = output_file(args.out, "--out", lambda name: name.startswith("sample") and name.endswith(".npy")) \
         if args.out else None

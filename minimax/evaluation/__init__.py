@@ -118,7 +118,7 @@ def check_replaceable(run: str | Path, opts: EvalOptions, force: bool) -> None:
         return
     try:
         old = json.loads(path.read_text(encoding="utf-8")).get("protocol") or {}
-    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError, RecursionError):
         old = {}
     planned = _planned(opts, run)
     differ = [f"{k} {old[k]!r} there, {v!r} now" for k, v in planned.items() if k in old and old[k] != v]
@@ -172,7 +172,7 @@ def write_record(run_dir: str | Path, metric: str, result: dict) -> None:
     if path.is_file():
         try:
             old = json.dumps(strict_json(json.loads(path.read_text(encoding="utf-8")))[0])
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             old = json.dumps({"unreadable_record": path.read_bytes()[:10_000].decode(errors="replace")})
         with open(history_path(run_dir, metric), "a", encoding="utf-8") as history:
             history.write(old + "\n")

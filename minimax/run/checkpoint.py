@@ -151,7 +151,7 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     try:
         meta = json.loads(header["minimax"])
         ok = meta["format"] == FORMAT
-    except (KeyError, ValueError, TypeError):
+    except (KeyError, ValueError, TypeError, RecursionError):
         ok = False
     if not ok:
         raise MinimaxError(f"{path} is not a minimax checkpoint")

@@ -81,7 +81,7 @@ def read_metrics(path: Path, skipped: list[int] | None = None) -> list[dict]:
     for number, line in enumerate(lines, 1):
         try:
             record = json.loads(line.decode("utf-8"))
-        except ValueError:  # (UnicodeDecodeError is a ValueError)
+        except (ValueError, RecursionError):  # (UnicodeDecodeError is a ValueError; deep nesting recurses)
             record = None
         if well_formed(record):
             out.append(record)

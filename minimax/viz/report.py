@@ -97,7 +97,7 @@ def _read_json(path: Path) -> dict:
     """A JSON object written by minimax, or a one-line error naming the file."""
     try:
         d = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:  # (deep nesting: RecursionError)
         raise MinimaxError(f"cannot read {path}: {type(e).__name__}"[:300]) from None
     if not isinstance(d, dict):
         raise MinimaxError(f"{path} is not a JSON object")

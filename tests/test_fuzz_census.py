@@ -230,6 +230,8 @@ def test_edited_run_files(census, capsys, base, tmp_path):
 
 def test_the_census(census):
     """The table, and what it must show (runs last: pytest keeps the file's order)."""
+    if not census.seen:
+        pytest.skip("the census counts the inputs of this file's other tests: run them with it")
     total = sum(census.outcomes.values())
     print(f"\nhostile-input census: {len(census.seen)} distinct inputs")
     for outcome in ("success", "clean refusal", "traceback", "hang", "data loss"):

@@ -159,8 +159,10 @@ class TrainConfig:
     update: str = _opt("'alternating' = Algorithm 1 (G step on fresh noise after the D steps); "
                        "'simultaneous' = G updated from the same G(z) as the last D step",
                        choices=UPDATES, default="alternating")
-    game: str = _opt("the game: minimax (Goodfellow et al. 2014), lsgan, hinge, wgan-gp, or an f-GAN: f-kl, "
-                     "f-reverse-kl, f-pearson, f-hellinger, f-js", choices=GAMES, default="minimax")
+    game: str = _opt("the game: minimax (Goodfellow et al. 2014), lsgan, hinge, wgan-gp, an f-GAN (f-kl, "
+                     "f-reverse-kl, f-pearson, f-hellinger, f-js), or rpgan (relativistic pairing: "
+                     "min_D E f(D(x) − D(G(z))), min_G E f(D(G(z)) − D(x)), f(t) = −log σ(t))", choices=GAMES,
+                     default="minimax")
     g_loss: str = _opt("generator loss of the minimax and f-GAN games: the saddle point as written ('saturating') "
                        "or the paper's heuristic ('non-saturating')", choices=GENERATOR_LOSSES,
                        default="non-saturating")
@@ -170,6 +172,8 @@ class TrainConfig:
                             default=0.0)
     r1: float = _opt("R1 penalty weight γ: adds γ/2·E‖∇_x D(x)‖² on real data to L_D (any game; 0 = off)",
                      _non_negative, ">= 0", default=0.0)
+    r2: float = _opt("R2 penalty weight γ: adds γ/2·E‖∇_x D(x)|_{x=G(z)}‖² on generated data to L_D (any game; "
+                     "0 = off; R3GAN: --game rpgan --r1 γ --r2 γ)", _non_negative, ">= 0", default=0.0)
     # --- optimisation ---------------------------------------------------------------------
     optimizer: str = _opt("optimiser for both players", choices=OPTIMIZERS, default="adam")
     lr: float = _opt("learning rate of both players", _positive, "> 0", default=2e-4)

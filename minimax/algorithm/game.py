@@ -150,20 +150,32 @@ class Game:
         return real_logits.detach(), fake_logits.detach()
 
     def generator_step(self, diagnose: bool = False):
-        """One step of G on fresh noise (and fresh labels): descend L_G(D(G(z)))."""
-        z, c = self.noise(self.cfg.batch_size), self.labels(self.cfg.batch_size)
+        """One step of G on fresh noise (and fresh labels): descend L_G(D(G(z))). A game whose L_G pairs each
+        G(z_i) with a real x_i (rpgan) gets a fresh real minibatch, its labels for G, and D(x) without a graph."""
+        m = self.cfg.batch_size
+        if self.objective.generator_sees_real:
+            (x, c), z = self.real_labelled(m), self.noise(m)
+            with self.autocast():
+                fake_logits = self._d(self._g(z, c), c).float()
+                with torch.no_grad():
+                    real_logits = self._d(x, c).float()
+            return self.update_generator(fake_logits, diagnose, real_logits)
+        z, c = self.noise(m), self.labels(m)
         with self.autocast():
             fake_logits = self._d(self._g(z, c), c).float()
         return self.update_generator(fake_logits, diagnose)
 
-    def update_generator(self, fake_logits: torch.Tensor, diagnose: bool = False):
-        """Descend L_G given D(G(z)) with its graph; gradients flow into G's parameters only. With ``diagnose``,
-        also ‖∇_θg L‖ for each of the game's diagnostic losses (2014 game: both G losses, whichever trains: §3)."""
-        g_loss = self.objective.generator_loss(fake_logits)
+    def update_generator(self, fake_logits: torch.Tensor, diagnose: bool = False,
+                         real_logits: torch.Tensor | None = None):
+        """Descend L_G given D(G(z)) with its graph (and D(x), for a game whose L_G needs it); gradients flow into
+        G's parameters only. With ``diagnose``, also ‖∇_θg L‖ for each of the game's diagnostic losses (2014
+        game: both G losses, whichever trains: §3)."""
+        real = (real_logits.detach(),) if self.objective.generator_sees_real else ()
+        g_loss = self.objective.generator_loss(fake_logits, *real)
         norms = None
         if diagnose:
             norms = torch.stack([grad_norm(torch.autograd.grad(loss, self.g_params, retain_graph=True))
-                                 for loss in self.objective.diagnostic_losses(fake_logits)])
+                                 for loss in self.objective.diagnostic_losses(fake_logits, *real)])
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward(inputs=self.g_params)  # D's weights get no gradient from G's loss
         self._average(self.g_params)
@@ -177,7 +189,7 @@ class Game:
         d_loss = self._discriminator_loss(real_logits, fake_logits, *batch)
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward(inputs=self.d_params, retain_graph=True)  # ∇_θd, D's weights untouched yet
-        g_loss, norms = self.update_generator(fake_logits, diagnose)  # ∇_θg through the same D
+        g_loss, norms = self.update_generator(fake_logits, diagnose, real_logits)  # ∇_θg through the same D
         self._average(self.d_params)
         self.opt_d.step()
         return real_logits.detach(), fake_logits.detach(), g_loss, norms

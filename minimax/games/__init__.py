@@ -10,9 +10,12 @@ through them and the plots, the report and the health monitor read them.
 * ``hinge``: hinge (Lim & Ye 2017; Miyato et al. 2018), the total variation (:mod:`.hinge`);
 * ``wgan-gp``: Wasserstein with gradient penalty (Gulrajani et al. 2017), W1 (:mod:`.wasserstein`);
 * ``f-kl``, ``f-reverse-kl``, ``f-pearson``, ``f-hellinger``, ``f-js``: f-GAN (Nowozin et al. 2016)
-  (:mod:`.f_gan`; its ``gan`` member is the 2014 game, checked in the tests).
+  (:mod:`.f_gan`; its ``gan`` member is the 2014 game, checked in the tests);
+* ``rpgan``: the relativistic pairing game (Jolicoeur-Martineau 2019; Sun et al. 2020), log 2 − inf_D L_D
+  computed numerically (:mod:`.relativistic`): its G loss needs D on a fresh real minibatch
+  (``generator_sees_real``).
 
-D's penalties (WGAN-GP's, R1) and spectral normalisation, usable with any game: :mod:`.regularizers`.
+D's penalties (WGAN-GP's, R1, R2) and spectral normalisation, usable with any game: :mod:`.regularizers`.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from .f_gan import DIVERGENCES, FGame
 from .hinge import HingeGame
 from .least_squares import LeastSquaresGame
 from .minimax import MinimaxObjective
+from .relativistic import RelativisticPairingGame
 from .wasserstein import WassersteinGame
 
 
@@ -36,20 +40,23 @@ class GameObjective(Protocol):
     diagnostic_names: ClassVar[tuple[str, ...]]  # one per diagnostic loss: the logged ‖∇_θg L‖ names
     equilibrium: ClassVar[dict[str, float]]  # the statistics' values at p_g = p_data
     output_range: ClassVar[tuple[float, float] | None]  # D(x)'s range in the game's units; None: unbounded
+    # whether L_G needs D on real data: the G step then draws a fresh real minibatch and passes D(x) after D(G(z))
+    # to generator_loss and diagnostic_losses (the relativistic pairing game); the other games take D(G(z)) only
+    generator_sees_real: ClassVar[bool]
 
     def output(self, raw: torch.Tensor) -> torch.Tensor: ...  # D(x) in the game's units
 
     def discriminator_loss(self, real_raw: torch.Tensor, fake_raw: torch.Tensor) -> torch.Tensor: ...
 
-    def generator_loss(self, fake_raw: torch.Tensor) -> torch.Tensor: ...
+    def generator_loss(self, fake_raw: torch.Tensor, *real_raw: torch.Tensor) -> torch.Tensor: ...
 
-    def diagnostic_losses(self, fake_raw: torch.Tensor) -> tuple[torch.Tensor, ...]: ...
+    def diagnostic_losses(self, fake_raw: torch.Tensor, *real_raw: torch.Tensor) -> tuple[torch.Tensor, ...]: ...
 
     def statistics(self, real_raw: torch.Tensor, fake_raw: torch.Tensor, g_loss: torch.Tensor) -> torch.Tensor: ...
 
 
 F_GAMES = tuple(f"f-{name}" for name in DIVERGENCES if name != "gan")  # f-gan is `minimax`
-GAMES: tuple[str, ...] = ("minimax", "lsgan", "hinge", "wgan-gp") + F_GAMES
+GAMES: tuple[str, ...] = ("minimax", "lsgan", "hinge", "wgan-gp") + F_GAMES + ("rpgan",)
 # games whose generator has the two forms (the saddle point as written, and §3's heuristic)
 TWO_GENERATOR_LOSSES: tuple[str, ...] = ("minimax",) + F_GAMES
 
@@ -77,8 +84,11 @@ def make_objective(cfg) -> GameObjective:
         return WassersteinGame()
     if cfg.game in F_GAMES:
         return FGame(cfg.game[2:], cfg.g_loss)
+    if cfg.game == "rpgan":
+        return RelativisticPairingGame()
     raise ValueError(f"unknown game {cfg.game!r}; choose one of {', '.join(GAMES)}")
 
 
 __all__ = ["GameObjective", "GAMES", "GAME_PRESETS", "SYMBOLS", "make_objective", "MinimaxObjective",
-           "LeastSquaresGame", "HingeGame", "WassersteinGame", "FGame", "DIVERGENCES"]
+           "LeastSquaresGame", "HingeGame", "WassersteinGame", "FGame", "DIVERGENCES",
+           "RelativisticPairingGame"]

@@ -86,6 +86,7 @@ class FGame:
     statistics_names = ("value", "d_loss", "g_loss", "d_real", "d_fake")
     diagnostic_names = ("g_grad_norm_saturating", "g_grad_norm_non_saturating")
     output_range = None
+    generator_sees_real = False  # L_G takes D(G(z)) only
 
     def __post_init__(self):
         if self.divergence not in DIVERGENCES:

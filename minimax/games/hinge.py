@@ -34,6 +34,7 @@ class HingeGame:
     diagnostic_names = ("g_grad_norm",)
     equilibrium = {"d_loss": 2.0}  # 2 - 2·TV with TV = 0; D* is any value in [-1, 1] there
     output_range = None
+    generator_sees_real = False  # L_G takes D(G(z)) only
 
     @staticmethod
     def output(scores: torch.Tensor) -> torch.Tensor:

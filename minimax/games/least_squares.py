@@ -37,6 +37,7 @@ class LeastSquaresGame:
     statistics_names = ("d_loss", "g_loss", "d_real", "d_fake")
     diagnostic_names = ("g_grad_norm",)
     output_range = None
+    generator_sees_real = False  # L_G takes D(G(z)) only
 
     @property
     def equilibrium(self) -> dict[str, float]:

@@ -142,6 +142,7 @@ class MinimaxObjective:
     # at the optimum p_g = p_data: D* ≡ 1/2 and V = -log 4 (Theorem 1)
     equilibrium = {"value": theory.OPTIMAL_VALUE, "d_real": theory.EQUILIBRIUM_D, "d_fake": theory.EQUILIBRIUM_D}
     output_range = (0.0, 1.0)
+    generator_sees_real = False  # L_G takes D(G(z)) only
 
     @staticmethod
     def output(logits: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,11 @@ r"""Regularisers of the discriminator, usable with any game.
 
       (γ/2) · E_{x~p_data}[‖∇_x D(x)‖₂²],   with D's raw output (the logit for the 2014 game);
 
+* :class:`R2Penalty` (Mescheder et al. 2018, eq. 10; with R1 the recipe of Huang et al. 2024, R3GAN), the same
+  penalty on generated data:
+
+      (γ/2) · E_{z~p_z}[‖∇_x D(x)|_{x = G(z)}‖₂²]   (G(z) detached: the penalty trains D only);
+
 * :func:`spectral_normalise` (Miyato et al. 2018): every weight W of D divided by its largest
   singular value σ(W), estimated by one power iteration per forward pass — torch's own
   ``torch.nn.utils.parametrizations.spectral_norm``, applied to each linear and convolutional layer and to a
@@ -65,6 +70,19 @@ class R1Penalty:
         return grad.pow(2).sum() / real.shape[0]
 
 
+class R2Penalty:
+    """E‖∇_x D(x)‖₂² at x = G(z), weighted by γ/2 (``weight`` = γ) in L_D."""
+
+    name = "r2_penalty"
+
+    def __init__(self, weight: float):
+        self.coefficient = weight / 2
+
+    def __call__(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator):
+        grad = _input_gradient(D, fake.to(real.dtype))
+        return grad.pow(2).sum() / fake.shape[0]
+
+
 def penalties(cfg) -> list:
     """The penalties a configuration adds to L_D, in a fixed order."""
     out = []
@@ -72,6 +90,8 @@ def penalties(cfg) -> list:
         out.append(GradientPenalty(cfg.gp_weight))
     if cfg.r1 > 0:
         out.append(R1Penalty(cfg.r1))
+    if cfg.r2 > 0:
+        out.append(R2Penalty(cfg.r2))
     return out
 
 

@@ -33,6 +33,7 @@ class WassersteinGame:
     diagnostic_names = ("g_grad_norm",)
     equilibrium = {"value": 0.0}  # W1(p, p) = 0
     output_range = None
+    generator_sees_real = False  # L_G takes D(G(z)) only
 
     @staticmethod
     def output(scores: torch.Tensor) -> torch.Tensor:

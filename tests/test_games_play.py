@@ -127,6 +127,7 @@ def test_every_game_has_the_members_algorithm_1_and_the_pictures_read(name):
     missing = [m for m in members if not hasattr(objective, m)]
     assert not missing, missing
     real, fake = torch.randn(16), torch.randn(16)
-    stats = objective.statistics(real, fake, objective.generator_loss(fake))
+    seen = (real,) if objective.generator_sees_real else ()  # L_G of a pairing game takes D(x) too
+    stats = objective.statistics(real, fake, objective.generator_loss(fake, *seen))
     assert stats.shape == (len(objective.statistics_names),) and torch.isfinite(stats).all()
-    assert len(objective.diagnostic_losses(fake)) == len(objective.diagnostic_names)
+    assert len(objective.diagnostic_losses(fake, *seen)) == len(objective.diagnostic_names)

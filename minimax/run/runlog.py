@@ -119,6 +119,7 @@ class TensorBoardLog:
         "G_grad_norm/saturating": "g_grad_norm_saturating",
         "G_grad_norm/non_saturating": "g_grad_norm_non_saturating", "G_grad_norm/L_G": "g_grad_norm",
         "loss/gradient_penalty": "gradient_penalty", "loss/R1_penalty": "r1_penalty",
+        "loss/R2_penalty": "r2_penalty",
         "speed/steps_per_sec": "steps_per_sec", "G/diversity (fixed-noise samples vs data)": "diversity",
     }
 

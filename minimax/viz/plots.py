@@ -51,7 +51,7 @@ def _series(records: list[dict], key: str):
 
 LABELS = {"d_loss": "$L_D$", "g_loss": "$L_G$", "total_loss": "total = $L_D - \\log D(G(z))$",
           "gradient_penalty": "gradient penalty $E(\\|\\nabla D(\\hat x)\\| - 1)^2$",
-          "r1_penalty": "R1 $E\\|\\nabla_x D(x)\\|^2$",
+          "r1_penalty": "R1 $E\\|\\nabla_x D(x)\\|^2$", "r2_penalty": "R2 $E\\|\\nabla_x D(G(z))\\|^2$",
           "g_grad_norm_saturating": "saturating (the game as written)",
           "g_grad_norm_non_saturating": "non-saturating (the heuristic)", "g_grad_norm": "$L_G$"}
 MINIMAX_LABELS = {"g_grad_norm_saturating": "saturating: $\\log(1-D(G(z)))$",
@@ -74,7 +74,7 @@ def plot_losses(records: list[dict], path: Path, game=None) -> None:
     without a value) with its value at the optimum (-log 4 for the 2014 game)."""
     game = game or MinimaxObjective()
     fig, ax = plt.subplots(1, 2, figsize=(11, 4))
-    for key in ("d_loss", "g_loss", "total_loss", "gradient_penalty", "r1_penalty"):
+    for key in ("d_loss", "g_loss", "total_loss", "gradient_penalty", "r1_penalty", "r2_penalty"):
         if any(key in r for r in records):
             ax[0].plot(*_series(records, key), label=LABELS[key])
     ax[0].set_xlabel("iteration")

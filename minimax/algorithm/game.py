@@ -152,18 +152,18 @@ class Game:
     def generator_step(self, diagnose: bool = False):
         """One step of G on fresh noise (and fresh labels): descend L_G(D(G(z))). A game whose L_G pairs each
         G(z_i) with a real x_i (rpgan) gets a fresh real minibatch, its labels for G, and D(x) without a graph."""
-        m = self.cfg.batch_size
-        if self.objective.generator_sees_real:
+        m, sees_real = self.cfg.batch_size, self.objective.generator_sees_real
+        if sees_real:
             (x, c), z = self.real_labelled(m), self.noise(m)
-            with self.autocast():
-                fake_logits = self._d(self._g(z, c), c).float()
-                with torch.no_grad():
-                    real_logits = self._d(x, c).float()
-            return self.update_generator(fake_logits, diagnose, real_logits)
-        z, c = self.noise(m), self.labels(m)
+        else:
+            z, c = self.noise(m), self.labels(m)
+        real_logits = None
         with self.autocast():
             fake_logits = self._d(self._g(z, c), c).float()
-        return self.update_generator(fake_logits, diagnose)
+            if sees_real:
+                with torch.no_grad():
+                    real_logits = self._d(x, c).float()
+        return self.update_generator(fake_logits, diagnose, real_logits)
 
     def update_generator(self, fake_logits: torch.Tensor, diagnose: bool = False,
                          real_logits: torch.Tensor | None = None):

@@ -129,7 +129,8 @@ def check_replaceable(run: str | Path, opts: EvalOptions, force: bool) -> None:
 
 def preflight(opts: EvalOptions) -> None:
     """Every refusal that needs only the options, before any run, data or network is loaded: N against what
-    the metric needs, KID's subsets, IS's splits, the cache folder."""
+    the metric needs, KID's subsets, IS's splits, the cache folder. The runners rely on it (evaluate_runs calls
+    it before any runner); what needs the data (KID's subset against the reference set) stays in the runner."""
     n = sample_count(opts)
     if opts.cache_dir is not None:
         cache = Path(opts.cache_dir)

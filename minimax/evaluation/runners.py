@@ -212,11 +212,7 @@ def eval_parzen(opts, run_dir) -> dict:
 
 
 def eval_fid(opts, run_dir) -> dict:
-    job, features, real_f, shape, reference = _feature_job(opts, run_dir)
-    if job.n < features.dim:
-        raise MinimaxError(f"--n {job.n} is below the feature dimension {features.dim}: the covariance of the "
-                           f"samples would be singular and the FID meaningless; use --n {features.dim} or more "
-                           "(10000 is usual)")
+    job, features, real_f, shape, reference = _feature_job(opts, run_dir)  # (N ≥ the feature dimension: preflight)
     samples, source = job.samples()
     real, fake = GaussianFit(features.dim), GaussianFit(features.dim)
     real.update(real_f)
@@ -250,9 +246,7 @@ def eval_kid(opts, run_dir) -> dict:
 
 
 def eval_pr(opts, run_dir) -> dict:
-    job, features, real_f, shape, reference = _feature_job(opts, run_dir)
-    if job.n <= K:
-        raise MinimaxError(f"--n {job.n}: precision and recall need more than k = {K} samples")
+    job, features, real_f, shape, reference = _feature_job(opts, run_dir)  # (N > k: preflight)
     samples, source = job.samples()
     result = {**precision_recall(real_f, features(samples, shape)), "source": source}
     opts.say(f"precision {result['precision']:.4f}  recall {result['recall']:.4f}  density {result['density']:.4f}  "
@@ -262,12 +256,8 @@ def eval_pr(opts, run_dir) -> dict:
 
 
 def eval_is(opts, run_dir) -> dict:
-    if opts.features != "inception":
-        raise MinimaxError("the Inception Score is defined on the Inception network: pass --features inception")
-    splits = positive_int(opts.splits, "--splits")
+    splits = positive_int(opts.splits, "--splits")  # (Inception features and N ≥ splits: preflight)
     job = make_job(opts, run_dir, (*WITH_TEST_SPLIT, STACKED))
-    if job.n < splits:
-        raise MinimaxError(f"--n {job.n} is below --splits {splits}")
     features = Features(opts, job.cfg)
     samples, source = job.samples()
     _, logits = inception_outputs(features.net, samples, job.shape, logits=True)

@@ -65,22 +65,24 @@ class R1Penalty:
     def __init__(self, weight: float):
         self.coefficient = weight / 2
 
+    @staticmethod
+    def points(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """Where ∇_x D is taken: the real minibatch."""
+        return real
+
     def __call__(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator):
-        grad = _input_gradient(D, real)
-        return grad.pow(2).sum() / real.shape[0]
+        x = self.points(real, fake)
+        return _input_gradient(D, x).pow(2).sum() / x.shape[0]
 
 
-class R2Penalty:
-    """E‖∇_x D(x)‖₂² at x = G(z), weighted by γ/2 (``weight`` = γ) in L_D."""
+class R2Penalty(R1Penalty):
+    """E‖∇_x D(x)‖₂² at x = G(z), weighted by γ/2 (``weight`` = γ) in L_D: R1's penalty at the generated samples."""
 
     name = "r2_penalty"
 
-    def __init__(self, weight: float):
-        self.coefficient = weight / 2
-
-    def __call__(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator):
-        grad = _input_gradient(D, fake.to(real.dtype))
-        return grad.pow(2).sum() / fake.shape[0]
+    @staticmethod
+    def points(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        return fake.to(real.dtype)
 
 
 def penalties(cfg) -> list:

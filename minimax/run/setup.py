@@ -108,12 +108,16 @@ def name_classes(cfg: TrainConfig, data) -> None:
     cfg.class_names = names
 
 
-def read_run_checkpoint(run_dir: Path, checkpoint: str | Path | None = None) -> tuple[dict, dict]:
+def read_run_checkpoint(run_dir: Path, cfg: TrainConfig, checkpoint: str | Path | None = None) -> tuple[dict, dict]:
     """(tensors, metadata) of the file ``checkpoint``, else of the run's newest checkpoint that verifies (a
-    newer one that does not is named in a warning)."""
+    newer one that does not is named in a warning); refused when the run's config.json (``cfg``) disagrees with
+    the config the checkpoint was written with (:func:`~minimax.run.checkpoint.check_config`)."""
     if checkpoint is not None:
-        return ckpt.read_checkpoint(checkpoint)
-    return ckpt.read_latest(run_dir, warn=lambda msg: print(f"minimax: warning: {msg}", file=sys.stderr))
+        tensors, meta = ckpt.read_checkpoint(checkpoint)
+    else:
+        tensors, meta = ckpt.read_latest(run_dir, warn=lambda msg: print(f"minimax: warning: {msg}", file=sys.stderr))
+    ckpt.check_config(cfg.to_dict(), meta, str(Path(run_dir) / CONFIG))
+    return tensors, meta
 
 
 def load_run(run_dir: str | Path, steps: int | None = None, resume: bool = False,
@@ -126,8 +130,7 @@ def load_run(run_dir: str | Path, steps: int | None = None, resume: bool = False
     if steps is not None:
         cfg.steps = steps
         cfg.validate()
-    tensors, meta = read_run_checkpoint(run_dir, checkpoint)
-    ckpt.check_config(cfg.to_dict(), meta, str(run_dir / CONFIG))
+    tensors, meta = read_run_checkpoint(run_dir, cfg, checkpoint)
     if steps is not None and steps < meta["step"]:
         raise MinimaxError(f"--steps {steps} is below the step of the run's latest checkpoint ({meta['step']})")
     game = build_game(cfg)

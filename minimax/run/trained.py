@@ -18,8 +18,8 @@ from ..config import TrainConfig
 from ..errors import MinimaxError
 from ..games import make_objective
 from ..players import build_players
-from .checkpoint import check_config, decode_state
-from .rundir import CONFIG, load_run_config
+from .checkpoint import decode_state
+from .rundir import load_run_config
 from .setup import load_data, read_run_checkpoint, resolve_device
 
 
@@ -52,8 +52,7 @@ def load_trained(run_dir: str | Path, checkpoint: str | Path | None = None) -> T
     built them (same layout, same device), their weights loaded strictly."""
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir)
-    tensors, meta = read_run_checkpoint(run_dir, checkpoint)
-    check_config(cfg.to_dict(), meta, str(run_dir / CONFIG))
+    tensors, meta = read_run_checkpoint(run_dir, cfg, checkpoint)
     cfg.validate()
     device = resolve_device(cfg.device)
     data = load_data(cfg, device)

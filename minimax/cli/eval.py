@@ -7,6 +7,7 @@ import argparse
 from ..evaluation import (
     FEATURE_METRICS,
     METRICS,
+    REFERENCE_METRICS,
     EvalOptions,
     default_n,
     evaluate_runs,
@@ -18,8 +19,9 @@ from ..evaluation import (
 def cmd_eval(args: argparse.Namespace) -> int:
     opts = EvalOptions(metric=args.metric, data_dir=args.data_dir, n=args.n, seed=args.seed, real=args.real,
                        dataset=args.dataset, cache_dir=args.cache_dir, quiet=False,
-                       **{k: getattr(args, k) for k in ("features", "inception_weights", "subsets", "subset_size",
-                                                         "splits", "every_checkpoint") if hasattr(args, k)})
+                       **{k: getattr(args, k) for k in ("features", "inception_weights", "real_dir", "subsets",
+                                                         "subset_size", "splits", "every_checkpoint")
+                          if hasattr(args, k)})
     rows = evaluate_runs(args.run_dirs, opts, force=args.force)
     if len(rows) > 1:
         seeds = seeds_of_one_configuration(args.run_dirs)
@@ -54,6 +56,11 @@ def add_parser(sub) -> None:
                                 "Inception-v3 (needs its weights file; never downloaded)")
             p.add_argument("--inception-weights", metavar="FILE", default=None,
                            help="pt_inception-2015-12-05-6726825d.pth (default: the torch hub cache)")
+        if metric in REFERENCE_METRICS:
+            p.add_argument("--real-dir", metavar="DIR", default=None,
+                           help="compare with every image under DIR (read as a training folder: centre crop, "
+                                "resized to the run's side) instead of the test split (a folder run: its training "
+                                "folder); needs --features inception; its features are cached by content")
         if metric == "kid":
             p.add_argument("--subsets", default="100", help="number of subsets (default: 100)")
             p.add_argument("--subset-size", default="1000", help="samples per subset (default: 1000)")

@@ -36,6 +36,7 @@ from ..run.rundir import CONDITIONAL, FID, INCEPTION_SCORE, KID, MODES, PARZEN, 
 from .options import EvalOptions
 from .runners import (
     EVALUATORS,
+    IMAGE_SETS,
     MNIST_FAMILY,
     STACKED,
     WITH_TEST_SPLIT,
@@ -47,17 +48,17 @@ from .runners import (
 # each metric: what it measures (the command's help) and the datasets it takes (the first: --real's default)
 METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "parzen": ("Parzen-window log-likelihood on the MNIST test set (paper's Table 1)", MNIST_FAMILY),
-    "fid": ("Frechet distance of features (classifier, or --features inception) to the test split",
-            (*WITH_TEST_SPLIT, STACKED)),
-    "kid": ("Kernel Inception Distance: unbiased MMD^2 (cubic kernel), mean ± std over subsets",
-            (*WITH_TEST_SPLIT, STACKED)),
-    "pr": ("precision, recall, density and coverage (k-NN manifolds, k = 3)", (*WITH_TEST_SPLIT, STACKED)),
-    "is": ("Inception Score, mean ± std over splits (--features inception)", (*WITH_TEST_SPLIT, STACKED)),
+    "fid": ("Frechet distance of features (classifier, or --features inception) to the test split or --real-dir",
+            IMAGE_SETS),
+    "kid": ("Kernel Inception Distance: unbiased MMD^2 (cubic kernel), mean ± std over subsets", IMAGE_SETS),
+    "pr": ("precision, recall, density and coverage (k-NN manifolds, k = 3)", IMAGE_SETS),
+    "is": ("Inception Score, mean ± std over splits (--features inception)", IMAGE_SETS),
     "modes": ("Stacked MNIST: modes covered of 1,000 and KL to uniform (N = 26,000)", (STACKED,)),
     "conditional": ("conditional runs: accuracy of each class's samples under the feature classifier, and "
                     "intra-class FID", WITH_TEST_SPLIT),
 }
 FEATURE_METRICS = ("fid", "kid", "pr", "is")
+REFERENCE_METRICS = ("fid", "kid", "pr")  # compared with a reference set: the test split, or --real-dir
 
 
 FILES = {"parzen": PARZEN, "fid": FID, "kid": KID, "pr": PRECISION_RECALL, "is": INCEPTION_SCORE, "modes": MODES,
@@ -111,8 +112,8 @@ def _planned(opts: EvalOptions, run: str | Path) -> dict:
 
 def check_replaceable(run: str | Path, opts: EvalOptions, force: bool) -> None:
     """Refuse to replace RUN/<metric>.json made with another protocol (N, noise seed, features, generator
-    weights), unless ``force``: a record is never silently lost. A record of the same protocol is replaced (a
-    re-evaluation); every replaced record is appended to RUN/<metric>.history.jsonl first."""
+    weights, --real-dir), unless ``force``: a record is never silently lost. A record of the same protocol is
+    replaced (a re-evaluation); every replaced record is appended to RUN/<metric>.history.jsonl first."""
     path = Path(run) / FILES[opts.metric]
     if not path.is_file():
         return
@@ -122,6 +123,11 @@ def check_replaceable(run: str | Path, opts: EvalOptions, force: bool) -> None:
         old = {}
     planned = _planned(opts, run)
     differ = [f"{k} {old[k]!r} there, {v!r} now" for k, v in planned.items() if k in old and old[k] != v]
+    if opts.metric in REFERENCE_METRICS and isinstance(old.get("reference"), dict):
+        was = None if old["reference"].get("split") else old["reference"].get("folder")  # None: the default set
+        now = None if opts.real_dir is None else str(opts.real_dir)
+        if was != now:
+            differ.append(f"reference {was or 'the default set'!r} there, {now or 'the default set'!r} now")
     if differ and not force:
         raise MinimaxError(f"{path} holds an evaluation with another protocol ({'; '.join(differ)}); pass --force "
                            f"to replace it (the old record is kept in {history_path(run, opts.metric)})")
@@ -129,9 +135,20 @@ def check_replaceable(run: str | Path, opts: EvalOptions, force: bool) -> None:
 
 def preflight(opts: EvalOptions) -> None:
     """Every refusal that needs only the options, before any run, data or network is loaded: N against what
-    the metric needs, KID's subsets, IS's splits, the cache folder. The runners rely on it (evaluate_runs calls
-    it before any runner); what needs the data (KID's subset against the reference set) stays in the runner."""
+    the metric needs, KID's subsets, IS's splits, --real-dir, the cache folder. The runners rely on it
+    (evaluate_runs calls it before any runner); what needs the data (KID's subset against the reference set)
+    stays in the runner."""
     n = sample_count(opts)
+    if opts.real_dir is not None:
+        if opts.metric not in REFERENCE_METRICS:
+            raise MinimaxError(f"--real-dir is the reference set of {', '.join(REFERENCE_METRICS)}; eval {opts.metric} "
+                               "has none")
+        if opts.features != "inception":
+            raise MinimaxError("--real-dir needs --features inception (the classifier features are trained on the "
+                               "MNIST-style sets and compared with their test split)")
+        folder = Path(opts.real_dir)
+        if not str(opts.real_dir).strip() or not folder.is_dir():
+            raise MinimaxError(f"--real-dir {opts.real_dir!r} is not a folder of images")
     if opts.cache_dir is not None:
         cache = Path(opts.cache_dir)
         if cache.exists() and not cache.is_dir():

@@ -10,7 +10,8 @@ class EvalOptions:
 
     ``n``: samples to draw (default: the metric's, 10,000 or Stacked MNIST's 26,000); ``seed``: the noise
     seed; ``real``: score real training images instead (no run, or a run for its dataset); ``features``:
-    'classifier' (MNIST-style sets) or 'inception' (with ``inception_weights``, never downloaded);
+    'classifier' (MNIST-style sets) or 'inception' (with ``inception_weights``, never downloaded); ``real_dir``:
+    a folder of real images to compare with instead of the test split (fid, kid, pr);
     ``subsets``/``subset_size`` (KID), ``splits`` (IS), ``every_checkpoint`` (modes); ``quiet``: print
     nothing (the command line prints each metric's lines)."""
 
@@ -23,6 +24,7 @@ class EvalOptions:
     cache_dir: str | None = None
     features: str | None = None  # default: inception for "is", else classifier
     inception_weights: str | None = None
+    real_dir: str | None = None  # fid/kid/pr: a folder of real images as the reference set (Inception features)
     subsets: int | str = 100
     subset_size: int | str = 1000
     splits: int | str = 10

@@ -32,13 +32,12 @@ from ..run.rundir import load_run_config, step_of
 from ..run.sampling import generate
 from ..run.trained import Trained, load_trained
 from .options import EvalOptions
+from .reference import STACKED, reference_features, reference_set
 
 MAX_EVAL_SAMPLES = 10**6
 MNIST_FAMILY = ("mnist", "fashion-mnist")
 WITH_TEST_SPLIT = (*MNIST_FAMILY, "cifar10")
-STACKED = "stacked-mnist"
-REFERENCE_SIZE = 10_000  # real stacks drawn as Stacked MNIST's reference set (it has no test split)
-REFERENCE_SEED = 1  # their stream (noise seeds of generated samples are --seed)
+IMAGE_SETS = (*WITH_TEST_SPLIT, STACKED, "folder")  # what the Inception features take
 STACKED_EVAL_SAMPLES = 26_000  # VEEGAN's and PacGAN's N
 DIGIT_EPOCHS = 6  # the digit reader of Stacked MNIST trains longer than the FID network (>= 99% on test digits)
 
@@ -64,12 +63,18 @@ class Job:
     players: Trained | None
     n: int
     seed: int
+    _real: object = None  # with --real: the training set, loaded once
+
+    def real_data(self):
+        if self._real is None:
+            self._real = load_dataset(self.cfg, "cpu", split="train")
+        return self._real
 
     def samples(self) -> tuple[torch.Tensor, str]:
         """N samples in [0, 1], flattened: the run's generator's, or real training images with --real."""
         check_sample_memory(self.n, self.shape, "--n")
         if self.players is None:
-            data = load_dataset(self.cfg, "cpu", split="train")
+            data = self.real_data()
             if self.cfg.dataset == STACKED:
                 return data.pixels(self.n, self.seed), f"{self.n} real stacks (seed {self.seed})"
             samples = data.pixels()[:self.n]
@@ -79,9 +84,7 @@ class Job:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        if self.players is not None:
-            return tuple(self.players.data.shape)
-        return (3, 28, 28) if self.cfg.dataset == STACKED else (1, 28, 28)
+        return tuple((self.players.data if self.players is not None else self.real_data()).shape)
 
     def protocol(self, source: str, reference: dict | None, network: dict | None, **extra) -> dict:
         return {"metric": self.metric, "minimax_version": __version__, "run": self.run_dir,
@@ -102,8 +105,9 @@ def generator_weights(cfg: TrainConfig) -> str:
     return "G's own weights (no average kept)"
 
 
-def make_job(opts: EvalOptions, run_dir: str | None, datasets: tuple[str, ...]) -> Job:
-    """The run's generator (or with --real none) after checking the dataset suits the metric."""
+def make_job(opts: EvalOptions, run_dir: str | None, datasets: tuple[str, ...], hint: str = "") -> Job:
+    """The run's generator (or with --real none) after checking the dataset suits the metric (``hint``: what
+    to do when it does not)."""
     metric = opts.metric
     n = sample_count(opts)
     seed = noise_seed(opts.seed)
@@ -121,7 +125,7 @@ def make_job(opts: EvalOptions, run_dir: str | None, datasets: tuple[str, ...]) 
         cfg = TrainConfig(dataset=opts.dataset, model="veegan" if opts.dataset == STACKED else "paper")
     if cfg.dataset not in datasets:
         raise MinimaxError(f"eval {metric} needs a run of {', '.join(datasets)}; the "
-                           f"{'run' if run_dir else '--dataset'}'s dataset is {cfg.dataset!r}")
+                           f"{'run' if run_dir else '--dataset'}'s dataset is {cfg.dataset!r}{hint}")
     cfg.data_dir = opts.data_dir
     if not opts.real:
         players = load_trained(run_dir)
@@ -167,32 +171,31 @@ class Features:
         return classifier.features(self.net, pixels, shape)
 
 
-def reference_set(job: Job):
-    """(pixels [N, D] in [0, 1], shape, record) of the real images samples are compared with: the test split,
-    or for Stacked MNIST (no test split) REFERENCE_SIZE stacks of training digits from their own seed."""
-    if job.cfg.dataset == STACKED:
-        data = load_dataset(job.cfg, "cpu", split="train")
-        return data.pixels(REFERENCE_SIZE, REFERENCE_SEED), data.shape, \
-            {"split": "stacks of train[:50000]", "size": REFERENCE_SIZE, "seed": REFERENCE_SEED}
-    test = load_dataset(job.cfg, "cpu", split="t10k")
-    _check_shapes(job, test)
-    return test.pixels(), test.shape, {"split": "test", "size": len(test)}
-
-
-def _feature_job(opts, run_dir, datasets_inception=(*WITH_TEST_SPLIT, STACKED), check=None):
+def _feature_job(opts, run_dir, check=None):
     """(job, features, real features, reference record) shared by fid, kid and pr; ``check(job, reference)``
     refuses options before any feature is computed."""
-    datasets = datasets_inception if opts.features == "inception" else MNIST_FAMILY
-    job = make_job(opts, run_dir, datasets)
-    real, shape, reference = reference_set(job)  # checks the run's shape against the data's first
+    if opts.features == "inception":
+        job = make_job(opts, run_dir, IMAGE_SETS)
+    else:
+        job = make_job(opts, run_dir, MNIST_FAMILY, hint=" (the classifier features are trained on MNIST-style "
+                       "sets; pass --features inception)")
+    reference = reference_set(job)  # checks the run's shape against the data's first
     if check is not None:
-        check(job, reference)
+        check(job, reference.record)
     train = test = None
     if opts.features == "classifier":
         train = load_dataset(job.cfg, "cpu", split="train")
         test = load_dataset(job.cfg, "cpu", split="t10k")
     features = Features(opts, job.cfg, train, test)
-    return job, features, features(real, shape), shape, reference
+    real_f = reference_features(reference, features, opts.cache_dir, say=opts.say)
+    return job, features, real_f, job.shape, reference.record
+
+
+def _label(reference: dict) -> str:
+    """How a printed line names the reference set: "10000 test images", "500 images of photos/"."""
+    if "folder" in reference:
+        return f"{reference['size']} images of {reference['folder']}"
+    return f"{reference['size']} {reference['split']} images"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -222,7 +225,7 @@ def eval_fid(opts, run_dir) -> dict:
     if "test_accuracy" in features.record:
         result["classifier_test_accuracy"] = features.record["test_accuracy"]
     opts.say(f"Frechet distance ({features.kind} features): {result['fid']:.3f} ({source} vs "
-          f"{reference['size']} {reference['split']} images{_accuracy_note(features)})")
+          f"{_label(reference)}{_accuracy_note(features)})")
     return {**result, "protocol": job.protocol(source, reference, features.record)}
 
 
@@ -240,7 +243,7 @@ def eval_kid(opts, run_dir) -> dict:
     result = {**kid(real_f, features(samples, shape), subsets, size, seed=job.seed), "source": source}
     opts.say(f"KID = MMD²_u, unscaled ({features.kind} features): {result['kid']:.5f} ± {result['kid_std']:.5f} "
              f"({subsets} subsets of "
-          f"{size}; {source} vs {reference['size']} {reference['split']} images{_accuracy_note(features)})")
+          f"{size}; {source} vs {_label(reference)}{_accuracy_note(features)})")
     return {**result, "protocol": job.protocol(source, reference, features.record, subsets=subsets,
                                                subset_size=size)}
 
@@ -250,14 +253,14 @@ def eval_pr(opts, run_dir) -> dict:
     samples, source = job.samples()
     result = {**precision_recall(real_f, features(samples, shape)), "source": source}
     opts.say(f"precision {result['precision']:.4f}  recall {result['recall']:.4f}  density {result['density']:.4f}  "
-          f"coverage {result['coverage']:.4f}  (k = {K}, {features.kind} features; {source} vs {reference['size']} "
-          f"{reference['split']} images{_accuracy_note(features)})")
+          f"coverage {result['coverage']:.4f}  (k = {K}, {features.kind} features; {source} vs "
+          f"{_label(reference)}{_accuracy_note(features)})")
     return {**result, "protocol": job.protocol(source, reference, features.record)}
 
 
 def eval_is(opts, run_dir) -> dict:
     splits = positive_int(opts.splits, "--splits")  # (Inception features and N ≥ splits: preflight)
-    job = make_job(opts, run_dir, (*WITH_TEST_SPLIT, STACKED))
+    job = make_job(opts, run_dir, IMAGE_SETS)
     features = Features(opts, job.cfg)
     samples, source = job.samples()
     _, logits = inception_outputs(features.net, samples, job.shape, logits=True)

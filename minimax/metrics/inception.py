@@ -142,6 +142,15 @@ class InceptionE(nn.Module):
                           self.branch3x3dbl_3a(d), self.branch3x3dbl_3b(d), self.branch_pool(pooled)], 1)
 
 
+def to_network_input(x: torch.Tensor) -> torch.Tensor:
+    """Pixels in [0, 1], [N, 1 or 3, H, W] → [N, 3, 299, 299] in [-1, 1]: grey repeated to RGB, then resized as
+    pytorch-fid resizes (bilinear, align_corners=False, no antialiasing): output pixel i reads the input at
+    s = (i + ½)·H/299 − ½, clamped to [0, H − 1], interpolated linearly between its two neighbours."""
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    return F.interpolate(x.float(), size=(SIDE, SIDE), mode="bilinear", align_corners=False) * 2 - 1
+
+
 class FIDInceptionV3(nn.Module):
     def __init__(self):
         super().__init__()
@@ -165,9 +174,7 @@ class FIDInceptionV3(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """φ(x) ∈ R^2048, the pool3 features, for pixels in [0, 1] of shape [N, 1 or 3, H, W]."""
-        if x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)
-        x = F.interpolate(x.float(), size=(SIDE, SIDE), mode="bilinear", align_corners=False) * 2 - 1
+        x = to_network_input(x)
         x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
         x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(F.max_pool2d(x, 3, 2)))
         x = F.max_pool2d(x, 3, 2)

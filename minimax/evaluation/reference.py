@@ -1,0 +1,116 @@
+"""The reference set — the real images a run's samples are compared with — and its features, cached by content.
+
+Which images:
+
+- MNIST-style sets and CIFAR-10: the test split;
+- Stacked MNIST (no test split): REFERENCE_SIZE stacks of training digits drawn from their own seed;
+- a folder run: its training folder (``--data-dir``);
+- with ``--real-dir DIR`` (any run): every image under DIR, read as a training folder is read
+  (:func:`minimax.data.images.image_folder`: centre-cropped to a square, resized to the run's side with PIL's
+  antialiased bilinear filter), so reference and samples reach the feature network at one resolution; the
+  Inception network then resizes both to 299×299 as pytorch-fid does
+  (:func:`minimax.metrics.inception.to_network_input`).
+
+The Inception features φ of the reference set are cached (clean-fid and torch-fidelity cache reference statistics the
+same way) under a key that is the SHA-256 of the reference pixels as loaded, their shape, the feature network's
+identity and CACHE_VERSION: an edited image, another side, another network or new feature code is a new key,
+never a stale score. φ itself is kept, not only its mean and covariance: KID and precision/recall need it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save
+
+from ..data import load_dataset
+from ..data.images import image_folder
+from ..errors import MinimaxError
+from ..files import atomic_write_bytes
+from ..metrics.classifier import default_cache_dir
+
+STACKED = "stacked-mnist"
+REFERENCE_SIZE = 10_000  # real stacks drawn as Stacked MNIST's reference set (it has no test split)
+REFERENCE_SEED = 1  # their stream (noise seeds of generated samples are --seed)
+CACHE_VERSION = "1"  # bump when the feature code changes what φ of given pixels is
+RESIZE = ("centre crop to a square, PIL bilinear (antialiased) to the run's side; the Inception network resizes "
+          "to 299 bilinearly (align_corners=False, as pytorch-fid)")
+
+
+@dataclass
+class Reference:
+    """Real images in [0, 1] flattened to [N, D], their shape [C, H, W] and their protocol record."""
+
+    pixels: torch.Tensor
+    shape: tuple[int, ...]
+    record: dict
+
+    def digest(self) -> str:
+        """SHA-256 of the pixels as loaded and their shape: the reference set's identity."""
+        h = hashlib.sha256(json.dumps(list(self.shape)).encode())
+        h.update(self.pixels.contiguous().float().numpy().tobytes())
+        return h.hexdigest()
+
+
+def reference_set(job) -> Reference:
+    """The real images ``job``'s samples are compared with (see the module's docstring)."""
+    opts, cfg = job.opts, job.cfg
+    side = job.shape[-1]
+    if opts.real_dir is not None:
+        data = image_folder(opts.real_dir, "cpu", "tanh", side)
+        return Reference(data.pixels(), tuple(data.shape), {"folder": str(opts.real_dir), "size": len(data),
+                                                            "side": side, "resize": RESIZE})
+    if cfg.dataset == "folder":
+        data = load_dataset(cfg, "cpu")
+        return Reference(data.pixels(), tuple(data.shape), {"folder": str(cfg.data_dir), "split": "training folder",
+                                                            "size": len(data), "side": side, "resize": RESIZE})
+    if cfg.dataset == STACKED:
+        data = load_dataset(cfg, "cpu", split="train")
+        return Reference(data.pixels(REFERENCE_SIZE, REFERENCE_SEED), tuple(data.shape),
+                         {"split": "stacks of train[:50000]", "size": REFERENCE_SIZE, "seed": REFERENCE_SEED})
+    test = load_dataset(cfg, "cpu", split="t10k")
+    if job.players is not None and tuple(job.players.data.shape) != tuple(test.shape):
+        raise MinimaxError(f"the run makes images of shape {tuple(job.players.data.shape)}, the evaluation set in "
+                           f"--data-dir has {tuple(test.shape)}")
+    return Reference(test.pixels(), tuple(test.shape), {"split": "test", "size": len(test)})
+
+
+def network_id(record: dict) -> str:
+    """The feature network's identity in its protocol record: the weights file's SHA-256 or the digest."""
+    return str(record.get("sha256") or record.get("digest"))
+
+
+def cache_path(cache_dir: str | Path | None, key: str) -> Path:
+    return Path(cache_dir or default_cache_dir()) / "reference-features" / f"{key[:40]}.safetensors"
+
+
+def reference_features(reference: Reference, features, cache_dir=None, say=print) -> torch.Tensor:
+    """φ of the reference images; Inception's (minutes on a CPU for 10,000 images) read from the cache when a file with this key is there and holds [N, dim]
+    finite numbers, else computed and cached (an unreadable cache file is said and replaced)."""
+    reference.record["sha256"] = digest = reference.digest()
+    if features.kind != "inception":  # the classifier's features take a second: not worth a file
+        return features(reference.pixels, reference.shape)
+    key = hashlib.sha256(f"{CACHE_VERSION}|{network_id(features.record)}|{digest}".encode()).hexdigest()
+    path = cache_path(cache_dir, key)
+    n = len(reference.pixels)
+    if path.is_file():
+        try:
+            phi = load_file(path)["features"]
+            if tuple(phi.shape) == (n, features.dim) and bool(torch.isfinite(phi).all()):
+                say(f"reference features: {n} images, read from the cache ({path})")
+                return phi
+            say(f"reference features in {path} hold shape {tuple(phi.shape)}; computing them again")
+        except (SafetensorError, KeyError, OSError, ValueError) as e:
+            say(f"reference features in {path} are unreadable ({type(e).__name__}); computing them again")
+    phi = features(reference.pixels, reference.shape).float().contiguous()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, save({"features": phi}, metadata={"key": key, "n": str(n)}))
+        say(f"reference features: {n} images, computed and cached in {path}")
+    except (OSError, MinimaxError) as e:  # a read-only cache costs the next run time, never this result
+        say(f"reference features: {n} images, computed (not cached: {getattr(e, 'strerror', None) or e})")
+    return phi

@@ -160,8 +160,9 @@ class TrainConfig:
                        "'simultaneous' = G updated from the same G(z) as the last D step",
                        choices=UPDATES, default="alternating")
     game: str = _opt("the game: minimax (Goodfellow et al. 2014), lsgan, hinge, wgan-gp, an f-GAN (f-kl, "
-                     "f-reverse-kl, f-pearson, f-hellinger, f-js), or rpgan (relativistic pairing: "
-                     "min_D E f(D(x) − D(G(z))), min_G E f(D(G(z)) − D(x)), f(t) = −log σ(t))", choices=GAMES,
+                     "f-reverse-kl, f-pearson, f-hellinger, f-js), rpgan (relativistic pairing: "
+                     "min_D E f(D(x) − D(G(z))), min_G E f(D(G(z)) − D(x)), f(t) = −log σ(t)) or ragan "
+                     "(relativistic average: each score against the other kind's mean score)", choices=GAMES,
                      default="minimax")
     g_loss: str = _opt("generator loss of the minimax and f-GAN games: the saddle point as written ('saturating') "
                        "or the paper's heuristic ('non-saturating')", choices=GENERATOR_LOSSES,

@@ -14,14 +14,16 @@ from minimax.games import make_objective
 from minimax.games.regularizers import R1Penalty, R2Penalty, penalties
 from minimax.games.relativistic import (
     LOG_2,
+    RelativisticAverageGame,
     RelativisticPairingGame,
-    optimal_pairing_loss,
-    pairing_divergence,
+    optimal_loss,
 )
+from minimax.games.relativistic import divergence as pairing_divergence
 from minimax.players import build_players
 from minimax.run.checkpoint import latest_checkpoint, read_checkpoint
 
 GAME = RelativisticPairingGame()
+AVERAGE = RelativisticAverageGame()
 
 
 def gaussian(x, mu, sd=1.0):
@@ -61,7 +63,7 @@ def test_generator_gradient_is_autograd_of_the_formula():
 def test_at_p_equal_q_the_best_discriminator_loss_is_log_2():
     x = grid()
     for p in (gaussian(x, 0.0), gaussian(x, 1.0, 0.5) + 0.5 * gaussian(x, -2.0)):
-        best, s = optimal_pairing_loss(p, p)
+        best, s = optimal_loss(p, p)
         assert best == pytest.approx(LOG_2, abs=1e-6)
         # any constant D attains it
         p_n = p / p.sum()
@@ -80,7 +82,7 @@ def test_the_divergence_grows_as_the_gaussians_separate():
 def test_the_numerical_optimum_is_stationary_and_beats_perturbations():
     x = grid(81)
     p, q = gaussian(x, 0.0), gaussian(x, 1.5, 0.7)
-    best, s = optimal_pairing_loss(p, q)
+    best, s = optimal_loss(p, q)
     p_n, q_n = p / p.sum(), q / q.sum()
     s = s.clone().requires_grad_(True)
     loss = GAME.expected_discriminator_loss(s, p_n, q_n)
@@ -102,10 +104,11 @@ class Shift(nn.Module):
         return z + self.mu
 
 
-def test_a_discriminator_trained_by_the_loop_reaches_the_numerical_optimum():
+@pytest.mark.parametrize("objective", [GAME, AVERAGE], ids=["rpgan", "ragan"])
+def test_a_discriminator_trained_by_the_loop_reaches_the_numerical_optimum(objective):
     """D steps of Algorithm 1 (G held fixed at p_g = N(μ, 1)) on gauss1d's p_data: the expected loss of the
     trained D on a grid comes within 0.01 nats of inf_D L_D computed numerically."""
-    cfg = TrainConfig(dataset="gauss1d", game="rpgan", latent_dim=1, batch_size=512, d_hidden=(64, 64), lr=2e-3,
+    cfg = TrainConfig(dataset="gauss1d", game=objective.name, latent_dim=1, batch_size=512, d_hidden=(64, 64), lr=2e-3,
                       seed=0, device="cpu").validate()
     data = load_dataset(cfg)
     _, D = build_players(cfg, data)
@@ -118,17 +121,18 @@ def test_a_discriminator_trained_by_the_loop_reaches_the_numerical_optimum():
     p_n, q_n = p / p.sum(), q / q.sum()
     with torch.no_grad():
         s = game.D(x[:, None].float()).double()
-    trained = float(GAME.expected_discriminator_loss(s, p_n, q_n))
-    best, _ = optimal_pairing_loss(p, q)
-    print(f"rpgan D trained by the loop: {trained:.4f}; numerical inf_D L_D {best:.4f}; log 2 = {LOG_2:.4f}")
-    assert best < LOG_2 - 0.05  # the two densities differ: the optimum is well below log 2
+    trained = float(objective.expected_discriminator_loss(s, p_n, q_n))
+    best, _ = optimal_loss(p, q, objective)
+    top = objective.equilibrium["d_loss"]
+    print(f"{objective.name} D trained by the loop: {trained:.4f}; numerical inf_D L_D {best:.4f}; at p = q {top:.4f}")
+    assert best < top - 0.05  # the two densities differ: the optimum is well below its value at p = q
     assert best - 1e-6 <= trained < best + 0.01
 
 
 # --- the G step sees a fresh real minibatch; other games draw nothing more --------------------------
-def test_the_generator_step_draws_a_fresh_real_minibatch_only_for_rpgan():
+def test_the_generator_step_draws_a_fresh_real_minibatch_only_for_the_relativistic_games():
     draws = {}
-    for name in ("rpgan", "minimax"):
+    for name in ("rpgan", "ragan", "minimax"):
         cfg = TrainConfig(dataset="ring", game=name, batch_size=8, g_hidden=(8,), d_hidden=(8,), latent_dim=2,
                           device="cpu").validate()
         data = load_dataset(cfg)
@@ -136,7 +140,49 @@ def test_the_generator_step_draws_a_fresh_real_minibatch_only_for_rpgan():
         before = game.streams.data.get_state().clone()
         game.generator_step()
         draws[name] = not torch.equal(before, game.streams.data.get_state())
-    assert draws == {"rpgan": True, "minimax": False}
+    assert draws == {"rpgan": True, "ragan": True, "minimax": False}
+
+
+# --- the average game (RaGAN) ------------------------------------------------------------------------
+def test_ragan_losses_are_the_written_formulas_and_finite():
+    real = torch.tensor([0.3, -2.0, 1.5], dtype=torch.float64)
+    fake = torch.tensor([1.0, 0.5, -0.7, 2.0], dtype=torch.float64)  # (m may differ between the two)
+    ls = torch.nn.functional.logsigmoid
+    expected_d = -ls(real - fake.mean()).mean() - torch.log(1 - torch.sigmoid(fake - real.mean())).mean()
+    assert float(AVERAGE.discriminator_loss(real, fake)) == pytest.approx(float(expected_d), rel=1e-12)
+    expected_g = -ls(fake - real.mean()).mean() - torch.log(1 - torch.sigmoid(real - fake.mean())).mean()
+    assert float(AVERAGE.generator_loss(fake, real)) == pytest.approx(float(expected_g), rel=1e-12)
+    huge = torch.tensor([1e4, -1e4], dtype=torch.float64)
+    assert torch.isfinite(AVERAGE.discriminator_loss(huge, -huge))
+    assert torch.isfinite(AVERAGE.generator_loss(huge, -huge))
+    zero = torch.zeros(4)
+    assert float(AVERAGE.discriminator_loss(zero, zero)) == pytest.approx(2 * LOG_2)
+    # G's gradient reaches every generated sample also through the mean: autograd of the formula
+    fake = fake.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(AVERAGE.generator_loss(fake, real), fake)
+    sig = torch.sigmoid
+    m, n = len(fake), len(real)
+    by_hand = -sig(-(fake - real.mean())).detach() / m - sig(-(fake.mean() - real)).sum().detach() / (n * m)
+    assert torch.allclose(g, by_hand, atol=1e-14)
+
+
+def test_ragan_at_p_equal_q_is_2_log_2_and_its_divergence_grows_with_the_distance():
+    x = grid()
+    p = gaussian(x, 0.0)
+    best, _ = optimal_loss(p, p, AVERAGE)
+    assert best == pytest.approx(2 * LOG_2, abs=1e-6)
+    p_n = p / p.sum()
+    assert float(AVERAGE.expected_discriminator_loss(torch.full_like(x, -1.3), p_n, p_n)) == pytest.approx(2 * LOG_2)
+    divergences = [pairing_divergence(p, gaussian(x, mu), AVERAGE) for mu in (0.0, 0.25, 0.5, 1.0, 2.0, 3.0)]
+    assert divergences[0] == pytest.approx(0.0, abs=1e-6)
+    assert all(b > a + 1e-4 for a, b in zip(divergences, divergences[1:])), divergences
+    assert divergences[-1] < 2 * LOG_2
+    x = grid(81)  # stationary (the infimum is approached with |s| large where q vanishes: more steps)
+    p, q = gaussian(x, 0.0), gaussian(x, 1.5, 0.7)
+    best, s = optimal_loss(p, q, AVERAGE, iterations=2000)
+    s = s.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(AVERAGE.expected_discriminator_loss(s, p / p.sum(), q / q.sum()), s)
+    assert g.abs().max() < 1e-6
 
 
 # --- R2 ------------------------------------------------------------------------------------------

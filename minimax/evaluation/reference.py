@@ -89,8 +89,9 @@ def cache_path(cache_dir: str | Path | None, key: str) -> Path:
 
 
 def reference_features(reference: Reference, features, cache_dir=None, say=print) -> torch.Tensor:
-    """φ of the reference images; Inception's (minutes on a CPU for 10,000 images) read from the cache when a file with this key is there and holds [N, dim]
-    finite numbers, else computed and cached (an unreadable cache file is said and replaced)."""
+    """φ of the reference images. Inception's (minutes on a CPU for 10,000 images) are read from the cache when
+    a file with this key holds [N, dim] finite numbers, else computed and cached (an unreadable file is said and
+    replaced)."""
     reference.record["sha256"] = digest = reference.digest()
     if features.kind != "inception":  # the classifier's features take a second: not worth a file
         return features(reference.pixels, reference.shape)

@@ -11,9 +11,9 @@ through them and the plots, the report and the health monitor read them.
 * ``wgan-gp``: Wasserstein with gradient penalty (Gulrajani et al. 2017), W1 (:mod:`.wasserstein`);
 * ``f-kl``, ``f-reverse-kl``, ``f-pearson``, ``f-hellinger``, ``f-js``: f-GAN (Nowozin et al. 2016)
   (:mod:`.f_gan`; its ``gan`` member is the 2014 game, checked in the tests);
-* ``rpgan``: the relativistic pairing game (Jolicoeur-Martineau 2019; Sun et al. 2020), log 2 − inf_D L_D
-  computed numerically (:mod:`.relativistic`): its G loss needs D on a fresh real minibatch
-  (``generator_sees_real``).
+* ``rpgan``, ``ragan``: the relativistic pairing and average games (Jolicoeur-Martineau 2019; Sun et al.
+  2020), log 2 − inf_D L_D and 2 log 2 − inf_D L_D computed numerically (:mod:`.relativistic`): their G losses
+  need D on a fresh real minibatch (``generator_sees_real``).
 
 D's penalties (WGAN-GP's, R1, R2) and spectral normalisation, usable with any game: :mod:`.regularizers`.
 """
@@ -27,7 +27,7 @@ from .f_gan import DIVERGENCES, FGame
 from .hinge import HingeGame
 from .least_squares import LeastSquaresGame
 from .minimax import MinimaxObjective
-from .relativistic import RelativisticPairingGame
+from .relativistic import RelativisticAverageGame, RelativisticPairingGame
 from .wasserstein import WassersteinGame
 
 
@@ -56,7 +56,7 @@ class GameObjective(Protocol):
 
 
 F_GAMES = tuple(f"f-{name}" for name in DIVERGENCES if name != "gan")  # f-gan is `minimax`
-GAMES: tuple[str, ...] = ("minimax", "lsgan", "hinge", "wgan-gp") + F_GAMES + ("rpgan",)
+GAMES: tuple[str, ...] = ("minimax", "lsgan", "hinge", "wgan-gp") + F_GAMES + ("rpgan", "ragan")
 # games whose generator has the two forms (the saddle point as written, and §3's heuristic)
 TWO_GENERATOR_LOSSES: tuple[str, ...] = ("minimax",) + F_GAMES
 
@@ -86,9 +86,11 @@ def make_objective(cfg) -> GameObjective:
         return FGame(cfg.game[2:], cfg.g_loss)
     if cfg.game == "rpgan":
         return RelativisticPairingGame()
+    if cfg.game == "ragan":
+        return RelativisticAverageGame()
     raise ValueError(f"unknown game {cfg.game!r}; choose one of {', '.join(GAMES)}")
 
 
 __all__ = ["GameObjective", "GAMES", "GAME_PRESETS", "SYMBOLS", "make_objective", "MinimaxObjective",
            "LeastSquaresGame", "HingeGame", "WassersteinGame", "FGame", "DIVERGENCES",
-           "RelativisticPairingGame"]
+           "RelativisticPairingGame", "RelativisticAverageGame"]

@@ -1,21 +1,28 @@
-r"""The relativistic pairing game, RpGAN (Jolicoeur-Martineau 2019, "The relativistic discriminator"; its
-landscape: Sun, Zhou, Zhang, Cui & Hsieh 2020, "Towards a better global loss landscape of GANs"; the modern
-baseline with R1 + R2: Huang, Gokaslan, Kuleshov & Tompkin 2024, R3GAN).
+r"""The relativistic games: pairing (RpGAN) and average (RaGAN) (Jolicoeur-Martineau 2019, "The relativistic
+discriminator"; the pairing game's landscape: Sun, Zhou, Zhang, Cui & Hsieh 2020, "Towards a better global loss
+landscape of GANs"; the modern baseline with R1 + R2: Huang, Gokaslan, Kuleshov & Tompkin 2024, R3GAN).
 
-D outputs a raw score s(x). With f(t) = −log σ(t) = log(1 + e^(−t)) (the one home of log σ is
-:func:`~minimax.games.minimax.log_d`), each real x_i is paired with one generated G(z_i):
+D outputs a raw score s(x); f(t) = −log σ(t) = log(1 + e^(−t)) (the one home of log σ is
+:func:`~minimax.games.minimax.log_d`). The pairing game pairs each real x_i with one generated G(z_i):
 
     min_D L_D = E_{x~p_data, z~p_z}[ f(s(x) − s(G(z))) ]
     min_G L_G = E_{x~p_data, z~p_z}[ f(s(G(z)) − s(x)) ]
 
-so G's loss needs D on real data too: the G step draws a fresh real minibatch (``generator_sees_real``).
+The average game compares each sample with the mean score of the other kind (minibatch means in the loop):
 
-The theory. For a fixed G, L_D(s) = ∬ p_data(x) p_g(y) f(s(x) − s(y)) dx dy is convex in s (f is convex and
-s(x) − s(y) is linear in s). At p_g = p_data, Jensen's inequality with E[s(x) − s(y)] = 0 gives
-L_D ≥ f(0) = log 2, attained by every constant s: inf_D L_D = log 2, and at the equilibrium L_D = L_G = log 2.
-For p_g ≠ p_data, inf_D L_D < log 2 (Sun et al. 2020), so log 2 − inf_D L_D ≥ 0 is a divergence between p_data
-and p_g. There is no pointwise closed form for the optimal s (the loss couples every x with every y): it is
-computed numerically by :func:`optimal_pairing_loss` on a grid, and checked in ``tests/test_relativistic.py``.
+    min_D L_D = E_x[ f(s(x) − E_z s(G(z))) ] + E_z[ f(E_x s(x) − s(G(z))) ]
+    min_G L_G = E_z[ f(s(G(z)) − E_x s(x)) ] + E_x[ f(E_z s(G(z)) − s(x)) ]
+
+Both G losses need D on real data too: the G step draws a fresh real minibatch (``generator_sees_real``).
+
+The theory. For a fixed G, L_D is convex in s (f is convex, its arguments are linear in s). At p_g = p_data
+Jensen's inequality (the arguments have mean 0) gives L_D ≥ f(0) = log 2 for the pairing game and ≥ 2 log 2
+for the average game (one f(0) per term), attained by every constant s: at the equilibrium L_D = L_G = log 2
+(pairing) or 2 log 2 (average). For p_g ≠ p_data the gradient of L_D at a constant s is −(p_data − p_g)
+(average game; Sun et al. 2020 for pairing), so inf_D L_D falls below that value and its distance below it is a
+divergence between p_data and p_g. Neither game has a pointwise closed form for the optimal s (the loss couples
+every x with every y, or with the means): :func:`optimal_loss` computes it on a grid, checked in
+``tests/test_relativistic.py``.
 """
 from __future__ import annotations
 
@@ -74,10 +81,38 @@ class RelativisticPairingGame:
         return (p_data[:, None] * p_g[None, :] * f(s[:, None] - s[None, :])).sum()
 
 
-def optimal_pairing_loss(p_data: torch.Tensor, p_g: torch.Tensor, iterations: int = 500
-                         ) -> tuple[float, torch.Tensor]:
-    r"""(inf_s L_D(s), the minimising s) for probabilities p_data, p_g on one grid (float64), by L-BFGS on the
-    convex problem. s is defined up to a constant; the returned one has Σ_i (p_i + q_i) s_i / 2 = 0."""
+class RelativisticAverageGame(RelativisticPairingGame):
+    """RaGAN: each score compared with the mean score of the other kind in the minibatch."""
+
+    name = "ragan"
+    formula = ("min_D E_x f(D(x) − E D(G(z))) + E_z f(E D(x) − D(G(z))),  "
+               "min_G E_z f(D(G(z)) − E D(x)) + E_x f(E D(G(z)) − D(x)),  f(t) = −log σ(t)")
+    equilibrium = {"d_loss": 2 * LOG_2, "g_loss": 2 * LOG_2}  # inf_D L_D = 2 log 2 at p_g = p_data
+
+    def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        r"""L_D = (1/m) Σ_i f(s(x_i) − mean_j s(G(z_j))) + (1/m) Σ_j f(mean_i s(x_i) − s(G(z_j)))."""
+        return f(real - fake.mean()).mean() + f(real.mean() - fake).mean()
+
+    def generator_loss(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        r"""L_G = (1/m) Σ_j f(s(G(z_j)) − mean_i s(x_i)) + (1/m) Σ_i f(mean_j s(G(z_j)) − s(x_i)) (on a fresh real
+        minibatch; gradients reach G through s(G(z)), also through its mean in the second term)."""
+        return f(fake - real.mean()).mean() + f(fake.mean() - real).mean()
+
+    @staticmethod
+    def expected_discriminator_loss(s: torch.Tensor, p_data: torch.Tensor, p_g: torch.Tensor) -> torch.Tensor:
+        r"""L_D(s) = Σ_i p_i f(s_i − Σ_j q_j s_j) + Σ_j q_j f(Σ_i p_i s_i − s_j) on a grid (p, q sum to 1)."""
+        return (p_data * f(s - (p_g * s).sum())).sum() + (p_g * f((p_data * s).sum() - s)).sum()
+
+
+PAIRING, AVERAGE = RelativisticPairingGame(), RelativisticAverageGame()
+
+
+def optimal_loss(p_data: torch.Tensor, p_g: torch.Tensor, game: RelativisticPairingGame = PAIRING,
+                 iterations: int = 500) -> tuple[float, torch.Tensor]:
+    r"""(inf_s L_D(s), the minimising s) of ``game`` for probabilities p_data, p_g on one grid (float64), by
+    L-BFGS on the convex problem. s is defined up to a constant; the returned one has Σ_i (p_i + q_i) s_i / 2 = 0.
+    The average game's infimum is approached with |s| growing where one density vanishes (650 at the tails of
+    N(0, 1) vs N(1.5, 0.7²) on 81 points): its loss converges, s need not."""
     p, q = p_data.double() / p_data.sum(), p_g.double() / p_g.sum()
     s = torch.zeros(len(p), dtype=torch.float64, requires_grad=True)
     opt = torch.optim.LBFGS([s], lr=1.0, max_iter=iterations, tolerance_grad=1e-12, tolerance_change=1e-15,
@@ -85,17 +120,18 @@ def optimal_pairing_loss(p_data: torch.Tensor, p_g: torch.Tensor, iterations: in
 
     def closure():
         opt.zero_grad()
-        loss = RelativisticPairingGame.expected_discriminator_loss(s, p, q)
+        loss = game.expected_discriminator_loss(s, p, q)
         loss.backward()
         return loss
 
     opt.step(closure)
     with torch.no_grad():
-        best = float(RelativisticPairingGame.expected_discriminator_loss(s, p, q))
+        best = float(game.expected_discriminator_loss(s, p, q))
         s = s - ((p + q) / 2 * s).sum()
     return best, s.detach()
 
 
-def pairing_divergence(p_data: torch.Tensor, p_g: torch.Tensor) -> float:
-    """log 2 − inf_D L_D ≥ 0: zero exactly when p_g = p_data."""
-    return LOG_2 - optimal_pairing_loss(p_data, p_g)[0]
+def divergence(p_data: torch.Tensor, p_g: torch.Tensor, game: RelativisticPairingGame = PAIRING) -> float:
+    """(L_D at the equilibrium) − inf_D L_D ≥ 0 (log 2 − inf for pairing, 2 log 2 − inf for average): zero exactly
+    when p_g = p_data."""
+    return game.equilibrium["d_loss"] - optimal_loss(p_data, p_g, game)[0]

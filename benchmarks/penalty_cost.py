@@ -1,0 +1,106 @@
+"""What R1 and R2 cost: seconds per iteration of a game with and without the zero-centred gradient penalties,
+on the same players, timed in alternating blocks in one process (machine noise hits every variant alike).
+
+R1 = (γ/2)·E‖∇_x D(x)‖² on real data and R2 = (γ/2)·E‖∇_x D(x)|_{x=G(z)}‖² on generated data each need the
+gradient of D's output with respect to its input with a graph (create_graph=True), then the backward through
+it: a double backward through D, once per penalty per D step. The variants, per set of players:
+
+    minimax            the 2014 game, non-saturating G loss (the baseline: ratio 1)
+    rpgan              the relativistic pairing game (its G step also runs D on a fresh real minibatch)
+    rpgan + R1         (γ = 0.1)
+    rpgan + R1 + R2    the R3GAN recipe
+    minimax + R1 + R2
+
+Players: the default ring (MLP 2-128-128-2 / 2-128-128-1, batch 256), DCGAN on 1×32×32 images (batch 64),
+and the veegan DCGAN of Stacked MNIST with PacGAN2 packing (3×28×28, 64 packed inputs); images are random
+(pixels do not change the cost), fp32 (Stacked MNIST's preset bf16 is emulated, ~10x slower, on CPUs without
+AVX512-BF16 or AMX). Prints a table of s/iteration and the ratio to the baseline, and the fp32 GEMM
+rate measured in the same run (timings differ ~2x between machines).
+
+    python benchmarks/penalty_cost.py [--blocks 3] [--seconds 4] [--players ring dcgan veegan]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from minimax.algorithm.game import Game  # noqa: E402
+from minimax.config import TrainConfig  # noqa: E402
+from minimax.data import load_dataset  # noqa: E402
+from minimax.data.images import ImageData  # noqa: E402
+from minimax.data.stacked import StackedMNIST  # noqa: E402
+from minimax.players import build_players  # noqa: E402
+
+VARIANTS = {"minimax": dict(game="minimax"), "rpgan": dict(game="rpgan"), "rpgan + R1": dict(game="rpgan", r1=0.1),
+            "rpgan + R1 + R2": dict(game="rpgan", r1=0.1, r2=0.1),
+            "minimax + R1 + R2": dict(game="minimax", r1=0.1, r2=0.1)}
+PLAYERS = {"ring": dict(dataset="ring"), "dcgan": dict(dataset="mnist", model="dcgan", batch_size=64),
+           "veegan": dict(dataset="stacked-mnist", model="veegan", pack=2, batch_size=128, prior="uniform")}
+
+
+def data_for(cfg: TrainConfig):
+    if cfg.dataset == "ring":
+        return load_dataset(cfg)
+    g = torch.Generator().manual_seed(0)
+    side = 32 if cfg.model == "dcgan" else 28
+    images = ImageData("random", torch.randint(0, 256, (2048, 1, side, side), generator=g, dtype=torch.uint8),
+                       "cpu", "tanh", labels=torch.randint(0, 10, (2048,), generator=g))
+    return StackedMNIST(images) if cfg.dataset == "stacked-mnist" else images
+
+
+def build(players: str, variant: str) -> Game:
+    cfg = TrainConfig(**PLAYERS[players], **VARIANTS[variant], device="cpu", seed=0, amp="off").validate()
+    data = data_for(cfg)
+    G, D = build_players(cfg, data)
+    return Game(cfg, data, G, D, torch.device("cpu"))
+
+
+def seconds_per_iteration(game: Game, seconds: float) -> float:
+    start, n = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds or n < 2:
+        game.iteration()
+        n += 1
+    return (time.perf_counter() - start) / n
+
+
+def gemm_gflops(n: int = 1024, reps: int = 20) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return 2 * n ** 3 * reps / (time.perf_counter() - start) / 1e9
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--players", nargs="+", default=list(PLAYERS), choices=list(PLAYERS))
+    p.add_argument("--blocks", type=int, default=3, help="timed blocks per variant, alternating (median kept)")
+    p.add_argument("--seconds", type=float, default=4.0, help="length of one block")
+    args = p.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, fp32 GEMM {gemm_gflops():.0f} GFLOP/s")
+    print("| players | variant | s/iteration | ratio to minimax |")
+    print("| --- | --- | --- | --- |")
+    for players in args.players:
+        games = {v: build(players, v) for v in VARIANTS}
+        for game in games.values():  # warm-up: allocations, first-call overheads
+            seconds_per_iteration(game, 0.5)
+        times = {v: [] for v in VARIANTS}
+        for _ in range(args.blocks):
+            for v, game in games.items():
+                times[v].append(seconds_per_iteration(game, args.seconds))
+        base = statistics.median(times["minimax"])
+        for v in VARIANTS:
+            t = statistics.median(times[v])
+            print(f"| {players} | {v} | {t:.4f} | {t / base:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

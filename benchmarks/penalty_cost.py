@@ -38,6 +38,9 @@ from minimax.data.images import ImageData  # noqa: E402
 from minimax.data.stacked import StackedMNIST  # noqa: E402
 from minimax.players import build_players  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_step import gemm_gflops  # noqa: E402  (the same GEMM probe as the step benchmark)
+
 VARIANTS = {"minimax": dict(game="minimax"), "rpgan": dict(game="rpgan"), "rpgan + R1": dict(game="rpgan", r1=0.1),
             "rpgan + R1 + R2": dict(game="rpgan", r1=0.1, r2=0.1),
             "minimax + R1 + R2": dict(game="minimax", r1=0.1, r2=0.1)}
@@ -68,15 +71,6 @@ def seconds_per_iteration(game: Game, seconds: float) -> float:
         game.iteration()
         n += 1
     return (time.perf_counter() - start) / n
-
-
-def gemm_gflops(n: int = 1024, reps: int = 20) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    start = time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    return 2 * n ** 3 * reps / (time.perf_counter() - start) / 1e9
 
 
 def main() -> None:

@@ -47,13 +47,19 @@ class Reference:
 
     pixels: torch.Tensor
     shape: tuple[int, ...]
-    record: dict
+    record: dict  # gains "sha256": the SHA-256 of the pixels as loaded and their shape, the set's identity
 
-    def digest(self) -> str:
-        """SHA-256 of the pixels as loaded and their shape: the reference set's identity."""
+    def __post_init__(self):
         h = hashlib.sha256(json.dumps(list(self.shape)).encode())
         h.update(self.pixels.contiguous().float().numpy().tobytes())
-        return h.hexdigest()
+        self.record["sha256"] = h.hexdigest()
+
+
+def check_shapes(job, data) -> None:
+    """The run's images and the evaluation set's must have one shape (never reshape one into the other)."""
+    if job.players is not None and tuple(job.players.data.shape) != tuple(data.shape):
+        raise MinimaxError(f"the run makes images of shape {tuple(job.players.data.shape)}, the evaluation set in "
+                           f"--data-dir has {tuple(data.shape)}")
 
 
 def reference_set(job) -> Reference:
@@ -65,17 +71,15 @@ def reference_set(job) -> Reference:
         return Reference(data.pixels(), tuple(data.shape), {"folder": str(opts.real_dir), "size": len(data),
                                                             "side": side, "resize": RESIZE})
     if cfg.dataset == "folder":
-        data = load_dataset(cfg, "cpu")
+        data = job.real_data()
         return Reference(data.pixels(), tuple(data.shape), {"folder": str(cfg.data_dir), "split": "training folder",
                                                             "size": len(data), "side": side, "resize": RESIZE})
     if cfg.dataset == STACKED:
-        data = load_dataset(cfg, "cpu", split="train")
+        data = job.real_data()
         return Reference(data.pixels(REFERENCE_SIZE, REFERENCE_SEED), tuple(data.shape),
                          {"split": "stacks of train[:50000]", "size": REFERENCE_SIZE, "seed": REFERENCE_SEED})
     test = load_dataset(cfg, "cpu", split="t10k")
-    if job.players is not None and tuple(job.players.data.shape) != tuple(test.shape):
-        raise MinimaxError(f"the run makes images of shape {tuple(job.players.data.shape)}, the evaluation set in "
-                           f"--data-dir has {tuple(test.shape)}")
+    check_shapes(job, test)
     return Reference(test.pixels(), tuple(test.shape), {"split": "test", "size": len(test)})
 
 
@@ -92,10 +96,10 @@ def reference_features(reference: Reference, features, cache_dir=None, say=print
     """φ of the reference images. Inception's (minutes on a CPU for 10,000 images) are read from the cache when
     a file with this key holds [N, dim] finite numbers, else computed and cached (an unreadable file is said and
     replaced)."""
-    reference.record["sha256"] = digest = reference.digest()
     if features.kind != "inception":  # the classifier's features take a second: not worth a file
         return features(reference.pixels, reference.shape)
-    key = hashlib.sha256(f"{CACHE_VERSION}|{network_id(features.record)}|{digest}".encode()).hexdigest()
+    key = hashlib.sha256(f"{CACHE_VERSION}|{network_id(features.record)}|{reference.record['sha256']}".encode()
+                         ).hexdigest()
     path = cache_path(cache_dir, key)
     n = len(reference.pixels)
     if path.is_file():

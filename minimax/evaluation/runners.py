@@ -32,7 +32,7 @@ from ..run.rundir import load_run_config, step_of
 from ..run.sampling import generate
 from ..run.trained import Trained, load_trained
 from .options import EvalOptions
-from .reference import STACKED, reference_features, reference_set
+from .reference import STACKED, check_shapes, reference_features, reference_set
 
 MAX_EVAL_SAMPLES = 10**6
 MNIST_FAMILY = ("mnist", "fashion-mnist")
@@ -63,7 +63,7 @@ class Job:
     players: Trained | None
     n: int
     seed: int
-    _real: object = None  # with --real: the training set, loaded once
+    _real: object = None  # the training set, loaded once: --real's samples, a folder or Stacked MNIST reference
 
     def real_data(self):
         if self._real is None:
@@ -133,13 +133,6 @@ def make_job(opts: EvalOptions, run_dir: str | None, datasets: tuple[str, ...], 
     return Job(opts, metric, run_dir, cfg, players, n, seed)
 
 
-def _check_shapes(job: Job, test) -> None:
-    """The run's images and the evaluation set's must have one shape (never reshape one into the other)."""
-    if job.players is not None and tuple(job.players.data.shape) != tuple(test.shape):
-        raise MinimaxError(f"the run makes images of shape {tuple(job.players.data.shape)}, the evaluation set in "
-                           f"--data-dir has {tuple(test.shape)}")
-
-
 # ----------------------------------------------------------------------------------------------
 # features: the dataset's classifier or the FID Inception network
 def classifier_record(name: str, net, test) -> dict:
@@ -203,7 +196,7 @@ def _label(reference: dict) -> str:
 def eval_parzen(opts, run_dir) -> dict:
     job = make_job(opts, run_dir, MNIST_FAMILY)
     test_set = load_dataset(job.cfg, "cpu", split="t10k")
-    _check_shapes(job, test_set)
+    check_shapes(job, test_set)
     valid = load_dataset(job.cfg, "cpu", split="valid").pixels()[:1000]
     samples, source = job.samples()
     result = parzen_evaluate(samples, valid, test_set.pixels())
@@ -317,7 +310,7 @@ def eval_conditional(opts, run_dir) -> dict:
                            "conditional run (use eval fid)")
     train = load_dataset(job.cfg, "cpu", split="train")
     test = load_dataset(job.cfg, "cpu", split="t10k")
-    _check_shapes(job, test)
+    check_shapes(job, test)
     k = test.n_classes
     per = job.n // k
     if per < 2:

@@ -44,7 +44,7 @@ DEFAULT_DATASET = "ring"
 # Measured settings per dataset, applied under anything the user sets (file or flag).
 # The game and the losses are the same for every preset; only budgets and step sizes differ.
 PRESETS: dict[str, dict] = {
-    # 8/8 modes, >= 90% high quality for seeds 0-2 in about 1.5 minutes on 2 CPU cores (README, Results):
+    # 8/8 modes, >= 90% high quality for seeds 0-2 in about 1.5 minutes on 2 CPU cores (docs/results-toy.md):
     # a uniform square prior, BatchNorm in G for coverage, a linear lr decay for precision (σ = 0.01);
     # 12k iterations, not 8k: at 8k two of three seeds fell to 85% on an Intel Xeon (92% on AMD EPYC)
     "ring": dict(steps=12000, batch_size=256, lr=1e-3, lr_decay="linear", latent_dim=2, prior="uniform",
@@ -58,8 +58,8 @@ PRESETS: dict[str, dict] = {
 }
 
 
-# Measured settings per player architecture, over the dataset's preset: DCGAN's minibatch is the one of the
-# README's DCGAN measurements (64; Radford et al. used 128), not the toy sets' 256.
+# Measured settings per player architecture, over the dataset's preset: DCGAN's minibatch is the one the
+# DCGAN measurements in docs/ use (64; Radford et al. used 128), not the toy sets' 256.
 MODEL_PRESETS: dict[str, dict] = {
     "dcgan": dict(batch_size=64),
 }
@@ -206,7 +206,8 @@ class TrainConfig:
     on_nan: str = _opt("on a non-finite loss or parameter: 'stop', or 'rollback' to the last checkpoint "
                        "with the learning rates halved", choices=("stop", "rollback"), default="stop")
     on_collapse: str = _opt("when the health monitor finds the generator collapsed: 'warn', or 'stop' the run with a "
-                            "checkpoint (exit status 4)", choices=("warn", "stop"), default="warn")
+                            "checkpoint (exit status 4) once the collapse has persisted 5 records past its warning",
+                            choices=("warn", "stop"), default="warn")
     tensorboard: str = _opt("TensorBoard scalars and samples in RUN/tensorboard when the package is installed",
                             choices=("auto", "off"), default="auto")
     compile: str = _opt("torch.compile the players' forward passes ('on' costs compile time up front)",

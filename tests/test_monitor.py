@@ -7,9 +7,12 @@ import pytest
 import torch
 
 from minimax.cli import main
+from minimax.cli.train import final_statistics
 from minimax.config import TrainConfig
+from minimax.data.toy import grid, ring
 from minimax.games import make_objective
-from minimax.run.monitor import WINDOW, HealthMonitor, mean_pairwise_distance
+from minimax.run.monitor import OFF_DATA, WINDOW, HealthMonitor, Yardstick, mean_pairwise_distance
+from minimax.viz.report import verdict
 
 MINIMAX = make_objective(TrainConfig())
 
@@ -39,13 +42,17 @@ def test_saturation_needs_the_saturating_loss_and_window_records():
     assert run(HealthMonitor(MINIMAX, "non-saturating"), records) == []  # G does not train on that gradient
 
 
-def test_a_condition_is_reported_once_until_it_clears():
+def test_a_condition_is_reported_once_until_it_clears_and_its_clearing_is_an_event():
     wins = dict(d_real=0.999, d_fake=0.001, value=-0.01)
     records = [healthy(i, **wins) for i in range(2 * WINDOW)] + [healthy(100)] + \
         [healthy(200 + i, **wins) for i in range(WINDOW)]
     found = run(HealthMonitor(MINIMAX), records)
-    assert [f.condition for f in found] == ["discriminator wins", "discriminator wins"]
-    assert [f.step for f in found] == [WINDOW - 1, 200 + WINDOW - 1]
+    assert [(f.condition, f.step, f.cleared) for f in found] == [
+        ("discriminator wins", WINDOW - 1, False), ("discriminator wins", 100, True),
+        ("discriminator wins", 200 + WINDOW - 1, False)]
+    assert found[1].line() == "step 100: discriminator wins cleared: mean D(x) = 0.550, D(G(z)) = 0.45, V̂ = -1.300"
+    assert found[1].to_record() == {"step": 100, "event": "health", "condition": "discriminator wins",
+                                    "cleared": True, "measured": found[1].measured}
 
 
 def test_collapse_and_oscillation():
@@ -95,8 +102,9 @@ def test_train_logs_diversity_and_findings_and_stops_on_collapse(tmp_path, capsy
         assert [e["condition"] for e in events if e.get("event") == "health"] == ["collapse"]
         assert main([*common, "--out", str(tmp_path / "stop"), "--on-collapse", "stop"]) == 4
         err = capsys.readouterr().err.strip().splitlines()
-        assert err[-1].startswith("minimax: error: stopped at step 25 (--on-collapse stop): generator collapse")
-        assert (tmp_path / "stop" / "checkpoints" / "step-00000025.safetensors").is_file()
+        assert err[-1].startswith("minimax: error: stopped at step 50 (--on-collapse stop): generator collapse, "
+                                  "reported at step 25")
+        assert (tmp_path / "stop" / "checkpoints" / "step-00000050.safetensors").is_file()
     finally:
         mp.undo()
 
@@ -107,3 +115,71 @@ def test_fewer_discriminator_steps_is_advised_only_to_a_run_with_several():
     one, four = run(HealthMonitor(MINIMAX, k=1), won), run(HealthMonitor(MINIMAX, k=4), won)
     assert [f.condition for f in one] == [f.condition for f in four] == ["discriminator wins"]
     assert "--k" not in one[0].remedy and "--k 2" in four[0].remedy
+
+
+def test_a_generator_leaving_its_one_image_start_is_not_collapsed():
+    """The Table 1 recipe's first records (measured: diversity 0.030, 0.036, 0.032, 0.032, 0.080, then 0.14, 0.28):
+    low, but rising by more than a quarter of the threshold over the window — no collapse. The same start held
+    flat (the saturating run: 3.3% throughout) is one."""
+    leaving = [healthy(100 * (i + 1), diversity=d) for i, d in enumerate([0.030, 0.036, 0.032, 0.032, 0.080, 0.14])]
+    assert run(HealthMonitor(MINIMAX), leaving) == []
+    stuck = [healthy(100 * (i + 1), diversity=0.033 + 0.002 * (i % 2)) for i in range(WINDOW)]
+    assert [f.condition for f in run(HealthMonitor(MINIMAX), stuck)] == ["collapse"]
+
+
+def test_collapse_persists_after_window_more_records_and_clears_with_an_event():
+    monitor = HealthMonitor(MINIMAX)
+    run(monitor, [healthy(i, diversity=0.02) for i in range(WINDOW)])
+    assert "collapse" in monitor.active and not monitor.persistent("collapse")
+    run(monitor, [healthy(WINDOW + i, diversity=0.02) for i in range(WINDOW - 1)])
+    assert not monitor.persistent("collapse")
+    run(monitor, [healthy(2 * WINDOW, diversity=0.02)])
+    assert monitor.persistent("collapse")  # 2·WINDOW records in all
+    cleared = run(monitor, [healthy(100, diversity=0.5)])
+    assert [(f.condition, f.cleared) for f in cleared] == [("collapse", True)] and "50.0%" in cleared[0].measured
+
+
+@pytest.mark.parametrize("data", [ring(), grid()], ids=["ring", "grid"])
+def test_off_the_data_is_zero_on_data_samples_and_one_far_from_them(data):
+    """The share of samples farther from every anchor than the data's spread: data samples from another
+    stream are never that far (the spread is the mean pairwise distance, far above a nearest-neighbour
+    distance); samples moved 100 units (the f-kl grid run) or non-finite ones all are; half moved, half."""
+    y = Yardstick(data)
+    assert y.spread == pytest.approx(mean_pairwise_distance(data.sample(256, torch.Generator().manual_seed(104729))))
+    x = data.sample(256, torch.Generator().manual_seed(1))
+    assert y.off_data(x) == 0.0
+    assert y.off_data(x + 100.0) == 1.0
+    assert y.off_data(torch.full_like(x, float("nan"))) == 1.0
+    assert y.off_data(torch.cat([x[:128], x[128:] + 100.0])) == 0.5
+    off = [healthy(100 * i, off_data=0.97) for i in range(WINDOW)]
+    found = run(HealthMonitor(MINIMAX), off)
+    assert [f.condition for f in found] == ["off the data"] and "97.0%" in found[0].measured
+    assert run(HealthMonitor(MINIMAX), [healthy(100 * i, off_data=OFF_DATA) for i in range(WINDOW)]) == []
+
+
+def test_the_report_says_which_conditions_cleared():
+    """A collapse reported at step 5 and cleared at 100: the verdict says so, not in red."""
+    records = [healthy(i + 1, diversity=0.02) for i in range(WINDOW)] + [healthy(100, diversity=0.6)]
+    html = verdict(records, MINIMAX, "non-saturating", {})
+    assert "collapse</b> (step 5, cleared at step 100)" in html and "all cleared" in html
+    assert 'class="note"' in html and 'class="bad"' not in html
+    html = verdict(records[:-1], MINIMAX, "non-saturating", {})
+    assert "still held at the end" in html and 'class="bad"' in html
+
+
+def test_a_negative_critic_value_is_explained():
+    """wgan-gp's V̂ is the critic's lower bound on W1 ≥ 0: a negative one says so; minimax's V̂ (≤ 0) does not."""
+    wgan = make_objective(TrainConfig(game="wgan-gp"))
+    line = final_statistics({"final_value": -0.2, "final_d_real": 0.1, "final_d_fake": 0.3}, wgan)
+    assert "lower bound on W1 ≥ 0" in line
+    assert "lower bound" not in final_statistics({"final_value": 0.2, "final_d_real": 0.3}, wgan)
+    assert "lower bound" not in final_statistics({"final_value": -1.3, "final_d_real": 0.5}, MINIMAX)
+
+
+def test_discriminator_wins_at_a_tenth_of_log_4():
+    """D's loss −V̂ below log(4)/10: the frozen-G corpus run (V̂ ≈ −0.11, D(x) 0.97) is a win; the Table 1
+    recipe's D, confident but not winning (V̂ ≈ −0.26, D(x) 0.92), is not."""
+    frozen = [healthy(100 * i, d_real=0.97, d_fake=0.03, value=-0.11) for i in range(WINDOW)]
+    table1 = [healthy(100 * i, d_real=0.92, d_fake=0.075, value=-0.26) for i in range(3 * WINDOW)]
+    assert [f.condition for f in run(HealthMonitor(MINIMAX), frozen)] == ["discriminator wins"]
+    assert run(HealthMonitor(MINIMAX), table1) == []

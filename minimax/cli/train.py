@@ -126,6 +126,10 @@ def final_statistics(summary: dict, objective) -> str:
             continue
         opt = objective.equilibrium.get(key)
         parts.append(f"{SYMBOLS[key]} {v:.3f}" + (f" (optimum {opt:.4g})" if opt is not None else ""))
+        bounded = getattr(objective, "value_bounds", None)
+        if key == "value" and bounded and v < 0:
+            parts[-1] += (f" [V is D's lower bound on {bounded} ≥ 0: below 0, D does not yet tell the data from the "
+                          "samples]")
     return f"{objective.name}: " + ", ".join(parts)
 
 

@@ -87,6 +87,7 @@ class FGame:
     diagnostic_names = ("g_grad_norm_saturating", "g_grad_norm_non_saturating")
     output_range = None
     generator_sees_real = False  # L_G takes D(G(z)) only
+    value_bounds = "D_f"  # V̂ is a lower bound of D_f ≥ 0 (the variational bound): a negative V̂ is T's shortfall
 
     def __post_init__(self):
         if self.divergence not in DIVERGENCES:

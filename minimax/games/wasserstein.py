@@ -34,6 +34,7 @@ class WassersteinGame:
     equilibrium = {"value": 0.0}  # W1(p, p) = 0
     output_range = None
     generator_sees_real = False  # L_G takes D(G(z)) only
+    value_bounds = "W1"  # V̂ is a lower bound of W1 ≥ 0: a negative V̂ is the critic's shortfall, not a distance
 
     @staticmethod
     def output(scores: torch.Tensor) -> torch.Tensor:

@@ -42,11 +42,15 @@ MAX_ROLLBACKS = 5
 
 
 class TrainingDiverged(MinimaxError):
+    """A loss or parameter became non-finite (after the allowed roll-backs with --on-nan rollback); the last good
+    checkpoint is kept."""
+
     exit_code = 3
 
 
 class GeneratorCollapsed(MinimaxError):
-    """``on_collapse = "stop"``: the health monitor found the generator collapsed; the run stopped with a checkpoint."""
+    """``on_collapse = "stop"``: the health monitor found a persistent generator collapse; the run stopped with a
+    checkpoint."""
 
     exit_code = 4
 
@@ -102,14 +106,15 @@ def _play(game: Game, run_dir: Path, progress: bool | str | None) -> None:
                     records.rolled_back(game, bad)
                     continue
 
-                # the metrics record and the health monitor's findings; a collapse stops the run if asked
+                # the metrics record and the health monitor's findings; a persistent collapse stops the run if asked
                 collapsed = records.write(game, rec) if rec is not None else None
                 if log_now and _stop_on_collapse(game, collapsed):
                     records.log.sync()
                     last_good = ckpt.save_checkpoint(run_dir, game, cfg.keep_checkpoints)
-                    raise GeneratorCollapsed(f"stopped at step {game.step} (--on-collapse stop): generator collapse: "
-                                             f"{collapsed.measured if collapsed else 'found by rank 0'}; checkpoint "
-                                             f"saved to {last_good}")
+                    what = (f"reported at step {collapsed.step} and held since: {collapsed.measured}"
+                            if collapsed else "found by rank 0")
+                    raise GeneratorCollapsed(f"stopped at step {game.step} (--on-collapse stop): generator collapse, "
+                                             f"{what}; checkpoint saved to {last_good}")
 
                 # the checkpoint (the log is synced first: it never lags behind it) and the snapshot
                 if ckpt_now:

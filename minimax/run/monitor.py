@@ -2,25 +2,33 @@ r"""The health monitor: what the theory says is going wrong with a run, while it
 
 It reads the records the run already writes (every ``log_every`` iterations: mean D(x), mean D(G(z)), V̂,
 L_D, the generator's gradient norm under both losses, and the diversity of a fixed-noise batch) and names
-four conditions, each with the numbers it measured, the paper's explanation and one thing to try:
+five conditions, each with the numbers it measured, the paper's explanation and one thing to try:
 
 * **saturation** (the 2014 game, saturating G loss): mean D(G(z)) < 0.05 and ‖∇L_G‖ under the saturating
   loss below 1% of the non-saturating one: log(1 − D(G(z))) has saturated (§3), G hardly moves;
-* **discriminator wins** (the 2014 game): D(x) > 0.99, D(G(z)) < 0.01 and V̂ > −0.1: D separates data and
-  samples, V̂ → sup V = 0 where the JSD term saturates at log 2 and G's signal is gone (§4);
+* **discriminator wins** (the 2014 game): V̂ > −log(4)/10, i.e. D's loss −V̂ below a tenth of its value at the
+  equilibrium (log 4): D separates data and samples, V̂ → sup V = 0 where the JSD term saturates at log 2 and
+  G's signal is gone (§4);
 * **collapse** (any game): the mean pairwise distance of G's samples on a fixed noise batch is below 10% of
-  the data's: G maps too many z to the same x, the "Helvetica scenario" of §6;
+  the data's and not rising (up by less than a quarter of that threshold over the window: a G that is
+  leaving its one-image start is not collapsed): G maps too many z to the same x, the "Helvetica scenario" of §6;
+* **off the data** (any game): more than half of those samples are farther from every one of 1,024 data
+  samples than the data's own spread (its mean pairwise distance; at p_g = p_data almost no sample is). The
+  same yardstick as collapse, in data space (pixels for images), so toy data and images are judged alike;
 * **oscillation** (games whose D has bounded outputs): D's output on generated samples swings with growing
   amplitude (the median jump of mean D(G(z)) between successive records, over the last 5, > 10% of D's range
   and more than twice the median jump of the 5 before; one level shift is not a swing): the warning sign
   before a non-finite stop (the gradient game circles its saddle point).
 
 A condition is reported when it has held for ``WINDOW`` consecutive records (5: 500 iterations at the default
-log interval), once until it clears. The thresholds were measured on real runs (README, "The health
-monitor"): each fires on the run it describes and on none of the README's healthy runs.
+log interval), once until it clears; its clearing is an event of its own. It is *persistent* once it has held
+for ``WINDOW`` more records (``--on-collapse stop`` acts only then). The thresholds come from the theory's
+scales (½ at the optimum, the data's own spread) and were measured
+on a labelled corpus of runs (``benchmarks/monitor_corpus.py``, docs/monitor.md).
 """
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 
@@ -31,29 +39,39 @@ from .sampling import generate
 WINDOW = 5
 SATURATED_D = 0.05  # mean D(G(z)) below this ...
 SATURATED_RATIO = 0.01  # ... and the saturating gradient below 1% of the non-saturating one
-WIN_REAL, WIN_FAKE, WIN_VALUE = 0.99, 0.01, -0.1
-COLLAPSED_DIVERSITY = 0.1  # fixed-noise samples' mean pairwise distance / the data's
+WIN_VALUE = -math.log(4) / 10  # V̂ above this: D's loss below a tenth of log 4, its value at the equilibrium
+COLLAPSED_DIVERSITY = 0.1  # fixed-noise samples' mean pairwise distance / the data's ...
+RISING = COLLAPSED_DIVERSITY / 4  # ... and not up by this much over the window
+OFF_DATA = 0.5  # more than half the samples farther from every data sample than the data's spread
 SWING, SWING_GROWTH = 0.1, 2.0
 DIVERSITY_SAMPLES = 256
+ANCHORS = 1024  # data samples a sample's distance to the data is measured to
 DIVERSITY_SEED = 104729  # the fixed noise batch of the diversity statistic: a stream of its own
 
-CONDITIONS = ("saturation", "discriminator wins", "collapse", "oscillation")
+CONDITIONS = ("saturation", "discriminator wins", "collapse", "off the data", "oscillation")
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One condition at one step: what was measured, why it happens, one thing to try."""
+    """One condition at one step: what was measured, why it happens, one thing to try; or (``cleared``) the
+    step at which a reported condition stopped holding, with what was measured then."""
 
     condition: str
     step: int
     measured: str
-    explanation: str
-    remedy: str
+    explanation: str = ""
+    remedy: str = ""
+    cleared: bool = False
 
     def line(self) -> str:
+        if self.cleared:
+            return f"step {self.step}: {self.condition} cleared: {self.measured}"
         return f"step {self.step}: {self.condition}: {self.measured}. {self.explanation} Try: {self.remedy}"
 
     def to_record(self) -> dict:
+        if self.cleared:
+            return {"step": self.step, "event": "health", "condition": self.condition, "cleared": True,
+                    "measured": self.measured}
         return {"step": self.step, "event": "health", "condition": self.condition, "measured": self.measured,
                 "explanation": self.explanation, "remedy": self.remedy}
 
@@ -68,6 +86,10 @@ EXPLANATIONS = {
     "collapse": ("G maps too many values of z to the same x to model p_data (the 'Helvetica scenario' of §6): "
                  "trained too far without D catching up, or never moved from a start where every z gives one x.",
                  "--pack 2 (PacGAN: D judges samples jointly), --k 2, or a lower --g-lr"),
+    "off the data": ("G's samples lie where the data almost never is: G has not found p_data or has left it; the "
+                     "divergence's gradient there can be vanishing or misleading (a mode-seeking f-divergence, a "
+                     "step size too large).",
+                     "a lower --lr, --game minimax with --g-loss non-saturating, or --r1 1"),
     "oscillation": ("The players' gradient steps circle the saddle point instead of approaching it; a growing "
                     "swing of D's outputs precedes a non-finite loss.",
                     "a lower --lr, or --on-nan rollback"),
@@ -82,21 +104,33 @@ def mean_pairwise_distance(x: torch.Tensor) -> float:
     return float(torch.cdist(x, x).sum() / (n * (n - 1))) if n > 1 else 0.0
 
 
-def data_spread(data) -> float:
-    """The mean pairwise distance of DIVERSITY_SAMPLES data samples (drawn from a stream of their own)."""
-    gen = torch.Generator(device=getattr(data, "device", torch.device("cpu"))).manual_seed(DIVERSITY_SEED)
-    return mean_pairwise_distance(data.to_data_space(data.sample(DIVERSITY_SAMPLES, gen)))
+class Yardstick:
+    """The data's scale that G's fixed-noise samples are measured against, drawn once from a stream of its own:
+    the mean pairwise distance of data samples (``spread``), and 1,024 data samples (``anchors``)."""
 
+    @torch.no_grad()
+    def __init__(self, data):
+        gen = torch.Generator(device=getattr(data, "device", torch.device("cpu"))).manual_seed(DIVERSITY_SEED)
+        self.spread = mean_pairwise_distance(data.to_data_space(data.sample(DIVERSITY_SAMPLES, gen)))
+        self.anchors = data.to_data_space(data.sample(ANCHORS, gen)).reshape(ANCHORS, -1).double()
 
-def sample_diversity(game, spread: float) -> float:
-    """Mean pairwise distance of G's samples on a fixed noise batch over the data's ``spread`` (1 for a generator
-    as spread out as the data; → 0 as it collapses)."""
-    x = generate(game, DIVERSITY_SAMPLES, seed=game.cfg.seed + DIVERSITY_SEED)
-    return mean_pairwise_distance(x) / max(spread, 1e-12)
+    @torch.no_grad()
+    def off_data(self, x: torch.Tensor) -> float:
+        """The share of the samples x (data space) farther from every anchor than the data's spread (≈ 0 at
+        p_g = p_data); a non-finite sample is off the data."""
+        x = x.reshape(len(x), -1).double()
+        nearest = torch.cdist(x, self.anchors.to(x.device)).min(1).values
+        return float((~(nearest <= self.spread)).double().mean())
+
+    def measure(self, game) -> dict[str, float]:
+        """``diversity`` (mean pairwise distance over the data's: 1 for a G as spread out as the data, → 0 as it
+        collapses) and ``off_data`` of G's samples on the fixed noise batch."""
+        x = generate(game, DIVERSITY_SAMPLES, seed=game.cfg.seed + DIVERSITY_SEED)
+        return {"diversity": mean_pairwise_distance(x) / max(self.spread, 1e-12), "off_data": self.off_data(x)}
 
 
 class HealthMonitor:
-    """Feed it each metrics record (:meth:`update`); it returns the conditions that have just set in."""
+    """Feed it each metrics record (:meth:`update`); it returns the conditions that have just set in or cleared."""
 
     def __init__(self, objective, g_loss: str = "non-saturating", k: int = 1):
         self.two_player_probability = objective.name == "minimax"  # D(x) ∈ [0, 1] with the 2014 game's meaning
@@ -104,8 +138,8 @@ class HealthMonitor:
         self.swing = SWING * (bounds[1] - bounds[0]) if bounds else None
         self.g_loss, self.k = g_loss, k
         self.records: list[dict] = []
-        self.active: set[str] = set()
-        self.findings: list[Finding] = []
+        self.active: dict[str, int] = {}  # condition -> records it has held since it was reported
+        self.findings: list[Finding] = []  # reported and cleared, in order
 
     def update(self, record: dict) -> list[Finding]:
         self.records = (self.records + [record])[-(2 * WINDOW + 1):]
@@ -113,15 +147,23 @@ class HealthMonitor:
         for condition in CONDITIONS:
             measured = self._check(condition)
             if measured is None:
-                self.active.discard(condition)
-            elif condition not in self.active:
-                self.active.add(condition)
+                if condition in self.active:
+                    del self.active[condition]
+                    new.append(Finding(condition, record["step"], self._now(condition, record), cleared=True))
+            elif condition in self.active:
+                self.active[condition] += 1
+            else:
+                self.active[condition] = 0
                 new.append(Finding(condition, record["step"], measured, *self._advice(condition)))
         self.findings += new
         return new
 
+    def persistent(self, condition: str) -> bool:
+        """Whether ``condition`` has held for WINDOW more records since it was reported (2·WINDOW in all)."""
+        return self.active.get(condition, -1) >= WINDOW
+
     def replay(self, records: list[dict]) -> list[Finding]:
-        """Every finding over a whole metrics log (the report; a resumed run's monitor catches up)."""
+        """Every finding and clearing over a whole metrics log (the report; a resumed run's monitor catches up)."""
         for r in records:
             self.update(r)
         return self.findings
@@ -133,6 +175,20 @@ class HealthMonitor:
             remedy = f"fewer D steps (--k {self.k // 2}), " + remedy.removeprefix("weaken D: ")
             remedy = "weaken D: " + remedy
         return explanation, remedy
+
+    @staticmethod
+    def _now(condition: str, r: dict) -> str:
+        """What the record that cleared ``condition`` measured."""
+        try:
+            if condition in ("saturation", "oscillation"):
+                return f"mean D(G(z)) = {r['d_fake']:.3g}"
+            if condition == "discriminator wins":
+                return f"mean D(x) = {r['d_real']:.3f}, D(G(z)) = {r['d_fake']:.3g}, V̂ = {r['value']:.3f}"
+            if condition == "collapse":
+                return f"the samples are {r['diversity']:.1%} as far apart as the data's"
+            return f"{r['off_data']:.1%} of the samples off the data"
+        except (KeyError, TypeError):
+            return "no longer measured"
 
     def _held(self, test) -> list[dict] | None:
         """The last WINDOW records if ``test`` holds on each of them (missing statistics: it does not)."""
@@ -153,16 +209,21 @@ class HealthMonitor:
                 return (f"mean D(G(z)) = {r['d_fake']:.2g}; ‖∇L_G‖ = {r['g_grad_norm_saturating']:.2g} under the "
                         f"saturating loss against {r['g_grad_norm_non_saturating']:.2g} under the non-saturating one")
         if condition == "discriminator wins" and self.two_player_probability:
-            held = self._held(lambda r: r["d_real"] > WIN_REAL and r["d_fake"] < WIN_FAKE and r["value"] > WIN_VALUE)
+            held = self._held(lambda r: r["value"] > WIN_VALUE)
             if held:
                 r = held[-1]
                 return (f"mean D(x) = {r['d_real']:.3f}, D(G(z)) = {r['d_fake']:.2g}, V̂ = {r['value']:.3f} "
-                        "(at the optimum: ½, ½ and −1.386)")
+                        f"(at the optimum: ½, ½ and −1.386; D wins above {WIN_VALUE:.3f})")
         if condition == "collapse":
             held = self._held(lambda r: r["diversity"] < COLLAPSED_DIVERSITY)
-            if held:
+            if held and held[-1]["diversity"] - min(r["diversity"] for r in held) < RISING:
                 return (f"the samples of a fixed noise batch are {held[-1]['diversity']:.1%} as far apart as the "
-                        "data's (mean pairwise distance)")
+                        f"data's (mean pairwise distance), for {WINDOW} records")
+        if condition == "off the data":
+            held = self._held(lambda r: r["off_data"] > OFF_DATA)
+            if held:
+                return (f"{held[-1]['off_data']:.1%} of the samples of a fixed noise batch are farther from every data "
+                        f"sample than the data's spread (≈ 0% at p_g = p_data), for {WINDOW} records")
         if condition == "oscillation" and self.swing and len(self.records) == 2 * WINDOW + 1:
             try:
                 d = [r["d_fake"] for r in self.records]

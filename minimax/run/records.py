@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..algorithm import distributed
-from .monitor import Finding, HealthMonitor, data_spread, sample_diversity
+from .monitor import WINDOW, Finding, HealthMonitor, Yardstick
 from .rundir import METRICS
 from .runlog import MetricsLog, NullLog, TensorBoardLog, game_records, truncate_metrics
 
@@ -95,17 +95,18 @@ class Records:
         self.tb = TensorBoardLog.open(cfg.tensorboard, run_dir, game.step) if self.main else None
         self.bar = progress_display(progress, cfg.steps, game.step, self.main)
         self.monitor = HealthMonitor(game.objective, cfg.g_loss, cfg.k) if self.main else None
-        self.spread = data_spread(game.data) if self.main else None  # the data's, for the diversity of G's samples
+        self.yardstick = Yardstick(game.data) if self.main else None  # the data's scales G's samples are measured by
         if self.monitor and game.step > 0:  # a resumed run: the monitor catches up on the log (its findings are in it)
             self.monitor.replay(game_records(run_dir))
         self.clock = Clock(game.step)
 
     def write(self, game, rec: dict) -> Finding | None:
         """One metrics record (with the diversity of G's samples) to the log, TensorBoard and the progress bar,
-        then the health monitor's new findings; returns the collapse finding if one just set in."""
+        then the health monitor's new findings; returns the collapse finding once it has persisted (the record at
+        which it has held for WINDOW records more than it took to report it)."""
         findings = []
         if self.main:
-            rec["diversity"] = sample_diversity(game, self.spread)
+            rec.update(self.yardstick.measure(game))
             findings = self.monitor.update(rec)
         rec["steps_per_sec"] = self.clock.rate(rec["step"])
         rec.pop("first_nonfinite_step")
@@ -118,18 +119,18 @@ class Records:
         if self.monitor is not None:
             postfix["health"] = ", ".join(sorted(self.monitor.active)) or "ok"
         self.bar.set_postfix(postfix, refresh=False)
-        return self._health(findings)
+        self._health(findings)
+        if self.monitor is not None and self.monitor.active.get("collapse") == WINDOW:
+            return next(f for f in reversed(self.monitor.findings) if f.condition == "collapse")
+        return None
 
-    def _health(self, findings: list[Finding]) -> Finding | None:
-        """The health monitor's new findings: into the log, onto the terminal, into TensorBoard as text."""
-        collapse = None
+    def _health(self, findings: list[Finding]) -> None:
+        """The health monitor's new findings and clearings: into the log, onto the terminal, into TensorBoard."""
         for f in findings:
             self.log.write(f.to_record())
-            self.bar.write(f"minimax: warning: {f.line()}", file=sys.stderr)
+            self.bar.write(f"minimax: {'note' if f.cleared else 'warning'}: {f.line()}", file=sys.stderr)
             if self.tb:
                 self.tb.text("health", f.line(), f.step)
-            collapse = f if f.condition == "collapse" else collapse
-        return collapse
 
     def rolled_back(self, game, bad: int) -> None:
         """After a roll-back to ``game.step``: the log cut back to it, the event recorded, the bar moved."""

@@ -154,14 +154,24 @@ VERDICT_KEYS = {"modes": "modes covered", "high_quality": "high-quality samples"
 def verdict(records: list[dict], game, g_loss: str, summary: dict, k: int = 1) -> str:
     """What a reader asks first: did the game go well? The health monitor's findings over the run's log, and
     the last statistics beside their value at the game's optimum, and the quality measured."""
-    findings = HealthMonitor(game, g_loss, k).replay(records)
-    if findings:
-        items = "".join(f"<li><b>{html.escape(f.condition)}</b> (step {f.step}): {html.escape(f.measured)}. "
-                        f"{html.escape(f.explanation)} <i>Try:</i> {html.escape(f.remedy)}</li>" for f in findings)
-        health = f'<p class="bad">The health monitor found {len(findings)} condition(s):</p><ul>{items}</ul>'
+    monitor = HealthMonitor(game, g_loss, k)
+    events = monitor.replay(records)
+    reported = [f for f in events if not f.cleared]
+    if reported:
+        until = {}  # each finding: the step its condition next cleared, or that it held to the end
+        for f in reported:
+            c = next((c.step for c in events if c.cleared and c.condition == f.condition and c.step > f.step), None)
+            until[id(f)] = f", cleared at step {c}" if c is not None else ", still held at the end"
+        items = "".join(f"<li><b>{html.escape(f.condition)}</b> (step {f.step}{until[id(f)]}"
+                        + f"): {html.escape(f.measured)}. {html.escape(f.explanation)} <i>Try:</i> "
+                        f"{html.escape(f.remedy)}</li>" for f in reported)
+        still = sorted(monitor.active)
+        head = (f"The health monitor found {len(reported)} condition(s); at the end: "
+                + (", ".join(still) if still else "all cleared"))
+        health = f'<p class="{"bad" if still else "note"}">{html.escape(head)}</p><ul>{items}</ul>'
     else:
         health = '<p class="good">The health monitor found nothing wrong (no saturation, no discriminator winning ' \
-                 "outright, no collapse, no growing oscillation).</p>"
+                 "outright, no collapse, no samples off the data, no growing oscillation).</p>"
     rows = []
     last = records[-1] if records else {}
     for key in ("value", "d_loss", "d_real", "d_fake", "diversity"):
@@ -256,7 +266,7 @@ h1{margin-bottom:0}.math{color:#555}figure{display:inline-block;margin:.5em;vert
 img{max-width:100%;border:1px solid #ddd}figcaption{font-size:.85em;color:#555}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 1em .5em 0}
 th,td{border:1px solid #ddd;padding:2px 6px;text-align:left}.row{display:flex;flex-wrap:wrap;align-items:flex-start}
-section{border-top:2px solid #eee;margin-top:2em}.good{color:#1a7f37}.bad{color:#b42318}
+section{border-top:2px solid #eee;margin-top:2em}.good{color:#1a7f37}.bad{color:#b42318}.note{color:#9a6700}
 .replay img{display:block;max-width:100%;border:1px solid #ddd}.replay input{width:60%;vertical-align:middle}
 details{margin:1em 0}summary{cursor:pointer;color:#555}"""
 

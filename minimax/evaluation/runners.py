@@ -96,7 +96,7 @@ class Job:
 
 
 def generator_weights(cfg: TrainConfig) -> str:
-    """Which weights of G a run's samples come from (they change scores a lot: README, Table 1)."""
+    """Which weights of G a run's samples come from (they change scores a lot: docs/results-table1.md)."""
     if cfg.g_uniform_average_from > 0:
         before = f"an exponential average (β = {cfg.g_ema}) before" if cfg.g_ema > 0 else "G's own weights before"
         return f"the uniform average of G's weights from step {cfg.g_uniform_average_from} ({before})"

@@ -17,7 +17,7 @@ gradients taken from one pass, and G's output biases started at logit(mean train
 (``g_output_bias = "marginals"``): ``configs/table1.toml`` is that recipe in minimax's settings (with a
 larger step and a weight average of G for a 30-minute budget). Without the marginal biases the
 recipe is fragile: G can collapse within 2k iterations onto one saturated binary image (pixels at 0
-or 1, σ' ≈ 0, no gradient left) from which it never returns (README, Table 1).
+or 1, σ' ≈ 0, no gradient left) from which it never returns (docs/results-table1.md).
 """
 from __future__ import annotations
 

@@ -183,3 +183,24 @@ def test_discriminator_wins_at_a_tenth_of_log_4():
     table1 = [healthy(100 * i, d_real=0.92, d_fake=0.075, value=-0.26) for i in range(3 * WINDOW)]
     assert [f.condition for f in run(HealthMonitor(MINIMAX), frozen)] == ["discriminator wins"]
     assert run(HealthMonitor(MINIMAX), table1) == []
+
+
+def test_samples_outside_the_frame_are_counted_on_the_panel(tmp_path):
+    """The f-kl grid run's samples sit ~100 units from the data: the 2-D panels drew nothing and said nothing.
+    Now the panel says how many samples it cannot show (non-finite ones included)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from minimax.viz.plots import note_outside, plot_samples_2d
+
+    x = np.array([[0.0, 0.0], [100.0, 3.0], [np.nan, 0.0], [0.5, -0.5]])
+    fig, ax = plt.subplots()
+    assert note_outside(ax, x, (-1, -1), (1, 1)) == 2
+    assert [t.get_text() for t in ax.texts] == ["2 of 4 samples outside the frame"]
+    assert note_outside(ax, x[[0, 3]], (-1, -1), (1, 1)) == 0 and len(ax.texts) == 1
+    plt.close(fig)
+    plot_samples_2d([(0, x.astype(np.float32))], grid(), tmp_path / "s.png")
+    assert (tmp_path / "s.png").stat().st_size > 0

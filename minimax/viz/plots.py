@@ -126,6 +126,17 @@ def evenly(items: list, n: int = 5) -> list:
     return [items[round(i * (len(items) - 1) / (n - 1))] for i in range(n)]
 
 
+def note_outside(ax, x: np.ndarray, lo, hi) -> int:
+    """Write on the panel how many of the 2-D samples x fall outside the box [lo, hi] (non-finite ones
+    included), which the panel cannot show; returns that number."""
+    inside = np.all(np.isfinite(x), 1) & np.all((x >= np.asarray(lo)) & (x <= np.asarray(hi)), 1)
+    out = int((~inside).sum())
+    if out:
+        ax.text(0.5, 0.02, f"{out} of {len(x)} samples outside the frame", transform=ax.transAxes, ha="center",
+                va="bottom", fontsize=7, color="tab:red", bbox=dict(facecolor="white", alpha=0.8, lw=0))
+    return out
+
+
 def plot_samples_2d(snapshots: list[tuple[int, np.ndarray]], data, path: Path, conditional: bool = False) -> None:
     """The samples over the data density at (at most 5 of) the snapshots; a conditional run's samples coloured by
     their class (sample i of a snapshot is of class i mod K, see train.save_snapshot)."""
@@ -146,6 +157,7 @@ def plot_samples_2d(snapshots: list[tuple[int, np.ndarray]], data, path: Path, c
             ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.5, color="tab:orange")
         ax.set_xlim(lo[0], hi[0])
         ax.set_ylim(lo[1], hi[1])
+        note_outside(ax, x, lo, hi)
         ax.set_aspect("equal")
         ax.set_title(f"step {step}")
         ax.set_xticks([])
@@ -254,6 +266,7 @@ def replay_frame(step: int, samples: np.ndarray, field: dict | None, records: li
         if side:
             left.set_xlim(gx.min(), gx.max())
             left.set_ylim(gy.min(), gy.max())
+            note_outside(left, samples, (gx.min(), gy.min()), (gx.max(), gy.max()))
         left.set_aspect("equal")
         left.set_title(f"samples and D's surface, step {step}")
     key = "value" if "value" in game.statistics_names else "d_loss"

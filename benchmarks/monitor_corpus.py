@@ -10,7 +10,7 @@ every failed run flagged before it ends.
     python benchmarks/monitor_corpus.py --data-dir ../shared/data/mnist [--only ring] [--out runs/corpus]
 
 Prints one row per run (markdown) and the two totals. About 20 minutes on 2 cores (AMD EPYC, fp32 GEMM
-~80 GFLOP/s); run it alone.
+~94 GFLOP/s); run it alone.
 """
 from __future__ import annotations
 

@@ -67,15 +67,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-dir", help="MNIST's files (the MNIST rows are skipped without it)")
     p.add_argument("--out", default="runs/monitor-corpus")
-    p.add_argument("--only", help="run only the rows whose name contains one of these (comma-separated)")
-    p.add_argument("--skip", help="skip the rows whose name contains one of these (comma-separated)")
+    p.add_argument("--only", action="append", default=[], help="run only the rows whose name contains this "
+                   "(repeatable; names contain commas, so one string per flag)")
+    p.add_argument("--skip", action="append", default=[], help="skip the rows whose name contains this (repeatable)")
     a = p.parse_args()
     rows, healthy_fid = [], None
     print("| expected | run | outcome | findings (step: condition) | exit | s |\n| --- | --- | --- | --- | --- | --- |")
     cases = [(e, n, f, None) for e, n, f in TOY] + ([(e, n, f, a.data_dir) for e, n, f in MNIST] if a.data_dir else [])
     for expected, name, flags, data_dir in cases:
-        if (a.only and not any(w in name for w in a.only.split(","))) or \
-                (a.skip and any(w in name for w in a.skip.split(","))):
+        if (a.only and not any(w in name for w in a.only)) or any(w in name for w in a.skip):
             continue
         out = Path(a.out) / name.replace(" ", "-").replace(",", "").replace("'", "")
         rc, secs = train(out, flags, data_dir)
@@ -90,7 +90,7 @@ def main() -> None:
             ok = rc == 0 and s.get("modes") == s.get("n_modes") and s.get("high_quality", 0) >= 0.5
             outcome = (f"{s['modes']}/{s['n_modes']} modes, {s['high_quality']:.1%} HQ" if "modes" in s
                        else f"exit {rc}")
-        flagged = bool([f for f in found if not f.endswith("cleared")]) or rc not in (0,)
+        flagged = any(not f.endswith("cleared") for f in found) or rc != 0
         rows.append((ok, flagged))
         print(f"| {expected} ({'healthy' if ok else 'failed'} by outcome) | {name} | {outcome} | "
               f"{'; '.join(found) or 'none'} | {rc} | {secs:.0f} |", flush=True)

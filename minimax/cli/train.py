@@ -119,14 +119,13 @@ def _train_and_report(job: dict, device_type: str) -> int:
 def final_statistics(summary: dict, objective) -> str:
     """'V -1.380 (optimum -1.386), D(x) 0.503 (0.5), ...': the last logged statistics beside their value at
     the game's optimum, where the theory gives one."""
-    parts = []
+    parts, bounded = [], getattr(objective, "value_bounds", None)
     for key in ("value", "d_loss", "d_real", "d_fake"):
         v = summary.get(f"final_{key}")
         if v is None or (key == "d_loss" and "final_value" in summary):
             continue
         opt = objective.equilibrium.get(key)
         parts.append(f"{SYMBOLS[key]} {v:.3f}" + (f" (optimum {opt:.4g})" if opt is not None else ""))
-        bounded = getattr(objective, "value_bounds", None)
         if key == "value" and bounded and v < 0:
             parts[-1] += (f" [V is D's lower bound on {bounded} ≥ 0: below 0, D does not yet tell the data from the "
                           "samples]")

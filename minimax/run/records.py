@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..algorithm import distributed
-from .monitor import WINDOW, Finding, HealthMonitor, Yardstick
+from .monitor import Finding, HealthMonitor, Yardstick
 from .rundir import METRICS
 from .runlog import MetricsLog, NullLog, TensorBoardLog, game_records, truncate_metrics
 
@@ -102,8 +102,8 @@ class Records:
 
     def write(self, game, rec: dict) -> Finding | None:
         """One metrics record (with the diversity of G's samples) to the log, TensorBoard and the progress bar,
-        then the health monitor's new findings; returns the collapse finding once it has persisted (the record at
-        which it has held for WINDOW records more than it took to report it)."""
+        then the health monitor's new findings; returns the collapse finding while it persists
+        (:meth:`HealthMonitor.persistent`)."""
         findings = []
         if self.main:
             rec.update(self.yardstick.measure(game))
@@ -120,7 +120,7 @@ class Records:
             postfix["health"] = ", ".join(sorted(self.monitor.active)) or "ok"
         self.bar.set_postfix(postfix, refresh=False)
         self._health(findings)
-        if self.monitor is not None and self.monitor.active.get("collapse") == WINDOW:
+        if self.monitor is not None and self.monitor.persistent("collapse"):
             return next(f for f in reversed(self.monitor.findings) if f.condition == "collapse")
         return None
 

@@ -1,5 +1,6 @@
 """Training speed on a machine that is doing something else: iterations/s of the default ring run and of a
-DCGAN MNIST step, alone and beside one busy single-threaded process, for each OpenMP wait policy.
+DCGAN MNIST step, alone and beside one busy single-threaded process, for each OpenMP wait policy and with one
+thread (--threads 1).
 
     python benchmarks/busy_machine.py --data-dir DIR        # ~6 minutes on 2 cores
 
@@ -58,10 +59,11 @@ def main() -> int:
     policies = {"spin (ACTIVE)": {**base, "OMP_WAIT_POLICY": "ACTIVE"},
                 "sleep (PASSIVE)": {**base, "OMP_WAIT_POLICY": "PASSIVE"},
                 "minimax's choice": base}  # minimax/openmp.py: PASSIVE when the machine is busy at start-up
+    threads = ["--threads", "1"]  # one thread: nothing to wait for (its results differ in the last bits)
     print(f"cores: {os.cpu_count()}; each number: iterations/s of a fresh `minimax train` process")
     for job, args in jobs.items():
-        for policy, env in policies.items():
-            alone, busy = speed(args, env, False), speed(args, env, True)
+        for policy, env, more in [(p, e, []) for p, e in policies.items()] + [("--threads 1", base, threads)]:
+            alone, busy = speed(args + more, env, False), speed(args + more, env, True)
             print(f"{job:<24} {policy:<24} alone {alone:7.1f} it/s   beside a busy process {busy:7.1f} it/s   "
                   f"slowdown {alone / busy:5.2f}x", flush=True)
     return 0

@@ -20,10 +20,11 @@ __all__ = ["train", "sample", "evaluate"]
 
 
 def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, steps: int | None = None,
-          progress: bool | str | None = None, plots: bool = True) -> RunResult:
+          progress: bool | str | None = None, plots: bool = True, threads: int | None = None) -> RunResult:
     """Train a GAN with Algorithm 1 (:func:`minimax.run.loop.train`) and, unless ``plots=False``, draw the run's
-    PNG plots. ``resume`` continues a run directory; ``steps`` may extend it."""
-    result = train_run(cfg, resume, steps, progress)
+    PNG plots. ``resume`` continues a run directory; ``steps`` may extend it. ``threads``: CPU threads of this
+    process (None: torch's current setting; a resumed run: the count it was trained with)."""
+    result = train_run(cfg, resume, steps, progress, threads)
     if plots and distributed.current().is_main:
         plot_run(result.run_dir)
     return result

@@ -150,6 +150,41 @@ def test_resume_is_bitwise_identical_to_an_uninterrupted_run(tmp_path, extra):
     assert resumed.summary["high_quality"] == straight.summary["high_quality"]
 
 
+@pytest.fixture
+def restore_threads():
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores to change the thread count")
+def test_resume_takes_the_thread_count_the_run_was_trained_with(tmp_path, restore_threads, capsys):
+    """The thread count changes a CPU run's last bits (setup.use_threads): the checkpoint records it and a resume
+    in a process set up with another count goes on with the recorded one; a different --threads is warned about."""
+    straight = train(tiny(tmp_path / "a", steps=24), progress=False, plots=False, threads=1)
+    train(tiny(tmp_path / "b", steps=12), progress=False, plots=False, threads=1)
+    assert ckpt.read_latest(tmp_path / "b")[1]["threads"] == 1
+    torch.set_num_threads(2)
+    resumed = train(resume=tmp_path / "b", steps=24, progress=False, plots=False)
+    assert torch.get_num_threads() == 1
+    assert same_params(straight.game, resumed.game)
+    assert metrics_without_time(tmp_path / "a") == metrics_without_time(tmp_path / "b")
+    assert "warning" not in capsys.readouterr().err
+    train(resume=tmp_path / "b", steps=30, progress=False, plots=False, threads=2)
+    assert "--threads 2, but the run was trained with 1 threads" in capsys.readouterr().err
+    assert torch.get_num_threads() == 2
+
+
+def test_threads_out_of_range_is_a_one_line_error(tmp_path, capsys):
+    from minimax.cli import main
+
+    cores = os.cpu_count() or 1
+    assert main(["train", "--out", str(tmp_path / "r"), "--threads", str(cores + 1)]) == 2
+    assert f"--threads must be an integer from 1 to this machine's {cores} CPU cores" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "r"), "--threads", "0"]) == 2
+    assert not (tmp_path / "r").exists()
+
+
 def _run_cli(out, steps, env_extra=None):
     cmd = [sys.executable, "-m", "minimax", "train", "--out", str(out), "--steps", str(steps), "--device", "cpu",
            "--g-hidden", "16,16", "--d-hidden", "16,16", "--latent-dim", "4", "--batch-size", "32",

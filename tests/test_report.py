@@ -169,3 +169,24 @@ def test_the_overlay_gives_each_game_its_own_axes():
     same = overlay_figure([("a", records, minimax_game), ("b", records, minimax_game)])
     mixed = overlay_figure([("a", records, minimax_game), ("h", records, hinge)])
     assert height(mixed) > 1.8 * height(same)
+
+
+def test_the_conditional_d_star_panels_titles_do_not_overlap():
+    """The conditional game's D* title (its definition, with p(x|0)) is wider than its 5-inch panel on one line."""
+    import numpy as np
+    from matplotlib import pyplot as plt
+
+    from minimax.viz.figures import _log_odds, map_panels
+
+    star = "$D^*(x, 0) = p_{data}(x|0)/(p_{data}(x|0) + \\hat p_g(x|0))$"
+    g = np.linspace(0, 1, 9)
+    gx, gy = np.meshgrid(g, g)
+    z = np.full(gx.size, 0.5)
+    shown, lo, hi = _log_odds([(z, "trained $D(x, 0)$"), (z, star)])
+    fig = map_panels(shown, gx, gy, np.zeros((1, 2)), lo, hi)
+    fig.canvas.draw()
+    boxes = [a.title.get_window_extent() for a in fig.axes[:3]]
+    width = fig.bbox.width
+    assert all(0 <= b.x0 and b.x1 <= width for b in boxes)
+    assert all(boxes[i].x1 < boxes[i + 1].x0 for i in range(2))
+    plt.close(fig)

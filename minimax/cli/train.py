@@ -16,7 +16,7 @@ from ..config import PRESETS, TrainConfig, coerce, field_kind, positive_int, pre
 from ..errors import MinimaxError
 from ..games import SYMBOLS
 from ..run.rundir import load_run_config
-from ..run.setup import prepare_run_dir, resolve_device
+from ..run.setup import check_threads, prepare_run_dir, resolve_device
 from .errors import clip
 
 
@@ -47,6 +47,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", choices=("auto", "on", "bar", "lines", "off"), default="auto",
                    help="progress: a bar on a terminal and a plain line every 30 s otherwise (auto: logs, pipes and "
                         "schedulers show life), always the bar (on, bar), always lines, or nothing (off)")
+    p.add_argument("--threads", default=None, metavar="N",
+                   help="CPU threads of each training process (default: torch's choice, one per core, or each "
+                        "process's share with --nproc; a resumed run: the count it was trained with). On a machine "
+                        "busy with other work, fewer threads train faster (docs/speed.md). The count changes the "
+                        "last bits of CPU results, so it is recorded in the checkpoints")
     p.add_argument("--nproc", default="1", metavar="N",
                    help="data-parallel processes on this machine (torch.distributed; each draws its own "
                         "minibatches of --batch-size, gradients are averaged) (default: 1)")
@@ -76,7 +81,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         job = dict(resume=args.resume, steps=steps)
     else:
         job = dict(cfg=config_from_args(args))
-    job.update(progress=progress, plots=not args.no_plots)
+    job.update(progress=progress, plots=not args.no_plots,
+               threads=check_threads(positive_int(args.threads, "--threads")) if args.threads is not None else None)
     cfg = job["cfg"] if "cfg" in job else load_run_config(Path(job["resume"]))
     device_type = resolve_device(cfg.device).type
     check_nproc(nproc, device_type)

@@ -81,7 +81,7 @@ def encode_state(state: dict, config: dict, extra: dict | None = None) -> tuple[
     for prefix, sd in state["modules"].items():
         tensors.update({f"{prefix}.{k}": _cpu(v) for k, v in sd.items()})
     meta = {"format": FORMAT, "version": VERSION, "step": state["step"], "lr_scale": state["lr_scale"],
-            "config": config}
+            "config": config, "threads": torch.get_num_threads()}  # part of what a CPU run computes (setup.use_threads)
     for prefix, sd in state["optimizers"].items():
         meta[prefix] = flatten_optimizer(prefix, sd, tensors)
     meta.update(extra or {})
@@ -203,6 +203,9 @@ def _check_meta(meta: dict) -> str | None:
     world = meta.get("world_size", 1)
     if not (_is_int(world) and 1 <= world <= 65536):
         return f"world_size {world!r} is not a positive integer"
+    threads = meta.get("threads", 1)
+    if not (_is_int(threads) and 1 <= threads <= 65536):
+        return f"threads {threads!r} is not a positive integer"
     if not (_is_int(meta.get("stats_count")) and meta["stats_count"] >= 0):
         return f"stats_count {meta.get('stats_count')!r} is not a non-negative integer"
     for opt in ("opt_g", "opt_d"):

@@ -33,7 +33,7 @@ from .rundir import (
     step_of,
 )
 from .runlog import truncate_metrics
-from .setup import build_game, load_run, prepare_run_dir, refuse_existing_run
+from .setup import build_game, load_run, prepare_run_dir, refuse_existing_run, use_threads
 from .signals import SignalFlag
 from .snapshots import save_snapshot, snapshot_steps
 from .summary import final_metrics
@@ -63,12 +63,13 @@ class RunResult:
 
 
 def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, steps: int | None = None,
-          progress: bool | str | None = None) -> RunResult:
-    """Train a GAN with Algorithm 1 and return the run. ``resume`` continues a run directory.
+          progress: bool | str | None = None, threads: int | None = None) -> RunResult:
+    """Train a GAN with Algorithm 1 and return the run. ``resume`` continues a run directory. ``threads``: this
+    process's CPU threads (:func:`~minimax.run.setup.use_threads`; None: as set, or as the resumed run had).
 
     Under torch.distributed (see :mod:`minimax.algorithm.distributed`) every process calls this; rank 0 alone
     writes the run directory, and the others return an empty summary."""
-    with _open_run(cfg, resume, steps) as (game, run_dir):
+    with _open_run(cfg, resume, steps, threads) as (game, run_dir):
         _play(game, run_dir, progress)
         return _finish(game, run_dir)
 
@@ -133,7 +134,7 @@ def _play(game: Game, run_dir: Path, progress: bool | str | None) -> None:
 
 
 @contextmanager
-def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | None):
+def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | None, threads: int | None):
     """``with _open_run(...) as (game, run_dir)``: a resumed run (its log cut back to the checkpoint, the
     temporary files of a killed write removed) or a new one, its directory locked by rank 0 meanwhile."""
     ctx = distributed.current()
@@ -145,7 +146,7 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
                 load_run_config(run_dir)  # a clear error for a missing or foreign directory first
                 lock = RunLock(run_dir)
                 remove_orphans(run_dir)
-            game = load_run(run_dir, steps, resume=True)
+            game = load_run(run_dir, steps, resume=True, threads=threads)
             if ctx.is_main:
                 truncate_metrics(run_dir / METRICS, game.step)
         else:
@@ -159,6 +160,7 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
                 run_dir = Path(distributed.broadcast_object(str(run_dir) if ctx.is_main else None))
             cfg.out = str(run_dir)
             try:
+                use_threads(threads)
                 game = build_game(cfg)
             except BaseException:  # refused before anything was written: leave no folder or lock behind
                 if lock is not None:

@@ -120,11 +120,41 @@ def read_run_checkpoint(run_dir: Path, cfg: TrainConfig, checkpoint: str | Path 
     return tensors, meta
 
 
+def use_threads(threads: int | None) -> None:
+    """Set this process's CPU threads (None: leave torch's setting). The count is part of what a CPU run
+    computes: torch splits its reductions (a sum, a GEMM's inner products) by thread, so the same run with 1
+    and with 2 threads differs in the last bits and then drifts apart; checkpoints record it
+    (:func:`~minimax.run.checkpoint.encode_state`)."""
+    if threads is not None:
+        torch.set_num_threads(check_threads(threads))
+
+
+def check_threads(threads) -> int:
+    """``threads``, if it is a whole number from 1 to the machine's cores; else a one-line error."""
+    cores = os.cpu_count() or 1
+    if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= cores:
+        raise MinimaxError(f"--threads must be an integer from 1 to this machine's {cores} CPU cores, got {threads!r}")
+    return threads
+
+
+def resume_threads(meta: dict, threads: int | None) -> None:
+    """A resumed run continues with the thread count its checkpoint was written with (so it continues bitwise as
+    the run would have), unless ``threads`` is given; a different count is warned about."""
+    recorded, cores = meta.get("threads"), os.cpu_count() or 1
+    why = f"--threads {threads}"
+    if threads is None and recorded is not None:
+        threads, why = min(recorded, cores), f"this machine has {cores} CPU cores"
+    if recorded is not None and threads != recorded:
+        print(f"minimax: warning: {why}, but the run was trained with {recorded} threads: it goes on, but not "
+              "bitwise as an uninterrupted run would (CPU reductions are split by thread)", file=sys.stderr)
+    use_threads(threads)
+
+
 def load_run(run_dir: str | Path, steps: int | None = None, resume: bool = False,
-             checkpoint: str | Path | None = None) -> Game:
+             checkpoint: str | Path | None = None, threads: int | None = None) -> Game:
     """The whole Game of a run directory, restored from its latest checkpoint, or from the file ``checkpoint``
     (``steps`` may extend it; ``resume`` to train on, which needs the number of processes the run was trained
-    with)."""
+    with, and takes the thread count it was trained with unless ``threads`` is given)."""
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir)
     if steps is not None:
@@ -133,6 +163,8 @@ def load_run(run_dir: str | Path, steps: int | None = None, resume: bool = False
     tensors, meta = read_run_checkpoint(run_dir, cfg, checkpoint)
     if steps is not None and steps < meta["step"]:
         raise MinimaxError(f"--steps {steps} is below the step of the run's latest checkpoint ({meta['step']})")
+    if resume:
+        resume_threads(meta, threads)
     game = build_game(cfg)
     ckpt.restore_game(game, tensors, meta, resume=resume)
     return game

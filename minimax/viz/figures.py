@@ -104,15 +104,22 @@ def discriminator_figure(run_dir: Path, cfg, objective) -> tuple[str, int] | Non
         if objective.output_range == (0.0, 1.0) and d_star is not None:
             # both maps are ≈ 0 away from the modes on a probability scale; their log-odds show where they differ
             shown, lo_v, hi_v = _log_odds(shown)
-        fig, axes = plt.subplots(1, len(shown), figsize=(5 * len(shown), 4.4), squeeze=False)
-        for a, (z, title) in zip(axes[0], shown):
-            im = a.pcolormesh(gx, gy, z.reshape(gx.shape), vmin=lo_v, vmax=hi_v, cmap="RdBu_r", shading="auto")
-            a.scatter(c[:, 0], c[:, 1], s=8, color="k", marker="x")
-            a.set_title(title)
-            a.set_aspect("equal")
-        fig.colorbar(im, ax=axes, shrink=0.8)
+        fig = map_panels(shown, gx, gy, c, lo_v, hi_v)
         return png_uri(lambda buf: (fig.savefig(buf, dpi=90), plt.close(fig))), step
     return figure_uri(fig), step
+
+
+def map_panels(shown: list[tuple[np.ndarray, str]], gx, gy, centres, lo: float, hi: float):
+    """One panel per (values on the grid gx × gy, title), on one colour scale, the modes' centres marked. A title
+    wider than its panel (the conditional game's D* and its definition) is broken before its formula."""
+    fig, axes = plt.subplots(1, len(shown), figsize=(5 * len(shown), 4.6), squeeze=False)
+    for a, (z, title) in zip(axes[0], shown):
+        im = a.pcolormesh(gx, gy, z.reshape(gx.shape), vmin=lo, vmax=hi, cmap="RdBu_r", shading="auto")
+        a.scatter(centres[:, 0], centres[:, 1], s=8, color="k", marker="x")
+        a.set_title(title if len(title) < 40 or " $" not in title else title.replace(" $", "\n$", 1), fontsize=10)
+        a.set_aspect("equal")
+    fig.colorbar(im, ax=axes, shrink=0.8)
+    return fig
 
 
 LOG_ODDS_RANGE = 10.0

@@ -1,4 +1,5 @@
-"""``minimax sample RUN_DIR``: draw samples from a trained generator, as an array and/or an image grid."""
+"""``minimax sample RUN_DIR``: draw samples from a trained generator, as an array and/or an image grid; with
+``--interpolate N``, G along N paths in noise space (a strip of images per path, a GIF, or an array)."""
 from __future__ import annotations
 
 import argparse
@@ -9,46 +10,47 @@ import numpy as np
 
 from ..config import noise_seed, positive_int
 from ..data import IMAGE_DATASETS
+from ..data.prior import PATHS
 from ..errors import MinimaxError
 from ..files import atomic_write_bytes
 from ..run.resources import check_sample_memory
 from ..run.rundir import load_run_config, output_file
-from ..run.sampling import class_indices, sample
+from ..run.sampling import class_indices, interpolate, sample
 from ..run.trained import load_trained
-from ..viz.grids import save_image_grid
+from ..viz.grids import animation_gif, save_image_grid
+
+
+def _sampler_file(suffix: str):
+    return lambda name: name.startswith("sample") and name.endswith(suffix)
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    n = positive_int(args.n, "--n")
     seed = noise_seed(args.seed)
     cfg = load_run_config(args.run_dir)  # (cheap: the checks below come before loading any weights)
     if args.classes is not None and not args.classes.strip():
         raise MinimaxError("--class needs class names or indices (or 'all')")
     classes = class_indices(args.classes, cfg.class_names, cfg.condition != "none") if args.classes else None
-    if args.grid and cfg.dataset not in IMAGE_DATASETS:
-        raise MinimaxError("--grid needs an image dataset; this run's data are vectors")
+    images = cfg.dataset in IMAGE_DATASETS
+    for flag, given in (("--grid", args.grid), ("--gif", args.gif)):
+        if given and not images:
+            raise MinimaxError(f"{flag} needs an image dataset; this run's data are vectors")
+    if args.interpolate is not None:
+        return _interpolate(args, cfg, classes, seed, images)
+    for flag in ("gif", "points", "path"):
+        if getattr(args, flag) is not None:
+            raise MinimaxError(f"--{flag} draws paths: give --interpolate N with it")
+    n = positive_int(args.n if args.n is not None else 1000, "--n")
     if not args.out and not args.grid:  # the default: an array in the run directory, named by what it holds
         which = "-class" + args.classes.replace(",", "_") if args.classes else ""
         args.out = str(Path(args.run_dir) / f"sample-n{n}-seed{seed}{which}.npy")
     # new files or regular files; in a run directory only the sampler's own (sample*.npy, sample*.png)
-    out = output_file(args.out, "--out", lambda name: name.startswith("sample") and name.endswith(".npy")) \
-        if args.out else None
-    grid = output_file(args.grid, "--grid", lambda name: name.startswith("sample") and name.endswith(".png")) \
-        if args.grid else None
-    if out is not None and out == grid:
-        raise MinimaxError("--out and --grid name the same file")
+    out, grid, _ = _outputs(args)
 
     run = load_trained(args.run_dir)
     check_sample_memory(n * len(classes or [0]), run.data.shape, "--n")
     x = sample(run, n, classes, seed)
-    flat = x.reshape(len(x), -1).numpy().astype(np.float32)
     if args.out:
-        buf = io.BytesIO()
-        np.save(buf, flat)
-        try:
-            atomic_write_bytes(out, buf.getvalue())
-        except OSError as e:
-            raise MinimaxError(f"cannot write {args.out}: {e.strerror or e}") from None
+        flat = _write_array(x, out, args.out)
         per = f" ({n} of each of classes {', '.join(map(str, classes))}, in that order)" if classes else ""
         print(f"wrote {len(flat)} samples of dimension {flat.shape[1]} to {args.out}{per}")
     if args.grid:
@@ -58,16 +60,87 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _outputs(args: argparse.Namespace) -> tuple:
+    """(--out, --grid, --gif) as paths: new files or regular ones; in a run directory only the sampler's own."""
+    paths = tuple(output_file(given, flag, _sampler_file(suffix)) if given else None
+                  for given, flag, suffix in ((args.out, "--out", ".npy"), (args.grid, "--grid", ".png"),
+                                              (args.gif, "--gif", ".gif")))
+    named = [p for p in paths if p is not None]
+    if len(set(named)) < len(named):
+        raise MinimaxError("two of --out, --grid and --gif name the same file")
+    return paths
+
+
+def _write_array(x, path: Path, shown: str) -> np.ndarray:
+    """Samples as a float32 array [N, features] in a .npy file, atomically."""
+    flat = x.reshape(len(x), -1).numpy().astype(np.float32)
+    buf = io.BytesIO()
+    np.save(buf, flat)
+    try:
+        atomic_write_bytes(path, buf.getvalue())
+    except OSError as e:
+        raise MinimaxError(f"cannot write {shown}: {e.strerror or e}") from None
+    return flat
+
+
+def _interpolate(args: argparse.Namespace, cfg, classes, seed: int, images: bool) -> int:
+    """``--interpolate N``: G along N noise paths of --points points each (minimax.run.sampling.interpolate)."""
+    if args.n is not None:
+        raise MinimaxError("--n and --interpolate: --interpolate N draws N paths, --points the images on each")
+    paths = positive_int(args.interpolate, "--interpolate")
+    points = positive_int(args.points if args.points is not None else 10, "--points")
+    if points < 2:
+        raise MinimaxError("--points must be at least 2 (the two ends of each path)")
+    path = args.path or "auto"
+    if path not in PATHS:
+        raise MinimaxError(f"--path must be one of {', '.join(PATHS)}, got {path!r}")
+    if not (args.out or args.grid or args.gif):  # the default: a strip per path (images) or an array, in the run
+        name = f"sample-interpolate-{paths}x{points}-seed{seed}"
+        if images:
+            args.grid = str(Path(args.run_dir) / f"{name}.png")
+        else:
+            args.out = str(Path(args.run_dir) / f"{name}.npy")
+    out, grid, gif = _outputs(args)
+    run = load_trained(args.run_dir)
+    check_sample_memory(paths * points, run.data.shape, "--interpolate × --points")
+    x = interpolate(run, paths, points, path, seed, classes)  # [paths, points, ...]
+    kind = ("slerp" if cfg.prior == "normal" else "lerp") if path == "auto" else path
+    what = f"{paths} {kind} paths of {points} points"
+    if args.out:
+        _write_array(x.reshape(paths * points, *x.shape[2:]), out, args.out)
+        print(f"wrote {what} to {args.out} (path after path, {paths * points} rows)")
+    if args.grid:
+        save_image_grid(x.reshape(paths * points, *x.shape[2:]).numpy(), grid, cols=points)
+        print(f"wrote {what} to {args.grid} (one row per path)")
+    if args.gif:
+        try:
+            atomic_write_bytes(gif, animation_gif(x.transpose(0, 1).numpy()))
+        except OSError as e:
+            raise MinimaxError(f"cannot write {args.gif}: {e.strerror or e}") from None
+        print(f"wrote {what} to {args.gif} (one frame per point, every path in each frame, forth and back)")
+    return 0
+
+
 def add_parser(sub) -> None:
     s = sub.add_parser("sample", help="draw samples from a trained run")
     s.add_argument("run_dir", help="a run directory written by 'minimax train'")
-    s.add_argument("--n", default="1000", help="number of samples (default: 1000)")
+    s.add_argument("--n", default=None, help="number of samples (default: 1000)")
     s.add_argument("--out", help="write the samples as a float32 .npy array of shape (N, features) (default, without "
                                  "--grid: RUN_DIR/sample-nN-seedS.npy)")
     s.add_argument("--grid", help="write the samples as a PNG image grid (image datasets)")
     # (outputs: a new file or a regular one; inside a run directory only new names or the sampler's sample*.npy/png)
     s.add_argument("--seed", default="0", help="seed of the noise (default: 0)")
+    s.add_argument("--interpolate", metavar="N", default=None,
+                   help="draw G along N paths between pairs of noise vectors z0, z1 ~ p_z instead of --n samples "
+                        "(default output: RUN_DIR/sample-interpolate-NxP-seedS.png, one row per path; vector data: "
+                        ".npy)")
+    s.add_argument("--points", metavar="P", default=None, help="--interpolate: points on each path, both ends "
+                                                               "included (default: 10)")
+    s.add_argument("--path", default=None, help="--interpolate: 'slerp' (great circle), 'lerp' (straight line) or "
+                                                "'auto': slerp under the normal prior, lerp under the uniform one "
+                                                "(default: auto)")
+    s.add_argument("--gif", help="--interpolate: write a looping GIF, one frame per point along the paths")
     s.add_argument("--class", dest="classes", metavar="C1,C2,...",
                    help="conditional runs: sample these classes (indices or names, or 'all'), --n of each; "
-                        "the grid has one row per class")
+                        "the grid has one row per class (--interpolate: path i is of the i-th class, cycling)")
     s.set_defaults(func=cmd_sample)

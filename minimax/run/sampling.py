@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..config import TrainConfig
-from ..data.prior import sample_noise
+from ..data.prior import latent_path, sample_noise
 from ..errors import MinimaxError
 from ..players import eval_mode
 from .trained import load_trained
@@ -48,15 +48,26 @@ def generate(players: Players, n: int, seed: int, batch: int = 4096, classes: to
     if players.conditional:
         z = sample_noise(n, cfg.latent_dim, cfg.prior, rng, device)
         c = data.sample_labels(n, rng) if classes is None else classes.to(device, torch.int64)
-        if len(c) != n or n and not (0 <= int(c.min()) and int(c.max()) < data.n_classes):
-            raise ValueError(f"classes: need {n} labels in 0..{data.n_classes - 1}")
-        with eval_mode(players.sampler) as G:
-            out = [G(z[i:i + batch], c[i:i + batch]) for i in range(0, n, batch)]
-    else:
-        with eval_mode(players.sampler) as G:
-            out = [G(sample_noise(min(batch, n - i), cfg.latent_dim, cfg.prior, rng, device))
-                   for i in range(0, n, batch)]
+        return generate_from(players, z, c, batch)
+    with eval_mode(players.sampler) as G:
+        out = [G(sample_noise(min(batch, n - i), cfg.latent_dim, cfg.prior, rng, device))
+               for i in range(0, n, batch)]
     return data.to_data_space(torch.cat(out)) if out else torch.empty(0)
+
+
+@torch.no_grad()
+def generate_from(players: Players, z: torch.Tensor, c: torch.Tensor | None = None, batch: int = 4096
+                  ) -> torch.Tensor:
+    """G(z) (G(z, c) in the conditional game) in data space for the given noise vectors, in eval mode."""
+    z = z.to(players.device)
+    if players.conditional:
+        n, data = len(z), players.data
+        if c is None or len(c) != n or n and not (0 <= int(c.min()) and int(c.max()) < data.n_classes):
+            raise ValueError(f"classes: need {n} labels in 0..{data.n_classes - 1}")
+        c = c.to(players.device, torch.int64)
+    with eval_mode(players.sampler) as G:
+        out = [G(z[i:i + batch]) if c is None else G(z[i:i + batch], c[i:i + batch]) for i in range(0, len(z), batch)]
+    return players.data.to_data_space(torch.cat(out)) if out else torch.empty(0)
 
 
 @torch.no_grad()
@@ -112,3 +123,26 @@ def sample(run, n: int, classes: Sequence[int | str] | str | None = None, seed: 
     labels = class_indices(classes, run.cfg.class_names, run.conditional)
     c = torch.tensor(labels).repeat_interleave(n)
     return generate(run, len(c), seed=seed, classes=c).cpu()
+
+
+def interpolate(run, paths: int, steps: int, path: str = "auto", seed: int = 0,
+                classes: Sequence[int | str] | str | None = None) -> torch.Tensor:
+    """G along straight or great-circle paths in noise space: ``paths`` pairs of endpoints z₀, z₁ ~ p_z (from
+    ``seed``), ``steps`` points from one to the other (:func:`~minimax.data.prior.latent_path`), in data space:
+    [paths, steps, ...]. A smooth change of G(z) along the path says G maps nearby noise to nearby data; jumps
+    and repeated images show the modes it covers. Conditional game: path i is of class ``classes[i % len]``
+    (default: each path's class drawn from p_data(c))."""
+    if isinstance(run, (str, Path)):
+        run = load_trained(run)
+    cfg, device = run.cfg, run.device
+    rng = torch.Generator(device=device).manual_seed(seed)
+    ends = sample_noise(2 * paths, cfg.latent_dim, cfg.prior, rng, device)
+    z = latent_path(ends[:paths], ends[paths:], steps, path, cfg.prior)  # [paths, steps, latent]
+    c = None
+    if classes is not None:
+        labels = torch.tensor(class_indices(classes, cfg.class_names, run.conditional))
+        c = labels.repeat(paths // len(labels) + 1)[:paths].repeat_interleave(steps)
+    elif run.conditional:
+        c = run.data.sample_labels(paths, rng).cpu().repeat_interleave(steps)
+    x = generate_from(run, z.reshape(paths * steps, -1), c).cpu()
+    return x.reshape(paths, steps, *x.shape[1:])

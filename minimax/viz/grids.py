@@ -36,3 +36,14 @@ def image_grid_array(images: np.ndarray, pad: int = 2, cols: int | None = None) 
 def save_image_grid(images: np.ndarray, path: Path, cols: int | None = None) -> None:
     """The image grid of :func:`image_grid_png`, written atomically to ``path``."""
     atomic_write_bytes(Path(path), image_grid_png(images, cols=cols))
+
+
+def animation_gif(frames: np.ndarray, cols: int | None = None, ms: int = 120, pad: int = 2) -> bytes:
+    """A looping GIF (bytes) of image grids: ``frames`` [T, n, C, H, W] in [0, 1], one grid of n images per
+    frame, played forwards then backwards (so the loop has no jump), ``ms`` milliseconds a frame."""
+    grids = [(image_grid_array(f, pad, cols) * 255 + 0.5).astype(np.uint8) for f in frames]
+    order = list(range(len(grids))) + list(range(len(grids) - 2, 0, -1))
+    images = [Image.fromarray(grids[i]) for i in order]
+    buf = io.BytesIO()
+    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=ms, loop=0)
+    return buf.getvalue()

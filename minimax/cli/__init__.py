@@ -4,7 +4,9 @@
     minimax train --resume RUN_DIR [--steps N]          continue a run from its latest checkpoint
     minimax sample RUN_DIR --n N --out FILE.npy          draw samples (--class C: of class C)             cli/sample.py
     minimax eval METRIC RUN_DIR... --data-dir DIR        parzen, fid, kid, pr, is, modes, conditional      cli/eval.py
+    minimax sample RUN_DIR --interpolate N               G along N paths in noise space (strip, GIF)
     minimax report RUN_DIR...                            a self-contained HTML report                     cli/report.py
+    minimax export RUN_DIR                               G as a file plain PyTorch loads (.pt2)          cli/export.py
     minimax download DATASET --data-dir DIR              fetch and md5-check a dataset                  cli/download.py
 
 User errors print one line, ``minimax: error: ...``, and exit with status 2.
@@ -16,7 +18,7 @@ import sys
 
 from .._version import __version__
 from ..errors import MinimaxError
-from . import download, report, sample, train
+from . import download, export, report, sample, train
 from . import eval as eval_command
 from .errors import clip
 from .train import config_from_args
@@ -37,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="minimax", description="Train Generative Adversarial Networks: the minimax game as code.")
     p.add_argument("--version", action="version", version=f"minimax {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for command in (train, sample, eval_command, report, download):
+    for command in (train, sample, eval_command, report, export, download):
         command.add_parser(sub)
     return p
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from minimax.cli import build_parser
 from minimax.config import TrainConfig
 from minimax.errors import MinimaxError
+from minimax.evaluation.runners import PROTOCOL_FIELDS, SCORE_FIELDS
 from minimax.run import rundir
 from minimax.run.loop import GeneratorCollapsed, TrainingDiverged
 
@@ -65,6 +66,18 @@ def _config_keys() -> list[str]:
     return rows
 
 
+def _metrics_files() -> list[str]:
+    rows = ["`minimax eval METRIC RUN` writes `RUN/<metric>.json` (and `minimax.evaluate` returns the same "
+            "mapping): the scores, `source`, and `protocol`, the record of how they were measured. A record of "
+            "another protocol is kept in `RUN/<metric>.history.jsonl` when `--force` replaces it.", "",
+            "| metric | score fields |", "| --- | --- |"]
+    for metric, fields in SCORE_FIELDS.items():
+        rows.append(f"| `{metric}` | " + "; ".join(f"`{k}`: {_cell(v)}" for k, v in fields.items()) + " |")
+    rows += ["", "The protocol record:", "", "| field | meaning |", "| --- | --- |"]
+    rows += [f"| `{k}` | {_cell(v)} |" for k, v in PROTOCOL_FIELDS.items()]
+    return rows
+
+
 def reference() -> str:
     """The page's text."""
     lines = ["# Reference", "",
@@ -74,6 +87,7 @@ def reference() -> str:
              "A TOML or JSON file passed as `--config FILE` sets these keys (the flag of key `a_b` is `--a-b`); "
              "dataset presets fill what neither the file nor a flag sets.", "", *_config_keys(), "",
              "## The run directory", "", inspect.getdoc(rundir) or "", "",
+             "## Metrics files", "", *_metrics_files(), "",
              "## Exit codes", "", "| status | meaning |", "| --- | --- |",
              "| 0 | done |",
              f"| {MinimaxError.exit_code} | bad input: {_cell(MinimaxError.__doc__)} (one line on stderr) |",

@@ -152,7 +152,7 @@ def test_dcgan_projection_on_a_folder_resumes_bitwise_and_samples_by_class(tmp_p
     capsys.readouterr()
     assert main(["sample", str(tmp_path / "a"), "--class", "owls,0", "--n", "3", "--grid", str(tmp_path / "g.png"),
                  "--out", str(tmp_path / "s.npy")]) == 0
-    assert "one row per class: 2, 0" in capsys.readouterr().out
+    assert "one row per class: owls, cats" in capsys.readouterr().out
     assert np.load(tmp_path / "s.npy").shape == (6, 784)
     assert Image.open(tmp_path / "g.png").size == (3 * 30 + 2, 2 * 30 + 2)
     x = sample(tmp_path / "a", 2, classes=["dogs"])

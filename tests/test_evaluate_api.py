@@ -41,6 +41,11 @@ def test_evaluate_from_python_matches_the_command_lines_record(mnist_run, metric
     (run / f"{metric}.json").unlink()
     scores = minimax.evaluate(run, metric, data_dir=str(data), n=130, cache_dir=str(cache), write=False, **extra)
     assert _without_time(scores) == _without_time(from_cli)
+    # every field is documented in docs/reference.md (generated from these tables)
+    from minimax.evaluation.runners import PROTOCOL_FIELDS, SCORE_FIELDS
+
+    assert set(scores) - {"source", "protocol"} <= set(SCORE_FIELDS[metric])
+    assert set(scores["protocol"]) <= set(PROTOCOL_FIELDS)
     assert capsys.readouterr().out == ""  # the library prints nothing; the command printed its line
     assert printed.strip() and not (run / f"{metric}.json").exists()  # write=False wrote no record
 

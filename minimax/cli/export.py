@@ -11,12 +11,13 @@ from ..run.rundir import load_run_config, output_file
 
 def cmd_export(args: argparse.Namespace) -> int:
     load_run_config(args.run_dir)  # a clear error for a missing or foreign directory first
-    out = output_file(args.out or Path(args.run_dir) / "generator.pt2", "--out",
+    shown = args.out or str(Path(args.run_dir) / "generator.pt2")
+    out = output_file(shown, "--out",
                       lambda name: name.startswith("generator") and name.endswith(".pt2"))
     data, info = export_generator(args.run_dir, args.weights)
     atomic_write_bytes(out, data)
     takes = "(z, c), c the class indices" if info["conditional"] else "z"
-    print(f"wrote {out}: G at step {info['step']} ({info['weights']} weights); it takes {takes} with "
+    print(f"wrote {shown}: G at step {info['step']} ({info['weights']} weights); it takes {takes} with "
           f"{info['prior_formula']} (latent_dim {info['latent_dim']}) and returns {info['output']}, "
           f"[N, {', '.join(map(str, info['output_shape']))}]. Load it with torch.export.load(PATH).module()")
     return 0

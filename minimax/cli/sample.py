@@ -55,7 +55,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         print(f"wrote {len(flat)} samples of dimension {flat.shape[1]} to {args.out}{per}")
     if args.grid:
         save_image_grid(x.numpy(), grid, cols=n if classes else None)
-        rows = f" (one row per class: {', '.join(map(str, classes))})" if classes else ""
+        rows = f" (one row per class: {', '.join(cfg.class_names[c] for c in classes)})" if classes else ""
         print(f"wrote a grid of {len(x)} images to {args.grid}{rows}")
     return 0
 

@@ -95,6 +95,53 @@ class Job:
                 "evaluated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
+# what RUN/<metric>.json holds (docs/reference.md is generated from these; tests check them against real records)
+PROTOCOL_FIELDS = {
+    "metric": "the metric's name",
+    "minimax_version": "the minimax that measured it",
+    "run": "the run directory (null: real images scored with --real)",
+    "step": "the step of the checkpoint whose generator was sampled",
+    "source": "what was scored, in words (N samples of RUN at step S, or N real training images)",
+    "n_samples": "N, the number of samples scored",
+    "noise_seed": "the seed of the noise the samples were drawn with",
+    "generator_weights": "which weights of G were sampled: its own, an exponential or a uniform average",
+    "reference": "what the samples were compared with: the split and its size, or a folder (--real-dir) with its "
+                 "side, resize and the SHA-256 of its pixels; null for IS",
+    "features": "the feature network asked for: 'classifier' or 'inception'",
+    "feature_network": "the network used: its name, weights file and SHA-256, or the classifier's test accuracy",
+    "subsets": "KID: the number of subsets", "subset_size": "KID: samples per subset",
+    "splits": "IS: the number of splits",
+    "evaluated": "when, UTC (ISO 8601)",
+}
+SCORE_FIELDS = {
+    "parzen": {"parzen_ll": "mean log-likelihood of the test images under the samples' Parzen window (nats)",
+               "parzen_se": "its standard error, std/√N_test", "sigma": "the window width chosen on validation images",
+               "valid_ll_by_sigma": "validation log-likelihood for each σ tried", "n_samples": "N",
+               "n_test": "test images"},
+    "fid": {"fid": "the Fréchet distance between Gaussians fitted to the features", "n_samples": "N",
+            "n_test": "reference images",
+            "classifier_test_accuracy": "the feature classifier's accuracy (MNIST-style)"},
+    "kid": {"kid": "MMD²_u with the cubic polynomial kernel, mean over subsets, unscaled (not ×10³)",
+            "kid_std": "its standard deviation over subsets", "subsets": "subsets", "subset_size": "samples per subset",
+            "classifier_test_accuracy": "as for fid"},
+    "pr": {"precision": "share of samples inside the real features' k-NN balls (Kynkäänniemi et al. 2019)",
+           "recall": "share of real features inside the samples' k-NN balls", "density": "Naeem et al. 2020",
+           "coverage": "share of real features whose ball holds a sample (Naeem et al. 2020)", "k": "neighbours",
+           "classifier_test_accuracy": "as for fid"},
+    "is": {"is": "the Inception Score, exp E KL(p(y|x) ‖ p(y)), mean over splits", "is_std": "its std over splits",
+           "splits": "splits"},
+    "modes": {"modes": "Stacked MNIST digit triples seen (of 1,000)", "n_modes": "1000",
+              "kl": "KL(q ‖ uniform) of the triples' histogram (nats)",
+              "classifier_test_accuracy": "the digit classifier's",
+              "curve": "--every-checkpoint: modes and KL at each kept checkpoint",
+              "skipped_checkpoints": "checkpoints that did not verify"},
+    "conditional": {"accuracy": "per class: share of samples of class c the classifier calls c",
+                    "accuracy_mean": "its mean", "intra_fid": "per class: FID of class c's samples against class c's "
+                    "test images", "intra_fid_mean": "its mean", "classes": "the class names",
+                    "classifier_test_accuracy": "the feature classifier's", "n_samples": "N", "n_test": "test images"},
+}
+
+
 def generator_weights(cfg: TrainConfig) -> str:
     """Which weights of G a run's samples come from (they change scores a lot: docs/results-table1.md)."""
     if cfg.g_uniform_average_from > 0:

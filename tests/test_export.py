@@ -37,14 +37,9 @@ def load_elsewhere(pt2, inputs, tmp_path) -> tuple[torch.Tensor, dict]:
 
 @pytest.fixture(scope="module")
 def image_run(tmp_path_factory):
-    from test_image_data import write_mnist
+    from test_image_data import tiny_dcgan_run
 
-    tmp = tmp_path_factory.mktemp("export")
-    run = tmp / "run"
-    assert main(["train", "--out", str(run), "--dataset", "mnist", "--data-dir", str(write_mnist(tmp / "m")),
-                 "--model", "dcgan", "--steps", "3", "--batch-size", "4", "--latent-dim", "8", "--log-every", "1",
-                 "--g-ema", "0.5", "--device", "cpu", "--no-plots", "--tensorboard", "off"]) == 0
-    return run
+    return tiny_dcgan_run(tmp_path_factory.mktemp("export"), "--g-ema", "0.5", steps=3)
 
 
 @pytest.mark.parametrize("weights", ["auto", "raw"])

@@ -24,6 +24,17 @@ def idx_bytes(arr: np.ndarray) -> bytes:
     return header + arr.astype(arr.dtype.newbyteorder(">")).tobytes()
 
 
+def tiny_dcgan_run(folder, *extra, steps=2):
+    """A DCGAN run of a few steps on random MNIST-style files under ``folder`` (the run: ``folder/run``)."""
+    from minimax.cli import main
+
+    run = folder / "run"
+    assert main(["train", "--out", str(run), "--dataset", "mnist", "--data-dir", str(write_mnist(folder / "m")),
+                 "--model", "dcgan", "--steps", str(steps), "--batch-size", "4", "--latent-dim", "8",
+                 "--log-every", "1", "--device", "cpu", "--no-plots", "--tensorboard", "off", *extra]) == 0
+    return run
+
+
 def write_mnist(folder, n_train=60, n_test=10, gz=True, seed=0, side=28, first_label=None):
     """Random MNIST-style IDX files; ``first_label`` overrides each split's first label (e.g. out of range)."""
     rng = np.random.default_rng(seed)

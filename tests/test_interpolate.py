@@ -54,14 +54,9 @@ def test_auto_path_is_slerp_under_the_normal_prior_and_lerp_in_the_uniform_cube(
 
 @pytest.fixture(scope="module")
 def image_run(tmp_path_factory):
-    from test_image_data import write_mnist
+    from test_image_data import tiny_dcgan_run
 
-    tmp = tmp_path_factory.mktemp("interp")
-    run = tmp / "run"
-    assert main(["train", "--out", str(run), "--dataset", "mnist", "--data-dir", str(write_mnist(tmp / "m")),
-                 "--model", "dcgan", "--steps", "2", "--batch-size", "4", "--latent-dim", "8", "--log-every", "1",
-                 "--device", "cpu", "--no-plots", "--tensorboard", "off"]) == 0
-    return run
+    return tiny_dcgan_run(tmp_path_factory.mktemp("interp"))
 
 
 def test_interpolate_is_g_at_the_path_points(image_run):

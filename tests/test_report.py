@@ -40,12 +40,9 @@ def test_report_is_self_contained(runs, tmp_path):
 
 
 def test_report_of_an_image_run_embeds_sample_grids(tmp_path):
-    from test_image_data import write_mnist
+    from test_image_data import tiny_dcgan_run
 
-    run = tmp_path / "run"
-    assert main(["train", "--out", str(run), "--dataset", "mnist", "--data-dir", str(write_mnist(tmp_path / "m")),
-                 "--model", "dcgan", "--steps", "2", "--batch-size", "4", "--latent-dim", "8", "--log-every", "1",
-                 "--snapshots", "2", "--device", "cpu", "--no-plots", "--tensorboard", "off"]) == 0
+    run = tiny_dcgan_run(tmp_path, "--snapshots", "2")
     page = write_report([run], tmp_path / "r.html").read_text()
     assert "samples at step 2" in page and "steps = [0, 2]" in page  # the replay's frames
     assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 4 + 1  # curves + the last sample grid

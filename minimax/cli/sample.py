@@ -10,7 +10,7 @@ import numpy as np
 
 from ..config import noise_seed, positive_int
 from ..data import IMAGE_DATASETS
-from ..data.prior import PATHS
+from ..data.prior import PATHS, path_kind
 from ..errors import MinimaxError
 from ..files import atomic_write_bytes
 from ..run.resources import check_sample_memory
@@ -71,15 +71,20 @@ def _outputs(args: argparse.Namespace) -> tuple:
     return paths
 
 
+def _write(path: Path, data: bytes, shown: str) -> None:
+    """``data`` into ``path`` atomically; a refusal of the machine is a one-line error naming ``shown``."""
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as e:
+        raise MinimaxError(f"cannot write {shown}: {e.strerror or e}") from None
+
+
 def _write_array(x, path: Path, shown: str) -> np.ndarray:
     """Samples as a float32 array [N, features] in a .npy file, atomically."""
     flat = x.reshape(len(x), -1).numpy().astype(np.float32)
     buf = io.BytesIO()
     np.save(buf, flat)
-    try:
-        atomic_write_bytes(path, buf.getvalue())
-    except OSError as e:
-        raise MinimaxError(f"cannot write {shown}: {e.strerror or e}") from None
+    _write(path, buf.getvalue(), shown)
     return flat
 
 
@@ -104,8 +109,7 @@ def _interpolate(args: argparse.Namespace, cfg, classes, seed: int, images: bool
     run = load_trained(args.run_dir)
     check_sample_memory(paths * points, run.data.shape, "--interpolate × --points")
     x = interpolate(run, paths, points, path, seed, classes)  # [paths, points, ...]
-    kind = ("slerp" if cfg.prior == "normal" else "lerp") if path == "auto" else path
-    what = f"{paths} {kind} paths of {points} points"
+    what = f"{paths} {path_kind(path, cfg.prior)} paths of {points} points"
     if args.out:
         _write_array(x.reshape(paths * points, *x.shape[2:]), out, args.out)
         print(f"wrote {what} to {args.out} (path after path, {paths * points} rows)")
@@ -113,10 +117,7 @@ def _interpolate(args: argparse.Namespace, cfg, classes, seed: int, images: bool
         save_image_grid(x.reshape(paths * points, *x.shape[2:]).numpy(), grid, cols=points)
         print(f"wrote {what} to {args.grid} (one row per path)")
     if args.gif:
-        try:
-            atomic_write_bytes(gif, animation_gif(x.transpose(0, 1).numpy()))
-        except OSError as e:
-            raise MinimaxError(f"cannot write {args.gif}: {e.strerror or e}") from None
+        _write(gif, animation_gif(x.transpose(0, 1).numpy()), args.gif)
         print(f"wrote {what} to {args.gif} (one frame per point, every path in each frame, forth and back)")
     return 0
 

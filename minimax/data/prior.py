@@ -50,12 +50,16 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return torch.where(near, lerp(z0, z1, t.reshape(-1)), path)
 
 
-def latent_path(z0: torch.Tensor, z1: torch.Tensor, steps: int, kind: str, prior: str) -> torch.Tensor:
-    """``steps`` points from z₀ to z₁ (both included) on the path ``kind``: 'slerp', 'lerp', or 'auto' — slerp
-    under the normal prior, lerp under the uniform one (the cube [−1, 1]^latent is convex, so the line stays in
-    p_z's support; the great circle between two of its points can leave it)."""
+def path_kind(kind: str, prior: str) -> str:
+    """The path ``kind`` names: 'slerp', 'lerp', or for 'auto' slerp under the normal prior and lerp under the
+    uniform one (the cube [−1, 1]^latent is convex, so the line stays in p_z's support; the great circle between
+    two of its points can leave it)."""
     if kind not in PATHS:
         raise ValueError(f"unknown path {kind!r}; choose one of {', '.join(PATHS)}")
+    return ("slerp" if prior == "normal" else "lerp") if kind == "auto" else kind
+
+
+def latent_path(z0: torch.Tensor, z1: torch.Tensor, steps: int, kind: str, prior: str) -> torch.Tensor:
+    """``steps`` points from z₀ to z₁ (both included) on the path ``kind`` (:func:`path_kind`)."""
     t = torch.linspace(0, 1, steps, dtype=z0.dtype, device=z0.device)
-    kind = ("slerp" if prior == "normal" else "lerp") if kind == "auto" else kind
-    return (slerp if kind == "slerp" else lerp)(z0, z1, t)
+    return (slerp if path_kind(kind, prior) == "slerp" else lerp)(z0, z1, t)

@@ -8,12 +8,15 @@ Each run is `minimax train --dataset mnist --model dcgan --game G` (DCGAN's Adam
 for every game, constant learning rate; wgan-gp adds its paper's preset: λ = 10, 5 critic steps, Adam 1e-4,
 β = (0, 0.9), layer norm in the critic). After ``--seconds`` the run is sent SIGTERM: it finishes the
 iteration in hand, writes a checkpoint and exits, and that checkpoint is scored. Runs one at a time (time
-them alone). Results: OUT/results.jsonl and a Markdown table on stdout.
+them alone). ``--train-args "..."`` adds the same flags to every run (e.g. ``--r1 1 --r2 1 --d-norm none``, the
+R3GAN penalties with a D that has no BatchNorm); the runs are then named GAME+ARGS. Results: OUT/results.jsonl
+and a Markdown table on stdout.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 import subprocess
 import sys
@@ -32,6 +35,7 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=240)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/compare-mnist")
+    p.add_argument("--train-args", default="", help="flags added to every minimax train command (one string)")
     p.add_argument("--table", action="store_true", help="only print the table of OUT/results.jsonl")
     args = p.parse_args()
     out = Path(args.out)
@@ -42,11 +46,14 @@ def main() -> int:
     minimax = [sys.executable, "-m", "minimax"]
     with open(out / "results.jsonl", "a") as log:
         for game in args.games:
-            run_dir = out / f"mnist-{game}-{args.seed}"
+            extra = shlex.split(args.train_args)
+            name = game + "".join(extra).replace("--", "+").replace(" ", "")
+            run_dir = out / f"mnist-{name}-{args.seed}"
             proc = subprocess.Popen([*minimax, "train", "--dataset", "mnist", "--data-dir", args.data_dir,
                                      "--model", "dcgan", "--batch-size", "64", "--game", game, "--seed", str(args.seed),
                                      "--steps", "1000000", "--checkpoint-every", "500", "--log-every", "100",
-                                     "--out", str(run_dir), "--no-plots", "--tensorboard", "off", "--progress", "off"],
+                                     "--out", str(run_dir), "--no-plots", "--tensorboard", "off", "--progress", "off",
+                                     *extra],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             t0 = time.time()
             try:
@@ -54,7 +61,8 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait()
-            rec = {"game": game, "seed": args.seed, "seconds": round(time.time() - t0, 1), "exit": proc.returncode}
+            rec = {"game": game, "args": args.train_args, "seed": args.seed,
+                   "seconds": round(time.time() - t0, 1), "exit": proc.returncode}
             if proc.returncode in (0, 143):  # finished, or stopped by the budget with a checkpoint
                 rec["iterations"] = read_latest(run_dir)[1]["step"]
                 fid = subprocess.run([*minimax, "eval", "fid", str(run_dir), "--data-dir", args.data_dir],
@@ -76,7 +84,8 @@ def table(results: list[dict]) -> str:
     rows = ["| game | seconds | iterations | FID (classifier features) |", "|---|---|---|---|"]
     for r in results:
         fid = f"{r['fid']:.1f}" if "fid" in r else f"— ({r.get('error', 'exit ' + str(r['exit']))[:80]})"
-        rows.append(f"| {r['game']} | {r['seconds']:.0f} | {r.get('iterations', '—')} | {fid} |")
+        game = f"{r['game']} {r.get('args', '')}".strip()
+        rows.append(f"| {game} | {r['seconds']:.0f} | {r.get('iterations', '—')} | {fid} |")
     return "\n".join(rows)
 
 

@@ -10,6 +10,8 @@ then score every kept checkpoint and print the table and the curve (and draw it 
 
     minimax eval modes runs/pac2-s0 runs/pac2-s1 runs/pac2-s2 runs/dcgan-s0 --data-dir DIR --every-checkpoint
     python benchmarks/stacked_mnist.py runs/pac2-s0 runs/pac2-s1 runs/pac2-s2 runs/dcgan-s0 --png curve.png
+
+The R1 + R2 runs (configs/stacked-mnist-rpgan.toml and its ablation): docs/results-stacked-mnist.md lists them.
 """
 from __future__ import annotations
 
@@ -61,8 +63,7 @@ def main() -> None:
         fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
         for _, cfg, r in rows:
             c = r.get("curve", [])
-            name = "DCGAN" if cfg["pack"] == 1 else f"PacDCGAN{cfg['pack']}"
-            label = f"{name} seed {cfg['seed']}"
+            label = f"{run_label(cfg)} seed {cfg['seed']}"
             style = "-" if cfg["pack"] > 1 else "--"
             a.plot([p["step"] for p in c], [p["modes"] for p in c], style, marker="o", ms=3, label=label)
             b.plot([p["step"] for p in c], [p["kl"] for p in c], style, marker="o", ms=3, label=label)
@@ -73,6 +74,16 @@ def main() -> None:
         fig.tight_layout()
         fig.savefig(args.png, dpi=110)
         print(f"\nwrote {args.png}")
+
+
+def run_label(cfg: dict) -> str:
+    """PacGAN's names (PacDCGAN2, DCGAN) for its players and game without penalties, else game, penalties,
+    packing and players."""
+    penalties = " + R1 + R2" if cfg.get("r1") and cfg.get("r2") else " + R1" if cfg.get("r1") else ""
+    if cfg["game"] == "minimax" and not penalties and cfg["model"] == "veegan":
+        return "DCGAN" if cfg["pack"] == 1 else f"PacDCGAN{cfg['pack']}"
+    game = "2014 game" if cfg["game"] == "minimax" else cfg["game"]
+    return f"{game}{penalties}, pack {cfg['pack']}, {cfg['model']}"
 
 
 if __name__ == "__main__":

@@ -117,7 +117,7 @@ class TrainConfig:
     dataset: str = _opt("training data: built-in 2-D/1-D sets or an image set", choices=DATASETS,
                         default=DEFAULT_DATASET)
     data_dir: str | None = _opt("folder holding the image dataset's files (mnist, fashion-mnist, stacked-mnist, "
-                                "cifar10, folder)",
+                                "cifar10, folder); the run's config.json keeps it as an absolute path",
                                 default=None)
     image_size: int = _opt("side in pixels that 'folder' images are resized to", _between(4, 1024), "in [4, 1024]",
                           default=32)

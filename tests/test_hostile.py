@@ -398,11 +398,19 @@ def test_fuzz_every_exit_is_success_or_one_line(tmp_path_factory, capsys, pairs,
         assert err.count("\n") == 1 and err.startswith("minimax: error: ") and len(err) < 600, (args, err)
 
 
+def _terminal_sigint():
+    """In the child: SIGINT as a terminal delivers it (default action, unblocked). The test process may hold
+    it ignored or blocked after earlier tests, and both are inherited across exec (seen in full-suite runs:
+    the signal was lost and the run finished with exit 0)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_ctrl_c_during_start_up_is_one_line(tmp_path):
     """SIGINT while torch is still being imported (the entry point catches it outside the package)."""
     code = "import sys, minimax_entry; sys.argv[0] = 'minimax'; sys.exit(minimax_entry.main())"
     p = subprocess.Popen([sys.executable, "-c", code, "train", *TINY, "--out", str(tmp_path / "r")],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_terminal_sigint)
     time.sleep(0.3)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)

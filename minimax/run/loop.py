@@ -159,6 +159,8 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
             if ctx.active:  # every process writes to rank 0's directory (its default name has a timestamp)
                 run_dir = Path(distributed.broadcast_object(str(run_dir) if ctx.is_main else None))
             cfg.out = str(run_dir)
+            if cfg.data_dir:  # kept absolute, so that sample, eval and export find the data from any folder
+                cfg.data_dir = str(Path(cfg.data_dir).expanduser().absolute())
             try:
                 use_threads(threads)
                 game = build_game(cfg)

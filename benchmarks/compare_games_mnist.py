@@ -44,10 +44,11 @@ def main() -> int:
         return 0
     out.mkdir(parents=True, exist_ok=True)
     minimax = [sys.executable, "-m", "minimax"]
+    extra = shlex.split(args.train_args)
+    suffix = "".join(extra).replace("--", "+").replace(" ", "")  # the runs are named GAME+ARGS
     with open(out / "results.jsonl", "a") as log:
         for game in args.games:
-            extra = shlex.split(args.train_args)
-            name = game + "".join(extra).replace("--", "+").replace(" ", "")
+            name = game + suffix
             run_dir = out / f"mnist-{name}-{args.seed}"
             proc = subprocess.Popen([*minimax, "train", "--dataset", "mnist", "--data-dir", args.data_dir,
                                      "--model", "dcgan", "--batch-size", "64", "--game", game, "--seed", str(args.seed),

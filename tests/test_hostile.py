@@ -399,9 +399,9 @@ def test_fuzz_every_exit_is_success_or_one_line(tmp_path_factory, capsys, pairs,
 
 
 def _terminal_sigint():
-    """In the child: SIGINT as a terminal delivers it (default action, unblocked). The test process may hold
-    it ignored or blocked after earlier tests, and both are inherited across exec (seen in full-suite runs:
-    the signal was lost and the run finished with exit 0)."""
+    """In the child: SIGINT as a terminal delivers it (default action, unblocked). A test suite started in the
+    background (``pytest ... &`` from a script, nohup) holds SIGINT ignored, and exec inherits that: the signal
+    was lost and the run finished with exit 0."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 

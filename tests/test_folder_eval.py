@@ -130,7 +130,7 @@ def test_the_network_matches_an_independent_forward_with_constructed_weights(tmp
         got = net.features(x)
         want = reference_forward({k: v.double() for k, v in state.items()},
                                  inception.to_network_input(x).double())
-    assert got.shape == (2, 2048) and want.std() > 0
+    assert got.shape == (2, 2048) and float(want.std(0).mean()) > 1e-2 * float(want.abs().mean())  # image-dependent
     scale = float(want.abs().max())
     assert float((got.double() - want).abs().max()) < 1e-4 * scale
     # the TF graph's pooling quirks matter: torchvision's pools give features this test would tell apart
@@ -177,11 +177,15 @@ def test_a_folder_run_is_scored_against_any_folder_and_the_reference_features_ar
     assert "pytorch-fid" in ref["resize"]
     assert main(kid) == 0  # the same protocol: re-evaluated, the reference features read back
     assert "14 images, read from the cache" in capsys.readouterr().out
+    # bitwise by design: the same generated samples, the reference features read back from the cache
     assert json.loads((run / "kid.json").read_text())["kid"] == first["kid"]
     Image.fromarray(np.zeros((30, 30, 3), np.uint8)).save(other / "im000.png")  # an edited image: a new key
     assert main(kid) == 0
     assert "computed and cached" in capsys.readouterr().out
-    assert json.loads((run / "kid.json").read_text())["kid"] != first["kid"]
+    edited = json.loads((run / "kid.json").read_text())["kid"]
+    # one of 14 reference images replaced by black: KID 0.00238 -> 0.00231 (measured), a move of 6.6e-5, where the
+    # features' float32 rounding (~1e-7 of their size) moves KID by ~1e-7
+    assert abs(edited - first["kid"]) > 1e-5
     # a folder run without --real-dir: its training folder; another reference is another protocol
     assert main(["eval", "pr", str(run), *common]) == 0
     out = capsys.readouterr().out

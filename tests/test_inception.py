@@ -15,18 +15,42 @@ from minimax.metrics import inception
 
 
 def fabricated_weights(folder, name="fake-inception"):
-    """A state dict with the published file's names and shapes and random values, named torch-hub style:
-    <name>-<first 8 hex digits of its SHA-256>.pth."""
-    torch.manual_seed(0)
-    net = inception.FIDInceptionV3()
-    state = {k: (torch.randn_like(v) * 0.05 if v.is_floating_point() else v) for k, v in net.state_dict().items()}
-    state = {k: (v.abs() + 0.5 if k.endswith("running_var") else v) for k, v in state.items()}
+    """A state dict with the published file's names and shapes and random values under which the features
+    depend on the image, named torch-hub style: <name>-<first 8 hex digits of its SHA-256>.pth.
+
+    Convolutions and the fc layer are He-initialised, N(0, 2/fan_in), and every BatchNorm is near the identity
+    (γ = 1 + 0.1·N, β = 0.1·N, running mean 0.1·N, running variance 1 + 0.1·U), so the signal keeps its scale
+    through the 94 layers. (Weights N(0, 0.05²) with running variances |N| + 0.5 shrank it to a constant: every
+    image had the same features to 1e-11, and scores compared at that level were rounding noise.)
+    """
+    gen = torch.Generator().manual_seed(0)
+    state = {}
+    for key, v in inception.FIDInceptionV3().state_dict().items():
+        normal = torch.randn(v.shape, generator=gen) if v.is_floating_point() else None
+        if normal is None:
+            state[key] = v
+        elif key.endswith("conv.weight") or key == "fc.weight":
+            state[key] = normal * (2.0 / v[0].numel()) ** 0.5
+        elif key.endswith("bn.weight"):
+            state[key] = 1 + 0.1 * normal
+        elif key.endswith("running_var"):
+            state[key] = 1 + 0.1 * torch.rand(v.shape, generator=gen)
+        else:  # BatchNorm's bias and running mean, the fc bias
+            state[key] = 0.1 * normal
     tmp = folder / "weights.tmp"
     torch.save(state, tmp)
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
     path = folder / f"{name}-{digest[:8]}.pth"
     tmp.rename(path)
     return path, state
+
+
+def distinct_images(side=32):
+    """Five images that differ in kind: black, white, a ramp, a checkerboard and noise, [5, 3, side, side]."""
+    ramp = torch.linspace(0, 1, side).expand(3, side, side)
+    board = ((torch.arange(side)[:, None] // 4 + torch.arange(side)[None, :] // 4) % 2).float().expand(3, side, side)
+    noise = torch.rand(3, side, side, generator=torch.Generator().manual_seed(1))
+    return torch.stack([torch.zeros(3, side, side), torch.ones(3, side, side), ramp, board, noise])
 
 
 @pytest.fixture
@@ -76,7 +100,7 @@ def test_fabricated_weights_load_and_score_end_to_end_offline(tmp_path, capsys, 
     assert record["protocol"]["feature_network"]["standard"] is False
     reference = {k: v for k, v in record["protocol"]["reference"].items() if k != "sha256"}
     assert record["protocol"]["n_samples"] == 12 and reference == {"split": "test", "size": 12}
-    assert json.loads((run / "is.json").read_text())["is"] >= 1.0
+    assert json.loads((run / "is.json").read_text())["is"] > 1.0 + 1e-5  # ≥ 1 always; measured 1 + 6e-5 (alike samples)
     assert no_network == []
 
 
@@ -125,3 +149,18 @@ def test_fid_refuses_fewer_samples_than_the_feature_dimension(tmp_path, capsys):
     code = main(["eval", "fid", "--real", "--data-dir", str(data), "--features", "inception", "--inception-weights",
                  str(weights), "--n", "40"])
     one_line(code, capsys.readouterr().err, "--n 40 is below the feature dimension 2048")
+
+
+def test_fabricated_weights_give_features_that_depend_on_the_image(tmp_path):
+    """Guards the constructed weights every Inception test relies on: distinct images must get distinct
+    features, far above float error (float32 rounding is ~1e-7 of the features' size). The old weights gave a
+    relative spread of 1e-9, so a score "changing" was a CPU's rounding."""
+    weights, _ = fabricated_weights(tmp_path)
+    net, _ = inception.load_inception(weights)
+    with torch.no_grad():
+        phi = net.features(distinct_images())
+        logits = net.class_logits(phi)
+    size = float(phi.abs().mean())
+    assert float(phi.std(0).mean()) > 1e-2 * size  # measured 0.19 of the size
+    assert float(torch.cdist(phi, phi).masked_fill(torch.eye(5, dtype=torch.bool), float("inf")).min()) > 1e-2 * size
+    assert float(logits.std(0).mean()) > 1e-2 * float(logits.abs().mean())

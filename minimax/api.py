@@ -14,7 +14,6 @@ from .evaluation import evaluate
 from .run.loop import RunResult
 from .run.loop import train as train_run
 from .run.sampling import sample
-from .viz.plots import plot_run
 
 __all__ = ["train", "sample", "evaluate"]
 
@@ -26,5 +25,7 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
     process (None: torch's current setting; a resumed run: the count it was trained with)."""
     result = train_run(cfg, resume, steps, progress, threads)
     if plots and distributed.current().is_main:
+        from .viz.plots import plot_run  # matplotlib: loaded only to draw
+
         plot_run(result.run_dir)
     return result

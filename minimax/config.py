@@ -30,14 +30,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .algorithm.game import UPDATES
-from .algorithm.optim import OPTIMIZERS, SCHEDULES
-from .data import DATASETS
-from .data.prior import PRIORS
+from .catalogue import (
+    CONDITIONS,
+    DATASETS,
+    GAME_PRESETS,
+    GAMES,
+    GENERATOR_LOSSES,
+    MODELS,
+    OPTIMIZERS,
+    PRIORS,
+    SCHEDULES,
+    TWO_GENERATOR_LOSSES,
+    UPDATES,
+)
 from .errors import MAX_ERROR_CHARS, MinimaxError
-from .games import GAME_PRESETS, GAMES, TWO_GENERATOR_LOSSES
-from .games.minimax import GENERATOR_LOSSES
-from .players import CONDITIONS, MODELS
 
 DEFAULT_DATASET = "ring"
 

@@ -5,7 +5,9 @@ slices its descheduled partner needs (measured, benchmarks/busy_machine.py: the 
 beside one busy single-threaded process on 2 cores, 1.3x with sleeping waits; alone, sleeping waits cost it
 ~15-25%). So minimax looks once, at start-up, at what the other processes use: if they keep at least half a core
 busy, waiting threads sleep (OMP_WAIT_POLICY=PASSIVE); else they spin as before. The threads, the kernels and so
-the results are the same either way. A user's own OMP_WAIT_POLICY is never overridden.
+the results are the same either way. A user's own OMP_WAIT_POLICY is never overridden. The ``minimax`` command
+chooses after parsing its arguments; from Python, ``import minimax`` loads nothing, and minimax chooses when it
+first loads torch itself (the first use of ``minimax.train``, ``minimax.games``, ...).
 """
 from __future__ import annotations
 

@@ -33,7 +33,6 @@ from .streams import RandomStreams
 if TYPE_CHECKING:
     from ..config import TrainConfig
 
-UPDATES = ("alternating", "simultaneous")  # Algorithm 1, and G from the D step's G(z)
 
 
 class Game:

@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import torch
 
-OPTIMIZERS = ("adam", "sgd")
-SCHEDULES = ("none", "linear")
-
 
 def make_optimizer(params, cfg, lr: float) -> torch.optim.Optimizer:
     """Adam(lr, (β1, β2)) or SGD(lr, momentum), with the fused kernels (one pass over memory

@@ -18,6 +18,7 @@ import sys
 
 from .._version import __version__
 from ..errors import MinimaxError
+from ..openmp import choose_wait_policy
 from . import download, export, report, sample, train
 from . import eval as eval_command
 from .errors import clip
@@ -46,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(argv)  # (--help ends here, torch never loaded)
+        choose_wait_policy()  # before the command loads torch: OpenMP's threads sleep on a busy machine
         return args.func(args)
     except MinimaxError as e:
         print(f"minimax: error: {clip(str(e))}", file=sys.stderr)

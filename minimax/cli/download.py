@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import argparse
 
-from ..data.download import RESOURCES, download
+from ..catalogue import DOWNLOADS
 
 
 def cmd_download(args: argparse.Namespace) -> int:
+    from ..data.download import download
+
     paths = download(args.dataset, args.data_dir)
     for path in paths:  # which files, by name: a user checks them against the dataset's published list
         print(f"  {path.name}: md5 verified")
@@ -17,5 +19,5 @@ def cmd_download(args: argparse.Namespace) -> int:
 def add_parser(sub) -> None:
     d = sub.add_parser("download", help="download a dataset (needs a network), verified by md5")
     d.set_defaults(func=cmd_download)
-    d.add_argument("dataset", choices=tuple(RESOURCES), help="the dataset whose files to fetch")
+    d.add_argument("dataset", choices=DOWNLOADS, help="the dataset whose files to fetch")
     d.add_argument("--data-dir", required=True, help="where to put the files")

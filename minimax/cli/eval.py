@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from ..evaluation import (
-    FEATURE_METRICS,
-    METRICS,
-    REFERENCE_METRICS,
-    EvalOptions,
-    default_n,
-    evaluate_runs,
-    format_table,
-    seeds_of_one_configuration,
-)
+from ..catalogue import METRICS
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from ..evaluation import EvalOptions, evaluate_runs, format_table, seeds_of_one_configuration
+
     opts = EvalOptions(metric=args.metric, data_dir=args.data_dir, n=args.n, seed=args.seed, real=args.real,
                        dataset=args.dataset, cache_dir=args.cache_dir, quiet=False,
                        **{k: getattr(args, k) for k in ("features", "inception_weights", "real_dir", "subsets",
@@ -34,11 +27,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def add_parser(sub) -> None:
     e = sub.add_parser("eval", help="evaluate trained runs (writes RUN_DIR/<metric>.json with the protocol)")
     esub = e.add_subparsers(dest="metric", required=True, parser_class=type(e))
-    for metric, (help_, datasets) in METRICS.items():
-        p = esub.add_parser(metric, help=help_)
+    for metric, entry in METRICS.items():
+        datasets = entry.datasets
+        p = esub.add_parser(metric, help=entry.help)
         p.add_argument("run_dirs", nargs="*", metavar="RUN_DIR", help="run directories (none with --real)")
         p.add_argument("--data-dir", required=True, help="folder with the dataset's files")
-        p.add_argument("--n", default=None, help=f"samples to draw (default: {default_n(metric)})")
+        p.add_argument("--n", default=None, help=f"samples to draw (default: {entry.default_n})")
         p.add_argument("--seed", default="0", help="seed of the noise (default: 0)")
         p.add_argument("--real", action="store_true", help="score real training images instead (the metric's "
                                                            "floor or ceiling)")
@@ -49,24 +43,21 @@ def add_parser(sub) -> None:
                             "weights); the old record goes to RUN_DIR/<metric>.history.jsonl")
         p.add_argument("--cache-dir", help="where the feature classifier is cached "
                                            "(default: $MINIMAX_CACHE or ~/.cache/minimax)")
-        if metric in FEATURE_METRICS:
+        if entry.features:
             p.add_argument("--features", choices=("classifier", "inception"),
-                           default="inception" if metric == "is" else "classifier",
+                           default=entry.default_features,
                            help="feature network: the dataset's classifier (MNIST-style sets) or the FID "
                                 "Inception-v3 (needs its weights file; never downloaded)")
             p.add_argument("--inception-weights", metavar="FILE", default=None,
                            help="pt_inception-2015-12-05-6726825d.pth (default: the torch hub cache)")
-        if metric in REFERENCE_METRICS:
+        if entry.reference:
             p.add_argument("--real-dir", metavar="DIR", default=None,
                            help="compare with every image under DIR (read as a training folder: centre crop, "
                                 "resized to the run's side) instead of the test split (a folder run: its training "
                                 "folder); needs --features inception; its features are cached by content")
-        if metric == "kid":
-            p.add_argument("--subsets", default="100", help="number of subsets (default: 100)")
-            p.add_argument("--subset-size", default="1000", help="samples per subset (default: 1000)")
-        if metric == "is":
-            p.add_argument("--splits", default="10", help="number of splits (default: 10)")
-        if metric == "modes":
-            p.add_argument("--every-checkpoint", action="store_true",
-                           help="also score every checkpoint the run kept: modes against iterations")
+        for flag, default, help_ in entry.options:  # the metric's own: a default, or None for a switch
+            if default is None:
+                p.add_argument(flag, action="store_true", help=help_)
+            else:
+                p.add_argument(flag, default=default, help=f"{help_} (default: {default})")
         p.set_defaults(func=cmd_eval)

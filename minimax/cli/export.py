@@ -5,11 +5,12 @@ import argparse
 from pathlib import Path
 
 from ..files import atomic_write_bytes
-from ..run.export import export_generator
 from ..run.rundir import load_run_config, output_file
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from ..run.export import export_generator
+
     load_run_config(args.run_dir)  # a clear error for a missing or foreign directory first
     shown = args.out or str(Path(args.run_dir) / "generator.pt2")
     out = output_file(shown, "--out",

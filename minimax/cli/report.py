@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import argparse
 
-from ..viz.report import write_report
-
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from ..viz.report import write_report
+
     path = write_report(args.run_dirs, args.out)
     print(f"wrote {path}")
     return 0

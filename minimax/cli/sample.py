@@ -6,18 +6,11 @@ import argparse
 import io
 from pathlib import Path
 
-import numpy as np
-
+from ..catalogue import IMAGE_DATASETS, PATHS
 from ..config import noise_seed, positive_int
-from ..data import IMAGE_DATASETS
-from ..data.prior import PATHS, path_kind
 from ..errors import MinimaxError
 from ..files import atomic_write_bytes
-from ..run.resources import check_sample_memory
 from ..run.rundir import load_run_config, output_file
-from ..run.sampling import class_indices, interpolate, sample
-from ..run.trained import load_trained
-from ..viz.grids import animation_gif, save_image_grid
 
 
 def _sampler_file(suffix: str):
@@ -25,6 +18,11 @@ def _sampler_file(suffix: str):
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    from ..run.resources import check_sample_memory
+    from ..run.sampling import class_indices, sample
+    from ..run.trained import load_trained
+    from ..viz.grids import save_image_grid
+
     seed = noise_seed(args.seed)
     cfg = load_run_config(args.run_dir)  # (cheap: the checks below come before loading any weights)
     if args.classes is not None and not args.classes.strip():
@@ -79,8 +77,10 @@ def _write(path: Path, data: bytes, shown: str) -> None:
         raise MinimaxError(f"cannot write {shown}: {e.strerror or e}") from None
 
 
-def _write_array(x, path: Path, shown: str) -> np.ndarray:
+def _write_array(x, path: Path, shown: str):
     """Samples as a float32 array [N, features] in a .npy file, atomically."""
+    import numpy as np
+
     flat = x.reshape(len(x), -1).numpy().astype(np.float32)
     buf = io.BytesIO()
     np.save(buf, flat)
@@ -90,6 +90,12 @@ def _write_array(x, path: Path, shown: str) -> np.ndarray:
 
 def _interpolate(args: argparse.Namespace, cfg, classes, seed: int, images: bool) -> int:
     """``--interpolate N``: G along N noise paths of --points points each (minimax.run.sampling.interpolate)."""
+    from ..data.prior import path_kind
+    from ..run.resources import check_sample_memory
+    from ..run.sampling import interpolate
+    from ..run.trained import load_trained
+    from ..viz.grids import animation_gif, save_image_grid
+
     if args.n is not None:
         raise MinimaxError("--n and --interpolate: --interpolate N draws N paths, --points the images on each")
     paths = positive_int(args.interpolate, "--interpolate")

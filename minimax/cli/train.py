@@ -8,15 +8,9 @@ import os
 import sys
 from pathlib import Path
 
-import torch
-
-from ..algorithm import distributed
-from ..api import train
 from ..config import PRESETS, TrainConfig, coerce, field_kind, positive_int, presets_of
 from ..errors import MinimaxError
-from ..games import SYMBOLS
 from ..run.rundir import load_run_config
-from ..run.setup import check_threads, prepare_run_dir, resolve_device
 from .errors import clip
 
 
@@ -66,6 +60,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from ..algorithm import distributed
+    from ..run.setup import check_threads, prepare_run_dir, resolve_device
+
     progress = {"auto": None, "on": True, "bar": True, "lines": "lines", "off": False}[args.progress]
     nproc = positive_int(args.nproc, "--nproc")
     if args.resume is not None and not args.resume.strip():
@@ -96,6 +93,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def check_nproc(nproc: int, device_type: str) -> None:
     """At most one process per CPU core (each takes its share of the threads), or per GPU on CUDA."""
     if device_type == "cuda":
+        import torch
+
         most, what = torch.cuda.device_count(), "GPUs"
     else:
         most, what = os.cpu_count() or 1, "CPU cores"
@@ -105,6 +104,9 @@ def check_nproc(nproc: int, device_type: str) -> None:
 
 def _train_and_report(job: dict, device_type: str) -> int:
     """Train in this process (joining torchrun's process group if there is one); rank 0 prints."""
+    from ..algorithm import distributed
+    from ..api import train
+
     distributed.join_from_env(device_type)
     result = train(**job)
     if not distributed.current().is_main:
@@ -125,13 +127,13 @@ def _train_and_report(job: dict, device_type: str) -> int:
 def final_statistics(summary: dict, objective) -> str:
     """'V -1.380 (optimum -1.386), D(x) 0.503 (0.5), ...': the last logged statistics beside their value at
     the game's optimum, where the theory gives one."""
-    parts, bounded = [], getattr(objective, "value_bounds", None)
+    parts, bounded = [], objective.value_bounds
     for key in ("value", "d_loss", "d_real", "d_fake"):
         v = summary.get(f"final_{key}")
         if v is None or (key == "d_loss" and "final_value" in summary):
             continue
         opt = objective.equilibrium.get(key)
-        parts.append(f"{SYMBOLS[key]} {v:.3f}" + (f" (optimum {opt:.4g})" if opt is not None else ""))
+        parts.append(f"{objective.symbols[key]} {v:.3f}" + (f" (optimum {opt:.4g})" if opt is not None else ""))
         if key == "value" and bounded and v < 0:
             parts[-1] += (f" [V is D's lower bound on {bounded} ≥ 0: below 0, D does not yet tell the data from the "
                           "samples]")
@@ -140,6 +142,8 @@ def final_statistics(summary: dict, objective) -> str:
 
 def _train_in_process(job: dict, device_type: str) -> int:
     """One process of ``minimax train --nproc N``: its exit status; rank 0 prints errors."""
+    from ..algorithm import distributed
+
     try:
         return _train_and_report(job, device_type)
     except MinimaxError as e:

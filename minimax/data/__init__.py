@@ -7,6 +7,7 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
+from ..catalogue import DATASETS, IMAGE_DATASETS
 from ..errors import MinimaxError
 from .images import cifar10, image_folder, mnist_like
 from .stacked import StackedMNIST
@@ -48,8 +49,6 @@ class KnownDensity(DataSource, Protocol):
     def log_prob_given(self, x: torch.Tensor, c: int) -> torch.Tensor: ...
 
 
-IMAGE_DATASETS = ("mnist", "fashion-mnist", "stacked-mnist", "cifar10", "folder")
-DATASETS = (*TOY_DATASETS, *IMAGE_DATASETS)
 
 
 def load_dataset(cfg, device="cpu", output: str = "tanh", split: str = "train"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-PRIORS = ("normal", "uniform")
+from ..catalogue import PATHS, PRIORS
 
 
 def sample_noise(
@@ -22,7 +22,6 @@ def sample_noise(
     raise ValueError(f"unknown prior {kind!r}; choose one of {', '.join(PRIORS)}")
 
 
-PATHS = ("auto", "slerp", "lerp")
 
 
 def lerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

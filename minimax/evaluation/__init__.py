@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from ..catalogue import METRICS
 from ..config import noise_seed, positive_int
 from ..errors import MinimaxError
 from ..files import atomic_write_bytes, json_record, strict_json
@@ -32,39 +33,17 @@ from ..metrics.classifier import FEATURE_DIM as CLASSIFIER_DIM
 from ..metrics.inception import FEATURE_DIM as INCEPTION_DIM
 from ..metrics.kid import check_subset_size
 from ..metrics.precision_recall import K as PR_K
-from ..run.rundir import CONDITIONAL, FID, INCEPTION_SCORE, KID, MODES, PARZEN, PRECISION_RECALL, load_run_config
+from ..run.rundir import load_run_config
 from .options import EvalOptions
 from .runners import (
     EVALUATORS,
-    IMAGE_SETS,
-    MNIST_FAMILY,
-    STACKED,
-    WITH_TEST_SPLIT,
     default_n,
     generator_weights,
     sample_count,
 )
 
-# each metric: what it measures (the command's help) and the datasets it takes (the first: --real's default)
-METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "parzen": ("Parzen-window log-likelihood on the MNIST test set (paper's Table 1)", MNIST_FAMILY),
-    "fid": ("Frechet distance of features (classifier, or --features inception) to the test split or --real-dir",
-            IMAGE_SETS),
-    "kid": ("Kernel Inception Distance: unbiased MMD^2 (cubic kernel), mean ± std over subsets", IMAGE_SETS),
-    "pr": ("precision, recall, density and coverage (k-NN manifolds, k = 3)", IMAGE_SETS),
-    "is": ("Inception Score, mean ± std over splits (--features inception)", IMAGE_SETS),
-    "modes": ("Stacked MNIST: modes covered of 1,000 and KL to uniform (N = 26,000)", (STACKED,)),
-    "conditional": ("conditional runs: accuracy of each class's samples under the feature classifier, and "
-                    "intra-class FID", WITH_TEST_SPLIT),
-}
-FEATURE_METRICS = ("fid", "kid", "pr", "is")
-REFERENCE_METRICS = ("fid", "kid", "pr")  # compared with a reference set: the test split, or --real-dir
-
-
-FILES = {"parzen": PARZEN, "fid": FID, "kid": KID, "pr": PRECISION_RECALL, "is": INCEPTION_SCORE, "modes": MODES,
-         "conditional": CONDITIONAL}
-HEADLINE = {"parzen": ("parzen_ll",), "fid": ("fid",), "kid": ("kid",), "pr": ("precision", "recall", "density",
-            "coverage"), "is": ("is",), "modes": ("modes", "kl"), "conditional": ("accuracy_mean", "intra_fid_mean")}
+FEATURE_METRICS = tuple(name for name, m in METRICS.items() if m.features)  # fid, kid, pr, is
+REFERENCE_METRICS = tuple(name for name, m in METRICS.items() if m.reference)  # fid, kid, pr
 
 
 def evaluate(run: str | Path | None, metric: str, *, write: bool = True, force: bool = False, **options) -> dict:
@@ -86,9 +65,9 @@ def evaluate_runs(runs: list[str | Path], opts: EvalOptions, write: bool = True,
     if opts.real and len(runs) > 1:
         raise MinimaxError("--real scores real images: give at most one run directory (for its dataset)")
     if opts.dataset is None:
-        opts.dataset = METRICS[opts.metric][1][0]
+        opts.dataset = METRICS[opts.metric].datasets[0]
     if opts.features is None:
-        opts.features = "inception" if opts.metric == "is" else "classifier"
+        opts.features = METRICS[opts.metric].default_features
     preflight(opts)
     writing = [run for run in runs if run is not None and not opts.real and write]
     for run in writing:
@@ -114,7 +93,7 @@ def check_replaceable(run: str | Path, opts: EvalOptions, force: bool) -> None:
     """Refuse to replace RUN/<metric>.json made with another protocol (N, noise seed, features, generator
     weights, --real-dir), unless ``force``: a record is never silently lost. A record of the same protocol is
     replaced (a re-evaluation); every replaced record is appended to RUN/<metric>.history.jsonl first."""
-    path = Path(run) / FILES[opts.metric]
+    path = Path(run) / METRICS[opts.metric].file
     if not path.is_file():
         return
     try:
@@ -172,7 +151,8 @@ def preflight(opts: EvalOptions) -> None:
 def check_finite(metric: str, result: dict, run) -> None:
     """Refuse a score that is not a finite number (samples or feature-network outputs that are not finite): no
     record is written and the command fails, instead of a NaN record that reads as a result."""
-    bad = [k for k in HEADLINE[metric] if not (isinstance(result.get(k), (int, float)) and math.isfinite(result[k]))]
+    bad = [k for k in METRICS[metric].headline
+           if not (isinstance(result.get(k), (int, float)) and math.isfinite(result[k]))]
     if bad:
         raise MinimaxError(f"{'real images' if run is None else run}: {metric} {bad[0]} is {result.get(bad[0])}, not a "
                            "finite number: the samples or the feature network's outputs are not finite (check the "
@@ -180,13 +160,13 @@ def check_finite(metric: str, result: dict, run) -> None:
 
 
 def history_path(run: str | Path, metric: str) -> Path:
-    return Path(run) / FILES[metric].replace(".json", ".history.jsonl")
+    return Path(run) / f"{metric}.history.jsonl"
 
 
 def write_record(run_dir: str | Path, metric: str, result: dict) -> None:
     """The result with its protocol record, as RUN_DIR/<metric>.json (atomically); the record it replaces is
     appended to RUN_DIR/<metric>.history.jsonl first."""
-    path = Path(run_dir) / FILES[metric]
+    path = Path(run_dir) / METRICS[metric].file
     if path.is_file():
         try:
             old = json.dumps(strict_json(json.loads(path.read_text(encoding="utf-8")))[0])
@@ -206,7 +186,7 @@ def seeds_of_one_configuration(runs: list[str | Path]) -> bool:
 def format_table(metric: str, rows: list[tuple[str, dict]], summary: bool = True) -> str:
     """One line per run with the metric's headline numbers, then (``summary``: only for seeds of one
     configuration) mean ± std over the runs."""
-    keys = HEADLINE[metric]
+    keys = METRICS[metric].headline
     width = max(len("run"), *(len(label) for label, _ in rows))
     lines = [f"{'run':<{width}}  {'step':>7}  " + "  ".join(f"{k:>15}" for k in keys)]
     for label, r in rows:

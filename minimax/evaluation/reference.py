@@ -27,13 +27,13 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
+from ..catalogue import STACKED
 from ..data import load_dataset
 from ..data.images import image_folder
 from ..errors import MinimaxError
 from ..files import atomic_write_bytes
 from ..metrics.classifier import default_cache_dir
 
-STACKED = "stacked-mnist"
 REFERENCE_SIZE = 10_000  # real stacks drawn as Stacked MNIST's reference set (it has no test split)
 REFERENCE_SEED = 1  # their stream (noise seeds of generated samples are --seed)
 CACHE_VERSION = "1"  # bump when the feature code changes what φ of given pixels is

@@ -13,6 +13,7 @@ from typing import Protocol
 import torch
 
 from .._version import __version__
+from ..catalogue import IMAGE_SETS, METRICS, MNIST_FAMILY, STACKED, WITH_TEST_SPLIT
 from ..config import TrainConfig, noise_seed, positive_int
 from ..data import load_dataset
 from ..data.images import mnist_like
@@ -32,19 +33,15 @@ from ..run.rundir import load_run_config, step_of
 from ..run.sampling import generate
 from ..run.trained import Trained, load_trained
 from .options import EvalOptions
-from .reference import STACKED, check_shapes, reference_features, reference_set
+from .reference import check_shapes, reference_features, reference_set
 
 MAX_EVAL_SAMPLES = 10**6
-MNIST_FAMILY = ("mnist", "fashion-mnist")
-WITH_TEST_SPLIT = (*MNIST_FAMILY, "cifar10")
-IMAGE_SETS = (*WITH_TEST_SPLIT, STACKED, "folder")  # what the Inception features take
-STACKED_EVAL_SAMPLES = 26_000  # VEEGAN's and PacGAN's N
 DIGIT_EPOCHS = 6  # the digit reader of Stacked MNIST trains longer than the FID network (>= 99% on test digits)
 
 
 def default_n(metric: str) -> int:
-    """A metric's N without ``--n``: Stacked MNIST's 26,000 for modes, 10,000 otherwise."""
-    return STACKED_EVAL_SAMPLES if metric == "modes" else 10_000
+    """A metric's N without ``--n`` (:attr:`minimax.catalogue.Metric.default_n`)."""
+    return METRICS[metric].default_n
 
 
 def sample_count(opts: EvalOptions) -> int:

@@ -3,7 +3,8 @@ losses from D's raw output, the closed-form optimal discriminator, and the diver
 problem becomes at that optimum — each checked by quadrature in ``tests/test_games_theory.py``.
 
 A game is an object with :class:`GameObjective`'s members; :class:`~minimax.algorithm.game.Game` plays
-through them and the plots, the report and the health monitor read them.
+through them and the plots, the report and the health monitor read them (how its numbers are shown:
+:mod:`.presentation`, never its name). Its name is listed in :mod:`minimax.catalogue` and built here.
 
 * ``minimax``: the 2014 game (:mod:`.minimax`, its theory in :mod:`.theory`), -log 4 + 2·JSD;
 * ``lsgan``: least squares (Mao et al. 2017), a Pearson χ² divergence (:mod:`.least_squares`);
@@ -19,10 +20,12 @@ D's penalties (WGAN-GP's, R1, R2) and spectral normalisation, usable with any ga
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar, Protocol
 
 import torch
 
+from ..catalogue import F_GAMES, GAME_PRESETS, GAMES, SYMBOLS, TWO_GENERATOR_LOSSES
 from .f_gan import DIVERGENCES, FGame
 from .hinge import HingeGame
 from .least_squares import LeastSquaresGame
@@ -43,6 +46,16 @@ class GameObjective(Protocol):
     # whether L_G needs D on real data: the G step then draws a fresh real minibatch and passes D(x) after D(G(z))
     # to generator_loss and diagnostic_losses (the relativistic pairing game); the other games take D(G(z)) only
     generator_sees_real: ClassVar[bool]
+    # how its numbers are named, drawn and read: every game inherits games/presentation.py's defaults
+    symbols: ClassVar[dict[str, str]]
+    output_is_probability: ClassVar[bool]
+    optimum_labels: ClassVar[dict[str, str]]
+    diagnostic_labels: ClassVar[dict[str, str]]
+    optimal_d_label: ClassVar[str | None]
+    saturation_picture: ClassVar[bool]
+    value_bounds: ClassVar[str | None]
+    # D*(log p_data, log p_g) in the units of output(), where the game has a pointwise optimum; None where not
+    optimal_discriminator: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None
 
     def output(self, raw: torch.Tensor) -> torch.Tensor: ...  # D(x) in the game's units
 
@@ -53,23 +66,6 @@ class GameObjective(Protocol):
     def diagnostic_losses(self, fake_raw: torch.Tensor, *real_raw: torch.Tensor) -> tuple[torch.Tensor, ...]: ...
 
     def statistics(self, real_raw: torch.Tensor, fake_raw: torch.Tensor, g_loss: torch.Tensor) -> torch.Tensor: ...
-
-
-F_GAMES = tuple(f"f-{name}" for name in DIVERGENCES if name != "gan")  # f-gan is `minimax`
-GAMES: tuple[str, ...] = ("minimax", "lsgan", "hinge", "wgan-gp") + F_GAMES + ("rpgan", "ragan")
-# games whose generator has the two forms (the saddle point as written, and §3's heuristic)
-TWO_GENERATOR_LOSSES: tuple[str, ...] = ("minimax",) + F_GAMES
-
-# The papers' own settings, applied under anything the user sets (above the dataset's preset):
-# WGAN-GP, Gulrajani et al. (2017), Algorithm 1: λ = 10, n_critic = 5, Adam α = 1e-4, β = (0, 0.9);
-# no BatchNorm in the critic (§4: the penalty is per example), layer normalisation instead.
-GAME_PRESETS: dict[str, dict] = {
-    "wgan-gp": dict(k=5, lr=1e-4, beta1=0.0, beta2=0.9, gp_weight=10.0, d_norm="layer"),
-}
-
-
-# how the logged statistics are named when printed beside their optimum (CLI, report)
-SYMBOLS = {"value": "V", "d_loss": "L_D", "g_loss": "L_G", "d_real": "D(x)", "d_fake": "D(G(z))"}
 
 
 def make_objective(cfg) -> GameObjective:
@@ -91,6 +87,6 @@ def make_objective(cfg) -> GameObjective:
     raise ValueError(f"unknown game {cfg.game!r}; choose one of {', '.join(GAMES)}")
 
 
-__all__ = ["GameObjective", "GAMES", "GAME_PRESETS", "SYMBOLS", "make_objective", "MinimaxObjective",
-           "LeastSquaresGame", "HingeGame", "WassersteinGame", "FGame", "DIVERGENCES",
+__all__ = ["GameObjective", "GAMES", "F_GAMES", "TWO_GENERATOR_LOSSES", "GAME_PRESETS", "SYMBOLS", "make_objective",
+           "MinimaxObjective", "LeastSquaresGame", "HingeGame", "WassersteinGame", "FGame", "DIVERGENCES",
            "RelativisticPairingGame", "RelativisticAverageGame"]

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import torch
 
 from .minimax import GeneratorLossKind, log_d, log_one_minus_d
+from .presentation import Presentation
 
 LOG2 = math.log(2.0)
 Fn = Callable[[torch.Tensor], torch.Tensor]
@@ -77,7 +78,7 @@ DIVERGENCES: dict[str, FDivergence] = {d.name: d for d in (
 
 
 @dataclass(frozen=True)
-class FGame:
+class FGame(Presentation):
     """The f-GAN game for one divergence, on D's raw output v."""
 
     divergence: str = "kl"

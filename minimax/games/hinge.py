@@ -23,9 +23,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .presentation import Presentation
+
 
 @dataclass(frozen=True)
-class HingeGame:
+class HingeGame(Presentation):
     """Hinge losses on D's raw score."""
 
     name = "hinge"

@@ -23,9 +23,11 @@ from dataclasses import dataclass
 
 import torch
 
+from .presentation import Presentation
+
 
 @dataclass(frozen=True)
-class LeastSquaresGame:
+class LeastSquaresGame(Presentation):
     """Least-squares losses with codes a (generated), b (real), c (G's target) on D's raw score."""
 
     a: float = -1.0

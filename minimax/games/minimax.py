@@ -28,10 +28,11 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from ..catalogue import GENERATOR_LOSSES
 from . import theory
+from .presentation import Presentation
 
 GeneratorLossKind = Literal["non-saturating", "saturating"]
-GENERATOR_LOSSES: tuple[str, ...] = ("non-saturating", "saturating")
 
 
 def log_d(logits: torch.Tensor) -> torch.Tensor:
@@ -124,7 +125,7 @@ STATISTICS = ("value", "value_real", "value_fake", "d_loss", "g_loss", "total_lo
 
 
 @dataclass(frozen=True)
-class MinimaxObjective:
+class MinimaxObjective(Presentation):
     r"""The 2014 game as one run plays it: which generator loss, which real label.
 
     :class:`~minimax.algorithm.game.Game` asks it for L_D, L_G, the generator losses whose gradient
@@ -143,6 +144,13 @@ class MinimaxObjective:
     equilibrium = {"value": theory.OPTIMAL_VALUE, "d_real": theory.EQUILIBRIUM_D, "d_fake": theory.EQUILIBRIUM_D}
     output_range = (0.0, 1.0)
     generator_sees_real = False  # L_G takes D(G(z)) only
+    # how its numbers are shown (games/presentation.py): D(x) is a probability, with the paper's optimum
+    output_is_probability = True
+    optimum_labels = {"value": "$-\\log 4$ (optimum)", "d_real": "1/2 (equilibrium)", "d_fake": "1/2 (equilibrium)"}
+    diagnostic_labels = {"g_grad_norm_saturating": "saturating: $\\log(1-D(G(z)))$",
+                         "g_grad_norm_non_saturating": "non-saturating: $-\\log D(G(z))$"}
+    optimal_d_label = "$D^*(x) = p_{data}/(p_{data} + \\hat p_g)$"
+    saturation_picture = True
 
     @staticmethod
     def output(logits: torch.Tensor) -> torch.Tensor:

@@ -31,7 +31,9 @@ from dataclasses import dataclass
 
 import torch
 
+from ..catalogue import SYMBOLS
 from .minimax import log_d
+from .presentation import Presentation
 
 LOG_2 = math.log(2.0)
 
@@ -42,10 +44,11 @@ def f(t: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class RelativisticPairingGame:
+class RelativisticPairingGame(Presentation):
     """RpGAN: the losses of D and G on the raw scores of paired real and generated minibatches."""
 
     name = "rpgan"
+    symbols = {**SYMBOLS, "d_real": "C(x)", "d_fake": "C(G(z))"}  # raw critic scores, not probabilities
     formula = "min_D E_{x, z}[−log σ(D(x) − D(G(z)))],  min_G E_{x, z}[−log σ(D(G(z)) − D(x))]  (x_i paired with z_i)"
     statistics_names = ("d_loss", "g_loss", "d_real", "d_fake")
     diagnostic_names = ("g_grad_norm",)

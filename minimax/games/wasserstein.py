@@ -22,9 +22,11 @@ from dataclasses import dataclass
 
 import torch
 
+from .presentation import Presentation
+
 
 @dataclass(frozen=True)
-class WassersteinGame:
+class WassersteinGame(Presentation):
     """The critic's losses on its raw output f(x); the gradient penalty is added by the training loop."""
 
     name = "wgan-gp"

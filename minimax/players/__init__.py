@@ -12,17 +12,15 @@ from contextlib import contextmanager
 
 import torch
 
+from ..catalogue import CONDITION_FOR_MODEL, CONDITIONS, MODELS
 from ..errors import MinimaxError
 from ..games.regularizers import spectral_normalise
-from .conditioning import CONDITION_FOR_MODEL, CONDITIONS
 from .dcgan import SIZES as DCGAN_SIZES
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .mlp import MLPDiscriminator, MLPGenerator
 from .paper import PaperDiscriminator, PaperGenerator
 from .veegan import SIDE as VEEGAN_SIDE
 from .veegan import VEEGANDiscriminator, VEEGANGenerator
-
-MODELS = ("mlp", "paper", "dcgan", "veegan")
 
 
 @contextmanager

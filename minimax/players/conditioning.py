@@ -26,9 +26,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-CONDITIONS = ("none", "concat", "projection")
-CONDITION_FOR_MODEL = {"mlp": "concat", "paper": "concat", "dcgan": "projection"}
-
 
 def with_one_hot(h: torch.Tensor, c: torch.Tensor | None, classes: int) -> torch.Tensor:
     """[h; e_c], the flattened input h with the one-hot code of c appended (h itself when K = 0)."""

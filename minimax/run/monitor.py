@@ -133,7 +133,7 @@ class HealthMonitor:
     """Feed it each metrics record (:meth:`update`); it returns the conditions that have just set in or cleared."""
 
     def __init__(self, objective, g_loss: str = "non-saturating", k: int = 1):
-        self.two_player_probability = objective.name == "minimax"  # D(x) ∈ [0, 1] with the 2014 game's meaning
+        self.two_player_probability = objective.output_is_probability  # D(x) ∈ [0, 1]: P(real), the 2014 game's
         bounds = objective.output_range  # D's units; the swing is measured in them (unbounded critics: not at all)
         self.swing = SWING * (bounds[1] - bounds[0]) if bounds else None
         self.g_loss, self.k = g_loss, k

@@ -25,6 +25,7 @@ import os
 import re
 from pathlib import Path
 
+from ..catalogue import METRICS as CATALOGUE_METRICS
 from ..config import TrainConfig
 from ..errors import MinimaxError
 from ..files import writable_file
@@ -40,13 +41,7 @@ FIGURE1 = "figure1.png"
 CURVE_PLOTS = ("losses.png", "discriminator.png", "gradients.png")
 TENSORBOARD = "tensorboard"
 LOCK = ".lock"
-PARZEN = "parzen.json"
-FID = "fid.json"
-CONDITIONAL = "conditional.json"
-MODES = "modes.json"
-KID = "kid.json"
-PRECISION_RECALL = "pr.json"
-INCEPTION_SCORE = "is.json"
+EVALUATIONS = tuple(metric.file for metric in CATALOGUE_METRICS.values())  # parzen.json, fid.json, ...
 REPORT = "report.html"
 
 _STEP_FILE = re.compile(r"^(?:step|grid|field)-(\d{8,})\.[a-z]+$")
@@ -105,7 +100,7 @@ def holds_run(run_dir: str | Path) -> bool:
 
 
 RUN_FILES = frozenset({CONFIG, METRICS, SUMMARY, CHECKPOINTS, SAMPLES, SAMPLES_PLOT, FIGURE1, *CURVE_PLOTS,
-                       TENSORBOARD, LOCK, PARZEN, FID, CONDITIONAL, MODES, KID, PRECISION_RECALL, INCEPTION_SCORE})
+                       TENSORBOARD, LOCK, *EVALUATIONS})
 
 
 def output_file(path: str | Path, flag: str, owns) -> Path:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..catalogue import STATISTICS
 from ..files import atomic_write_bytes
 from .rundir import METRICS, TENSORBOARD
 
@@ -111,17 +112,7 @@ class TensorBoardLog:
     On resume, events after the checkpoint's step are purged so the curves stay continuous.
     """
 
-    SCALARS = {
-        "game/V": "value", "game/V_real_term E[log D(x)]": "value_real",
-        "game/V_fake_term E[log(1-D(G(z)))]": "value_fake",
-        "loss/D": "d_loss", "loss/G": "g_loss", "loss/total": "total_loss",
-        "D/mean D(x)": "d_real", "D/mean D(G(z))": "d_fake",
-        "G_grad_norm/saturating": "g_grad_norm_saturating",
-        "G_grad_norm/non_saturating": "g_grad_norm_non_saturating", "G_grad_norm/L_G": "g_grad_norm",
-        "loss/gradient_penalty": "gradient_penalty", "loss/R1_penalty": "r1_penalty",
-        "loss/R2_penalty": "r2_penalty",
-        "speed/steps_per_sec": "steps_per_sec", "G/diversity (fixed-noise samples vs data)": "diversity",
-    }
+    SCALARS = {tag: key for key, (_, tag) in STATISTICS.items()}  # (minimax.catalogue)
 
     def __init__(self, run_dir: Path, start_step: int):
         from torch.utils.tensorboard import SummaryWriter  # an optional dependency (the dev extra)

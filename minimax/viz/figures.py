@@ -77,10 +77,9 @@ def discriminator_figure(run_dir: Path, cfg, objective) -> tuple[str, int] | Non
     points = torch.from_numpy(grid).float()
     log_pd = (data.log_prob_given(points, 0) if conditional else data.log_prob(points)).double()
     log_pg = kernel_density(torch.from_numpy(x_g.astype(np.float64)), torch.from_numpy(grid), bw)
-    star = getattr(objective, "optimal_discriminator", None)  # wgan-gp's critic has no pointwise closed form
+    star = objective.optimal_discriminator  # None: wgan-gp's critic has no pointwise closed form
     d_star = star(log_pd, log_pg).numpy() if star else None
-    star_label = ("$D^*(x) = p_{data}/(p_{data} + \\hat p_g)$" if objective.name == "minimax"
-                  else f"{objective.name}'s $D^*$ with $\\hat p_g$")
+    star_label = objective.optimal_d_label or f"{objective.name}'s $D^*$ with $\\hat p_g$"
     if conditional:
         star_label = (star_label.replace("(x)", "(x, 0)").replace("p_{data}", "p_{data}(x|0)")
                       .replace("\\hat p_g", "\\hat p_g(x|0)"))

@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from ..catalogue import PENALTIES, STATISTICS  # noqa: E402
 from ..data import load_dataset  # noqa: E402
 from ..data.density import kernel_density  # noqa: E402
 from ..errors import MinimaxError  # noqa: E402
@@ -49,23 +50,14 @@ def _series(records: list[dict], key: str):
     return ([p[0] for p in pts], [p[1] for p in pts]) if pts else ([], [])
 
 
-LABELS = {"d_loss": "$L_D$", "g_loss": "$L_G$", "total_loss": "total = $L_D - \\log D(G(z))$",
-          "gradient_penalty": "gradient penalty $E(\\|\\nabla D(\\hat x)\\| - 1)^2$",
-          "r1_penalty": "R1 $E\\|\\nabla_x D(x)\\|^2$", "r2_penalty": "R2 $E\\|\\nabla_x D(G(z))\\|^2$",
-          "g_grad_norm_saturating": "saturating (the game as written)",
-          "g_grad_norm_non_saturating": "non-saturating (the heuristic)", "g_grad_norm": "$L_G$"}
-MINIMAX_LABELS = {"g_grad_norm_saturating": "saturating: $\\log(1-D(G(z)))$",
-                  "g_grad_norm_non_saturating": "non-saturating: $-\\log D(G(z))$"}
-
-
-MINIMAX_OPTIMA = {"value": "$-\\log 4$ (optimum)", "d_real": "1/2 (equilibrium)", "d_fake": "1/2 (equilibrium)"}
+LABELS = {key: label for key, (label, _) in STATISTICS.items()}  # each statistic's legend (minimax.catalogue)
 
 
 def _reference(ax, game, key: str, label: str) -> None:
     """The statistic's value at the game's optimum p_g = p_data, dashed, where the theory gives one."""
     if key in game.equilibrium:
         v = game.equilibrium[key]
-        text = MINIMAX_OPTIMA[key] if game.name == "minimax" else f"{label} = {v:.3g}"
+        text = game.optimum_labels.get(key, f"{label} = {v:.3g}")
         ax.axhline(v, color="k", ls="--", lw=1, label=text)
 
 
@@ -74,7 +66,7 @@ def plot_losses(records: list[dict], path: Path, game=None) -> None:
     without a value) with its value at the optimum (-log 4 for the 2014 game)."""
     game = game or MinimaxObjective()
     fig, ax = plt.subplots(1, 2, figsize=(11, 4))
-    for key in ("d_loss", "g_loss", "total_loss", "gradient_penalty", "r1_penalty", "r2_penalty"):
+    for key in ("d_loss", "g_loss", "total_loss", *PENALTIES):
         if any(key in r for r in records):
             ax[0].plot(*_series(records, key), label=LABELS[key])
     ax[0].set_xlabel("iteration")
@@ -93,8 +85,8 @@ def plot_discriminator(records: list[dict], path: Path, game=None) -> None:
     """Mean D(x) and D(G(z)) in the game's units, with their value at the optimum (1/2 for the 2014 game)."""
     game = game or MinimaxObjective()
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(*_series(records, "d_real"), label="mean $D(x)$")
-    ax.plot(*_series(records, "d_fake"), label="mean $D(G(z))$")
+    ax.plot(*_series(records, "d_real"), label=f"mean ${game.symbols['d_real']}$")
+    ax.plot(*_series(records, "d_fake"), label=f"mean ${game.symbols['d_fake']}$")
     _reference(ax, game, "d_real", "equilibrium")
     if game.output_range:
         lo, hi = game.output_range
@@ -107,7 +99,7 @@ def plot_discriminator(records: list[dict], path: Path, game=None) -> None:
 def plot_gradients(records: list[dict], path: Path, game=None) -> None:
     """‖∇_θg L‖ for each of the game's diagnostic generator losses (for the 2014 game, §3's two)."""
     game = game or MinimaxObjective()
-    labels = MINIMAX_LABELS if game.name == "minimax" else LABELS
+    labels = {**LABELS, **game.diagnostic_labels}
     fig, ax = plt.subplots(figsize=(6, 4))
     for key in game.diagnostic_names:
         s, v = _series(records, key)
@@ -200,7 +192,7 @@ def figure1_panel(ax, data, samples: np.ndarray, field: dict, game) -> None:
     d_ax = ax if game.output_range == (0.0, 1.0) else ax.twinx()
     if "d" in field:  # (a packed D has no pointwise value)
         d_ax.plot(xs, field["d"], "--", color="tab:blue", lw=1.5, label="$D$")
-    star = getattr(game, "optimal_discriminator", None)
+    star = game.optimal_discriminator
     if star is not None:  # where either density has mass (elsewhere D* is a ratio of two vanishing estimates)
         d_star = star(log_pd, log_pg).numpy().astype(float)
         d_star[p_data + p_g < 0.01 * (p_data + p_g).max()] = np.nan

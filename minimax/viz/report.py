@@ -23,23 +23,23 @@ from __future__ import annotations
 
 import html
 import json
+import string
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+from ..catalogue import METRICS as EVALUATIONS  # noqa: E402
+from ..catalogue import STATISTICS  # noqa: E402
 from ..data import load_dataset  # noqa: E402
 from ..errors import MinimaxError  # noqa: E402
 from ..files import atomic_write_bytes  # noqa: E402
-from ..games import SYMBOLS, make_objective  # noqa: E402
+from ..games import make_objective  # noqa: E402
 from ..run.monitor import HealthMonitor  # noqa: E402
 from ..run.rundir import (  # noqa: E402
-    CONDITIONAL,
     CONFIG,
-    FID,
     METRICS,
-    PARZEN,
     REPORT,
     SUMMARY,
     load_run_config,
@@ -73,7 +73,7 @@ def samples_figures(run_dir: Path) -> list[tuple[str, str]]:
 
 def _optimum(game) -> str:
     """The statistics' values at the optimum, in words."""
-    return ", ".join(f"{SYMBOLS.get(k, k)} = {v:.4g}" for k, v in game.equilibrium.items())
+    return ", ".join(f"{game.symbols.get(k, k)} = {v:.4g}" for k, v in game.equilibrium.items())
 
 
 def _table(d: dict) -> str:
@@ -118,6 +118,25 @@ def _numbers(record: dict, path: Path, *keys: str) -> list[float] | str:
     return out
 
 
+def evaluation_rows(metric, record: dict, path: Path) -> dict[str, str]:
+    """{label: text} of a metric's report rows (:attr:`minimax.catalogue.Metric.report`) filled from its record;
+    a row whose numbers are missing or not finite says so instead."""
+    protocol = record.get("protocol") if isinstance(record.get("protocol"), dict) else {}
+    rows = {}
+    for label, form in metric.report:
+        keys = [f for _, f, _, _ in string.Formatter().parse(form) if f and not f.startswith("p[")]
+        v = _numbers(record, path, *keys)
+        rows[label] = v if isinstance(v, str) else form.format(**dict(zip(keys, v)), p=_Protocol(protocol))
+    return rows
+
+
+class _Protocol(dict):
+    """A protocol record for str.format: a field it lacks reads as '?'."""
+
+    def __missing__(self, key):
+        return "?"
+
+
 def _summary(run_dir: Path) -> dict:
     """summary.json, with the scores ``minimax eval`` wrote beside it (a record edited or cut short is shown as
     unreadable, not drawn)."""
@@ -126,29 +145,15 @@ def _summary(run_dir: Path) -> dict:
     for key, was in (gone.items() if isinstance(gone, dict) else ()):
         if summary.get(key) is None:
             summary[key] = str(was)  # written as null (strict JSON); shown as what it was: inf, nan
-    if (run_dir / PARZEN).exists():
-        p = _read_json(run_dir / PARZEN)
-        v = _numbers(p, run_dir / PARZEN, "parzen_ll", "parzen_se", "sigma")
-        summary["parzen_ll"] = v if isinstance(v, str) else f"{v[0]:.1f} ± {v[1]:.1f} nats (σ = {v[2]:.3f})"
-    if (run_dir / FID).exists():
-        fid = _read_json(run_dir / FID)
-        protocol = fid.get("protocol") if isinstance(fid.get("protocol"), dict) else {}
-        v = _numbers(fid, run_dir / FID, "fid")
-        summary["fid"] = v if isinstance(v, str) else (
-            f"{v[0]:.2f} (N = {protocol.get('n_samples', '?')} samples, {protocol.get('features', 'classifier')} "
-            "features)")
-    if (run_dir / CONDITIONAL).exists():
-        c = _read_json(run_dir / CONDITIONAL)
-        v = _numbers(c, run_dir / CONDITIONAL, "accuracy_mean", "classifier_test_accuracy", "intra_fid_mean")
-        summary["conditional accuracy"] = v if isinstance(v, str) else (
-            f"{v[0]:.4f} (the classifier on real test images: {v[1]:.4f})")
-        summary["intra-class fid"] = v if isinstance(v, str) else f"{v[2]:.2f}"
+    for metric in EVALUATIONS.values():  # the scores `minimax eval` wrote: each metric's report rows
+        if (run_dir / metric.file).exists():
+            summary.update(evaluation_rows(metric, _read_json(run_dir / metric.file), run_dir / metric.file))
     return summary
 
 
 VERDICT_KEYS = {"modes": "modes covered", "high_quality": "high-quality samples", "reverse_kl": "reverse KL (nats)",
-                "class_quality_min": "worst class at its own mode", "fid": "FID",
-                "conditional accuracy": "conditional accuracy", "parzen_ll": "Parzen log-likelihood"}
+                "class_quality_min": "worst class at its own mode",
+                **{label: label for metric in EVALUATIONS.values() for label, _ in metric.report}}
 
 
 def verdict(records: list[dict], game, g_loss: str, summary: dict, k: int = 1) -> str:
@@ -178,7 +183,7 @@ def verdict(records: list[dict], game, g_loss: str, summary: dict, k: int = 1) -
         if last.get(key) is None or (key == "d_loss" and "value" in last):
             continue
         opt = game.equilibrium.get(key, 1.0 if key == "diversity" else None)
-        rows.append((SYMBOLS.get(key, "diversity of G's samples / the data's" if key == "diversity" else key),
+        rows.append((game.symbols.get(key, STATISTICS[key][0]),
                      f"{last[key]:.4g}", "" if opt is None else f"{opt:.4g}"))
     for key, label in VERDICT_KEYS.items():
         v = summary.get(key)
@@ -247,7 +252,7 @@ def run_section(run_dir: Path, index: int = 0) -> tuple[str, list[dict], object]
              ("mean D(x) and D(G(z)) (dashed: at the optimum)",
               png_uri(lambda b: plots.plot_discriminator(records, b, game))),
              ("generator-gradient norm", png_uri(lambda b: plots.plot_gradients(records, b, game)))]
-    if game.name == "minimax":
+    if game.saturation_picture:
         figs.append(("the saturation picture: both generator losses and their gradients against D(G(z))",
                      saturation_figure([r["d_fake"] for r in records if r.get("d_fake") is not None])))
     d_fig = discriminator_figure(run_dir, cfg, game)

@@ -1,0 +1,126 @@
+"""What a run can name: the games, players, data sets, priors and the training loop's options, by name.
+
+This module imports nothing, so the configuration's checks and every ``minimax ... --help`` read it without
+loading torch. It is the one home of these names: each implementation imports its list from here (the games
+from :mod:`minimax.games`, the players from :mod:`minimax.players`, ...), and ``tests/test_registry.py`` holds
+each name to the object that implements it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# the games (minimax.games): the 2014 game, its family, the f-GANs and the relativistic pair
+GENERATOR_LOSSES: tuple[str, ...] = ("non-saturating", "saturating")  # the 2014 game's two generator losses
+F_DIVERGENCES: tuple[str, ...] = ("kl", "reverse-kl", "pearson", "hellinger", "js")  # f-GAN's; "gan" is `minimax`
+F_GAMES: tuple[str, ...] = tuple(f"f-{name}" for name in F_DIVERGENCES)
+GAMES: tuple[str, ...] = ("minimax", "lsgan", "hinge", "wgan-gp") + F_GAMES + ("rpgan", "ragan")
+# games whose generator has the two forms (the saddle point as written, and §3's heuristic)
+TWO_GENERATOR_LOSSES: tuple[str, ...] = ("minimax",) + F_GAMES
+
+# The papers' own settings, applied under anything the user sets (above the dataset's preset):
+# WGAN-GP, Gulrajani et al. (2017), Algorithm 1: λ = 10, n_critic = 5, Adam α = 1e-4, β = (0, 0.9);
+# no BatchNorm in the critic (§4: the penalty is per example), layer normalisation instead.
+GAME_PRESETS: dict[str, dict] = {
+    "wgan-gp": dict(k=5, lr=1e-4, beta1=0.0, beta2=0.9, gp_weight=10.0, d_norm="layer"),
+}
+
+# how the logged statistics are named when printed beside their optimum (CLI, report; a game may rename D's)
+SYMBOLS = {"value": "V", "d_loss": "L_D", "g_loss": "L_G", "d_real": "D(x)", "d_fake": "D(G(z))"}
+
+# every statistic a run logs to metrics.jsonl that is drawn or sent to TensorBoard: its label in the plots and
+# its TensorBoard tag. A game's statistics and diagnostics and every penalty must have a row (tested).
+STATISTICS: dict[str, tuple[str, str]] = {
+    "value": ("$\\hat V$", "game/V"),
+    "value_real": ("$E \\log D(x)$", "game/V_real_term E[log D(x)]"),
+    "value_fake": ("$E \\log(1 - D(G(z)))$", "game/V_fake_term E[log(1-D(G(z)))]"),
+    "d_loss": ("$L_D$", "loss/D"),
+    "g_loss": ("$L_G$", "loss/G"),
+    "total_loss": ("total = $L_D - \\log D(G(z))$", "loss/total"),
+    "d_real": ("mean $D(x)$", "D/mean D(x)"),
+    "d_fake": ("mean $D(G(z))$", "D/mean D(G(z))"),
+    "g_grad_norm_saturating": ("saturating (the game as written)", "G_grad_norm/saturating"),
+    "g_grad_norm_non_saturating": ("non-saturating (the heuristic)", "G_grad_norm/non_saturating"),
+    "g_grad_norm": ("$L_G$", "G_grad_norm/L_G"),
+    "gradient_penalty": ("gradient penalty $E(\\|\\nabla D(\\hat x)\\| - 1)^2$", "loss/gradient_penalty"),
+    "r1_penalty": ("R1 $E\\|\\nabla_x D(x)\\|^2$", "loss/R1_penalty"),
+    "r2_penalty": ("R2 $E\\|\\nabla_x D(G(z))\\|^2$", "loss/R2_penalty"),
+    "steps_per_sec": ("steps per second", "speed/steps_per_sec"),
+    "diversity": ("diversity of G's samples / the data's", "G/diversity (fixed-noise samples vs data)"),
+}
+PENALTIES: tuple[str, ...] = ("gradient_penalty", "r1_penalty", "r2_penalty")  # minimax.games.regularizers
+
+# the players (minimax.players) and how a conditional one takes its class
+MODELS: tuple[str, ...] = ("mlp", "paper", "dcgan", "veegan")
+CONDITIONS: tuple[str, ...] = ("none", "concat", "projection")
+CONDITION_FOR_MODEL = {"mlp": "concat", "paper": "concat", "dcgan": "projection"}
+
+# the data (minimax.data) and the noise (minimax.data.prior)
+TOY_DATASETS: tuple[str, ...] = ("ring", "grid", "gauss1d")
+IMAGE_DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist", "stacked-mnist", "cifar10", "folder")
+DATASETS: tuple[str, ...] = (*TOY_DATASETS, *IMAGE_DATASETS)
+MNIST_FAMILY: tuple[str, ...] = ("mnist", "fashion-mnist")
+WITH_TEST_SPLIT: tuple[str, ...] = (*MNIST_FAMILY, "cifar10")
+STACKED = "stacked-mnist"
+IMAGE_SETS: tuple[str, ...] = (*WITH_TEST_SPLIT, STACKED, "folder")  # what the Inception features take
+DOWNLOADS: tuple[str, ...] = ("mnist", "fashion-mnist", "cifar10")  # what `minimax download` fetches
+PRIORS: tuple[str, ...] = ("normal", "uniform")
+PATHS: tuple[str, ...] = ("auto", "slerp", "lerp")  # paths through noise space (sample --interpolate)
+
+# Algorithm 1 (minimax.algorithm): the update order, the optimisers, the learning-rate schedules
+UPDATES: tuple[str, ...] = ("alternating", "simultaneous")  # Algorithm 1, and G from the D step's G(z)
+OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
+SCHEDULES: tuple[str, ...] = ("none", "linear")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A score ``minimax eval NAME`` writes to ``RUN_DIR/NAME.json``: what it measures (the command's help),
+    the data sets it takes (the first: ``--real``'s default), its headline fields (the table's columns, checked
+    finite), the report's rows (a label and a format of the record's numbers; ``p[...]``: its protocol's
+    fields), whether it takes ``--features`` (and which by default) and ``--real-dir``, N without ``--n``, and its
+    own options (flag, default or None for a switch, help). Its formula lives in
+    :mod:`minimax.metrics`, its runner in :mod:`minimax.evaluation.runners`."""
+
+    name: str
+    help: str
+    datasets: tuple[str, ...]
+    headline: tuple[str, ...]
+    report: tuple[tuple[str, str], ...] = ()
+    features: bool = False  # the classifier's features or Inception-v3's (--features)
+    reference: bool = False  # compared with a reference set: the test split, or --real-dir
+    default_features: str = "classifier"
+    default_n: int = 10_000
+    options: tuple[tuple[str, str | None, str], ...] = ()
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.json"
+
+
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    Metric("parzen", "Parzen-window log-likelihood on the MNIST test set (paper's Table 1)", MNIST_FAMILY,
+           ("parzen_ll",), (("Parzen log-likelihood", "{parzen_ll:.1f} ± {parzen_se:.1f} nats (σ = {sigma:.3f})"),)),
+    Metric("fid", "Frechet distance of features (classifier, or --features inception) to the test split or "
+           "--real-dir", IMAGE_SETS, ("fid",),
+           (("FID", "{fid:.2f} (N = {p[n_samples]} samples, {p[features]} features)"),), features=True, reference=True),
+    Metric("kid", "Kernel Inception Distance: unbiased MMD^2 (cubic kernel), mean ± std over subsets", IMAGE_SETS,
+           ("kid",), (("KID", "{kid:.5f} ± {kid_std:.5f} (N = {p[n_samples]} samples, {p[features]} features)"),),
+           features=True, reference=True, options=(("--subsets", "100", "number of subsets"),
+                                                   ("--subset-size", "1000", "samples per subset"))),
+    Metric("pr", "precision, recall, density and coverage (k-NN manifolds, k = 3)", IMAGE_SETS,
+           ("precision", "recall", "density", "coverage"),
+           (("precision, recall", "{precision:.3f}, {recall:.3f} (density {density:.3f}, coverage {coverage:.3f}; "
+             "{p[features]} features)"),), features=True, reference=True),
+    Metric("is", "Inception Score, mean ± std over splits (--features inception)", IMAGE_SETS, ("is",),
+           (("Inception Score", "{is:.3f} ± {is_std:.3f} (N = {p[n_samples]} samples)"),), features=True,
+           default_features="inception", options=(("--splits", "10", "number of splits"),)),
+    Metric("modes", "Stacked MNIST: modes covered of 1,000 and KL to uniform (N = 26,000)", (STACKED,),
+           ("modes", "kl"), (("Stacked MNIST modes", "{modes:.0f} of 1000, KL to uniform {kl:.3f} nats"),),
+           default_n=26_000,  # VEEGAN's and PacGAN's N
+           options=(("--every-checkpoint", None,
+                     "also score every checkpoint the run kept: modes against iterations"),)),
+    Metric("conditional", "conditional runs: accuracy of each class's samples under the feature classifier, and "
+           "intra-class FID", WITH_TEST_SPLIT, ("accuracy_mean", "intra_fid_mean"),
+           (("conditional accuracy", "{accuracy_mean:.4f} (the classifier on real test images: "
+             "{classifier_test_accuracy:.4f})"), ("intra-class fid", "{intra_fid_mean:.2f}"))),
+)}

@@ -71,6 +71,22 @@ MODEL_PRESETS: dict[str, dict] = {
 }
 
 
+# options that one kind of component reads and every other ignores: field -> (the field naming the component, the
+# components that read it). Set for another, they are refused (a fresh run's check; a stored run loads as it was).
+OPTION_OWNERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "g_hidden": ("model", ("mlp",)), "d_hidden": ("model", ("mlp",)), "d_dropout": ("model", ("mlp",)),
+    "g_norm": ("model", ("mlp",)), "d_norm": ("model", ("dcgan",)),
+    "momentum": ("optimizer", ("sgd",)), "beta1": ("optimizer", ("adam",)), "beta2": ("optimizer", ("adam",)),
+}
+
+
+def _preset(settings: dict) -> dict:
+    """The presets under ``settings``: the dataset's, then the model's, then the game's (each above the last)."""
+    dataset = PRESETS.get(settings.get("dataset", DEFAULT_DATASET), {})
+    model = settings.get("model", dataset.get("model", "mlp"))
+    return {**dataset, **MODEL_PRESETS.get(model, {}), **GAME_PRESETS.get(settings.get("game", "minimax"), {})}
+
+
 def presets_of(name: str) -> list[str]:
     """'ring: 256', 'dcgan: 64', ...: the presets that set the field ``name`` (for the command line's help)."""
     return [f"{key}: {_show(p[name])}" for table in (PRESETS, MODEL_PRESETS, GAME_PRESETS)
@@ -228,9 +244,7 @@ class TrainConfig:
         unknown = sorted(set(settings) - set(names))
         if unknown:
             raise TypeError(f"TrainConfig has no setting {unknown[0]!r}{_suggest(unknown[0], names)}")
-        dataset = PRESETS.get(settings.get("dataset", DEFAULT_DATASET), {})
-        model = settings.get("model", dataset.get("model", "mlp"))
-        preset = {**dataset, **MODEL_PRESETS.get(model, {}), **GAME_PRESETS.get(settings.get("game", "minimax"), {})}
+        preset = _preset(settings)
         for f in dataclasses.fields(self):
             setattr(self, f.name, settings[f.name] if f.name in settings else preset.get(f.name, f.default))
 
@@ -252,6 +266,19 @@ class TrainConfig:
             raise MinimaxError(f"batch_size ({self.batch_size}) must be a multiple of pack ({self.pack})")
         if self.device != "auto" and not (self.device == "cpu" or self.device.startswith("cuda")):
             raise MinimaxError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {self.device!r}")
+        return self
+
+    def check_options_apply(self) -> "TrainConfig":
+        """Refuse an option that the chosen model or optimiser does not read (``--g-hidden`` with dcgan,
+        ``--momentum`` with Adam): set away from its default and preset, it would be silently ignored. Checked for a
+        fresh run (the flags, a config file, ``minimax.train``); a stored run's config loads as it was written."""
+        preset = _preset({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        for name, (owner, readers) in OPTION_OWNERS.items():
+            component = getattr(self, owner)
+            field_ = self.__dataclass_fields__[name]
+            if component not in readers and getattr(self, name) != preset.get(name, field_.default):
+                raise MinimaxError(f"{name} {_show(getattr(self, name))} applies to {owner} "
+                                   f"{', '.join(readers)}, not {component!r}: it would be ignored")
         return self
 
     def _check_game_options(self) -> None:
@@ -293,7 +320,7 @@ class TrainConfig:
         ``settings`` (flags or keyword arguments); merged, then validated once."""
         merged = _coerce_mapping(read_config_file(config_file), f"config file {config_file}") if config_file else {}
         merged.update(_coerce_mapping(settings, "option"))
-        return cls(**merged).validate()
+        return cls(**merged).validate().check_options_apply()
 
     @classmethod
     def from_file(cls, path: str | Path) -> "TrainConfig":

@@ -35,6 +35,14 @@ def run_cli(args, capsys):
     (["--g-loss", "wgan"], "unknown g_loss 'wgan'"),
     (["--batch-size", "10", "--pack", "4"], "must be a multiple of pack"),
     (["--bogus"], "unrecognized arguments: --bogus"),
+    # an option the chosen component does not read is refused, not ignored
+    (["--optimizer", "sgd", "--beta1", "0.3"], "beta1 0.3 applies to optimizer adam, not 'sgd': it would be ignored"),
+    (["--optimizer", "adam", "--momentum", "0.5"], "momentum 0.5 applies to optimizer sgd, not 'adam'"),
+    (["--model", "paper", "--dataset", "mnist", "--data-dir", ".", "--d-dropout", "0.3"],
+     "d_dropout 0.3 applies to model mlp, not 'paper'"),
+    (["--model", "dcgan", "--dataset", "mnist", "--data-dir", ".", "--g-hidden", "8,8"],
+     "g_hidden 8,8 applies to model mlp, not 'dcgan'"),
+    (["--model", "mlp", "--d-norm", "layer"], "d_norm 'layer' applies to model dcgan, not 'mlp'"),
 ])
 def test_train_rejects_bad_values_with_one_line(args, needle, capsys, tmp_path):
     code, out, err = run_cli(["train", "--out", str(tmp_path / "r"), *args], capsys)
@@ -239,3 +247,18 @@ def test_a_run_without_a_terminal_prints_plain_progress_lines(tmp_path, capsys, 
     assert any("health ok" in x for x in lines)
     assert main(["train", "--out", str(tmp_path / "b"), *TINY, "--progress", "off"]) == 0
     assert "minimax: step" not in capsys.readouterr().err
+
+
+def test_an_option_that_does_not_apply_is_refused_from_python_too_but_a_preset_never_is(tmp_path):
+    """minimax.train checks a fresh run's options as the command line does; what a preset sets (wgan-gp's
+    layer-normalised critic and Adam betas) is never refused, and a stored config loads as it was written."""
+    import minimax
+
+    with pytest.raises(MinimaxError, match="g_hidden 64 applies to model mlp, not 'paper'"):
+        minimax.train(TrainConfig(model="paper", dataset="mnist", data_dir=str(tmp_path), g_hidden=(64,),
+                                  out=str(tmp_path / "r")))
+    assert not (tmp_path / "r").exists()
+    wgan = TrainConfig.resolve(game="wgan-gp")  # the preset's d_norm 'layer' with the mlp model
+    assert (wgan.d_norm, wgan.beta1) == ("layer", 0.0)
+    stored = TrainConfig.from_dict({**TrainConfig().to_dict(), "optimizer": "sgd", "beta1": 0.3})
+    assert stored.beta1 == 0.3  # (an old run's config.json is read, not re-judged)

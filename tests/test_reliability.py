@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
-from test_hostile import TINY, cli, one_line_error, snapshot, tiny_run
+from test_hostile import TINY, TINY_ANY_MODEL, cli, one_line_error, snapshot, tiny_run
 from test_image_data import write_mnist
 
 from minimax import evaluation
@@ -141,7 +141,7 @@ def test_pack_on_vector_data_trains_and_reports(tmp_path, capsys, dataset, batch
 ])
 def test_one_sample_through_batch_norm_is_refused(tmp_path, capsys, args, needle):
     data = write_mnist(tmp_path / "mnist")
-    code, _, err = cli(["train", *TINY, "--data-dir", data, *args, "--out", tmp_path / "r"], capsys)
+    code, _, err = cli(["train", *TINY_ANY_MODEL, "--data-dir", data, *args, "--out", tmp_path / "r"], capsys)
     one_line_error(code, err, needle)
     assert not (tmp_path / "r").exists()
 
@@ -171,6 +171,13 @@ def test_where_a_run_lives_may_change(tmp_path, run, capsys):
     path.write_text(json.dumps({**json.loads(path.read_text()), "out": str(moved), "device": "cpu"}))
     code, _, err = cli(["train", "--resume", moved, "--steps", "10", "--no-plots", "--progress", "off"], capsys)
     assert code == 0, err
+
+
+def test_a_run_resumed_by_a_relative_path_records_its_absolute_directory(tmp_path, run, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(["train", "--resume", run.name, "--steps", "10", "--no-plots", "--progress", "off"], capsys)
+    assert code == 0, err
+    assert json.loads((run / "summary.json").read_text())["run_dir"] == str(run)  # was "run" (relative)
 
 
 # --- 8. the report reads what it is given -------------------------------------------------------

@@ -3,7 +3,8 @@
     scores = minimax.evaluate("runs/t1", "fid", data_dir="data/mnist", n=10_000)
     scores["fid"], scores["protocol"]["n_samples"]
 
-Metrics (each one's formula lives in :mod:`minimax.metrics`; each one's runner in :mod:`.runners`):
+Metrics (each one's entry — help, datasets, headline, report rows, options — in :data:`minimax.catalogue.METRICS`;
+its formula in :mod:`minimax.metrics`; its runner in :mod:`.runners`):
 
     parzen       Parzen-window log-likelihood of the test set (Table 1 of the 2014 paper)
     fid          Fréchet distance of features to the test set (the classifier's, or features="inception")

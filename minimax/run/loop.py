@@ -150,7 +150,7 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
             if ctx.is_main:
                 truncate_metrics(run_dir / METRICS, game.step)
         else:
-            cfg = (cfg or TrainConfig()).validate()
+            cfg = (cfg or TrainConfig()).validate().check_options_apply()
             fresh = ctx.is_main and not (cfg.out and Path(cfg.out).exists())
             run_dir = prepare_run_dir(cfg.out, cfg.dataset) if ctx.is_main else None
             if ctx.is_main:  # locked, then checked again: of two processes started together, one trains
@@ -227,6 +227,6 @@ def _finish(game: Game, run_dir: Path) -> RunResult:
     if not ctx.is_main:
         return RunResult(run_dir, game, {"step": game.step, "run_dir": str(run_dir)})
     summary = final_metrics(game, run_dir)
-    summary.update(step=game.step, run_dir=str(run_dir), processes=ctx.world)
+    summary.update(step=game.step, run_dir=str(Path(run_dir).absolute()), processes=ctx.world)  # also on resume
     atomic_write_bytes(run_dir / SUMMARY, json_record(summary))  # (reverse KL inf: null, listed in non_finite)
     return RunResult(run_dir, game, summary)

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from ..config import TrainConfig
 
 
-
 class Game:
     """The two players, their optimisers, the objective and the random streams of one training run."""
 

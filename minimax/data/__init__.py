@@ -49,8 +49,6 @@ class KnownDensity(DataSource, Protocol):
     def log_prob_given(self, x: torch.Tensor, c: int) -> torch.Tensor: ...
 
 
-
-
 def load_dataset(cfg, device="cpu", output: str = "tanh", split: str = "train"):
     """The dataset named by ``cfg.dataset`` on ``device``; images scaled to the generator's
     ``output`` range ('tanh': [-1, 1], 'sigmoid': [0, 1])."""

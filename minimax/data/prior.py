@@ -22,8 +22,6 @@ def sample_noise(
     raise ValueError(f"unknown prior {kind!r}; choose one of {', '.join(PRIORS)}")
 
 
-
-
 def lerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     r"""The straight line z(t) = (1 − t)·z₀ + t·z₁, for each t in ``t`` (shape [T]): [..., T, latent]."""
     t = t.reshape(-1, 1)

@@ -48,7 +48,7 @@ class GameObjective(Protocol):
     generator_sees_real: ClassVar[bool]
     # how its numbers are named, drawn and read: every game inherits games/presentation.py's defaults
     symbols: ClassVar[dict[str, str]]
-    output_is_probability: ClassVar[bool]
+    output_is_probability: bool  # (derived: output_range is [0, 1])
     optimum_labels: ClassVar[dict[str, str]]
     diagnostic_labels: ClassVar[dict[str, str]]
     optimal_d_label: ClassVar[str | None]

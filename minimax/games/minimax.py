@@ -144,8 +144,7 @@ class MinimaxObjective(Presentation):
     equilibrium = {"value": theory.OPTIMAL_VALUE, "d_real": theory.EQUILIBRIUM_D, "d_fake": theory.EQUILIBRIUM_D}
     output_range = (0.0, 1.0)
     generator_sees_real = False  # L_G takes D(G(z)) only
-    # how its numbers are shown (games/presentation.py): D(x) is a probability, with the paper's optimum
-    output_is_probability = True
+    # how its numbers are shown (games/presentation.py): the paper's optimum and its two gradients
     optimum_labels = {"value": "$-\\log 4$ (optimum)", "d_real": "1/2 (equilibrium)", "d_fake": "1/2 (equilibrium)"}
     diagnostic_labels = {"g_grad_norm_saturating": "saturating: $\\log(1-D(G(z)))$",
                          "g_grad_norm_non_saturating": "non-saturating: $-\\log D(G(z))$"}

@@ -16,9 +16,6 @@ class Presentation:
 
     # each statistic's symbol in printed lines and tables: V, L_D, L_G, D(x), D(G(z))
     symbols: ClassVar[dict[str, str]] = SYMBOLS
-    # whether D(x) is the probability that x is real (the 2014 game's meaning): the health monitor's rules that
-    # read D(x) and D(G(z)) as probabilities apply only then
-    output_is_probability: ClassVar[bool] = False
     # statistic -> the legend of its dashed line at the optimum (default: "optimum = v", "equilibrium = v")
     optimum_labels: ClassVar[dict[str, str]] = {}
     # diagnostic name -> the legend of its generator-gradient curve (default: the statistic's label)
@@ -32,3 +29,9 @@ class Presentation:
     # D*(log p_data, log p_g), a method of each game with a pointwise optimum; None where there is none (WGAN's
     # critic is defined only up to a constant and has no pointwise closed form)
     optimal_discriminator = None
+
+    @property
+    def output_is_probability(self) -> bool:
+        """Whether D(x) is the probability that x is real (the 2014 game's meaning: its output lies in [0, 1]); the
+        health monitor's rules that read D(x) and D(G(z)) as probabilities, and Figure 1's shared axis, need it."""
+        return self.output_range == (0.0, 1.0)

@@ -189,7 +189,7 @@ def figure1_panel(ax, data, samples: np.ndarray, field: dict, game) -> None:
     top = max(1.0, float(p_data.max()), float(p_g.max()))
     ax.plot(xs, p_data, ":", color="k", lw=1.5, label="$p_{data}$")
     ax.plot(xs, p_g, "-", color="tab:green", lw=1.5, label="$p_g$")
-    d_ax = ax if game.output_range == (0.0, 1.0) else ax.twinx()
+    d_ax = ax if game.output_is_probability else ax.twinx()
     if "d" in field:  # (a packed D has no pointwise value)
         d_ax.plot(xs, field["d"], "--", color="tab:blue", lw=1.5, label="$D$")
     star = game.optimal_discriminator

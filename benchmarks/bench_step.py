@@ -7,7 +7,7 @@ MNIST-shaped data in [-1, 1].
 
 (a) plain: the tutorial's loop: a DataLoader over a TensorDataset, sigmoid + BCELoss,
     G step then D step on the same gen_imgs (detached), ``.item()`` every step.
-(b) minimax: ``Game`` with ``update="simultaneous"``: the same update (both players'
+(b) minimax: ``Trainer`` with ``update="simultaneous"``: the same update (both players'
     gradients at the same point, from one G(z)), from logits with softplus.
 
 The tutorial's D loss is (real + fake)/2; minimax's is real + fake. Adam is invariant to
@@ -35,7 +35,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from minimax.algorithm.game import Game  # noqa: E402
+from minimax.algorithm.trainer import Trainer  # noqa: E402
 from minimax.config import TrainConfig  # noqa: E402
 from minimax.data.images import ImageData, load_idx_split  # noqa: E402
 
@@ -125,13 +125,13 @@ class PlainLoop:
 
 # ------------------------------------------------------------------------------------------------
 # (b) minimax
-def minimax_game(images: torch.Tensor, seed: int = 0, compile: bool = False, amp: str = "off") -> Game:
+def minimax_game(images: torch.Tensor, seed: int = 0, compile: bool = False, amp: str = "off") -> Trainer:
     cfg = TrainConfig(dataset="mnist", model="mlp", latent_dim=LATENT, batch_size=BATCH, update="simultaneous",
                       lr=2e-4, beta1=0.5, beta2=0.999, device="cpu", seed=seed, compile="on" if compile else "off",
                       amp=amp)
     torch.manual_seed(seed)
     data = ImageData("mnist", images, "cpu", "tanh")
-    return Game(cfg, data, TutorialGenerator(), TutorialDiscriminator(probability=False), torch.device("cpu"))
+    return Trainer(cfg, data, TutorialGenerator(), TutorialDiscriminator(probability=False), torch.device("cpu"))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from minimax.algorithm.game import Game  # noqa: E402
+from minimax.algorithm.trainer import Trainer  # noqa: E402
 from minimax.config import TrainConfig  # noqa: E402
 from minimax.data import load_dataset  # noqa: E402
 from minimax.data.images import ImageData  # noqa: E402
@@ -58,14 +58,14 @@ def data_for(cfg: TrainConfig):
     return StackedMNIST(images) if cfg.dataset == "stacked-mnist" else images
 
 
-def build(players: str, variant: str) -> Game:
+def build(players: str, variant: str) -> Trainer:
     cfg = TrainConfig(**PLAYERS[players], **VARIANTS[variant], device="cpu", seed=0, amp="off").validate()
     data = data_for(cfg)
     G, D = build_players(cfg, data)
-    return Game(cfg, data, G, D, torch.device("cpu"))
+    return Trainer(cfg, data, G, D, torch.device("cpu"))
 
 
-def seconds_per_iteration(game: Game, seconds: float) -> float:
+def seconds_per_iteration(game: Trainer, seconds: float) -> float:
     start, n = time.perf_counter(), 0
     while time.perf_counter() - start < seconds or n < 2:
         game.iteration()

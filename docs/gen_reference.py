@@ -15,7 +15,7 @@ from pathlib import Path
 from minimax.cli import build_parser
 from minimax.config import TrainConfig
 from minimax.errors import MinimaxError
-from minimax.evaluation.runners import PROTOCOL_FIELDS, SCORE_FIELDS
+from minimax.evaluation import PROTOCOL_FIELDS, SCORE_FIELDS
 from minimax.run import rundir
 from minimax.run.loop import GeneratorCollapsed, TrainingDiverged
 

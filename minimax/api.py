@@ -11,8 +11,7 @@ from pathlib import Path
 from .algorithm import distributed
 from .config import TrainConfig
 from .evaluation import evaluate
-from .run.loop import RunResult
-from .run.loop import train as train_run
+from .run.loop import RunResult, train_run
 from .run.sampling import sample
 
 __all__ = ["train", "sample", "evaluate"]
@@ -20,7 +19,7 @@ __all__ = ["train", "sample", "evaluate"]
 
 def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, steps: int | None = None,
           progress: bool | str | None = None, plots: bool = True, threads: int | None = None) -> RunResult:
-    """Train a GAN with Algorithm 1 (:func:`minimax.run.loop.train`) and, unless ``plots=False``, draw the run's
+    """Train a GAN with Algorithm 1 (:func:`minimax.run.loop.train_run`) and, unless ``plots=False``, draw the run's
     PNG plots. ``resume`` continues a run directory; ``steps`` may extend it. ``threads``: CPU threads of this
     process (None: torch's current setting; a resumed run: the count it was trained with)."""
     result = train_run(cfg, resume, steps, progress, threads)

@@ -16,6 +16,11 @@ F_GAMES: tuple[str, ...] = tuple(f"f-{name}" for name in F_DIVERGENCES)
 GAMES: tuple[str, ...] = ("minimax", "lsgan", "hinge", "wgan-gp") + F_GAMES + ("rpgan", "ragan")
 # games whose generator has the two forms (the saddle point as written, and §3's heuristic)
 TWO_GENERATOR_LOSSES: tuple[str, ...] = ("minimax",) + F_GAMES
+# options that belong to some games (field -> the games that read it; the others refuse it), and the games whose
+# gradient penalty is per example (so packing and a batch-normalised D, which couple the examples, are refused)
+GAME_OPTIONS: dict[str, tuple[str, ...]] = {"g_loss": TWO_GENERATOR_LOSSES, "label_smoothing": ("minimax",),
+                                            "gp_weight": ("wgan-gp",)}
+PER_EXAMPLE_PENALTY: tuple[str, ...] = ("wgan-gp",)
 
 # The papers' own settings, applied under anything the user sets (above the dataset's preset):
 # WGAN-GP, Gulrajani et al. (2017), Algorithm 1: λ = 10, n_critic = 5, Adam α = 1e-4, β = (0, 0.9);
@@ -78,8 +83,9 @@ class Metric:
     the data sets it takes (the first: ``--real``'s default), its headline fields (the table's columns, checked
     finite), the report's rows (a label and a format of the record's numbers; ``p[...]``: its protocol's
     fields), whether it takes ``--features`` (and which by default) and ``--real-dir``, N without ``--n``, and its
-    own options (flag, default or None for a switch, help). Its formula lives in
-    :mod:`minimax.metrics`, its runner in :mod:`minimax.evaluation.runners`."""
+    own options (flag, default or None for a switch, help). Its runner (what it scores against what, the printed
+    lines, its score fields and the refusals it makes before any work) is the module ``minimax.evaluation.<runner>``
+    (``module``); its estimator lives in :mod:`minimax.metrics`."""
 
     name: str
     help: str
@@ -91,10 +97,15 @@ class Metric:
     default_features: str = "classifier"
     default_n: int = 10_000
     options: tuple[tuple[str, str | None, str], ...] = ()
+    runner: str = ""  # the runner's module under minimax/evaluation/, when not the metric's name
 
     @property
     def file(self) -> str:
         return f"{self.name}.json"
+
+    @property
+    def module(self) -> str:
+        return f"minimax.evaluation.{self.runner or self.name}"
 
 
 METRICS: dict[str, Metric] = {m.name: m for m in (
@@ -113,7 +124,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
              "{p[features]} features)"),), features=True, reference=True),
     Metric("is", "Inception Score, mean ± std over splits (--features inception)", IMAGE_SETS, ("is",),
            (("Inception Score", "{is:.3f} ± {is_std:.3f} (N = {p[n_samples]} samples)"),), features=True,
-           default_features="inception", options=(("--splits", "10", "number of splits"),)),
+           default_features="inception", options=(("--splits", "10", "number of splits"),), runner="inception_score"),
     Metric("modes", "Stacked MNIST: modes covered of 1,000 and KL to uniform (N = 26,000)", (STACKED,),
            ("modes", "kl"), (("Stacked MNIST modes", "{modes:.0f} of 1000, KL to uniform {kl:.3f} nats"),),
            default_n=26_000,  # VEEGAN's and PacGAN's N

@@ -33,14 +33,16 @@ from typing import Any
 from .catalogue import (
     CONDITIONS,
     DATASETS,
+    GAME_OPTIONS,
     GAME_PRESETS,
     GAMES,
     GENERATOR_LOSSES,
     MODELS,
     OPTIMIZERS,
+    PER_EXAMPLE_PENALTY,
     PRIORS,
     SCHEDULES,
-    TWO_GENERATOR_LOSSES,
+    TOY_DATASETS,
     UPDATES,
 )
 from .errors import MAX_ERROR_CHARS, MinimaxError
@@ -78,6 +80,52 @@ OPTION_OWNERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "g_norm": ("model", ("mlp",)), "d_norm": ("model", ("dcgan",)),
     "momentum": ("optimizer", ("sgd",)), "beta1": ("optimizer", ("adam",)), "beta2": ("optimizer", ("adam",)),
 }
+
+
+# A config file may group its settings by what they configure, one section per component: the section's ``name``
+# picks the component (``[optimizer] name = "sgd"``) and its other keys are that component's options; flat keys
+# (as in a run's config.json) stay valid. section -> (the field its name sets, or None; the fields it holds).
+SECTIONS: dict[str, tuple[str | None, tuple[str, ...]]] = {
+    "data": ("dataset", ("data_dir", "image_size")),
+    "players": ("model", ("latent_dim", "prior", "g_hidden", "d_hidden", "g_norm", "g_output_bias", "d_dropout",
+                          "d_norm", "spectral_norm", "condition", "class_names", "pack")),
+    "game": ("game", ("g_loss", "label_smoothing", "gp_weight", "r1", "r2")),
+    "algorithm": (None, ("steps", "batch_size", "k", "update")),
+    "optimizer": ("optimizer", ("lr", "g_lr", "d_lr", "lr_decay", "beta1", "beta2", "momentum")),
+    "averaging": (None, ("g_ema", "g_uniform_average_from")),
+    "run": (None, ("seed", "device", "log_every", "checkpoint_every", "keep_checkpoints", "snapshots",
+                   "eval_samples", "on_nan", "on_collapse", "tensorboard", "compile", "amp", "out")),
+}
+
+
+def flatten_sections(d: Any, where: str) -> Any:
+    """A config file's settings with its sections (SECTIONS) unfolded into flat keys; a key set twice (flat and
+    in a section) or a key in the wrong section is a one-line error."""
+    if not isinstance(d, dict):
+        return d
+    flat: dict = {}
+    for key, value in d.items():
+        if key in SECTIONS and isinstance(value, dict):
+            names, fields = SECTIONS[key]
+            for sub, v in value.items():
+                target = names if sub == "name" and names else sub
+                if target not in fields and target != names:
+                    home = next((s for s, (n, f) in SECTIONS.items() if sub in f or sub == n), None)
+                    raise MinimaxError(f"{where}: [{key}] has no setting {sub!r}"
+                                       + (f" (it belongs in [{home}])" if home else
+                                          f"; its settings: {', '.join(('name',) * bool(names) + fields)}"))
+                if target in flat:
+                    raise MinimaxError(f"{where}: {target!r} is set twice ([{key}] and elsewhere)")
+                flat[target] = v
+        else:
+            if key in flat:
+                raise MinimaxError(f"{where}: {key!r} is set twice ([{_home(key)}] and elsewhere)")
+            flat[key] = value
+    return flat
+
+
+def _home(key: str) -> str:
+    return next((s for s, (n, f) in SECTIONS.items() if key in f or key == n), "?")
 
 
 def _preset(settings: dict) -> dict:
@@ -255,6 +303,8 @@ class TrainConfig:
             choices, check = f.metadata.get("choices"), f.metadata.get("check")
             if v is None and f.default is None:
                 continue
+            if not _of_kind(field_kind(f), v):
+                raise MinimaxError(f"{f.name} must be {_kind_words[field_kind(f)]}, got {v!r}"[:MAX_ERROR_CHARS])
             if isinstance(v, float) and not math.isfinite(v):
                 raise MinimaxError(f"{f.name} must be finite, got {v}")
             if choices and v not in choices:
@@ -269,9 +319,13 @@ class TrainConfig:
         return self
 
     def check_options_apply(self) -> "TrainConfig":
-        """Refuse an option that the chosen model or optimiser does not read (``--g-hidden`` with dcgan,
-        ``--momentum`` with Adam): set away from its default and preset, it would be silently ignored. Checked for a
-        fresh run (the flags, a config file, ``minimax.train``); a stored run's config loads as it was written."""
+        """Refuse an option that the chosen dataset, model or optimiser does not read (``--data-dir`` with a
+        built-in 2-D set, ``--g-hidden`` with dcgan, ``--momentum`` with Adam): set away from its default and
+        preset, it would be silently ignored. Checked for a fresh run (the flags, a config file,
+        ``minimax.train``); a stored run's config loads as it was written."""
+        if self.data_dir is not None and self.dataset in TOY_DATASETS:
+            raise MinimaxError(f"data_dir {self.data_dir!r} applies to the image datasets; {self.dataset!r} is built "
+                               "in and reads no files: it would be ignored")
         preset = _preset({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
         for name, (owner, readers) in OPTION_OWNERS.items():
             component = getattr(self, owner)
@@ -283,23 +337,33 @@ class TrainConfig:
 
     def _check_game_options(self) -> None:
         """Options that belong to one game are refused with another (instead of being silently ignored)."""
-        if self.g_loss != "non-saturating" and self.game not in TWO_GENERATOR_LOSSES:
+        if self.g_loss != "non-saturating" and self.game not in GAME_OPTIONS["g_loss"]:
             raise MinimaxError(f"g_loss {self.g_loss!r} does not apply to game {self.game!r} (it has one generator "
-                               f"loss); the games with two are {', '.join(TWO_GENERATOR_LOSSES)}")
-        if self.label_smoothing > 0 and self.game != "minimax":
-            raise MinimaxError(f"label_smoothing applies to the minimax game's cross-entropy, not to {self.game!r}")
-        if self.gp_weight > 0 and self.game != "wgan-gp":
-            raise MinimaxError(f"gp_weight is the penalty of game 'wgan-gp', not of {self.game!r} "
-                               "(use r1 for a gradient penalty with any game)")
+                               f"loss); the games with two are {', '.join(GAME_OPTIONS['g_loss'])}")
+        if self.label_smoothing > 0 and self.game not in GAME_OPTIONS["label_smoothing"]:
+            raise MinimaxError(f"label_smoothing applies to the cross-entropy of game "
+                               f"{', '.join(map(repr, GAME_OPTIONS['label_smoothing']))}, not to {self.game!r}")
+        if self.gp_weight > 0 and self.game not in GAME_OPTIONS["gp_weight"]:
+            raise MinimaxError(f"gp_weight is the penalty of game {', '.join(map(repr, GAME_OPTIONS['gp_weight']))}, "
+                               f"not of {self.game!r} (use r1 for a gradient penalty with any game)")
         if self.image_size != TrainConfig.image_size and self.dataset != "folder":
             raise MinimaxError(f"image_size resizes the images of dataset 'folder'; {self.dataset!r} has its own size")
         if self.class_names and self.condition == "none":
             raise MinimaxError("class_names applies to a conditional run (give condition 'concat' or 'projection')")
-        if self.game == "wgan-gp" and self.pack > 1:
-            raise MinimaxError("wgan-gp's gradient penalty is per example; it does not apply with pack > 1")
-        if self.game == "wgan-gp" and self.model == "dcgan" and self.d_norm == "batch":
-            raise MinimaxError("wgan-gp's gradient penalty is per example and BatchNorm couples the examples "
+        if self.game in PER_EXAMPLE_PENALTY and self.pack > 1:
+            raise MinimaxError(f"{self.game}'s gradient penalty is per example; it does not apply with pack > 1")
+        if self.game in PER_EXAMPLE_PENALTY and self.model == "dcgan" and self.d_norm == "batch":
+            raise MinimaxError(f"{self.game}'s gradient penalty is per example and BatchNorm couples the examples "
                                "(Gulrajani et al. 2017, §4): use d_norm 'layer' or 'none'")
+
+    def replaced(self, **changes) -> "TrainConfig":
+        """A validated copy with ``changes``; this config is left as it is (a config is never changed after it
+        was validated: a caller's object keeps what the caller set)."""
+        unknown = sorted(set(changes) - set(self.__dataclass_fields__))
+        if unknown:
+            raise TypeError(f"TrainConfig has no setting {unknown[0]!r}")
+        now = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return TrainConfig(**{**now, **changes}).validate()
 
     @property
     def real_label(self) -> float:
@@ -318,7 +382,10 @@ class TrainConfig:
     def resolve(cls, config_file: str | Path | None = None, **settings) -> "TrainConfig":
         """The one configuration path: the dataset's preset, under the config file's settings, under
         ``settings`` (flags or keyword arguments); merged, then validated once."""
-        merged = _coerce_mapping(read_config_file(config_file), f"config file {config_file}") if config_file else {}
+        merged = {}
+        if config_file:
+            where = f"config file {config_file}"
+            merged = _coerce_mapping(flatten_sections(read_config_file(config_file), where), where)
         merged.update(_coerce_mapping(settings, "option"))
         return cls(**merged).validate().check_options_apply()
 
@@ -398,6 +465,20 @@ def coerce(f: dataclasses.Field, raw: Any, where: str = "config", name: str | No
         return raw
     except (ValueError, TypeError, OverflowError):
         raise bad from None
+
+
+def _of_kind(kind: str, v) -> bool:
+    """Whether a value already has its field's type (``TrainConfig(steps=10.5)`` or ``class_names="a,b"`` from
+    Python would otherwise pass the range checks; the CLI and files convert with :func:`coerce` first)."""
+    if isinstance(v, bool):
+        return kind == "bool"
+    if kind == "int":
+        return isinstance(v, int)
+    if kind == "float":
+        return isinstance(v, (int, float))
+    if kind in ("widths", "names"):
+        return isinstance(v, (tuple, list))
+    return isinstance(v, str) if kind == "str" else True
 
 
 _kind_words = {"int": "an integer", "float": "a number", "str": "a string",

@@ -12,14 +12,14 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from minimax.algorithm.game import Game
+from minimax.algorithm.trainer import Trainer
 from minimax.api import train
 from minimax.config import TrainConfig
 from minimax.errors import MinimaxError
 from minimax.run import checkpoint as ckpt
 from minimax.run.loop import TrainingDiverged, parameters_finite
 from minimax.run.runlog import read_metrics
-from minimax.run.setup import build_game
+from minimax.run.setup import build_trainer
 
 
 def tiny(out, **kw) -> TrainConfig:
@@ -43,19 +43,19 @@ def metrics_without_time(run_dir):
     return [{k: v for k, v in r.items() if k != "steps_per_sec"} for r in read_metrics(run_dir / "metrics.jsonl")]
 
 
-def load_final(run_dir) -> Game:
-    from minimax.run.setup import load_run
+def load_final(run_dir) -> Trainer:
+    from minimax.run.setup import load_trainer
 
-    return load_run(run_dir)
+    return load_trainer(run_dir)
 
 
 # ------------------------------------------------------------------------------------------------
 def test_checkpoint_roundtrip_restores_everything(tmp_path):
-    game = build_game(tiny(tmp_path, k=2))
+    game = build_trainer(tiny(tmp_path, k=2))
     for _ in range(5):
         game.iteration()
     path = ckpt.save_checkpoint(tmp_path, game, keep=3)
-    twin = build_game(tiny(tmp_path, k=2, seed=9))
+    twin = build_trainer(tiny(tmp_path, k=2, seed=9))
     ckpt.restore_game(twin, *ckpt.read_checkpoint(path))
     assert twin.step == 5 and same_params(game, twin)
     for _ in range(3):
@@ -65,7 +65,7 @@ def test_checkpoint_roundtrip_restores_everything(tmp_path):
 
 
 def test_keeps_last_n_and_latest_pointer(tmp_path):
-    game = build_game(tiny(tmp_path))
+    game = build_trainer(tiny(tmp_path))
     for _ in range(5):
         game.iteration()
         ckpt.save_checkpoint(tmp_path, game, keep=2)
@@ -76,7 +76,7 @@ def test_keeps_last_n_and_latest_pointer(tmp_path):
 
 
 def test_latest_falls_back_to_newest_valid_file(tmp_path):
-    game = build_game(tiny(tmp_path))
+    game = build_trainer(tiny(tmp_path))
     ckpt.save_checkpoint(tmp_path, game, keep=5)
     game.iteration()
     p = ckpt.save_checkpoint(tmp_path, game, keep=5)
@@ -88,7 +88,7 @@ def test_latest_falls_back_to_newest_valid_file(tmp_path):
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "random", "empty", "foreign", "pickle"])
 def test_corrupt_or_foreign_checkpoint_is_a_clean_error(tmp_path, damage):
-    game = build_game(tiny(tmp_path))
+    game = build_trainer(tiny(tmp_path))
     path = ckpt.save_checkpoint(tmp_path, game, keep=1)
     blob = path.read_bytes()
     marker = tmp_path / "pwned"
@@ -117,9 +117,9 @@ def test_corrupt_or_foreign_checkpoint_is_a_clean_error(tmp_path, damage):
 
 
 def test_checkpoint_from_another_architecture_is_rejected(tmp_path):
-    game = build_game(tiny(tmp_path))
+    game = build_trainer(tiny(tmp_path))
     path = ckpt.save_checkpoint(tmp_path, game, keep=1)
-    other = build_game(tiny(tmp_path, g_hidden=(8,)))
+    other = build_trainer(tiny(tmp_path, g_hidden=(8,)))
     with pytest.raises(MinimaxError, match="does not match"):
         ckpt.restore_game(other, *ckpt.read_checkpoint(path))
 
@@ -239,7 +239,7 @@ def test_signal_finishes_step_checkpoints_and_exits(tmp_path, sig, code):
 
 def _poison_at(monkeypatch, step):
     """Make the parameters non-finite once, right after iteration ``step``."""
-    original = Game.iteration
+    original = Trainer.iteration
     fired = []
 
     def poisoned(self, diagnose=False):
@@ -249,7 +249,7 @@ def _poison_at(monkeypatch, step):
             with torch.no_grad():
                 next(self.D.parameters()).fill_(float("inf"))
 
-    monkeypatch.setattr(Game, "iteration", poisoned)
+    monkeypatch.setattr(Trainer, "iteration", poisoned)
     return fired
 
 

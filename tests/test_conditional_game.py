@@ -10,16 +10,16 @@ from test_checkpoint_resume import metrics_without_time, same_params
 from test_image_data import write_mnist
 
 from minimax import sample
-from minimax.algorithm.game import Game
+from minimax.algorithm.trainer import Trainer
 from minimax.api import train
 from minimax.cli import main
 from minimax.config import TrainConfig
 from minimax.data import load_dataset
 from minimax.errors import MinimaxError
 from minimax.games.regularizers import spectral_normalise
-from minimax.players import DCGANDiscriminator, DCGANGenerator, make_players
+from minimax.players import DCGANDiscriminator, DCGANGenerator, player_architectures
 from minimax.players.conditioning import ConditionalBatchNorm2d
-from minimax.run.setup import build_game
+from minimax.run.setup import build_trainer
 
 
 def ring_cfg(out=None, **kw) -> TrainConfig:
@@ -46,8 +46,8 @@ def test_labels_reach_both_players_in_every_step():
     cfg = ring_cfg(k=2).validate()
     data = load_dataset(cfg)
     torch.manual_seed(0)
-    G, D = make_players(cfg, data)
-    game = Game(cfg, data, Spy(G), Spy(D), torch.device("cpu"))
+    G, D = player_architectures(cfg, data)
+    game = Trainer(cfg, data, Spy(G), Spy(D), torch.device("cpu"))
     twin = torch.Generator().manual_seed(0)
     twin.set_state(game.streams.data.get_state())
     game.iteration()
@@ -64,7 +64,7 @@ def test_labels_reach_both_players_in_every_step():
 
 def test_generator_gradient_flows_through_the_label_path():
     cfg = ring_cfg().validate()
-    game = build_game(cfg)
+    game = build_trainer(cfg)
     K = game.data.n_classes
     first = game.G.net[0]  # Linear on [z; e_c]
     before = first.weight.detach().clone()

@@ -1,7 +1,9 @@
 """Configuration and command line: every bad input is one line, exit 2, no traceback."""
+import dataclasses
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +13,8 @@ from hypothesis import strategies as st
 from minimax.cli import main
 from minimax.config import PRESETS, TrainConfig
 from minimax.errors import MinimaxError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TINY = ["--steps", "6", "--batch-size", "16", "--g-hidden", "8", "--d-hidden", "8", "--latent-dim", "2",
         "--log-every", "2", "--checkpoint-every", "3", "--eval-samples", "50", "--no-plots", "--device", "cpu"]
@@ -262,3 +266,95 @@ def test_an_option_that_does_not_apply_is_refused_from_python_too_but_a_preset_n
     assert (wgan.d_norm, wgan.beta1) == ("layer", 0.0)
     stored = TrainConfig.from_dict({**TrainConfig().to_dict(), "optimizer": "sgd", "beta1": 0.3})
     assert stored.beta1 == 0.3  # (an old run's config.json is read, not re-judged)
+
+
+# ---------------------------------------------------------------------------------------------- config sections
+def test_every_setting_has_one_section():
+    from minimax.config import SECTIONS
+
+    homes = [name for section_name, fields in SECTIONS.values() for name in (section_name, *fields) if name]
+    assert sorted(homes) == sorted(f.name for f in dataclasses.fields(TrainConfig))
+
+
+def _sectioned(flat: dict) -> dict:
+    from minimax.config import SECTIONS
+
+    out: dict = {}
+    for section, (name, fields) in SECTIONS.items():
+        part = {("name" if key == name else key): flat[key] for key in (name, *fields) if key and key in flat}
+        if part:
+            out[section] = part
+    return out
+
+
+def _toml(d: dict) -> str:
+    lines = []
+    for section, values in d.items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("config", sorted((ROOT / "configs").glob("*.toml")), ids=lambda p: p.stem)
+def test_a_shipped_config_in_sections_resolves_to_the_same_run(config, tmp_path):
+    from minimax.config import read_config_file
+
+    flat = read_config_file(config)
+    sectioned = tmp_path / "sectioned.toml"
+    sectioned.write_text(_toml(_sectioned(flat)))
+    assert "[optimizer]" in sectioned.read_text() and "[players]" in sectioned.read_text()
+    assert TrainConfig.resolve(sectioned, data_dir="d").to_dict() == TrainConfig.resolve(config, data_dir="d").to_dict()
+
+
+@pytest.mark.parametrize("text,says", [
+    ('[game]\nname = "lsgan"\nlr = 0.1\n', "[game] has no setting 'lr' (it belongs in [optimizer])"),
+    ('[optimizer]\nfoo = 1\n', "[optimizer] has no setting 'foo'; its settings: name, lr,"),
+    ('lr = 0.1\n[optimizer]\nlr = 0.2\n', "'lr' is set twice"),
+    ('dataset = "grid"\n[data]\nname = "ring"\n', "'dataset' is set twice"),
+    ('[algorithm]\nname = "x"\n', "[algorithm] has no setting 'name'"),
+])
+def test_a_misplaced_or_doubled_setting_is_one_line_error(tmp_path, capsys, text, says):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(text)
+    assert main(["train", "--config", str(cfg), "--steps", "2", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says in err, err
+    assert not (tmp_path / "run").exists()
+
+
+def test_sections_and_flags_train_the_same_run(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[data]\nname = "grid"\n[algorithm]\nsteps = 6\nbatch_size = 16\n[players]\nlatent_dim = 3\n'
+                   'g_hidden = [8]\nd_hidden = [8]\n[optimizer]\nname = "sgd"\nmomentum = 0.5\n')
+    a = TrainConfig.resolve(cfg)
+    b = TrainConfig.resolve(dataset="grid", steps=6, batch_size=16, latent_dim=3, g_hidden=(8,), d_hidden=(8,),
+                            optimizer="sgd", momentum=0.5)
+    assert a.to_dict() == b.to_dict() and a.momentum == 0.5 and a.steps == 6
+
+
+def test_training_leaves_the_callers_config_as_it_was(tmp_path):
+    """A config is never changed after validation: the run's directory and absolute data folder go into the run's
+    own copy (config.json), not into the object the caller passed."""
+    from minimax.api import train
+
+    cfg = TrainConfig(dataset="ring", steps=4, batch_size=8, g_hidden=(8,), d_hidden=(8,), log_every=2,
+                      eval_samples=20, out=str(tmp_path / "run"))
+    before = dict(vars(cfg))
+    run = train(cfg, progress=False, plots=False)
+    assert vars(cfg) == before and run.trainer.cfg is not cfg
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["out"] == str(tmp_path / "run")
+    copy = cfg.replaced(steps=9)
+    assert copy.steps == 9 and cfg.steps == 4
+    with pytest.raises(MinimaxError):
+        cfg.replaced(steps=0)
+
+
+@pytest.mark.parametrize("settings", [dict(steps=10.5), dict(steps="10"), dict(batch_size=True), dict(lr=True),
+                                      dict(lr="0.1"), dict(game=3), dict(class_names="a,b", condition="concat"),
+                                      dict(g_hidden=64), dict(seed=1.0)])
+def test_python_settings_of_the_wrong_type_are_refused_not_trained(settings):
+    """The CLI and config files convert text to each field's type; from Python a value of another type (a float
+    step count, a bool learning rate, a string of class names that would be split per character) is a one-line
+    MinimaxError naming the field, before anything is built."""
+    with pytest.raises(MinimaxError, match=next(iter(settings))):
+        TrainConfig(**settings).validate()

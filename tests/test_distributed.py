@@ -10,7 +10,7 @@ from minimax.algorithm import distributed
 from minimax.config import TrainConfig
 from minimax.run import checkpoint as ckpt
 from minimax.run.runlog import read_metrics
-from minimax.run.setup import build_game
+from minimax.run.setup import build_trainer
 
 TIMEOUT = 240
 
@@ -24,7 +24,7 @@ def cfg(**kw) -> TrainConfig:
 
 
 class Recorder:
-    """Wraps Game.real / Game.noise: records every minibatch drawn, or replays given ones."""
+    """Wraps Trainer.real / Trainer.noise: records every minibatch drawn, or replays given ones."""
 
     def __init__(self, fn=None, replay=None):
         self.fn, self.replay, self.calls = fn, replay, []
@@ -39,7 +39,7 @@ def _play_two_iterations(rank, world, port, out):
     torch.set_num_threads(1)
     distributed.init_local(rank, world, port, "cpu")
     try:
-        game = build_game(cfg())
+        game = build_trainer(cfg())
         game.real, game.noise = Recorder(game.real), Recorder(game.noise)
         for _ in range(2):
             game.iteration()
@@ -62,7 +62,7 @@ def test_two_processes_take_the_step_of_one_process_on_the_union_of_their_miniba
     assert not torch.equal(r0["real"][0], r1["real"][0])  # ... fed by different minibatches
     assert not torch.equal(r0["noise"][0], r1["noise"][0])
 
-    single = build_game(cfg(batch_size=32))
+    single = build_trainer(cfg(batch_size=32))
     single.real = Recorder(replay=[torch.cat(p) for p in zip(r0["real"], r1["real"])])
     single.noise = Recorder(replay=[torch.cat(p) for p in zip(r0["noise"], r1["noise"])])
     start = [p.detach().clone() for p in list(single.G.parameters()) + list(single.D.parameters())]

@@ -10,7 +10,7 @@ import minimax
 from minimax.cli import main
 from minimax.errors import MinimaxError
 from minimax.run.sampling import generate
-from minimax.run.setup import load_run
+from minimax.run.setup import load_trainer
 from minimax.run.trained import load_trained
 
 
@@ -42,7 +42,7 @@ def test_evaluate_from_python_matches_the_command_lines_record(mnist_run, metric
     scores = minimax.evaluate(run, metric, data_dir=str(data), n=130, cache_dir=str(cache), write=False, **extra)
     assert _without_time(scores) == _without_time(from_cli)
     # every field is documented in docs/reference.md (generated from these tables)
-    from minimax.evaluation.runners import PROTOCOL_FIELDS, SCORE_FIELDS
+    from minimax.evaluation import PROTOCOL_FIELDS, SCORE_FIELDS
 
     assert set(scores) - {"source", "protocol"} <= set(SCORE_FIELDS[metric])
     assert set(scores["protocol"]) <= set(PROTOCOL_FIELDS)
@@ -62,7 +62,7 @@ def test_evaluate_refuses_bad_options_in_one_line(mnist_run):
 
 def test_players_loaded_for_use_sample_what_the_whole_game_samples(mnist_run):
     run, data, _ = mnist_run
-    trained, game = load_trained(run), load_run(run)
+    trained, game = load_trained(run), load_trainer(run)
     assert not hasattr(trained, "opt_g") and trained.step == game.step == 4
     assert trained.G_average is not None  # the run kept an EMA of G: samples come from it
     assert torch.equal(generate(trained, 50, seed=3), generate(game, 50, seed=3))
@@ -96,9 +96,9 @@ def test_a_record_of_another_protocol_is_replaced_only_with_force_and_kept_in_th
 
 def test_kid_with_a_subset_larger_than_the_sets_is_refused_before_any_feature(mnist_run, capsys, monkeypatch):
     run, data, cache = mnist_run
-    from minimax.evaluation import runners
+    from minimax.evaluation import job
 
-    monkeypatch.setattr(runners.Features, "__init__", lambda *a, **k: pytest.fail("features computed first"))
+    monkeypatch.setattr(job.Features, "__init__", lambda *a, **k: pytest.fail("features computed first"))
     assert main(["eval", "kid", str(run), "--data-dir", str(data), "--cache-dir", str(cache), "--n", "30"]) == 2
     assert "subset" in capsys.readouterr().err
 

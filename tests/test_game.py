@@ -6,7 +6,7 @@ from minimax.config import TrainConfig
 from minimax.games.minimax import non_saturating_generator_loss, saturating_generator_loss
 from minimax.run.loop import parameters_finite
 from minimax.run.sampling import generate
-from minimax.run.setup import build_game
+from minimax.run.setup import build_trainer
 
 
 def small(**kw) -> TrainConfig:
@@ -35,7 +35,7 @@ def instrument(game):
 
 @pytest.mark.parametrize("k", [1, 3])
 def test_alternating_iteration_draws_k_minibatches_then_fresh_noise(k):
-    game = build_game(small(k=k))
+    game = build_trainer(small(k=k))
     g_forwards = instrument(game)
     game.iteration()
     assert len(game.real.calls) == k  # k minibatches of m data samples
@@ -49,7 +49,7 @@ def test_alternating_iteration_draws_k_minibatches_then_fresh_noise(k):
 
 @pytest.mark.parametrize("k", [1, 2])
 def test_simultaneous_reuses_the_last_d_steps_samples(k):
-    game = build_game(small(k=k, update="simultaneous"))
+    game = build_trainer(small(k=k, update="simultaneous"))
     g_forwards = instrument(game)
     game.iteration()
     assert len(game.noise.calls) == k  # no extra noise for the G step
@@ -65,7 +65,7 @@ def changed(before, module):
 
 
 def test_discriminator_step_updates_only_d_and_generator_step_only_g():
-    game = build_game(small())
+    game = build_trainer(small())
     g0, d0 = params(game.G), params(game.D)
     game.discriminator_step()
     assert all(changed(d0, game.D)) and not any(changed(g0, game.G))
@@ -81,13 +81,13 @@ def test_discriminator_step_updates_only_d_and_generator_step_only_g():
 def test_simultaneous_g_gradient_is_taken_at_the_pre_update_discriminator():
     """In the simultaneous variant G's gradient comes from the D(G(z)) graph built before D's step."""
     cfg = small(update="simultaneous", optimizer="sgd", momentum=0.0, lr=0.1)
-    game = build_game(cfg)
+    game = build_trainer(cfg)
     D_before = [p.detach().clone() for p in game.D.parameters()]
     G_before = [p.detach().clone() for p in game.G.parameters()]
     rng_state = game.streams.noise.get_state(), game.streams.data.get_state()
     game.iteration()
     # recompute by hand: same z, pre-update D and G, non-saturating loss, SGD step
-    ref = build_game(cfg)
+    ref = build_trainer(cfg)
     ref.streams.noise.set_state(rng_state[0])
     ref.streams.data.set_state(rng_state[1])
     ref.real(cfg.batch_size)
@@ -104,7 +104,7 @@ def test_simultaneous_g_gradient_is_taken_at_the_pre_update_discriminator():
 
 
 def test_generator_gradient_norms_under_both_losses():
-    game = build_game(small())
+    game = build_trainer(small())
     z = game.noise(32)
     expected = []
     for fn in (saturating_generator_loss, non_saturating_generator_loss):
@@ -117,19 +117,19 @@ def test_generator_gradient_norms_under_both_losses():
 @pytest.mark.parametrize("update", ["alternating", "simultaneous"])
 def test_same_seed_gives_bitwise_identical_parameters(update):
     cfg = small(update=update, d_dropout=0.3, k=2)
-    a, b = build_game(cfg), build_game(cfg)
+    a, b = build_trainer(cfg), build_trainer(cfg)
     for _ in range(15):
         a.iteration(diagnose=True)
     for _ in range(15):
         b.iteration(diagnose=True)
     for p, q in zip(list(a.G.parameters()) + list(a.D.parameters()), list(b.G.parameters()) + list(b.D.parameters())):
         assert torch.equal(p, q)
-    c = build_game(small(update=update, d_dropout=0.3, k=2, seed=1))
+    c = build_trainer(small(update=update, d_dropout=0.3, k=2, seed=1))
     assert not torch.equal(next(c.G.parameters()), next(a.G.parameters()))
 
 
 def test_logging_frequency_does_not_change_training():
-    a, b = build_game(small()), build_game(small())
+    a, b = build_trainer(small()), build_trainer(small())
     for _ in range(10):
         a.iteration(diagnose=True)
         b.iteration(diagnose=False)
@@ -137,7 +137,7 @@ def test_logging_frequency_does_not_change_training():
 
 
 def test_read_stats_are_means_since_last_read_and_consistent():
-    game = build_game(small())
+    game = build_trainer(small())
     for _ in range(5):
         game.iteration(diagnose=True)
     rec = game.read_stats()
@@ -151,7 +151,7 @@ def test_read_stats_are_means_since_last_read_and_consistent():
 
 
 def test_first_nonfinite_step_is_recorded_on_device():
-    game = build_game(small())
+    game = build_trainer(small())
     game.iteration()
     game.iteration()
     with torch.no_grad():
@@ -165,7 +165,7 @@ def test_first_nonfinite_step_is_recorded_on_device():
 
 def test_linear_lr_decay_reaches_zero_at_the_end():
     cfg = small(lr_decay="linear", steps=4, lr=1e-3)
-    game = build_game(cfg)
+    game = build_trainer(cfg)
     lrs = []
     for _ in range(4):
         game.iteration()
@@ -176,7 +176,7 @@ def test_linear_lr_decay_reaches_zero_at_the_end():
 def test_generator_weight_average_follows_its_formula():
     """After the t-th G step (t = 1, 2, ...): θ̄_t = β_t θ̄_{t-1} + (1 - β_t) θ_t, β_t = min(β, (1 + t) / (10 + t));
     θ̄_0 = θ_0; buffers copied."""
-    game = build_game(small(g_ema=0.7, g_norm="batch"))
+    game = build_trainer(small(g_ema=0.7, g_norm="batch"))
     avg = [p.clone() for p in game.G.parameters()]
     assert all(torch.equal(a, p) for a, p in zip(avg, game.G_average.module.parameters()))  # starts at G's init
     for t in range(1, 31):
@@ -196,7 +196,7 @@ def test_uniform_weight_average_from_t0_is_the_mean_of_the_iterates_since(beta):
     """g_uniform_average_from = t₀: θ̄_t = (1 / (t - t₀ + 1)) Σ_{s=t₀..t} θ_s for t ≥ t₀, the exponential
     average of β (or G itself, β = 0) before t₀."""
     t0, steps = 6, 15
-    game = build_game(small(g_ema=beta, g_uniform_average_from=t0, steps=steps))
+    game = build_trainer(small(g_ema=beta, g_uniform_average_from=t0, steps=steps))
     iterates = []
     for t in range(1, steps + 1):
         game.iteration()
@@ -211,7 +211,7 @@ def test_uniform_weight_average_from_t0_is_the_mean_of_the_iterates_since(beta):
 
 
 def test_samples_come_from_the_weight_average_when_kept():
-    game = build_game(small(g_ema=0.9))
+    game = build_trainer(small(g_ema=0.9))
     for _ in range(5):
         game.iteration()
     with torch.no_grad():
@@ -225,7 +225,7 @@ def test_samples_come_from_the_weight_average_when_kept():
 
 
 def test_generate_uses_its_own_noise_stream():
-    game = build_game(small())
+    game = build_trainer(small())
     state = game.streams.noise.get_state()
     x1 = generate(game, 10, seed=3)
     assert torch.equal(game.streams.noise.get_state(), state)
@@ -237,7 +237,7 @@ def test_generate_uses_its_own_noise_stream():
 def test_joint_discriminator_forward_is_the_same_math_as_two_forwards(condition):
     """D(cat(x, G(z))) is used when D has no BatchNorm; it must equal D(x), D(G(z)) separately (with the
     labels of both halves, in the conditional game)."""
-    game = build_game(small(condition=condition))
+    game = build_trainer(small(condition=condition))
     assert game.d_joint
     state = game.streams.data.get_state(), game.streams.noise.get_state()
     joint = game._forward_d(through_g=False)
@@ -251,19 +251,19 @@ def test_joint_discriminator_forward_is_the_same_math_as_two_forwards(condition)
 
 
 def test_batchnorm_discriminator_is_fed_real_and_fake_separately():
-    from minimax.algorithm.game import Game
+    from minimax.algorithm.trainer import Trainer
     from minimax.data.toy import ring
     from minimax.players import MLPGenerator
 
     D = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.BatchNorm1d(8), torch.nn.Linear(8, 1),
                             torch.nn.Flatten(0))
-    game = Game(small(), ring(), MLPGenerator(4, (2,), (8,)), D, torch.device("cpu"))
+    game = Trainer(small(), ring(), MLPGenerator(4, (2,), (8,)), D, torch.device("cpu"))
     assert not game.d_joint
     game.iteration()
 
 
 def test_bf16_autocast_trains_and_keeps_fp32_parameters():
-    game = build_game(small(amp="bf16"))
+    game = build_trainer(small(amp="bf16"))
     for _ in range(3):
         game.iteration(diagnose=True)
     rec = game.read_stats()

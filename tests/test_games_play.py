@@ -10,11 +10,11 @@ from minimax.cli import main
 from minimax.config import TrainConfig
 from minimax.errors import MinimaxError
 from minimax.games import GAMES, make_objective
-from minimax.run.setup import build_game
+from minimax.run.setup import build_trainer
 
 
 def played(cfg: TrainConfig, iterations: int):
-    game = build_game(cfg)
+    game = build_trainer(cfg)
     for i in range(iterations):
         game.iteration(diagnose=i == iterations - 1)
     return game
@@ -59,7 +59,7 @@ def test_penalties_enter_the_discriminator_step():
 
 
 def test_spectral_norm_parametrises_every_layer_of_d_only():
-    game = build_game(small(spectral_norm="on"))
+    game = build_trainer(small(spectral_norm="on"))
     linear = [m for m in game.D.modules() if isinstance(m, torch.nn.Linear)]
     assert linear and all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in linear)
     assert not any(torch.nn.utils.parametrize.is_parametrized(m) for m in game.G.modules())
@@ -78,7 +78,7 @@ def test_resume_of_other_games_is_bitwise_identical(tmp_path, extra):
 @pytest.mark.parametrize("settings,needle", [
     (dict(game="nope"), "unknown game 'nope'"),
     (dict(game="hinge", g_loss="saturating"), "g_loss 'saturating' does not apply to game 'hinge'"),
-    (dict(game="lsgan", label_smoothing=0.1), "label_smoothing applies to the minimax game"),
+    (dict(game="lsgan", label_smoothing=0.1), "label_smoothing applies to the cross-entropy of game .minimax."),
     (dict(gp_weight=10.0), "gp_weight is the penalty of game 'wgan-gp'"),
     (dict(game="wgan-gp", gp_weight=-1.0), "gp_weight must be >= 0"),
     (dict(r1=-0.5), "r1 must be >= 0"),

@@ -19,7 +19,7 @@ from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 from test_image_data import write_mnist
 
-from minimax.algorithm.game import Game
+from minimax.algorithm.trainer import Trainer
 from minimax.api import train
 from minimax.cli import main
 from minimax.config import TrainConfig
@@ -27,7 +27,7 @@ from minimax.errors import MinimaxError
 from minimax.run import checkpoint as ckpt
 from minimax.run.rundir import RunLock
 from minimax.run.runlog import read_metrics
-from minimax.run.setup import load_run
+from minimax.run.setup import load_trainer
 
 TINY = ["--steps", "8", "--batch-size", "16", "--g-hidden", "8", "--d-hidden", "8", "--latent-dim", "2",
         "--log-every", "2", "--checkpoint-every", "4", "--eval-samples", "50", "--no-plots", "--device", "cpu",
@@ -154,7 +154,7 @@ def test_version_1_checkpoints_still_resume(tmp_path, capsys):
 
 # --- 3. roll-backs compound --------------------------------------------------------------------
 def test_each_rollback_lowers_the_rate_further(tmp_path, monkeypatch):
-    original = Game.iteration
+    original = Trainer.iteration
 
     def always_diverges_at_step_10(self, diagnose=False):
         original(self, diagnose)
@@ -162,7 +162,7 @@ def test_each_rollback_lowers_the_rate_further(tmp_path, monkeypatch):
             with torch.no_grad():
                 next(self.D.parameters()).fill_(float("inf"))
 
-    monkeypatch.setattr(Game, "iteration", always_diverges_at_step_10)
+    monkeypatch.setattr(Trainer, "iteration", always_diverges_at_step_10)
     cfg = TrainConfig(dataset="ring", g_hidden=(8,), d_hidden=(8,), latent_dim=2, batch_size=16, steps=24,
                       log_every=2, checkpoint_every=8, eval_samples=50, device="cpu", on_nan="rollback",
                       tensorboard="off", out=str(tmp_path / "r"))
@@ -188,7 +188,7 @@ def test_a_full_disk_during_a_checkpoint_is_one_line_and_keeps_the_old_checkpoin
     one_line_error(code, err, "No space left on device")
     monkeypatch.undo()
     assert {p.name: p.read_bytes() for p in ckpt.list_checkpoints(run)} == before
-    assert load_run(run).step == 8
+    assert load_trainer(run).step == 8
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -313,13 +313,13 @@ def test_eval_refuses_a_data_set_of_another_shape_or_with_bad_labels(tmp_path, c
 # --- 6. what extending a run means -------------------------------------------------------------
 def test_resume_with_more_steps_stretches_a_linear_schedule_to_the_new_end(tmp_path, capsys):
     run = tiny_run(tmp_path, capsys, "run", "--lr-decay", "linear", "--lr", "0.01")
-    game = load_run(run, steps=16, resume=True)
+    game = load_trainer(run, steps=16, resume=True)
     assert game.step == 8
     game.iteration()
     assert game.opt_g.param_groups[0]["lr"] == pytest.approx(0.01 * (1 - 8 / 16))  # not 0: the new horizon
     # the same --steps: the schedule, and the run, are the straight run's
     straight = tiny_run(tmp_path, capsys, "straight", "--lr-decay", "linear", "--lr", "0.01", "--steps", "8")
-    assert load_run(straight).opt_g.param_groups[0]["lr"] == pytest.approx(0.01 * (1 - 7 / 8))
+    assert load_trainer(straight).opt_g.param_groups[0]["lr"] == pytest.approx(0.01 * (1 - 7 / 8))
 
 
 # --- 7. smaller ones ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ are listed where the catalogue says.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import string
@@ -80,6 +81,19 @@ def test_the_catalogue_is_the_one_list_of_names():
     assert len(set(TensorBoardLog.SCALARS)) == len(catalogue.STATISTICS)  # one tag each
 
 
+def test_no_module_outside_games_asks_a_games_name():
+    """A game's behaviour lives in its module (games/) and its options in the catalogue (GAME_OPTIONS,
+    PER_EXAMPLE_PENALTY): no other module compares the game's name with a literal name."""
+    root = Path(__file__).resolve().parents[1] / "minimax"
+    names = "|".join(re.escape(g) for g in catalogue.GAMES)
+    asks = re.compile(rf"""(==|!=|\bin)\s*\(?["']({names})["']""")
+    found = [f"{path.relative_to(root)}:{i}: {line.strip()}" for path in sorted(root.rglob("*.py"))
+             if "games" not in path.parts and path.name != "catalogue.py"
+             for i, line in enumerate(path.read_text().splitlines(), 1) if asks.search(line)]
+    assert not found, found
+    assert asks.search('if self.game == "wgan-gp" and') and asks.search("x in ('minimax', 'lsgan')")
+
+
 def test_every_games_statistics_are_drawn_with_its_labels(tmp_path):
     """The three curve plots for every game from records holding every statistic it logs (a KeyError here was
     a label missing from the plots)."""
@@ -98,18 +112,21 @@ def test_every_games_statistics_are_drawn_with_its_labels(tmp_path):
 # ---------------------------------------------------------------------------------------------- metrics
 @pytest.mark.parametrize("name", catalogue.METRICS)
 def test_every_metric_has_its_formula_runner_fields_report_and_test(name, tmp_path):
-    from minimax.evaluation import runners
+    from minimax import evaluation
     from minimax.viz.report import evaluation_rows
 
     metric = catalogue.METRICS[name]
     assert metric.file == f"{name}.json" and metric.datasets and metric.headline
     assert set(metric.datasets) <= set(catalogue.DATASETS)
-    assert name in runners.EVALUATORS, f"metric {name} has no runner"
-    fields = runners.SCORE_FIELDS[name]
+    module = sys.modules[metric.module]  # the runner: one module, named by the entry, naming no other metric
+    assert evaluation.EVALUATORS[name] is module.run and module.SCORES is evaluation.SCORE_FIELDS[name]
+    others = [m for m in catalogue.METRICS if m != name and re.search(rf"[\"']{m}[\"']", inspect.getsource(module))]
+    assert not others, f"{metric.module} names other metrics: {others}"
+    fields = module.SCORES
     assert set(metric.headline) <= set(fields), f"{name}: headline {metric.headline} not in SCORE_FIELDS"
     # the report's rows render from a record that went through the writer and back
     record = {k: 0.25 + i for i, k in enumerate(fields)}
-    record["protocol"] = {k: f"<{k}>" for k in runners.PROTOCOL_FIELDS}
+    record["protocol"] = {k: f"<{k}>" for k in evaluation.PROTOCOL_FIELDS}
     (tmp_path / metric.file).write_bytes(json_record(record))
     read = json.loads((tmp_path / metric.file).read_text())
     rows = evaluation_rows(metric, read, tmp_path / metric.file)
@@ -166,7 +183,7 @@ def test_every_dataset_loads_and_draws_minibatches(name, tmp_path):
 @pytest.mark.parametrize("name", catalogue.MODELS)
 def test_every_player_builds_and_is_tested(name):
     from minimax.data import load_dataset
-    from minimax.players import make_players
+    from minimax.players import player_architectures
 
     image = {"paper": (1, 28, 28), "dcgan": (1, 28, 28), "veegan": (3, 28, 28)}.get(name)
     data = load_dataset(TrainConfig(dataset="ring"))
@@ -176,7 +193,7 @@ def test_every_player_builds_and_is_tested(name):
             g_output = "tanh"
         data = Images()
     cfg = TrainConfig(model=name, dataset="ring" if image is None else "mnist")
-    G, D = make_players(cfg, data)
+    G, D = player_architectures(cfg, data)
     G.eval(), D.eval()  # (BatchNorm on 4 samples)
     with torch.no_grad():
         x = G(torch.randn(4, cfg.latent_dim))

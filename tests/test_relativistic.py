@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from minimax.algorithm.game import Game
+from minimax.algorithm.trainer import Trainer
 from minimax.api import train
 from minimax.config import TrainConfig
 from minimax.data import load_dataset
@@ -112,7 +112,7 @@ def test_a_discriminator_trained_by_the_loop_reaches_the_numerical_optimum(objec
                       seed=0, device="cpu").validate()
     data = load_dataset(cfg)
     _, D = build_players(cfg, data)
-    game = Game(cfg, data, Shift(1.0), D, torch.device("cpu"))
+    game = Trainer(cfg, data, Shift(1.0), D, torch.device("cpu"))
     for _ in range(1500):
         game.discriminator_step()
     x = grid(241, -6.0, 8.0)
@@ -136,7 +136,7 @@ def test_the_generator_step_draws_a_fresh_real_minibatch_only_for_the_relativist
         cfg = TrainConfig(dataset="ring", game=name, batch_size=8, g_hidden=(8,), d_hidden=(8,), latent_dim=2,
                           device="cpu").validate()
         data = load_dataset(cfg)
-        game = Game(cfg, data, *build_players(cfg, data), torch.device("cpu"))
+        game = Trainer(cfg, data, *build_players(cfg, data), torch.device("cpu"))
         before = game.streams.data.get_state().clone()
         game.generator_step()
         draws[name] = not torch.equal(before, game.streams.data.get_state())

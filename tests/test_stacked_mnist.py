@@ -11,7 +11,7 @@ from minimax.cli import main
 from minimax.config import TrainConfig
 from minimax.data import load_dataset
 from minimax.metrics.modes import histogram_metrics, kl_to_uniform, stacked_modes
-from minimax.players import make_players
+from minimax.players import player_architectures
 from minimax.players.dcgan import DCGANDiscriminator
 from minimax.players.packing import pack
 from minimax.players.veegan import VEEGANDiscriminator, VEEGANGenerator
@@ -83,10 +83,10 @@ def test_a_packed_discriminator_judges_consecutive_samples_stacked_on_the_channe
 def test_make_players_packs_dcgan_and_veegan_and_refuses_the_rest(tmp_path):
     _, data = stacked(tmp_path)
     for model in ("veegan", "dcgan"):
-        G, D = make_players(TrainConfig(dataset="stacked-mnist", model=model, pack=2, batch_size=128), data)
+        G, D = player_architectures(TrainConfig(dataset="stacked-mnist", model=model, pack=2, batch_size=128), data)
         assert D(torch.zeros(8, 3, 28, 28)).shape == (4,)
     with pytest.raises(Exception, match="pack > 1 is available for the mlp, dcgan and veegan"):
-        make_players(TrainConfig(dataset="stacked-mnist", model="paper", pack=2, batch_size=128), data)
+        player_architectures(TrainConfig(dataset="stacked-mnist", model="paper", pack=2, batch_size=128), data)
 
 
 def test_a_conditional_veegan_run_is_a_one_line_error(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""The state of a :class:`~minimax.algorithm.game.Game` that continues it exactly: both players (and the
+"""The state of a :class:`~minimax.algorithm.trainer.Trainer` that continues it exactly: both players (and the
 weight average of G), both optimisers, every process's random streams and pending statistics, the step and the
 learning-rate scale. :mod:`minimax.run.checkpoint` writes it to a file."""
 from __future__ import annotations

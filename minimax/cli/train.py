@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..config import PRESETS, TrainConfig, coerce, field_kind, positive_int, presets_of
+from ..config import PRESETS, SECTIONS, TrainConfig, coerce, field_kind, positive_int, presets_of
 from ..errors import MinimaxError
 from ..run.rundir import load_run_config
 from .errors import clip
@@ -23,6 +23,11 @@ def _flag(name: str) -> str:
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    """A flag per TrainConfig field, grouped as a config file's sections group them (config.SECTIONS)."""
+    groups = {}
+    for section, (name, fields) in SECTIONS.items():
+        group = p.add_argument_group(f"[{section}]" + (f" (name = --{name})" if name else ""))
+        groups.update({field: group for field in (name, *fields) if field})
     for f in dataclasses.fields(TrainConfig):
         default = f.default if not isinstance(f.default, tuple) else ",".join(map(str, f.default))
         choices = f.metadata.get("choices")
@@ -31,8 +36,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
             presets = presets_of(f.name)
             help_ += f" (default: {default}" + (f"; presets: {', '.join(presets)})" if presets else ")")
         metavar = {"int": "N", "float": "X", "widths": "W1,W2,..."}.get(field_kind(f), "S")
-        p.add_argument(_flag(f.name), dest=f.name, default=argparse.SUPPRESS, help=help_, metavar=metavar)
-    p.add_argument("--config", help="JSON or TOML file of settings (flags override it)", default=None)
+        groups[f.name].add_argument(_flag(f.name), dest=f.name, default=argparse.SUPPRESS, help=help_,
+                                    metavar=metavar)
+    p.add_argument("--config", default=None,
+                   help="JSON or TOML file of settings, flat (steps = 100) or in sections ([algorithm] steps = 100; "
+                        "the groups below); flags override it")
     p.add_argument("--resume", metavar="RUN_DIR", default=None,
                    help="continue RUN_DIR from its latest checkpoint (only --steps may change; with "
                         "--lr-decay linear a larger --steps stretches the rest of the schedule to the new end, "
@@ -86,7 +94,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if nproc == 1:
         return _train_and_report(job, device_type)
     if "cfg" in job:  # an unwritable run directory is reported here, once, before any process starts
-        cfg.out = str(prepare_run_dir(cfg.out, cfg.dataset))
+        job["cfg"] = cfg.replaced(out=str(prepare_run_dir(cfg.out, cfg.dataset)))
     return distributed.launch(_train_in_process, nproc, (job, device_type), device_type)
 
 

@@ -3,8 +3,9 @@
     scores = minimax.evaluate("runs/t1", "fid", data_dir="data/mnist", n=10_000)
     scores["fid"], scores["protocol"]["n_samples"]
 
-Metrics (each one's entry — help, datasets, headline, report rows, options — in :data:`minimax.catalogue.METRICS`;
-its formula in :mod:`minimax.metrics`; its runner in :mod:`.runners`):
+Metrics (each one's entry — help, datasets, headline, report rows, options, runner — in
+:data:`minimax.catalogue.METRICS`; its runner is one module here, ``evaluation/<name>.py``, on what
+:mod:`.job` provides; its estimator in :mod:`minimax.metrics`):
 
     parzen       Parzen-window log-likelihood of the test set (Table 1 of the 2014 paper)
     fid          Fréchet distance of features to the test set (the classifier's, or features="inception")
@@ -20,6 +21,7 @@ and the noise seed, the reference split and its size, the feature network and it
 """
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from pathlib import Path
@@ -27,21 +29,16 @@ from pathlib import Path
 import torch
 
 from ..catalogue import METRICS
-from ..config import noise_seed, positive_int
+from ..config import noise_seed
 from ..errors import MinimaxError
 from ..files import atomic_write_bytes, json_record, strict_json
-from ..metrics.classifier import FEATURE_DIM as CLASSIFIER_DIM
-from ..metrics.inception import FEATURE_DIM as INCEPTION_DIM
-from ..metrics.kid import check_subset_size
-from ..metrics.precision_recall import K as PR_K
 from ..run.rundir import load_run_config
+from .job import PROTOCOL_FIELDS, Runner, default_n, generator_weights, sample_count
 from .options import EvalOptions
-from .runners import (
-    EVALUATORS,
-    default_n,
-    generator_weights,
-    sample_count,
-)
+
+RUNNERS = {name: importlib.import_module(m.module) for name, m in METRICS.items()}  # each metric's module
+EVALUATORS: dict[str, Runner] = {name: module.run for name, module in RUNNERS.items()}
+SCORE_FIELDS: dict[str, dict[str, str]] = {name: module.SCORES for name, module in RUNNERS.items()}
 
 FEATURE_METRICS = tuple(name for name, m in METRICS.items() if m.features)  # fid, kid, pr, is
 REFERENCE_METRICS = tuple(name for name, m in METRICS.items() if m.reference)  # fid, kid, pr
@@ -114,10 +111,10 @@ def check_replaceable(run: str | Path, opts: EvalOptions, force: bool) -> None:
 
 
 def preflight(opts: EvalOptions) -> None:
-    """Every refusal that needs only the options, before any run, data or network is loaded: N against what
-    the metric needs, KID's subsets, IS's splits, --real-dir, the cache folder. The runners rely on it
-    (evaluate_runs calls it before any runner); what needs the data (KID's subset against the reference set)
-    stays in the runner."""
+    """Every refusal that needs only the options, before any run, data or network is loaded: --real-dir, the
+    cache folder, then the metric's own (its module's ``check(opts, n)``: N against what it needs, KID's
+    subsets, IS's splits). The runners rely on it (evaluate_runs calls it before any runner); what needs the
+    data (KID's subset against the reference set) stays in the runner."""
     n = sample_count(opts)
     if opts.real_dir is not None:
         if opts.metric not in REFERENCE_METRICS:
@@ -133,20 +130,9 @@ def preflight(opts: EvalOptions) -> None:
         cache = Path(opts.cache_dir)
         if cache.exists() and not cache.is_dir():
             raise MinimaxError(f"--cache-dir {cache} is not a folder")
-    dim = INCEPTION_DIM if opts.features == "inception" else CLASSIFIER_DIM
-    if opts.metric == "fid" and n < dim:
-        raise MinimaxError(f"--n {n} is below the feature dimension {dim}: the covariance of the samples would be "
-                           f"singular and the FID meaningless; use --n {dim} or more (10000 is usual)")
-    if opts.metric == "pr" and n <= PR_K:
-        raise MinimaxError(f"--n {n}: precision and recall need more than k = {PR_K} samples")
-    if opts.metric == "kid":
-        positive_int(opts.subsets, "--subsets")
-        check_subset_size(positive_int(opts.subset_size, "--subset-size"), n, n)
-    if opts.metric == "is":
-        if opts.features != "inception":
-            raise MinimaxError("the Inception Score is defined on the Inception network: pass --features inception")
-        if n < positive_int(opts.splits, "--splits"):
-            raise MinimaxError(f"--n {n} is below --splits {opts.splits}")
+    check = getattr(RUNNERS[opts.metric], "check", None)
+    if check is not None:
+        check(opts, n)
 
 
 def check_finite(metric: str, result: dict, run) -> None:
@@ -203,5 +189,5 @@ def format_table(metric: str, rows: list[tuple[str, dict]], summary: bool = True
     return "\n".join(lines)
 
 
-__all__ = ["EvalOptions", "METRICS", "default_n", "evaluate", "evaluate_runs", "format_table", "write_record",
-           "check_replaceable", "seeds_of_one_configuration"]
+__all__ = ["EvalOptions", "EVALUATORS", "METRICS", "PROTOCOL_FIELDS", "SCORE_FIELDS", "default_n", "evaluate",
+           "evaluate_runs", "format_table", "write_record", "check_replaceable", "seeds_of_one_configuration"]

@@ -2,7 +2,7 @@ r"""The games minimax plays, one module each, with the same three pages: the val
 losses from D's raw output, the closed-form optimal discriminator, and the divergence the generator's
 problem becomes at that optimum — each checked by quadrature in ``tests/test_games_theory.py``.
 
-A game is an object with :class:`GameObjective`'s members; :class:`~minimax.algorithm.game.Game` plays
+A game is an object with :class:`GameObjective`'s members; :class:`~minimax.algorithm.trainer.Trainer` plays
 through them and the plots, the report and the health monitor read them (how its numbers are shown:
 :mod:`.presentation`, never its name). Its name is listed in :mod:`minimax.catalogue` and built here.
 

@@ -15,7 +15,7 @@ values and gradients stay finite for logits of any size. Every loss, statistic
 and check in minimax is written with these two functions.
 
 :class:`MinimaxObjective` bundles the losses one training run plays with (the
-seam where another game plugs into :class:`~minimax.algorithm.game.Game`).
+seam where another game plugs into :class:`~minimax.algorithm.trainer.Trainer`).
 
 All expectations are minibatch means. Functions return 0-d tensors and are
 differentiable with respect to the logits.
@@ -128,7 +128,7 @@ STATISTICS = ("value", "value_real", "value_fake", "d_loss", "g_loss", "total_lo
 class MinimaxObjective(Presentation):
     r"""The 2014 game as one run plays it: which generator loss, which real label.
 
-    :class:`~minimax.algorithm.game.Game` asks it for L_D, L_G, the generator losses whose gradient
+    :class:`~minimax.algorithm.trainer.Trainer` asks it for L_D, L_G, the generator losses whose gradient
     sizes are diagnosed, and the statistics of an iteration. Another game (least squares,
     hinge, ...) is another class with these four methods, in a module of its own.
     """

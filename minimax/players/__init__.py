@@ -66,7 +66,7 @@ def init_output_bias_from_marginals(G: torch.nn.Module, pixels: torch.Tensor, ou
 
 def build_players(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
     """Build (G, D) for ``cfg.model`` and the data's shape. Call after seeding torch."""
-    G, D = make_players(cfg, data)
+    G, D = player_architectures(cfg, data)
     if cfg.g_output_bias == "marginals":
         if cfg.model not in ("paper", "mlp") or not hasattr(data, "pixels") or len(data.shape) != 3:
             raise MinimaxError("g_output_bias = 'marginals' needs image data and the paper or mlp model, "
@@ -99,7 +99,7 @@ def player_classes(cfg, data) -> int:
     return classes
 
 
-def make_players(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
+def player_architectures(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
     """The architectures of (G, D) for ``cfg.model`` and the data's shape, freshly initialised."""
     shape = tuple(data.shape)
     k = player_classes(cfg, data)
@@ -129,7 +129,9 @@ def make_players(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
     raise MinimaxError(f"unknown model {cfg.model!r}")
 
 
-__all__ = ["MODELS", "CONDITIONS", "player_classes", "build_players", "make_players", "eval_mode",
+make_players = player_architectures  # the name before 0.4 (beside build_players); kept for one release
+
+__all__ = ["MODELS", "CONDITIONS", "player_classes", "build_players", "player_architectures", "eval_mode",
            "init_output_bias_from_marginals", "output_range", "MLPGenerator", "MLPDiscriminator", "PaperGenerator",
            "PaperDiscriminator", "DCGANGenerator", "DCGANDiscriminator", "VEEGANGenerator",
            "VEEGANDiscriminator"]

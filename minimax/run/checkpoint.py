@@ -113,7 +113,7 @@ def decode_state(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
 
 
 def restore_game(game, tensors: dict[str, torch.Tensor], meta: dict, resume: bool = True) -> None:
-    """Load a checkpoint's state into a freshly built :class:`~minimax.algorithm.game.Game` of the same config.
+    """Load a checkpoint's state into a freshly built :class:`~minimax.algorithm.trainer.Trainer` of the same config.
 
     To continue training (``resume``) the number of processes must be the one that wrote it; to sample
     or evaluate, any process takes the players (and rank 0's streams)."""

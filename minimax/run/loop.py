@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from ..algorithm import distributed
-from ..algorithm.game import Game
+from ..algorithm.trainer import Trainer
 from ..config import TrainConfig
 from ..errors import MinimaxError
 from ..files import atomic_write_bytes, json_record
@@ -33,7 +33,7 @@ from .rundir import (
     step_of,
 )
 from .runlog import truncate_metrics
-from .setup import build_game, load_run, prepare_run_dir, refuse_existing_run, use_threads
+from .setup import build_trainer, load_trainer, prepare_run_dir, refuse_existing_run, use_threads
 from .signals import SignalFlag
 from .snapshots import save_snapshot, snapshot_steps
 from .summary import final_metrics
@@ -57,13 +57,20 @@ class GeneratorCollapsed(MinimaxError):
 
 @dataclass
 class RunResult:
+    """A finished (or stopped) run: its directory, its Trainer (players, optimisers, streams) and summary.json."""
+
     run_dir: Path
-    game: Game
+    trainer: Trainer
     summary: dict
 
+    @property
+    def game(self) -> Trainer:
+        """The trainer, under its name before 0.4; kept for one release."""
+        return self.trainer
 
-def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, steps: int | None = None,
-          progress: bool | str | None = None, threads: int | None = None) -> RunResult:
+
+def train_run(cfg: TrainConfig | None = None, resume: str | Path | None = None, steps: int | None = None,
+              progress: bool | str | None = None, threads: int | None = None) -> RunResult:
     """Train a GAN with Algorithm 1 and return the run. ``resume`` continues a run directory. ``threads``: this
     process's CPU threads (:func:`~minimax.run.setup.use_threads`; None: as set, or as the resumed run had).
 
@@ -74,7 +81,7 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
         return _finish(game, run_dir)
 
 
-def _play(game: Game, run_dir: Path, progress: bool | str | None) -> None:
+def _play(game: Trainer, run_dir: Path, progress: bool | str | None) -> None:
     """Algorithm 1 from the game's step to cfg.steps, with the run's records, checkpoints and signals."""
     cfg = game.cfg
     snaps = snapshot_steps(cfg.steps, cfg.snapshots) if distributed.current().is_main else set()
@@ -146,7 +153,7 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
                 load_run_config(run_dir)  # a clear error for a missing or foreign directory first
                 lock = RunLock(run_dir)
                 remove_orphans(run_dir)
-            game = load_run(run_dir, steps, resume=True, threads=threads)
+            game = load_trainer(run_dir, steps, resume=True, threads=threads)
             if ctx.is_main:
                 truncate_metrics(run_dir / METRICS, game.step)
         else:
@@ -158,12 +165,12 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
                 refuse_existing_run(run_dir)
             if ctx.active:  # every process writes to rank 0's directory (its default name has a timestamp)
                 run_dir = Path(distributed.broadcast_object(str(run_dir) if ctx.is_main else None))
-            cfg.out = str(run_dir)
-            if cfg.data_dir:  # kept absolute, so that sample, eval and export find the data from any folder
-                cfg.data_dir = str(Path(cfg.data_dir).expanduser().absolute())
+            # data_dir kept absolute, so that sample, eval and export find the data from any folder
+            data_dir = cfg.data_dir and str(Path(cfg.data_dir).expanduser().absolute())
+            cfg = cfg.replaced(out=str(run_dir), data_dir=data_dir)
             try:
                 use_threads(threads)
-                game = build_game(cfg)
+                game = build_trainer(cfg)
             except BaseException:  # refused before anything was written: leave no folder or lock behind
                 if lock is not None:
                     lock.release(remove=fresh or not holds_run(run_dir))
@@ -187,13 +194,13 @@ def _remove_if_empty(run_dir: Path) -> None:
         pass
 
 
-def _stop_on_collapse(game: Game, collapsed) -> bool:
+def _stop_on_collapse(game: Trainer, collapsed) -> bool:
     """Whether to end the run for a collapse (rank 0 decides; every process hears it on a log step)."""
     stop = game.cfg.on_collapse == "stop" and collapsed is not None
     return distributed.any_true(stop, game.device) if game.ctx.active else stop
 
 
-def _divergence(game: Game, rec: dict | None) -> int | None:
+def _divergence(game: Trainer, rec: dict | None) -> int | None:
     """The first step with a non-finite loss, or the current step if a parameter is non-finite."""
     if rec is not None and rec["first_nonfinite_step"] >= 0:
         return rec["first_nonfinite_step"]
@@ -202,11 +209,11 @@ def _divergence(game: Game, rec: dict | None) -> int | None:
     return None
 
 
-def parameters_finite(game: Game) -> bool:
+def parameters_finite(game: Trainer) -> bool:
     return bool(torch.stack([p.isfinite().all() for p in game.g_params + game.d_params]).all())
 
 
-def _roll_back(game: Game, checkpoint: Path) -> None:
+def _roll_back(game: Trainer, checkpoint: Path) -> None:
     """Reload ``checkpoint`` with the learning rates at half of the lower of the checkpoint's and the
     current ones (so repeated roll-backs compound: ½, ¼, ⅛, ...)."""
     current = game.lr_scale
@@ -221,7 +228,7 @@ def _diverged(bad: int, last_good: Path | None) -> TrainingDiverged:
                             f"last good checkpoint: {where}")
 
 
-def _finish(game: Game, run_dir: Path) -> RunResult:
+def _finish(game: Trainer, run_dir: Path) -> RunResult:
     """Rank 0: the final metrics (summary.json)."""
     ctx = distributed.current()
     if not ctx.is_main:

@@ -4,7 +4,7 @@
 
 The command line's ``minimax sample RUN --class 3,7 --n 10`` is :func:`sample`. :func:`generate` and
 :func:`discriminator_output` take anything with :class:`Players`' attributes: a training
-:class:`~minimax.algorithm.game.Game`, or the :class:`~minimax.run.trained.Trained` players of a run loaded
+:class:`~minimax.algorithm.trainer.Trainer`, or the :class:`~minimax.run.trained.Trained` players of a run loaded
 for use (no optimisers, no streams).
 """
 from __future__ import annotations
@@ -112,7 +112,7 @@ def class_indices(classes: Sequence[int | str] | str, names: Sequence[str], cond
 
 def sample(run, n: int, classes: Sequence[int | str] | str | None = None, seed: int = 0) -> torch.Tensor:
     """Samples of a run (a run directory, its loaded :class:`~minimax.run.trained.Trained` players or a training
-    :class:`~minimax.algorithm.game.Game`) in data space, on the CPU.
+    :class:`~minimax.algorithm.trainer.Trainer`) in data space, on the CPU.
 
     Without ``classes``: n samples (in the conditional game with c ~ p_data(c)). With ``classes``: n samples of
     each requested class, class after class (``[n·len(classes), ...]``)."""

@@ -1,9 +1,9 @@
-"""Setting a run up: its device, its directory, and the Game of Algorithm 1 built (or restored) from a config.
+"""Setting a run up: its device, its directory, and the Trainer of Algorithm 1 built (or restored) from a config.
 
-    game = build_game(TrainConfig(dataset="grid"))      # data, players and optimisers, seeded
-    game = load_run("runs/grid", resume=True)           # the whole Game of a run, to train on
+    game = build_trainer(TrainConfig(dataset="grid"))      # data, players and optimisers, seeded
+    game = load_trainer("runs/grid", resume=True)           # the whole Trainer of a run, to train on
 
-Only training restores a whole Game (optimisers, random streams, statistics); sampling, evaluation and the
+Only training restores a whole Trainer (optimisers, random streams, statistics); sampling, evaluation and the
 report load the players alone (:func:`minimax.run.trained.load_trained`).
 """
 from __future__ import annotations
@@ -17,11 +17,11 @@ from pathlib import Path
 import torch
 
 from ..algorithm import speed
-from ..algorithm.game import Game
+from ..algorithm.trainer import Trainer
 from ..config import TrainConfig
 from ..data import load_dataset
 from ..errors import MinimaxError
-from ..players import build_players, make_players, output_range, player_classes
+from ..players import build_players, output_range, player_architectures, player_classes
 from . import checkpoint as ckpt
 from .resources import check_fits
 from .rundir import CONFIG, holds_run, load_run_config
@@ -63,29 +63,29 @@ def refuse_existing_run(path: Path) -> None:
 
 
 def load_data(cfg: TrainConfig, device: torch.device):
-    """The run's training data on ``device``, scaled to its generator's output range; a conditional run's
-    class names filled in or checked."""
+    """(the run's training data on ``device``, scaled to its generator's output range; the config with a
+    conditional run's class names filled in from the data, or checked against it)."""
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # autotuned conv kernels (GPU runs are not bitwise reproducible)
     data = load_dataset(cfg, device, output_range(cfg.model))
     if player_classes(cfg, data):
-        name_classes(cfg, data)
-    return data
+        cfg = cfg.replaced(class_names=class_names(cfg, data))
+    return data, cfg
 
 
-def build_game(cfg: TrainConfig) -> Game:
+def build_trainer(cfg: TrainConfig) -> Trainer:
     """Data, players and optimisers for ``cfg``, seeded: same config -> same initial state."""
     cfg.validate()
     device = resolve_device(cfg.device)
-    data = load_data(cfg, device)
+    data, cfg = load_data(cfg, device)
     if cfg.amp == "bf16" and not speed.native_bf16(device):
         print(f"minimax: warning: --amp bf16 on a {device.type} without native bf16 (no AVX512-BF16 or AMX): "
               "torch emulates it, slower than fp32; --amp off trains faster here", file=sys.stderr)
-    check_fits(lambda: make_players(cfg, data), cfg.latent_dim, cfg.batch_size * cfg.k, device)
+    check_fits(lambda: player_architectures(cfg, data), cfg.latent_dim, cfg.batch_size * cfg.k, device)
     torch.manual_seed(cfg.seed)
     G, D = build_players(cfg, data)
     check_batch_norm(cfg, G, D)
-    return Game(cfg, data, G, D, device)
+    return Trainer(cfg, data, G, D, device)
 
 
 def check_batch_norm(cfg: TrainConfig, G, D) -> None:
@@ -98,14 +98,14 @@ def check_batch_norm(cfg: TrainConfig, G, D) -> None:
                                f"--batch-size {cfg.batch_size} gives {per_forward}")
 
 
-def name_classes(cfg: TrainConfig, data) -> None:
-    """Fill in cfg.class_names from the data, or check the names the config holds against the data's (a folder
-    whose sub-folders changed since the run was trained would otherwise relabel its classes silently)."""
+def class_names(cfg: TrainConfig, data) -> tuple[str, ...]:
+    """The data's class names, checked against those the config holds (a folder whose sub-folders changed since
+    the run was trained would otherwise relabel its classes silently)."""
     names = tuple(data.class_names)
     if cfg.class_names and tuple(cfg.class_names) != names:
         raise MinimaxError(f"the run's classes are {', '.join(cfg.class_names)}; the data in {cfg.data_dir} has "
                            f"{', '.join(names)}"[:400])
-    cfg.class_names = names
+    return names
 
 
 def read_run_checkpoint(run_dir: Path, cfg: TrainConfig, checkpoint: str | Path | None = None) -> tuple[dict, dict]:
@@ -150,21 +150,23 @@ def resume_threads(meta: dict, threads: int | None) -> None:
     use_threads(threads)
 
 
-def load_run(run_dir: str | Path, steps: int | None = None, resume: bool = False,
-             checkpoint: str | Path | None = None, threads: int | None = None) -> Game:
-    """The whole Game of a run directory, restored from its latest checkpoint, or from the file ``checkpoint``
+def load_trainer(run_dir: str | Path, steps: int | None = None, resume: bool = False,
+             checkpoint: str | Path | None = None, threads: int | None = None) -> Trainer:
+    """The whole Trainer of a run directory, restored from its latest checkpoint, or from the file ``checkpoint``
     (``steps`` may extend it; ``resume`` to train on, which needs the number of processes the run was trained
     with, and takes the thread count it was trained with unless ``threads`` is given)."""
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir)
     if steps is not None:
-        cfg.steps = steps
-        cfg.validate()
+        cfg = cfg.replaced(steps=steps)
     tensors, meta = read_run_checkpoint(run_dir, cfg, checkpoint)
     if steps is not None and steps < meta["step"]:
         raise MinimaxError(f"--steps {steps} is below the step of the run's latest checkpoint ({meta['step']})")
     if resume:
         resume_threads(meta, threads)
-    game = build_game(cfg)
+    game = build_trainer(cfg)
     ckpt.restore_game(game, tensors, meta, resume=resume)
     return game
+
+
+load_run = load_trainer  # the name before 0.4 (beside load_trained); kept for one release

@@ -55,7 +55,7 @@ def load_trained(run_dir: str | Path, checkpoint: str | Path | None = None) -> T
     tensors, meta = read_run_checkpoint(run_dir, cfg, checkpoint)
     cfg.validate()
     device = resolve_device(cfg.device)
-    data = load_data(cfg, device)
+    data, cfg = load_data(cfg, device)
     torch.manual_seed(cfg.seed)
     G, D = build_players(cfg, data)
     G, D = G.to(device), D.to(device)

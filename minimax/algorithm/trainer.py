@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ..config import TrainConfig
 
 
-class Game:
+class Trainer:
     """The two players, their optimisers, the objective and the random streams of one training run."""
 
     def __init__(self, cfg: TrainConfig, data, generator: nn.Module, discriminator: nn.Module,

@@ -1,0 +1,210 @@
+"""What every metric's runner draws on: the run to score and its samples (:class:`Job`), the feature network
+(:class:`Features`: the dataset's classifier or Inception-v3), the reference set with its cached features, and the
+protocol record each score is written with. One metric's runner is one module beside this one
+(``evaluation/fid.py``, ...), named by its entry in :data:`minimax.catalogue.METRICS`."""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+
+from .._version import __version__
+from ..catalogue import IMAGE_SETS, METRICS, MNIST_FAMILY, STACKED
+from ..config import TrainConfig, noise_seed, positive_int
+from ..data import load_dataset
+from ..errors import MinimaxError
+from ..metrics import classifier
+from ..metrics.inception import FEATURE_DIM, inception_outputs, load_inception
+from ..run.resources import check_sample_memory
+from ..run.rundir import load_run_config
+from ..run.sampling import generate
+from ..run.trained import Trained, load_trained
+from .options import EvalOptions
+from .reference import reference_features, reference_set
+
+MAX_EVAL_SAMPLES = 10**6
+
+
+def default_n(metric: str) -> int:
+    """A metric's N without ``--n`` (:attr:`minimax.catalogue.Metric.default_n`)."""
+    return METRICS[metric].default_n
+
+
+def sample_count(opts: EvalOptions) -> int:
+    """N: ``--n``, else the metric's default."""
+    return default_n(opts.metric) if opts.n is None else positive_int(opts.n, "--n")
+
+
+@dataclass
+class Job:
+    """One evaluation: the run (or none with --real), its config, and the samples asked for."""
+
+    opts: EvalOptions
+    metric: str
+    run_dir: str | None
+    cfg: TrainConfig
+    players: Trained | None
+    n: int
+    seed: int
+    _real: object = None  # the training set, loaded once: --real's samples, a folder or Stacked MNIST reference
+
+    def real_data(self):
+        if self._real is None:
+            self._real = load_dataset(self.cfg, "cpu", split="train")
+        return self._real
+
+    def samples(self) -> tuple[torch.Tensor, str]:
+        """N samples in [0, 1], flattened: the run's generator's, or real training images with --real."""
+        check_sample_memory(self.n, self.shape, "--n")
+        if self.players is None:
+            data = self.real_data()
+            if self.cfg.dataset == STACKED:
+                return data.pixels(self.n, self.seed), f"{self.n} real stacks (seed {self.seed})"
+            samples = data.pixels()[:self.n]
+            return samples, f"{len(samples)} real training images"
+        x = generate(self.players, self.n, seed=self.seed).reshape(self.n, -1).cpu().float()
+        return x, f"{self.n} samples of {self.run_dir} (step {self.players.step})"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple((self.players.data if self.players is not None else self.real_data()).shape)
+
+    def protocol(self, source: str, reference: dict | None, network: dict | None, **extra) -> dict:
+        return {"metric": self.metric, "minimax_version": __version__, "run": self.run_dir,
+                "step": None if self.players is None else self.players.step, "source": source, "n_samples": self.n,
+                "noise_seed": None if self.players is None else self.seed, "reference": reference,
+                "feature_network": network, "features": self.opts.features,
+                "generator_weights": None if self.players is None else generator_weights(self.cfg), **extra,
+                "evaluated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+# what RUN/<metric>.json holds (docs/reference.md is generated from these; tests check them against real records)
+PROTOCOL_FIELDS = {
+    "metric": "the metric's name",
+    "minimax_version": "the minimax that measured it",
+    "run": "the run directory (null: real images scored with --real)",
+    "step": "the step of the checkpoint whose generator was sampled",
+    "source": "what was scored, in words (N samples of RUN at step S, or N real training images)",
+    "n_samples": "N, the number of samples scored",
+    "noise_seed": "the seed of the noise the samples were drawn with",
+    "generator_weights": "which weights of G were sampled: its own, an exponential or a uniform average",
+    "reference": "what the samples were compared with: the split and its size, or a folder (--real-dir) with its "
+                 "side, resize and the SHA-256 of its pixels; null for IS",
+    "features": "the feature network asked for: 'classifier' or 'inception'",
+    "feature_network": "the network used: its name, weights file and SHA-256, or the classifier's test accuracy",
+    "subsets": "KID: the number of subsets", "subset_size": "KID: samples per subset",
+    "splits": "IS: the number of splits",
+    "evaluated": "when, UTC (ISO 8601)",
+}
+def generator_weights(cfg: TrainConfig) -> str:
+    """Which weights of G a run's samples come from (they change scores a lot: docs/results-table1.md)."""
+    if cfg.g_uniform_average_from > 0:
+        before = f"an exponential average (β = {cfg.g_ema}) before" if cfg.g_ema > 0 else "G's own weights before"
+        return f"the uniform average of G's weights from step {cfg.g_uniform_average_from} ({before})"
+    if cfg.g_ema > 0:
+        return f"an exponential average of G's weights (β = {cfg.g_ema})"
+    return "G's own weights (no average kept)"
+
+
+def make_job(opts: EvalOptions, run_dir: str | None, datasets: tuple[str, ...], hint: str = "") -> Job:
+    """The run's generator (or with --real none) after checking the dataset suits the metric (``hint``: what
+    to do when it does not)."""
+    metric = opts.metric
+    n = sample_count(opts)
+    seed = noise_seed(opts.seed)
+    if n > MAX_EVAL_SAMPLES:
+        raise MinimaxError(f"--n must be at most {MAX_EVAL_SAMPLES} for eval {metric}, got {n}")
+
+    if opts.real:
+        cfg = load_run_config(run_dir) if run_dir else None
+        players = None
+    else:
+        if not run_dir:
+            raise MinimaxError(f"eval {metric} needs a run directory (or --real)")
+        cfg = load_run_config(run_dir)  # the dataset check comes before loading the checkpoint
+    if cfg is None:
+        cfg = TrainConfig(dataset=opts.dataset, model="veegan" if opts.dataset == STACKED else "paper")
+    if cfg.dataset not in datasets:
+        raise MinimaxError(f"eval {metric} needs a run of {', '.join(datasets)}; the "
+                           f"{'run' if run_dir else '--dataset'}'s dataset is {cfg.dataset!r}{hint}")
+    cfg = cfg.replaced(data_dir=opts.data_dir)
+    if not opts.real:
+        players = load_trained(run_dir)
+        players.cfg = players.cfg.replaced(data_dir=opts.data_dir)
+    return Job(opts, metric, run_dir, cfg, players, n, seed)
+
+
+# ----------------------------------------------------------------------------------------------
+# features: the dataset's classifier or the FID Inception network
+def classifier_record(name: str, net, test) -> dict:
+    """A classifier feature network's entry in the protocol: its name, digest and accuracy on the test images."""
+    return {"name": f"{name} (metrics.classifier v{classifier.VERSION})", "digest": classifier.network_digest(net),
+            "test_accuracy": classifier.accuracy(net, test.images, test.labels)}
+
+
+def feature_dim(opts: EvalOptions) -> int:
+    """The dimension of the features ``opts`` asks for (Inception's 2048 or the classifier's)."""
+    return FEATURE_DIM if opts.features == "inception" else classifier.FEATURE_DIM
+
+
+class Features:
+    """φ(pixels) of a run's images: the dataset's classifier (default) or Inception-v3 (--features inception).
+    Loaded before any sample is drawn, so a missing or wrong weights file fails fast."""
+
+    def __init__(self, opts: EvalOptions, cfg, train=None, test=None):
+        self.kind = opts.features
+        if self.kind == "inception":
+            self.net, self.record = load_inception(opts.inception_weights)
+            self.dim = FEATURE_DIM
+            return
+        if cfg.dataset not in MNIST_FAMILY:
+            raise MinimaxError(f"the classifier features are trained on MNIST-style test splits; for "
+                               f"{cfg.dataset!r} use --features inception")
+        self.net = classifier.load_or_train(cfg.dataset, train.images, train.labels, opts.cache_dir)
+        self.dim = classifier.FEATURE_DIM
+        self.record = classifier_record(f"minimax {cfg.dataset} classifier", self.net, test)
+
+    def __call__(self, pixels: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+        if self.kind == "inception":
+            return inception_outputs(self.net, pixels, shape)
+        return classifier.features(self.net, pixels, shape)
+
+
+def feature_job(opts, run_dir, check=None):
+    """(job, features, real features, reference record) shared by fid, kid and pr; ``check(job, reference)``
+    refuses options before any feature is computed."""
+    if opts.features == "inception":
+        job = make_job(opts, run_dir, IMAGE_SETS)
+    else:
+        job = make_job(opts, run_dir, MNIST_FAMILY, hint=" (the classifier features are trained on MNIST-style "
+                       "sets; pass --features inception)")
+    reference = reference_set(job)  # checks the run's shape against the data's first
+    if check is not None:
+        check(job, reference.record)
+    train = test = None
+    if opts.features == "classifier":
+        train = load_dataset(job.cfg, "cpu", split="train")
+        test = load_dataset(job.cfg, "cpu", split="t10k")
+    features = Features(opts, job.cfg, train, test)
+    real_f = reference_features(reference, features, opts.cache_dir, say=opts.say)
+    return job, features, real_f, job.shape, reference.record
+
+
+def reference_label(reference: dict) -> str:
+    """How a printed line names the reference set: "10000 test images", "500 images of photos/"."""
+    if "folder" in reference:
+        return f"{reference['size']} images of {reference['folder']}"
+    return f"{reference['size']} {reference['split']} images"
+
+
+def accuracy_note(features: Features) -> str:
+    """"; feature classifier test accuracy 0.9912" for a classifier feature network, "" for Inception."""
+    acc = features.record.get("test_accuracy")
+    return "" if acc is None else f"; feature classifier test accuracy {acc:.4f}"
+
+
+class Runner(Protocol):
+    """A metric's runner: the scores of one run (None: real images with ``opts.real``) and their protocol record."""
+    def __call__(self, opts: EvalOptions, run_dir: str | None) -> dict: ...

@@ -22,6 +22,8 @@ def test_readme_is_a_front_page_with_the_two_set_up_commands():
     assert len(readme.splitlines()) <= 200
     assert 'pip install -e ".[dev]" -c constraints.txt && minimax train' in readme
     assert "\npytest " in readme
+    command = re.search(r"\n(pytest[^\n#]*?)\s+#", readme).group(1)  # CI runs exactly the README's test command
+    assert command == "pytest -n auto" and command in (ROOT / ".ci" / "run").read_text().splitlines()
 
 
 def test_every_relative_link_points_at_a_file():

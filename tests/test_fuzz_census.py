@@ -1,10 +1,15 @@
 """The hostile-input census (#28): hundreds of distinct bad inputs across train, sample, eval and report, made
 deterministically (every flag × hostile values, every game × every option, edited run files), each run in
 process under a time limit and classified: success, clean refusal (one line, ``minimax: error: ...``, exit 2 or
-3), traceback (anything else escaping), hang (over the limit). The census is printed; the test requires 0
-tracebacks, 0 hangs, 0 runs whose own files changed under sample, eval or report, and at least 500 inputs."""
+3), traceback (anything else escaping), hang (over the limit), data loss (a run's own files changed under sample,
+eval or report), silently accepted (a run trained or a stored run was used with a value its field does not
+allow: see :func:`allowed`). The census is taken once per module (the fixture), so each test can run alone; the
+tests require 0 tracebacks, hangs, data losses and silent acceptances, and at least 500 inputs."""
+import contextlib
 import dataclasses
+import io
 import json
+import math
 import os
 import shutil
 import signal
@@ -18,7 +23,7 @@ from test_hostile import TINY
 from test_image_data import write_mnist
 
 from minimax.cli import main
-from minimax.config import TrainConfig
+from minimax.config import OPTION_OWNERS, TrainConfig, field_kind
 from minimax.games import GAMES
 
 pytestmark = pytest.mark.slow
@@ -33,6 +38,57 @@ OPTIONS = [["--g-loss", "saturating"], ["--label-smoothing", "0.1"], ["--gp-weig
            ["--g-uniform-average-from", "2"], ["--on-nan", "rollback"], ["--prior", "uniform"],
            ["--g-norm", "batch"], ["--model", "dcgan"], ["--dataset", "gauss1d"], ["--dataset", "grid"]]
 OWN_FILES = ("config.json", "metrics.jsonl", "summary.json", "checkpoints", "samples")
+FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+NOT_PARSED = object()
+
+
+def parsed(kind: str, value):
+    """What a value means for a field of this kind, read independently of minimax: a flag's string as Python
+    reads a number or a comma-separated list, a config file's JSON value as it is; NOT_PARSED: no such value."""
+    try:
+        if isinstance(value, str):
+            if kind in ("int", "float"):
+                return int(value) if kind == "int" else float(value)
+            if kind == "widths":
+                return tuple(int(h) for h in value.split(","))
+            return (tuple(value.split(",")) if value else ()) if kind == "names" else value
+        if value is None or isinstance(value, str if kind in ("str",) else ()):
+            return value
+        if kind == "int" and type(value) is int or kind == "float" and type(value) in (int, float):
+            return value
+        if kind == "widths" and isinstance(value, list) and all(type(h) is int for h in value):
+            return tuple(value)
+        if kind == "names" and isinstance(value, list) and all(isinstance(n, str) for n in value):
+            return tuple(value)
+    except (ValueError, OverflowError):
+        pass
+    return NOT_PARSED
+
+
+def allowed(name: str, value, cfg: dict, fresh: bool = True) -> bool:
+    """Whether a run configured as ``cfg`` may take ``value`` for field ``name``: it reads as the field's type
+    (None only where the field's default is None), finite, inside the field's declared choices and range, and,
+    for a ``fresh`` run, read by the run's components (an MLP width with a DCGAN, a data folder with a built-in
+    2-D set would be ignored; a stored run's config loads as it was written)."""
+    f = FIELDS[name]
+    v = parsed(field_kind(f), value)
+    if v is NOT_PARSED or v is None and f.default is not None:
+        return False
+    if v is None:
+        return True
+    if isinstance(v, float) and not math.isfinite(v):
+        return False
+    choices, check = f.metadata.get("choices"), f.metadata.get("check")
+    if choices and v not in choices or check and not check(v):
+        return False
+    if name == "device" and not (v in ("auto", "cpu") or v.startswith("cuda")):
+        return False
+    if not fresh:
+        return True
+    owner = OPTION_OWNERS.get(name)
+    if owner and cfg.get(owner[0]) not in owner[1]:
+        return False
+    return not (name == "data_dir" and cfg.get("dataset") in ("ring", "grid", "gauss1d"))
 
 
 class Hang(BaseException):
@@ -57,7 +113,9 @@ class Census:
     def __init__(self):
         self.seen, self.outcomes, self.bad, self.seconds = set(), Counter(), [], {}
 
-    def run(self, capsys, args: list, label: str = "", watch: Path | None = None) -> str:
+    def run(self, args: list, label: str = "", watch: Path | None = None, should_refuse: bool = False) -> str:
+        """Run ``minimax ARGS`` in this process and classify it; ``should_refuse``: the input holds a value that
+        may not be accepted (then a success is "silently accepted")."""
         args = [str(a) for a in args]
         key = (label, tuple(args))
         assert key not in self.seen, key
@@ -66,8 +124,10 @@ class Census:
         old = signal.signal(signal.SIGALRM, _alarm)
         t0 = time.perf_counter()
         signal.alarm(LIMIT_S)
+        out, err_io = io.StringIO(), io.StringIO()
         try:
-            code = main(args)
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err_io):
+                code = main(args)
             outcome = "success" if code == 0 else None
         except Hang:
             outcome, code = "hang", None
@@ -79,59 +139,62 @@ class Census:
             self.seconds[key] = time.perf_counter() - t0
             signal.alarm(0)
             signal.signal(signal.SIGALRM, old)
-        _, err = capsys.readouterr()
+        err = err_io.getvalue()
         if outcome is None:
             one_line = err.count("\n") == 1 and err.startswith("minimax: error: ") and len(err) < 700
             outcome = "clean refusal" if code in (2, 3) and one_line else "traceback"
         if watch is not None and own_files(watch) != before:
             outcome = "data loss"
+        if outcome == "success" and should_refuse:
+            outcome = "silently accepted"
         self.outcomes[outcome] += 1
-        if outcome in ("traceback", "hang", "data loss"):
-            self.bad.append((outcome, label, args[:12], code, err[-300:]))
+        if outcome in ("traceback", "hang", "data loss", "silently accepted"):
+            self.bad.append((outcome, label, [a for a in args if a not in TINY], code, err[-300:]))
         return outcome
 
 
-@pytest.fixture(scope="module")
-def census():
-    return Census()
+TINY_CONFIG = {"dataset": "ring", "model": "mlp", "optimizer": "adam", "condition": "none", "game": "minimax"}
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
+def base_runs(root: Path) -> tuple[Path, str]:
     """A tiny ring run (2 snapshots: a report draws each) and a tiny MNIST run (with its data), trained once."""
-    root = tmp_path_factory.mktemp("census")
     data = write_mnist(root / "mnist")
     for name, extra in (("ring", ["--snapshots", "2"]), ("mnist", ["--dataset", "mnist", "--data-dir", data])):
         assert main([str(a) for a in ["train", *TINY, *extra, "--out", root / name]]) == 0
     return root, data
 
 
-def test_train_flags_games_and_options(census, capsys, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def overridden(name: str) -> bool:
+    """Whether TINY sets the field too: its flags override a config file's value."""
+    return f"--{name.replace('_', '-')}" in TINY
+
+
+def train_flags_games_and_options(census: Census, tmp_path: Path) -> None:
     n = 0
-    fields = [f.name for f in dataclasses.fields(TrainConfig) if f.name not in SKIP_FIELDS]
-    for name in fields:
+    for name in [name for name in FIELDS if name not in SKIP_FIELDS]:
         for value in VALUES:
             n += 1
-            census.run(capsys, ["train", *TINY, f"--{name.replace('_', '-')}={value}", "--out", tmp_path / f"t{n}"])
+            cfg = {**TINY_CONFIG, name: value}
+            census.run(["train", *TINY, f"--{name.replace('_', '-')}={value}", "--out", tmp_path / f"t{n}"],
+                       should_refuse=not allowed(name, value, cfg))  # (after TINY: this value wins)
     for game in GAMES:
         for option in OPTIONS:
             n += 1
-            census.run(capsys, ["train", *TINY, "--game", game, *option, "--out", tmp_path / f"t{n}"])
+            census.run(["train", *TINY, "--game", game, *option, "--out", tmp_path / f"t{n}"])
     for value in VALUES:  # the same values in a config file, for a few fields
         for name in ("steps", "batch_size", "lr", "game", "g_hidden", "seed"):
             n += 1
             cfg = tmp_path / f"c{n}.json"
             cfg.write_text(json.dumps({name: value}))
-            census.run(capsys, ["train", *TINY, "--config", cfg, "--out", tmp_path / f"t{n}"], label=f"file {name}")
+            census.run(["train", *TINY, "--config", cfg, "--out", tmp_path / f"t{n}"], label=f"file {name}",
+                       should_refuse=not allowed(name, value, TINY_CONFIG) and not overridden(name))
     for value in VALUES + ["--nproc=0", "--nproc=100000"]:
         n += 1
-        census.run(capsys, ["train", f"--resume={value}"] if not value.startswith("--") else
-                   ["train", *TINY, value, "--out", tmp_path / f"t{n}"])
+        census.run(["train", f"--resume={value}"] if not value.startswith("--") else
+                   ["train", *TINY, value, "--out", tmp_path / f"t{n}"], should_refuse=True)
 
 
-def test_sample_and_eval_options(census, capsys, base, tmp_path):
-    root, data = base
+def sample_and_eval_options(census: Census, root: Path, data: str, tmp_path: Path) -> None:
     ring, mnist = root / "ring", root / "mnist"
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
@@ -139,22 +202,23 @@ def test_sample_and_eval_options(census, capsys, base, tmp_path):
             ring / "metrics.jsonl", ring / "checkpoints" / "latest", ring / "samples" / "x.npy", ring / "fid.json"]
     for flag in ("--n", "--seed", "--class"):
         for value in VALUES:
-            census.run(capsys, ["sample", ring, f"{flag}={value}", "--out", tmp_path / "s.npy"], watch=ring)
+            census.run(["sample", ring, f"{flag}={value}", "--out", tmp_path / "s.npy"], watch=ring)
     for flag in ("--out", "--grid"):
         for target in outs:
-            census.run(capsys, ["sample", mnist, "--n", "4", flag, target], watch=mnist)
-            census.run(capsys, ["report", ring, "--out", target], label=flag, watch=ring)
+            census.run(["sample", mnist, "--n", "4", flag, target], watch=mnist)
+            census.run(["report", ring, "--out", target], label=flag, watch=ring)
     for target in VALUES[:12]:
-        census.run(capsys, ["sample", target, "--n", "4"], label="run dir")
-        census.run(capsys, ["report", target], label="run dir")
+        census.run(["sample", target, "--n", "4"], label="run dir", should_refuse=True)
+        census.run(["report", target], label="run dir", should_refuse=True)
     common = ["--data-dir", data, "--cache-dir", tmp_path / "cache"]
     for metric in ("fid", "kid", "pr", "is", "parzen", "modes", "conditional"):
         for flag in ("--n", "--seed", "--subsets", "--subset-size", "--splits", "--features", "--inception-weights"):
             for value in ("", "-1", "1", "abc", "9" * 40, "nan", " 3 ", tmp_path):
-                census.run(capsys, ["eval", metric, mnist, *common, f"{flag}={value}"], watch=mnist)
-        census.run(capsys, ["eval", metric, ring, *common, "--n", "200"], watch=ring)
-        census.run(capsys, ["eval", metric, mnist, "--data-dir", tmp_path, "--n", "200"], watch=mnist)
-        census.run(capsys, ["eval", metric, "--real", "--data-dir", data, "--n", "200", "--cache-dir", fifo])
+                census.run(["eval", metric, mnist, *common, f"{flag}={value}"], watch=mnist)
+        census.run(["eval", metric, ring, *common, "--n", "200"], watch=ring, should_refuse=True)
+        census.run(["eval", metric, mnist, "--data-dir", tmp_path, "--n", "200"], watch=mnist, should_refuse=True)
+        census.run(["eval", metric, "--real", "--data-dir", data, "--n", "200", "--cache-dir", fifo],
+                   should_refuse=True)
 
 
 def _edits(run: Path) -> dict:
@@ -214,32 +278,66 @@ def _edits(run: Path) -> dict:
     return edits
 
 
-def test_edited_run_files(census, capsys, base, tmp_path):
-    root, _ = base
+def edited_run_files(census: Census, root: Path, tmp_path: Path) -> None:
+    """Damaged copies of the ring run, each reported, sampled and resumed. An edited config value that its field
+    does not allow must be refused by sample and resume (a report shows what it can of any run)."""
+    stored = json.loads((root / "ring" / "config.json").read_text())
     edits = _edits(root / "ring")
     for i, (name, edit) in enumerate(edits.items()):
         run = tmp_path / (f"r{i}$\\frac{{$" if name == "run name mathtext" else f"r{i}")
         shutil.copytree(root / "ring", run)
         edit(run)
+        bad = False
+        if name.startswith("config ") and "=" in name:
+            key = name[len("config "):].split("=")[0]
+            bad = not allowed(key, json.loads((run / "config.json").read_text())[key], stored, fresh=False)
         if not name.startswith("config ") or name in ("config game=None", "config dataset=None", "config k=-1"):
             others = [root / "ring"] if name == "run name mathtext" else []
-            census.run(capsys, ["report", run, *others, "--out", tmp_path / f"r{i}.html"], label=name)
-        census.run(capsys, ["sample", run, "--n", "4", "--out", tmp_path / f"s{i}.npy"], label=name)
-        census.run(capsys, ["train", "--resume", run, "--steps", "10", "--no-plots", "--progress", "off"], label=name)
+            census.run(["report", run, *others, "--out", tmp_path / f"r{i}.html"], label=name)
+        census.run(["sample", run, "--n", "4", "--out", tmp_path / f"s{i}.npy"], label=name, should_refuse=bad)
+        census.run(["train", "--resume", run, "--steps", "10", "--no-plots", "--progress", "off"], label=name,
+                   should_refuse=bad)
 
 
-def test_the_census(census):
-    """The table, and what it must show (runs last: pytest keeps the file's order)."""
-    if not census.seen:
-        pytest.skip("the census counts the inputs of this file's other tests: run them with it")
-    total = sum(census.outcomes.values())
-    print(f"\nhostile-input census: {len(census.seen)} distinct inputs")
-    for outcome in ("success", "clean refusal", "traceback", "hang", "data loss"):
-        print(f"  {outcome:<14} {census.outcomes[outcome]:>5}")
-    slowest = sorted(census.seconds.items(), key=lambda kv: -kv[1])[:5]
-    print(f"  total {sum(census.seconds.values()):.0f} s; slowest: "
+@pytest.fixture(scope="module")
+def census(tmp_path_factory):
+    """The whole census, taken once for the module's tests (each can run alone)."""
+    taken = Census()
+    root, data = base_runs(tmp_path_factory.mktemp("census"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path_factory.mktemp("cwd"))
+        train_flags_games_and_options(taken, tmp_path_factory.mktemp("train"))
+    sample_and_eval_options(taken, root, data, tmp_path_factory.mktemp("use"))
+    edited_run_files(taken, root, tmp_path_factory.mktemp("edited"))
+    total = sum(taken.outcomes.values())
+    print(f"\nhostile-input census: {len(taken.seen)} distinct inputs ({total} runs)")
+    for outcome in ("success", "clean refusal", "traceback", "hang", "data loss", "silently accepted"):
+        print(f"  {outcome:<18} {taken.outcomes[outcome]:>5}")
+    slowest = sorted(taken.seconds.items(), key=lambda kv: -kv[1])[:5]
+    print(f"  total {sum(taken.seconds.values()):.0f} s; slowest: "
           + "; ".join(f"{label or args[0]} {args[0]} {t:.1f} s" for (label, args), t in slowest))
-    for bad in census.bad[:20]:
+    for bad in taken.bad[:30]:
         print("  ", bad)
-    assert total == len(census.seen) >= 500
-    assert not census.bad, census.bad[:5]
+    return taken
+
+
+def test_the_census_has_500_inputs_and_no_traceback_hang_data_loss_or_silent_acceptance(census):
+    """One test over the whole census (a module fixture is taken once per test process: with -n, tests of the
+    module on two processes would take it twice)."""
+    assert sum(census.outcomes.values()) == len(census.seen) >= 500
+    for outcome in ("traceback", "hang", "data loss", "silently accepted"):
+        found = [bad for bad in census.bad if bad[0] == outcome]
+        assert not found, (outcome, found[:5])
+
+
+def test_the_silent_acceptance_rule_can_fail():
+    """The rule behind "silently accepted" (allowed) refuses what it must: a check that cannot fail counts nothing."""
+    ring = TINY_CONFIG
+    assert allowed("steps", "10", ring) and allowed("lr", " 3 ", ring) and allowed("g_hidden", "1,2", ring)
+    assert allowed("seed", "0", ring) and allowed("data_dir", None, ring) and allowed("g_lr", None, ring)
+    for name, value in [("steps", "0"), ("steps", "1.5"), ("lr", "nan"), ("lr", "1e400"), ("lr", "-1"),
+                        ("game", "abc"), ("k", True), ("g_ema", True), ("seed", -1), ("seed", 1e308),
+                        ("steps", None), ("g_hidden", []), ("class_names", {}), ("momentum", "0.5"),
+                        ("d_norm", "layer"), ("data_dir", "photos"), ("device", "abc"), ("batch_size", 10**30)]:
+        assert not allowed(name, value, ring), (name, value)
+    assert allowed("momentum", "0.5", {**ring, "optimizer": "sgd"})

@@ -37,12 +37,12 @@ from .catalogue import (
     GAME_PRESETS,
     GAMES,
     GENERATOR_LOSSES,
+    IMAGE_DATASETS,
     MODELS,
     OPTIMIZERS,
     PER_EXAMPLE_PENALTY,
     PRIORS,
     SCHEDULES,
-    TOY_DATASETS,
     UPDATES,
 )
 from .errors import MAX_ERROR_CHARS, MinimaxError
@@ -76,6 +76,7 @@ MODEL_PRESETS: dict[str, dict] = {
 # options that one kind of component reads and every other ignores: field -> (the field naming the component, the
 # components that read it). Set for another, they are refused (a fresh run's check; a stored run loads as it was).
 OPTION_OWNERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "data_dir": ("dataset", IMAGE_DATASETS),  # the built-in 2-D/1-D sets read no files
     "g_hidden": ("model", ("mlp",)), "d_hidden": ("model", ("mlp",)), "d_dropout": ("model", ("mlp",)),
     "g_norm": ("model", ("mlp",)), "d_norm": ("model", ("dcgan",)),
     "momentum": ("optimizer", ("sgd",)), "beta1": ("optimizer", ("adam",)), "beta2": ("optimizer", ("adam",)),
@@ -110,7 +111,7 @@ def flatten_sections(d: Any, where: str) -> Any:
             for sub, v in value.items():
                 target = names if sub == "name" and names else sub
                 if target not in fields and target != names:
-                    home = next((s for s, (n, f) in SECTIONS.items() if sub in f or sub == n), None)
+                    home = _home(sub)
                     raise MinimaxError(f"{where}: [{key}] has no setting {sub!r}"
                                        + (f" (it belongs in [{home}])" if home else
                                           f"; its settings: {', '.join(('name',) * bool(names) + fields)}"))
@@ -124,8 +125,9 @@ def flatten_sections(d: Any, where: str) -> Any:
     return flat
 
 
-def _home(key: str) -> str:
-    return next((s for s, (n, f) in SECTIONS.items() if key in f or key == n), "?")
+def _home(key: str) -> str | None:
+    """The section that holds the setting ``key`` (None: no setting of that name)."""
+    return next((s for s, (n, f) in SECTIONS.items() if key in f or key == n), None)
 
 
 def _preset(settings: dict) -> dict:
@@ -323,9 +325,6 @@ class TrainConfig:
         built-in 2-D set, ``--g-hidden`` with dcgan, ``--momentum`` with Adam): set away from its default and
         preset, it would be silently ignored. Checked for a fresh run (the flags, a config file,
         ``minimax.train``); a stored run's config loads as it was written."""
-        if self.data_dir is not None and self.dataset in TOY_DATASETS:
-            raise MinimaxError(f"data_dir {self.data_dir!r} applies to the image datasets; {self.dataset!r} is built "
-                               "in and reads no files: it would be ignored")
         preset = _preset({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
         for name, (owner, readers) in OPTION_OWNERS.items():
             component = getattr(self, owner)

@@ -47,6 +47,8 @@ def run_cli(args, capsys):
     (["--model", "dcgan", "--dataset", "mnist", "--data-dir", ".", "--g-hidden", "8,8"],
      "g_hidden 8,8 applies to model mlp, not 'dcgan'"),
     (["--model", "mlp", "--d-norm", "layer"], "d_norm 'layer' applies to model dcgan, not 'mlp'"),
+    (["--dataset", "grid", "--data-dir", "photos"], "data_dir 'photos' applies to dataset mnist, fashion-mnist, "
+     "stacked-mnist, cifar10, folder, not 'grid': it would be ignored"),
 ])
 def test_train_rejects_bad_values_with_one_line(args, needle, capsys, tmp_path):
     code, out, err = run_cli(["train", "--out", str(tmp_path / "r"), *args], capsys)

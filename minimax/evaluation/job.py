@@ -157,13 +157,13 @@ class Features:
         self.kind = opts.features
         if self.kind == "inception":
             self.net, self.record = load_inception(opts.inception_weights)
-            self.dim = FEATURE_DIM
+            self.dim = feature_dim(opts)
             return
         if cfg.dataset not in MNIST_FAMILY:
             raise MinimaxError(f"the classifier features are trained on MNIST-style test splits; for "
                                f"{cfg.dataset!r} use --features inception")
         self.net = classifier.load_or_train(cfg.dataset, train.images, train.labels, opts.cache_dir)
-        self.dim = classifier.FEATURE_DIM
+        self.dim = feature_dim(opts)
         self.record = classifier_record(f"minimax {cfg.dataset} classifier", self.net, test)
 
     def __call__(self, pixels: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:

@@ -151,7 +151,7 @@ def resume_threads(meta: dict, threads: int | None) -> None:
 
 
 def load_trainer(run_dir: str | Path, steps: int | None = None, resume: bool = False,
-             checkpoint: str | Path | None = None, threads: int | None = None) -> Trainer:
+                 checkpoint: str | Path | None = None, threads: int | None = None) -> Trainer:
     """The whole Trainer of a run directory, restored from its latest checkpoint, or from the file ``checkpoint``
     (``steps`` may extend it; ``resume`` to train on, which needs the number of processes the run was trained
     with, and takes the thread count it was trained with unless ``threads`` is given)."""

@@ -19,7 +19,10 @@ TWO_GENERATOR_LOSSES: tuple[str, ...] = ("minimax",) + F_GAMES
 # options that belong to some games (field -> the games that read it; the others refuse it), and the games whose
 # gradient penalty is per example (so packing and a batch-normalised D, which couple the examples, are refused)
 GAME_OPTIONS: dict[str, tuple[str, ...]] = {"g_loss": TWO_GENERATOR_LOSSES, "label_smoothing": ("minimax",),
-                                            "gp_weight": ("wgan-gp",)}
+                                            "gp_weight": ("wgan-gp",),
+                                            # adaptive augmentation needs D's decision on a real image: the games
+                                            # whose objects have real_sign (a raw score's sign, or a pair's)
+                                            "ada_target": ("minimax", "hinge", "rpgan", "ragan")}
 PER_EXAMPLE_PENALTY: tuple[str, ...] = ("wgan-gp",)
 
 # The papers' own settings, applied under anything the user sets (above the dataset's preset):
@@ -49,15 +52,16 @@ STATISTICS: dict[str, tuple[str, str]] = {
     "gradient_penalty": ("gradient penalty $E(\\|\\nabla D(\\hat x)\\| - 1)^2$", "loss/gradient_penalty"),
     "r1_penalty": ("R1 $E\\|\\nabla_x D(x)\\|^2$", "loss/R1_penalty"),
     "r2_penalty": ("R2 $E\\|\\nabla_x D(G(z))\\|^2$", "loss/R2_penalty"),
+    "augment_p": ("augmentation probability p", "augment/p"),
     "steps_per_sec": ("steps per second", "speed/steps_per_sec"),
     "diversity": ("diversity of G's samples / the data's", "G/diversity (fixed-noise samples vs data)"),
 }
 PENALTIES: tuple[str, ...] = ("gradient_penalty", "r1_penalty", "r2_penalty")  # minimax.games.regularizers
 
 # the players (minimax.players) and how a conditional one takes its class
-MODELS: tuple[str, ...] = ("mlp", "paper", "dcgan", "veegan")
+MODELS: tuple[str, ...] = ("mlp", "paper", "dcgan", "veegan", "r3gan")
 CONDITIONS: tuple[str, ...] = ("none", "concat", "projection")
-CONDITION_FOR_MODEL = {"mlp": "concat", "paper": "concat", "dcgan": "projection"}
+CONDITION_FOR_MODEL = {"mlp": "concat", "paper": "concat", "dcgan": "projection", "r3gan": "projection"}
 
 # the data (minimax.data) and the noise (minimax.data.prior)
 TOY_DATASETS: tuple[str, ...] = ("ring", "grid", "gauss1d")
@@ -70,6 +74,9 @@ IMAGE_SETS: tuple[str, ...] = (*WITH_TEST_SPLIT, STACKED, "folder")  # what the 
 DOWNLOADS: tuple[str, ...] = ("mnist", "fashion-mnist", "cifar10")  # what `minimax download` fetches
 PRIORS: tuple[str, ...] = ("normal", "uniform")
 PATHS: tuple[str, ...] = ("auto", "slerp", "lerp")  # paths through noise space (sample --interpolate)
+
+# DiffAugment's policies for D's inputs (minimax.algorithm.augment)
+AUGMENT_POLICIES: tuple[str, ...] = ("color", "translation", "cutout")
 
 # Algorithm 1 (minimax.algorithm): the update order, the optimisers, the learning-rate schedules
 UPDATES: tuple[str, ...] = ("alternating", "simultaneous")  # Algorithm 1, and G from the D step's G(z)

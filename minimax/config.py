@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalogue import (
+    AUGMENT_POLICIES,
     CONDITIONS,
     DATASETS,
     GAME_OPTIONS,
@@ -79,6 +80,8 @@ OPTION_OWNERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "data_dir": ("dataset", IMAGE_DATASETS),  # the built-in 2-D/1-D sets read no files
     "g_hidden": ("model", ("mlp",)), "d_hidden": ("model", ("mlp",)), "d_dropout": ("model", ("mlp",)),
     "g_norm": ("model", ("mlp",)), "d_norm": ("model", ("dcgan",)),
+    "widths": ("model", ("r3gan",)), "blocks": ("model", ("r3gan",)),
+    "augment": ("dataset", IMAGE_DATASETS), "train_images": ("dataset", IMAGE_DATASETS),  # images only
     "momentum": ("optimizer", ("sgd",)), "beta1": ("optimizer", ("adam",)), "beta2": ("optimizer", ("adam",)),
 }
 
@@ -87,12 +90,13 @@ OPTION_OWNERS: dict[str, tuple[str, tuple[str, ...]]] = {
 # picks the component (``[optimizer] name = "sgd"``) and its other keys are that component's options; flat keys
 # (as in a run's config.json) stay valid. section -> (the field its name sets, or None; the fields it holds).
 SECTIONS: dict[str, tuple[str | None, tuple[str, ...]]] = {
-    "data": ("dataset", ("data_dir", "image_size")),
+    "data": ("dataset", ("data_dir", "image_size", "train_images")),
     "players": ("model", ("latent_dim", "prior", "g_hidden", "d_hidden", "g_norm", "g_output_bias", "d_dropout",
-                          "d_norm", "spectral_norm", "condition", "class_names", "pack")),
+                          "d_norm", "spectral_norm", "condition", "class_names", "pack", "widths", "blocks")),
     "game": ("game", ("g_loss", "label_smoothing", "gp_weight", "r1", "r2")),
     "algorithm": (None, ("steps", "batch_size", "k", "update")),
     "optimizer": ("optimizer", ("lr", "g_lr", "d_lr", "lr_decay", "beta1", "beta2", "momentum")),
+    "augmentation": (None, ("augment", "augment_p", "ada_target")),
     "averaging": (None, ("g_ema", "g_uniform_average_from")),
     "run": (None, ("seed", "device", "log_every", "checkpoint_every", "keep_checkpoints", "snapshots",
                    "eval_samples", "on_nan", "on_collapse", "tensorboard", "compile", "amp", "out")),
@@ -175,6 +179,11 @@ def _names(v) -> bool:
     return len(v) <= 100_000 and all(isinstance(n, str) for n in v)
 
 
+def _policies(v) -> bool:
+    names = v.split(",")
+    return v == "none" or (len(set(names)) == len(names) and all(n in AUGMENT_POLICIES for n in names))
+
+
 def _widths(v) -> bool:
     return 1 <= len(v) <= 64 and all(isinstance(h, int) and 0 < h <= MAX_WIDTH for h in v)
 
@@ -191,11 +200,14 @@ class TrainConfig:
     data_dir: str | None = _opt("folder holding the image dataset's files (mnist, fashion-mnist, stacked-mnist, "
                                 "cifar10, folder); the run's config.json keeps it as an absolute path",
                                 default=None)
+    train_images: int = _opt("train on the first N images of the training split only (0 = all of it): a fixed "
+                             "subset, for limited-data runs", _between(0, 10**9), "in [0, 10^9]", default=0)
     image_size: int = _opt("side in pixels that 'folder' images are resized to", _between(4, 1024), "in [4, 1024]",
                           default=32)
     # --- players --------------------------------------------------------------------------
-    model: str = _opt("player architecture: mlp, paper (Goodfellow et al. 2014 MNIST pair), dcgan, or veegan "
-                      "(VEEGAN's/PacGAN's Stacked MNIST DCGAN)", choices=MODELS, default="mlp")
+    model: str = _opt("player architecture: mlp, paper (Goodfellow et al. 2014 MNIST pair), dcgan, veegan "
+                      "(VEEGAN's/PacGAN's Stacked MNIST DCGAN) or r3gan (Huang et al. 2024: residual, grouped "
+                      "convolutions, no normalisation; 28 to 256 px)", choices=MODELS, default="mlp")
     latent_dim: int = _opt("dimension of the noise z", _between(1, MAX_WIDTH), f"in [1, {MAX_WIDTH}]", default=64)
     prior: str = _opt("noise prior p_z", choices=PRIORS, default="normal")
     g_hidden: tuple[int, ...] = _opt("MLP generator hidden widths, comma-separated", _widths,
@@ -213,8 +225,9 @@ class TrainConfig:
     spectral_norm: str = _opt("spectral normalisation of every layer of D (Miyato et al. 2018; any game)",
                               choices=("off", "on"), default="off")
     condition: str = _opt("the conditional game p(x | c): 'none', 'concat' (one-hot label concatenated to G's and "
-                          "D's input; mlp and paper models) or 'projection' (conditional BatchNorm in G, projection "
-                          "discriminator; dcgan)", choices=CONDITIONS, default="none")
+                          "D's input; mlp and paper models) or 'projection' (dcgan: conditional BatchNorm in G and a "
+                          "projection discriminator; r3gan: a class embedding beside z and D's logit ⟨φ(x), e_c⟩)",
+                          choices=CONDITIONS, default="none")
     class_names: tuple[str, ...] = _opt("class names of a conditional run in label order, comma-separated (filled in "
                                         "from the data: digits, CIFAR-10's names, a folder's sub-folders, the modes; "
                                         "checked against the data when given)", _names, "1 to 100000 names",
@@ -222,6 +235,10 @@ class TrainConfig:
     pack: int = _opt("PacGAN packing: D judges this many samples jointly (1 = the plain GAN)", _between(1, 64),
                      "in [1, 64]",
                      default=1)
+    widths: tuple[int, ...] = _opt("r3gan widths per stage, lowest resolution first, comma-separated, multiples "
+                                   "of 8 (empty: the image size's default, e.g. 256,128,64 at 28 px)",
+                                   lambda v: not v or _widths(v), "empty or 1 to 64 integers", default=())
+    blocks: int = _opt("r3gan residual blocks per stage", _between(1, 64), "in [1, 64]", default=2)
     # --- the game (Algorithm 1) -----------------------------------------------------------
     steps: int = _opt("training iterations (each: k D steps, then one G step)", _between(1, MAX_STEPS),
                        "in [1, 10^12]", default=6000)
@@ -243,10 +260,21 @@ class TrainConfig:
                                   "in [0, 1)", default=0.0)
     gp_weight: float = _opt("gradient-penalty weight λ of wgan-gp", _non_negative, ">= 0",
                             default=0.0)
-    r1: float = _opt("R1 penalty weight γ: adds γ/2·E‖∇_x D(x)‖² on real data to L_D (any game; 0 = off)",
+    r1: float = _opt("R1 penalty weight γ: adds γ/2·E‖∇_x D(x)‖² on real data to L_D (any game, a D without "
+                     "BatchNorm; 0 = off; with pack p the mean is over the m samples, i.e. γ/p per packed input)",
                      _non_negative, ">= 0", default=0.0)
     r2: float = _opt("R2 penalty weight γ: adds γ/2·E‖∇_x D(x)|_{x=G(z)}‖² on generated data to L_D (any game; "
                      "0 = off; R3GAN: --game rpgan --r1 γ --r2 γ)", _non_negative, ">= 0", default=0.0)
+    # --- augmentation of D's inputs -------------------------------------------------------
+    augment: str = _opt("differentiable augmentation of D's real and generated inputs (DiffAugment, Zhao et al. "
+                        "2020): 'none', or policies from " + ", ".join(AUGMENT_POLICIES) + ", comma-separated",
+                        _policies, "'none' or comma-separated policies from " + ", ".join(AUGMENT_POLICIES),
+                        default="none")
+    augment_p: float = _opt("probability that each policy is applied to each image (fixed; DiffAugment: 1)",
+                            lambda v: 0 <= v <= 1, "in [0, 1]", default=1.0)
+    ada_target: float = _opt("adaptive p (ADA, Karras et al. 2020): the target of E sign(D's decision on real "
+                             "images); p starts at 0 and moves to hold it (0 = off; ADA: 0.6)", _unit, "in [0, 1)",
+                             default=0.0)
     # --- optimisation ---------------------------------------------------------------------
     optimizer: str = _opt("optimiser for both players", choices=OPTIMIZERS, default="adam")
     lr: float = _opt("learning rate of both players", _positive, "> 0", default=2e-4)
@@ -345,15 +373,36 @@ class TrainConfig:
         if self.gp_weight > 0 and self.game not in GAME_OPTIONS["gp_weight"]:
             raise MinimaxError(f"gp_weight is the penalty of game {', '.join(map(repr, GAME_OPTIONS['gp_weight']))}, "
                                f"not of {self.game!r} (use r1 for a gradient penalty with any game)")
+        if self.ada_target > 0 and self.game not in GAME_OPTIONS["ada_target"]:
+            raise MinimaxError(f"ada_target needs D's decision on a real image, which game {self.game!r} does not "
+                               f"give; the games with one: {', '.join(GAME_OPTIONS['ada_target'])}")
+        if self.augment == "none" and (self.augment_p != 1.0 or self.ada_target > 0):
+            raise MinimaxError("augment_p and ada_target apply to an augmentation: give augment (e.g. "
+                               "'color,translation,cutout')")
+        if self.ada_target > 0 and self.augment_p != 1.0:
+            raise MinimaxError("augment_p is the fixed probability; with ada_target p starts at 0 and adapts "
+                               "(give one of them)")
         if self.image_size != TrainConfig.image_size and self.dataset != "folder":
             raise MinimaxError(f"image_size resizes the images of dataset 'folder'; {self.dataset!r} has its own size")
         if self.class_names and self.condition == "none":
             raise MinimaxError("class_names applies to a conditional run (give condition 'concat' or 'projection')")
         if self.game in PER_EXAMPLE_PENALTY and self.pack > 1:
             raise MinimaxError(f"{self.game}'s gradient penalty is per example; it does not apply with pack > 1")
-        if self.game in PER_EXAMPLE_PENALTY and self.model == "dcgan" and self.d_norm == "batch":
-            raise MinimaxError(f"{self.game}'s gradient penalty is per example and BatchNorm couples the examples "
-                               "(Gulrajani et al. 2017, §4): use d_norm 'layer' or 'none'")
+        per_example = ([f"{self.game}'s gradient penalty"] if self.game in PER_EXAMPLE_PENALTY else []) + \
+            [name for name, weight in (("R1", self.r1), ("R2", self.r2)) if weight > 0]
+        if per_example and self.d_normalises_batch:
+            fix = "use d_norm 'layer' or 'none'" if self.model == "dcgan" else \
+                "use model dcgan with d_norm 'none' or r3gan"
+            verb = "needs" if len(per_example) == 1 else "need"
+            raise MinimaxError(f"{' and '.join(per_example)} {verb} ∇ₓD(x) per example, and model {self.model}'s D "
+                               f"normalises across the batch (BatchNorm couples the examples; Gulrajani et al. 2017, "
+                               f"§4): {fix}")
+
+    @property
+    def d_normalises_batch(self) -> bool:
+        """Whether D normalises across the minibatch (BatchNorm in training), so that D(x_i) depends on the other x_j:
+        veegan's D, and dcgan's with d_norm 'batch'."""
+        return self.model == "veegan" or (self.model == "dcgan" and self.d_norm == "batch")
 
     def replaced(self, **changes) -> "TrainConfig":
         """A validated copy with ``changes``; this config is left as it is (a config is never changed after it

@@ -86,7 +86,7 @@ def allowed(name: str, value, cfg: dict, fresh: bool = True) -> bool:
     if not fresh:
         return True
     owner = OPTION_OWNERS.get(name)
-    if owner and cfg.get(owner[0]) not in owner[1]:
+    if owner and cfg.get(owner[0]) not in owner[1] and v != f.default:  # (its default: the same as not giving it)
         return False
     return not (name == "data_dir" and cfg.get("dataset") in ("ring", "grid", "gauss1d"))
 

@@ -185,7 +185,7 @@ def test_every_player_builds_and_is_tested(name):
     from minimax.data import load_dataset
     from minimax.players import player_architectures
 
-    image = {"paper": (1, 28, 28), "dcgan": (1, 28, 28), "veegan": (3, 28, 28)}.get(name)
+    image = {"paper": (1, 28, 28), "dcgan": (1, 28, 28), "veegan": (3, 28, 28), "r3gan": (3, 32, 32)}.get(name)
     data = load_dataset(TrainConfig(dataset="ring"))
     if image is not None:
         class Images:

@@ -1,6 +1,6 @@
 """The state of a :class:`~minimax.algorithm.trainer.Trainer` that continues it exactly: both players (and the
-weight average of G), both optimisers, every process's random streams and pending statistics, the step and the
-learning-rate scale. :mod:`minimax.run.checkpoint` writes it to a file."""
+weight average of G), both optimisers, every process's random streams and pending statistics, the step, the
+learning-rate scale and the augmentation's p. :mod:`minimax.run.checkpoint` writes it to a file."""
 from __future__ import annotations
 
 from . import distributed
@@ -16,9 +16,12 @@ def game_state(game) -> dict:
     stats, count = game.stats.state_dict()
     mine = {"rng": game.streams.state_dict(), "stats": stats}
     processes = distributed.gather_states(mine, game.device) if game.ctx.active else [mine]
-    return {"step": game.step, "lr_scale": game.lr_scale, "world_size": game.ctx.world, "modules": modules,
-            "optimizers": {"opt_g": game.opt_g.state_dict(), "opt_d": game.opt_d.state_dict()},
-            "processes": processes, "stats_count": count}
+    state = {"step": game.step, "lr_scale": game.lr_scale, "world_size": game.ctx.world, "modules": modules,
+             "optimizers": {"opt_g": game.opt_g.state_dict(), "opt_d": game.opt_d.state_dict()},
+             "processes": processes, "stats_count": count}
+    if game.augmentation is not None:  # p and ADA's pending statistic (rank 0's: p is the same on every rank)
+        state["augment"] = game.augmentation.state()
+    return state
 
 
 def load_game_state(game, state: dict) -> None:
@@ -36,4 +39,8 @@ def load_game_state(game, state: dict) -> None:
     game.streams.load_state_dict(mine["rng"])
     game.step, game.lr_scale = int(state["step"]), float(state["lr_scale"])
     game.stats.load_state_dict(mine["stats"], state["stats_count"])
+    if game.augmentation is not None:
+        if "augment" not in state:
+            raise ValueError("the checkpoint has no augmentation state")
+        game.augmentation.load_state(state["augment"])
 

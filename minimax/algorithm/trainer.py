@@ -10,6 +10,7 @@ r"""The game: Algorithm 1 of Goodfellow et al. (2014), one iteration at a time.
           or, as the paper recommends in §3, ascending log D(G(z))    ("non-saturating")
 
 D descends the game's L_D (:mod:`minimax.games`; the 2014 game's is −V̂) plus its penalties (games.regularizers).
+With ``augment``, D sees T(x) and T(G(z)) in both steps (:mod:`.augment`; the penalties are taken at D's inputs).
 The conditional game (§7) draws a label c beside every sample (the D step conditions G(z) on the data's labels,
 the G step draws fresh c ~ p_data(c)). ``update="simultaneous"``: G steps from the last D step's G(z).
 """
@@ -25,6 +26,7 @@ from ..data.prior import sample_noise
 from ..games import GameObjective, make_objective
 from ..games.regularizers import penalties
 from . import distributed, speed
+from .augment import Augmentation
 from .averaging import WeightAverage
 from .optim import base_lr, grad_norm, make_optimizer, schedule, set_learning_rate
 from .stats import IterationStats
@@ -57,7 +59,10 @@ class Trainer:
         if self.ctx.active:  # every process starts from rank 0's players
             distributed.broadcast_parameters(self.G, self.D)
         self.G_average = WeightAverage.kept_by(self.G, cfg)
-        names = self.objective.statistics_names + tuple(p.name for p in self.penalties)
+        self.augmentation = Augmentation.of(cfg)  # T before D (DiffAugment; ADA's adaptive p), or None
+        self.adaptive = self.augmentation is not None and self.augmentation.adaptive
+        names = self.objective.statistics_names + tuple(p.name for p in self.penalties) + \
+            (("augment_p",) if self.adaptive else ())
         self.stats = IterationStats(names, self.objective.diagnostic_names, device)
         self.step = 0  # completed iterations
         self.lr_scale = 1.0  # lowered by divergence roll-backs
@@ -90,6 +95,9 @@ class Trainer:
     def _d(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:  # D(x), or D(x, c)
         return self.d_fwd(x) if c is None else self.d_fwd(x, c)
 
+    def _t(self, x: torch.Tensor) -> torch.Tensor:  # T(x), D's input: x itself without augmentation
+        return x if self.augmentation is None else self.augmentation(x, self.streams.noise)
+
     # -- Algorithm 1 -----------------------------------------------------------------------
     def iteration(self, diagnose: bool = False) -> None:
         """One iteration of Algorithm 1 (k D steps, then one G step); statistics stay on the device.
@@ -107,21 +115,25 @@ class Trainer:
             self.step += 1
             if self.G_average is not None:
                 self.G_average.update(self.step)
-            with torch.no_grad():  # the game's statistics, then each penalty's value
+            with torch.no_grad():  # the game's statistics, then each penalty's value (and the augmentation's p)
                 stats = self.objective.statistics(real_logits, fake_logits, g_loss)
-                self.stats.add(torch.cat([stats, self._penalty_values]) if self.penalties else stats, self.step, norms)
+                more = [self._penalty_values] if self.penalties else []
+                if self.adaptive:
+                    more.append(torch.tensor([self.augmentation.p], dtype=stats.dtype, device=stats.device))
+                self.stats.add(torch.cat([stats, *more]) if more else stats, self.step, norms)
 
     def autocast(self):  # bf16 autocast with --amp bf16
         return speed.autocast(self.device, self.cfg.amp)
 
     def _forward_d(self, through_g: bool):
-        """D's logits on fresh x ~ p_data and on G(z), z ~ p_z (with G's graph only if asked), and x, G(z)
-        and the labels c of both (None when unconditional)."""
+        """D's logits on fresh x ~ p_data and on G(z), z ~ p_z (with G's graph only if asked), and D's inputs
+        x, G(z) (each through T when augmenting) and the labels c of both (None when unconditional)."""
         m = self.cfg.batch_size
         (x, c), z = self.real_labelled(m), self.noise(m)
         with self.autocast():
             with torch.set_grad_enabled(through_g):
                 fake = self._g(z, c)
+            x, fake = self._t(x), self._t(fake)
             if self.d_joint:
                 return *speed.joint_logits(self._d, x, fake, c), x, fake, c
             return self._d(x, c).float(), self._d(fake, c).float(), x, fake, c
@@ -145,7 +157,17 @@ class Trainer:
         d_loss.backward(inputs=self.d_params)
         self._average(self.d_params)
         self.opt_d.step()
+        self._observe(real_logits, fake_logits)
         return real_logits.detach(), fake_logits.detach()
+
+    def _observe(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> None:
+        """ADA: hand the D step's decision on real images to the adaptive p."""
+        if self.adaptive:
+            with torch.no_grad():
+                sign = self.objective.real_sign(real_logits, fake_logits).double()
+                if self.ctx.active:  # every process's minibatch, so that p stays the same on every process
+                    distributed.mean_(sign)
+                self.augmentation.observe(sign)
 
     def generator_step(self, diagnose: bool = False):
         """One step of G on fresh noise (and fresh labels): descend L_G(D(G(z))). A game whose L_G pairs each
@@ -157,10 +179,10 @@ class Trainer:
             z, c = self.noise(m), self.labels(m)
         real_logits = None
         with self.autocast():
-            fake_logits = self._d(self._g(z, c), c).float()
+            fake_logits = self._d(self._t(self._g(z, c)), c).float()
             if sees_real:
                 with torch.no_grad():
-                    real_logits = self._d(x, c).float()
+                    real_logits = self._d(self._t(x), c).float()
         return self.update_generator(fake_logits, diagnose, real_logits)
 
     def update_generator(self, fake_logits: torch.Tensor, diagnose: bool = False,
@@ -190,6 +212,7 @@ class Trainer:
         g_loss, norms = self.update_generator(fake_logits, diagnose, real_logits)  # ∇_θg through the same D
         self._average(self.d_params)
         self.opt_d.step()
+        self._observe(real_logits, fake_logits)
         return real_logits.detach(), fake_logits.detach(), g_loss, norms
 
     def _average(self, params) -> None:  # data-parallel play: the gradients' mean over the processes

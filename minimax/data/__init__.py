@@ -51,7 +51,18 @@ class KnownDensity(DataSource, Protocol):
 
 def load_dataset(cfg, device="cpu", output: str = "tanh", split: str = "train"):
     """The dataset named by ``cfg.dataset`` on ``device``; images scaled to the generator's
-    ``output`` range ('tanh': [-1, 1], 'sigmoid': [0, 1])."""
+    ``output`` range ('tanh': [-1, 1], 'sigmoid': [0, 1]). The training split is cut to its first
+    ``cfg.train_images`` images when that is set (Stacked MNIST: the digits it stacks)."""
+    data = _load(cfg, device, output, split)
+    n = getattr(cfg, "train_images", 0)
+    if n and split == "train":
+        if isinstance(data, StackedMNIST):
+            return StackedMNIST(data.digits.first(n))
+        return data.first(n)
+    return data
+
+
+def _load(cfg, device, output: str, split: str):
     name = cfg.dataset
     if name in TOY_DATASETS:
         return TOY_DATASETS[name]()

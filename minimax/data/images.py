@@ -64,6 +64,13 @@ class ImageData:
     def __len__(self) -> int:
         return len(self.images)
 
+    def first(self, n: int) -> "ImageData":
+        """The first n images (and labels): a fixed subset, for training on limited data."""
+        if n > len(self.images):
+            raise MinimaxError(f"train_images {n} is more than the {len(self.images)} training images of {self.name}")
+        labels = None if self.labels is None else self.labels[:n]
+        return ImageData(self.name, self.images[:n], self.device, self.g_output, labels, self.class_names)
+
     def pixels(self) -> torch.Tensor:
         """All images as floats in [0, 1], flattened to [N, C·H·W] (the metrics' data space)."""
         return self.images.float().div(255.0).reshape(len(self.images), -1)

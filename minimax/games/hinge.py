@@ -54,6 +54,11 @@ class HingeGame(Presentation):
     def diagnostic_losses(self, fake: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return (self.generator_loss(fake),)
 
+    @staticmethod
+    def real_sign(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """E sign(D(x)): D's decision on real images (its boundary is 0), the statistic ADA adapts to."""
+        return torch.sign(real).mean()
+
     def statistics(self, real: torch.Tensor, fake: torch.Tensor, g_loss: torch.Tensor) -> torch.Tensor:
         """L_D, L_G, mean s(x) and mean s(G(z))."""
         return torch.stack([self.discriminator_loss(real, fake), g_loss, real.mean(), fake.mean()])

@@ -172,6 +172,11 @@ class MinimaxObjective(Presentation):
         the sizes of their gradients."""
         return saturating_generator_loss(fake_logits), non_saturating_generator_loss(fake_logits)
 
+    @staticmethod
+    def real_sign(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        """E sign(logit D(x)): +1 when D calls every real image real (D(x) > ½), the statistic ADA adapts to."""
+        return torch.sign(real_logits).mean()
+
     def statistics(self, real_logits: torch.Tensor, fake_logits: torch.Tensor, g_loss: torch.Tensor) -> torch.Tensor:
         r"""One iteration's statistics, in the order of :data:`STATISTICS`:
 

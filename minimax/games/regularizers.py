@@ -15,6 +15,11 @@ r"""Regularisers of the discriminator, usable with any game.
 
       (γ/2) · E_{z~p_z}[‖∇_x D(x)|_{x = G(z)}‖₂²]   (G(z) detached: the penalty trains D only);
 
+  Both need a D whose output for x_i depends on x_i only (no BatchNorm: the configuration refuses it). With
+  PacGAN packing (pack = p) D's inputs are groups of p samples; the gradient is taken per sample and the mean is
+  over the m samples, Σᵢ‖∇_{xᵢ}D‖²/m = (1/p)·E‖∇D‖² over D's m/p packed inputs: relative to D's own inputs the
+  weight is γ/p. No paper fixes this (R3GAN does not pack; PacGAN has no R1), and minimax keeps the per-sample
+  mean, so that γ means the same per sample whatever p;
 * :func:`spectral_normalise` (Miyato et al. 2018): every weight W of D divided by its largest
   singular value σ(W), estimated by one power iteration per forward pass — torch's own
   ``torch.nn.utils.parametrizations.spectral_norm``, applied to each linear and convolutional layer and to a

@@ -72,6 +72,12 @@ class RelativisticPairingGame(Presentation):
     def diagnostic_losses(self, fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return (self.generator_loss(fake, real),)
 
+    @staticmethod
+    def real_sign(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """E sign(s(x_i) − s(G(z_i))): the share of pairs D orders right, minus the share it orders wrong (a raw
+        score means nothing alone in this game); the statistic ADA adapts to."""
+        return torch.sign(real - fake).mean()
+
     def statistics(self, real: torch.Tensor, fake: torch.Tensor, g_loss: torch.Tensor) -> torch.Tensor:
         """L_D, L_G, mean s(x) and mean s(G(z))."""
         return torch.stack([self.discriminator_loss(real, fake), g_loss, real.mean(), fake.mean()])
@@ -100,6 +106,11 @@ class RelativisticAverageGame(RelativisticPairingGame):
         r"""L_G = (1/m) Σ_j f(s(G(z_j)) − mean_i s(x_i)) + (1/m) Σ_i f(mean_j s(G(z_j)) − s(x_i)) (on a fresh real
         minibatch; gradients reach G through s(G(z)), also through its mean in the second term)."""
         return f(fake - real.mean()).mean() + f(fake.mean() - real).mean()
+
+    @staticmethod
+    def real_sign(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """E sign(s(x_i) − mean_j s(G(z_j))): D's decision on each real image against the generated ones' mean."""
+        return torch.sign(real - fake.mean()).mean()
 
     @staticmethod
     def expected_discriminator_loss(s: torch.Tensor, p_data: torch.Tensor, p_g: torch.Tensor) -> torch.Tensor:

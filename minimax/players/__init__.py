@@ -2,9 +2,9 @@
 
 Architectures: ``mlp`` (any data), ``paper`` (Goodfellow et al. 2014's MNIST pair),
 ``dcgan`` (Radford et al. 2016, 28/32/64 px images), ``veegan`` (the DCGAN of the Stacked MNIST benchmark,
-VEEGAN/PacGAN). With ``pack`` = p > 1 the mlp, dcgan and veegan D are PacGAN discriminators (p samples per
-logit). Conditional players G(z, c), D(x, c) for the
-conditional game: :mod:`minimax.players.conditioning`.
+VEEGAN/PacGAN), ``r3gan`` (Huang et al. 2024: residual, grouped convolutions, no normalisation; 28 to 256 px).
+With ``pack`` = p > 1 the mlp, dcgan, veegan and r3gan D are PacGAN discriminators (p samples per logit).
+Conditional players G(z, c), D(x, c) for the conditional game: :mod:`minimax.players.conditioning`.
 """
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from .dcgan import SIZES as DCGAN_SIZES
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .mlp import MLPDiscriminator, MLPGenerator
 from .paper import PaperDiscriminator, PaperGenerator
+from .r3gan import SIZES as R3GAN_SIZES
+from .r3gan import R3GANDiscriminator, R3GANGenerator, check_widths
 from .veegan import SIDE as VEEGAN_SIDE
 from .veegan import VEEGANDiscriminator, VEEGANGenerator
 
@@ -108,8 +110,8 @@ def player_architectures(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
                          batchnorm=cfg.g_norm == "batch", classes=k)
         D = MLPDiscriminator(shape, cfg.d_hidden, "leaky_relu", cfg.d_dropout, cfg.pack, classes=k)
         return G, D
-    if cfg.pack != 1 and cfg.model not in ("dcgan", "veegan"):
-        raise MinimaxError(f"pack > 1 is available for the mlp, dcgan and veegan models, not {cfg.model}")
+    if cfg.pack != 1 and cfg.model not in ("dcgan", "veegan", "r3gan"):
+        raise MinimaxError(f"pack > 1 is available for the mlp, dcgan, veegan and r3gan models, not {cfg.model}")
     if cfg.pack != 1 and k:
         raise MinimaxError(f"pack > 1 with condition {cfg.condition!r} is available for the mlp model only")
     if len(shape) != 3:
@@ -126,6 +128,17 @@ def player_architectures(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
         if shape[1:] != (VEEGAN_SIDE, VEEGAN_SIDE):
             raise MinimaxError(f"model veegan needs {VEEGAN_SIDE}x{VEEGAN_SIDE} images, got shape {shape}")
         return VEEGANGenerator(cfg.latent_dim, shape[0]), VEEGANDiscriminator(shape[0], cfg.pack)
+    if cfg.model == "r3gan":
+        c, h, w = shape
+        if h != w or h not in R3GAN_SIZES:
+            raise MinimaxError(f"r3gan needs square images of side {sorted(R3GAN_SIZES)}, got {h}x{w}")
+        if cfg.widths:
+            try:
+                check_widths(cfg.widths, h)
+            except ValueError as e:
+                raise MinimaxError(str(e)) from None
+        return (R3GANGenerator(cfg.latent_dim, c, h, cfg.widths, cfg.blocks, classes=k),
+                R3GANDiscriminator(c, h, cfg.widths, cfg.blocks, classes=k, pack=cfg.pack))
     raise MinimaxError(f"unknown model {cfg.model!r}")
 
 
@@ -134,4 +147,4 @@ make_players = player_architectures  # the name before 0.4 (beside build_players
 __all__ = ["MODELS", "CONDITIONS", "player_classes", "build_players", "player_architectures", "eval_mode",
            "init_output_bias_from_marginals", "output_range", "MLPGenerator", "MLPDiscriminator", "PaperGenerator",
            "PaperDiscriminator", "DCGANGenerator", "DCGANDiscriminator", "VEEGANGenerator",
-           "VEEGANDiscriminator"]
+           "VEEGANDiscriminator", "R3GANGenerator", "R3GANDiscriminator"]

@@ -76,7 +76,8 @@ def unflatten_optimizer(prefix: str, meta: dict, tensors: dict) -> dict:
 def encode_state(state: dict, config: dict, extra: dict | None = None) -> tuple[dict[str, torch.Tensor], dict]:
     """:func:`~minimax.algorithm.state.game_state` as (tensors, JSON metadata): module tensors under ``G.``,
     ``D.``, ``G_ema.``, optimiser tensors under ``opt_g.<i>.<name>``, each process's streams and pending
-    statistics under ``rng.<name>`` / ``stats.<name>`` (rank r > 0 with the suffix ``.rank<r>``)."""
+    statistics under ``rng.<name>`` / ``stats.<name>`` (rank r > 0 with the suffix ``.rank<r>``), the augmentation's
+    [p, pending Σ r, pending steps] under ``augment.state``."""
     tensors: dict[str, torch.Tensor] = {}
     for prefix, sd in state["modules"].items():
         tensors.update({f"{prefix}.{k}": _cpu(v) for k, v in sd.items()})
@@ -88,6 +89,8 @@ def encode_state(state: dict, config: dict, extra: dict | None = None) -> tuple[
     meta["stats_count"] = state["stats_count"]
     if state["world_size"] > 1:
         meta["world_size"] = state["world_size"]
+    if "augment" in state:
+        tensors["augment.state"] = _cpu(state["augment"])
     for rank, process in enumerate(state["processes"]):
         suffix = f".rank{rank}" if rank else ""
         for group, d in process.items():
@@ -102,14 +105,19 @@ def decode_state(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
     processes: list[dict] = [{"rng": {}, "stats": {}} for _ in range(world)]
     for key, v in tensors.items():
         prefix, rest = key.split(".", 1)
+        if prefix == "augment":
+            continue
         if prefix in ("rng", "stats"):
             name, _, rank = rest.partition(".rank")
             processes[int(rank) if rank else 0][prefix][name] = v
         elif not prefix.startswith("opt_"):
             modules.setdefault(prefix, {})[rest] = v
-    return {"step": int(meta["step"]), "lr_scale": float(meta.get("lr_scale", 1.0)), "world_size": world,
-            "modules": modules, "stats_count": meta["stats_count"], "processes": processes,
-            "optimizers": {p: unflatten_optimizer(p, meta[p], tensors) for p in ("opt_g", "opt_d")}}
+    state = {"step": int(meta["step"]), "lr_scale": float(meta.get("lr_scale", 1.0)), "world_size": world,
+             "modules": modules, "stats_count": meta["stats_count"], "processes": processes,
+             "optimizers": {p: unflatten_optimizer(p, meta[p], tensors) for p in ("opt_g", "opt_d")}}
+    if "augment.state" in tensors:
+        state["augment"] = tensors["augment.state"]
+    return state
 
 
 def restore_game(game, tensors: dict[str, torch.Tensor], meta: dict, resume: bool = True) -> None:

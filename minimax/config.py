@@ -25,6 +25,8 @@ import dataclasses
 import difflib
 import json
 import math
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -541,7 +543,13 @@ def read_config_file(path: str | Path) -> dict:
     """Read a JSON (``.json``) or TOML (``.toml``) config file into a dict; clean errors on bad input."""
     p = Path(path)
     try:
-        with open(p, "rb") as f:
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO is refused below, never waited on
+        with os.fdopen(fd, "rb") as f:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISDIR(mode):
+                raise MinimaxError(f"cannot read config file {p}: it is "
+                                   f"{'a folder' if stat.S_ISDIR(mode) else 'a FIFO or socket'}, not a file")
+            os.set_blocking(fd, True)
             raw = f.read(MAX_CONFIG_BYTES + 1)  # bounded: /dev/zero or a huge file is refused, not read
     except OSError as e:
         raise MinimaxError(f"cannot read config file {p}: {e.strerror or e}") from None

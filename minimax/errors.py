@@ -12,3 +12,10 @@ class MinimaxError(Exception):
     """A problem with the user's input: a config value, a file, a path, a shape."""
 
     exit_code = 2
+
+
+def one_line(e: BaseException, limit: int = 200) -> str:
+    """An exception's message on one line: every non-empty line joined ("Error(s) in loading state_dict for G:" is
+    followed by what is missing, not cut after its colon), at most ``limit`` characters."""
+    text = " ".join(line.strip() for line in str(e).splitlines() if line.strip()) or type(e).__name__
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -1,6 +1,13 @@
-"""Atomic file writes: a reader sees the old file or the new one, never a mix (checkpoints, records, plots).
-Only a new path or an existing regular file is ever written: a device, FIFO or folder is refused (an atomic
-write renames a new file over its target, which would replace ``/dev/null`` itself)."""
+"""Reading and writing files safely.
+
+* Atomic writes: a reader sees the old file or the new one, never a mix (checkpoints, records, plots). Only a new
+  path or an existing regular file is ever written: a device, FIFO or folder is refused (an atomic write renames
+  a new file over its target, which would replace ``/dev/null`` itself). A replaced file keeps its mode and owner.
+* A run's own files (``inside=run_dir``: records, summary, logs, checkpoints, snapshots; a cache's entries) are
+  never written through a symbolic link, nor anywhere outside that folder: a link planted in a run cannot make
+  minimax overwrite another run's files.
+* Reads of files minimax did not just create open without blocking and refuse anything but a regular file, so a
+  FIFO in a run (or given as ``--config``) is a one-line error instead of a hang."""
 from __future__ import annotations
 
 import json
@@ -27,13 +34,85 @@ def writable_file(path: str | Path, flag: str = "") -> Path:
     except OSError as e:
         raise MinimaxError(f"cannot write {shown}: {e.strerror or e}") from None
     if mode is not None and not stat.S_ISREG(mode):
-        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else \
-            "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else \
-            "not a regular file"
-        raise MinimaxError(f"cannot write {shown}: it is {kind}, not a regular file")
+        raise MinimaxError(f"cannot write {shown}: it is {_kind(mode)}, not a regular file")
     if not path.parent.is_dir():
         raise MinimaxError(f"cannot write {shown}: folder {path.parent} does not exist")
     return path
+
+
+def _kind(mode: int) -> str:
+    return "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else \
+        "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else \
+        "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
+
+
+def own_file(path: str | Path, inside: str | Path) -> Path:
+    """``path`` if it may be written as one of the files of the folder ``inside`` (a run, a cache): not a symbolic
+    link, new or a regular file, in ``inside`` or a folder under it once every link above it is resolved."""
+    path = Path(path)
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as e:
+        raise MinimaxError(f"cannot write {path}: {e.strerror or e}") from None
+    if mode is not None and stat.S_ISLNK(mode):
+        raise MinimaxError(f"cannot write {path}: it is a symbolic link (minimax writes the files of {inside} in "
+                           "place, never through a link)")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise MinimaxError(f"cannot write {path}: it is {_kind(mode)}, not a regular file")
+    folder, root = Path(os.path.realpath(path.parent)), Path(os.path.realpath(inside))
+    if folder != root and root not in folder.parents:
+        raise MinimaxError(f"cannot write {path}: its folder leads out of {inside} (to {folder})")
+    if not folder.is_dir():
+        raise MinimaxError(f"cannot write {path}: folder {path.parent} does not exist")
+    return path
+
+
+def check_regular(path: str | Path, what: str = "") -> Path:
+    """``path`` if it is a regular file (links followed); a FIFO, device, socket or folder is a one-line error
+    (a reader would block on a FIFO or read a device forever). A missing file raises FileNotFoundError as before."""
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise MinimaxError(f"cannot read {what + ' ' if what else ''}{path}: it is {_kind(mode)}, not a regular file")
+    return Path(path)
+
+
+def read_bytes(path: str | Path, what: str = "") -> bytes:
+    """The bytes of a regular file, opened without blocking (a FIFO is refused, not waited on)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise MinimaxError(f"cannot read {what + ' ' if what else ''}{path}: it is {_kind(mode)}, not a "
+                               "regular file")
+        os.set_blocking(fd, True)
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_text(path: str | Path, what: str = "") -> str:
+    return read_bytes(path, what).decode("utf-8")
+
+
+def open_append(path: str | Path, inside: str | Path):
+    """A text file object appending to ``path``, one of ``inside``'s own files (:func:`own_file`): never through
+    a link (O_NOFOLLOW), never blocking on a FIFO."""
+    path = own_file(path, inside)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW, _file_mode())
+    except OSError as e:  # a link or FIFO put there since the check (ELOOP, ENXIO)
+        raise MinimaxError(f"cannot write {path}: {e.strerror or e}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise MinimaxError(f"cannot write {path}: it is {_kind(mode)}, not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "a", encoding="utf-8")
 
 
 def strict_json(obj) -> tuple[object, dict[str, str]]:
@@ -70,16 +149,28 @@ def _file_mode() -> int:
     return 0o666 & ~mask
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix."""
-    path = writable_file(path)
+def atomic_write_bytes(path: Path, data: bytes, inside: str | Path | None = None) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix. With ``inside``
+    (a run or cache folder) ``path`` is one of that folder's own files (:func:`own_file`: never through a link);
+    without, a link is written through to its target. A replaced file keeps its mode and, where the process may
+    set it, its owner."""
+    path = writable_file(path) if inside is None else own_file(path, inside)
+    try:
+        old = os.stat(path)
+    except FileNotFoundError:
+        old = None
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode())  # mkstemp creates 0600
+        os.chmod(tmp, stat.S_IMODE(old.st_mode) if old else _file_mode())  # mkstemp creates 0600
+        if old is not None and (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
+            try:
+                os.chown(tmp, old.st_uid, old.st_gid)
+            except OSError:  # not ours to give away: the new file stays the writer's
+                pass
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -120,8 +120,9 @@ def test_checkpoint_from_another_architecture_is_rejected(tmp_path):
     game = build_trainer(tiny(tmp_path))
     path = ckpt.save_checkpoint(tmp_path, game, keep=1)
     other = build_trainer(tiny(tmp_path, g_hidden=(8,)))
-    with pytest.raises(MinimaxError, match="does not match"):
+    with pytest.raises(MinimaxError, match="does not match") as e:
         ckpt.restore_game(other, *ckpt.read_checkpoint(path))
+    assert "\n" not in str(e.value) and "size mismatch for" in str(e.value)  # what differs, not a bare colon
 
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path):

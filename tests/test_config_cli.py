@@ -57,6 +57,16 @@ def test_train_rejects_bad_values_with_one_line(args, needle, capsys, tmp_path):
     assert err.count("\n") == 1 and err.startswith("minimax: error:")
 
 
+def test_argument_errors_say_minimax_once_and_an_empty_path_is_not_auto(tmp_path, capsys):
+    code, _, err = run_cli(["train", "--bogus"], capsys)
+    assert (code, err) == (2, "minimax: error: unrecognized arguments: --bogus\n")
+    code, _, err = run_cli(["train", "--steps"], capsys)
+    assert code == 2 and err == "minimax: error: train: argument --steps: expected one argument\n"
+    assert run_cli(["train", "--out", str(tmp_path / "r"), *TINY], capsys)[0] == 0
+    code, _, err = run_cli(["sample", str(tmp_path / "r"), "--interpolate", "2", "--path", ""], capsys)
+    assert code == 2 and "--path must be one of auto, slerp, lerp, got ''" in err
+
+
 def test_unwritable_out_dir(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")

@@ -32,8 +32,9 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)  # --check must not silently mean --checkpoint-every
         super().__init__(*args, **kwargs)
 
-    def error(self, message):  # one line, exit 2, no usage dump
-        raise MinimaxError(f"{self.prog}: {message}")
+    def error(self, message):  # one line, exit 2, no usage dump; a sub-command's name before it ("train: ...")
+        command = self.prog.removeprefix("minimax").strip()
+        raise MinimaxError(f"{command}: {message}" if command else message)
 
 
 def build_parser() -> argparse.ArgumentParser:

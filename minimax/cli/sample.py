@@ -102,7 +102,7 @@ def _interpolate(args: argparse.Namespace, cfg, classes, seed: int, images: bool
     points = positive_int(args.points if args.points is not None else 10, "--points")
     if points < 2:
         raise MinimaxError("--points must be at least 2 (the two ends of each path)")
-    path = args.path or "auto"
+    path = "auto" if args.path is None else args.path  # (an empty --path is refused, not read as auto)
     if path not in PATHS:
         raise MinimaxError(f"--path must be one of {', '.join(PATHS)}, got {path!r}")
     if not (args.out or args.grid or args.gif):  # the default: a strip per path (images) or an array, in the run

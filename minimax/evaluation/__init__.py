@@ -31,7 +31,7 @@ import torch
 from ..catalogue import METRICS
 from ..config import noise_seed
 from ..errors import MinimaxError
-from ..files import atomic_write_bytes, json_record, strict_json
+from ..files import atomic_write_bytes, json_record, open_append, own_file, read_bytes, read_text, strict_json
 from ..run.rundir import load_run_config
 from .job import PROTOCOL_FIELDS, Runner, default_n, generator_weights, sample_count
 from .options import EvalOptions
@@ -91,11 +91,12 @@ def check_replaceable(run: str | Path, opts: EvalOptions, force: bool) -> None:
     """Refuse to replace RUN/<metric>.json made with another protocol (N, noise seed, features, generator
     weights, --real-dir), unless ``force``: a record is never silently lost. A record of the same protocol is
     replaced (a re-evaluation); every replaced record is appended to RUN/<metric>.history.jsonl first."""
-    path = Path(run) / METRICS[opts.metric].file
+    path = own_file(Path(run) / METRICS[opts.metric].file, run)  # a link or FIFO there: refused before any work
+    own_file(history_path(run, opts.metric), run)
     if not path.is_file():
         return
     try:
-        old = json.loads(path.read_text(encoding="utf-8")).get("protocol") or {}
+        old = json.loads(read_text(path)).get("protocol") or {}
     except (OSError, UnicodeDecodeError, ValueError, AttributeError, RecursionError):
         old = {}
     planned = _planned(opts, run)
@@ -153,15 +154,17 @@ def history_path(run: str | Path, metric: str) -> Path:
 def write_record(run_dir: str | Path, metric: str, result: dict) -> None:
     """The result with its protocol record, as RUN_DIR/<metric>.json (atomically); the record it replaces is
     appended to RUN_DIR/<metric>.history.jsonl first."""
-    path = Path(run_dir) / METRICS[metric].file
+    path = own_file(Path(run_dir) / METRICS[metric].file, run_dir)  # (a link or FIFO there: refused before any write)
+    own_file(history_path(run_dir, metric), run_dir)
     if path.is_file():
+        raw = read_bytes(path)
         try:
-            old = json.dumps(strict_json(json.loads(path.read_text(encoding="utf-8")))[0])
+            old = json.dumps(strict_json(json.loads(raw.decode("utf-8")))[0])
         except (UnicodeDecodeError, ValueError, RecursionError):
-            old = json.dumps({"unreadable_record": path.read_bytes()[:10_000].decode(errors="replace")})
-        with open(history_path(run_dir, metric), "a", encoding="utf-8") as history:
+            old = json.dumps({"unreadable_record": raw[:10_000].decode(errors="replace")})
+        with open_append(history_path(run_dir, metric), run_dir) as history:
             history.write(old + "\n")
-    atomic_write_bytes(path, json_record(result))
+    atomic_write_bytes(path, json_record(result), inside=run_dir)
 
 
 def seeds_of_one_configuration(runs: list[str | Path]) -> bool:

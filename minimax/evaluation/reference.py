@@ -24,14 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save
 
 from ..catalogue import STACKED
 from ..data import load_dataset
 from ..data.images import image_folder
 from ..errors import MinimaxError
-from ..files import atomic_write_bytes
+from ..files import atomic_write_bytes, check_regular
 from ..metrics.classifier import default_cache_dir
 
 REFERENCE_SIZE = 10_000  # real stacks drawn as Stacked MNIST's reference set (it has no test split)
@@ -92,29 +92,54 @@ def cache_path(cache_dir: str | Path | None, key: str) -> Path:
     return Path(cache_dir or default_cache_dir()) / "reference-features" / f"{key[:40]}.safetensors"
 
 
+def _digest(phi: torch.Tensor) -> str:
+    return hashlib.sha256(phi.contiguous().numpy().tobytes()).hexdigest()
+
+
+def read_cached(path: Path, key: str, n: int, dim: int) -> tuple[torch.Tensor | None, str]:
+    """(φ, "") from a reference-feature cache entry that verifies, else (None, what is wrong with it)."""
+    try:
+        check_regular(path)
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            phi = f.get_tensor("features")
+    except (SafetensorError, KeyError, OSError, ValueError, MinimaxError) as e:
+        return None, f"are unreadable ({type(e).__name__})"
+    if meta.get("key") != key:
+        return None, "were stored under another key"
+    if phi.dtype != torch.float32 or tuple(phi.shape) != (n, dim):
+        return None, f"hold {phi.dtype} of shape {tuple(phi.shape)}, not float32 [{n}, {dim}]"
+    if not bool(torch.isfinite(phi).all()):
+        return None, "hold non-finite numbers"
+    if meta.get("sha256") != _digest(phi):
+        return None, "do not match the digest stored with them (changed since they were written)"
+    return phi, ""
+
+
 def reference_features(reference: Reference, features, cache_dir=None, say=print) -> torch.Tensor:
     """φ of the reference images. Inception's (minutes on a CPU for 10,000 images) are read from the cache when
-    a file with this key holds [N, dim] finite numbers, else computed and cached (an unreadable file is said and
-    replaced)."""
+    its file is a regular file (not a link) that verifies: the key it was stored under, float32 [N, dim] finite
+    numbers, and the SHA-256 of those numbers stored beside them. Anything else is said in one line and the
+    features are computed again (and the entry replaced)."""
     if features.kind != "inception":  # the classifier's features take a second: not worth a file
         return features(reference.pixels, reference.shape)
     key = hashlib.sha256(f"{CACHE_VERSION}|{network_id(features.record)}|{reference.record['sha256']}".encode()
                          ).hexdigest()
     path = cache_path(cache_dir, key)
     n = len(reference.pixels)
-    if path.is_file():
-        try:
-            phi = load_file(path)["features"]
-            if tuple(phi.shape) == (n, features.dim) and bool(torch.isfinite(phi).all()):
-                say(f"reference features: {n} images, read from the cache ({path})")
-                return phi
-            say(f"reference features in {path} hold shape {tuple(phi.shape)}; computing them again")
-        except (SafetensorError, KeyError, OSError, ValueError) as e:
-            say(f"reference features in {path} are unreadable ({type(e).__name__}); computing them again")
+    if path.is_symlink():
+        say(f"reference features: {path} is a symbolic link, not a cache entry; computing them again")
+    elif path.exists():
+        phi, problem = read_cached(path, key, n, features.dim)
+        if phi is not None:
+            say(f"reference features: {n} images, read from the cache ({path})")
+            return phi
+        say(f"reference features in {path} {problem}; computing them again")
     phi = features(reference.pixels, reference.shape).float().contiguous()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, save({"features": phi}, metadata={"key": key, "n": str(n)}))
+        atomic_write_bytes(path, save({"features": phi}, metadata={"key": key, "n": str(n), "sha256": _digest(phi)}),
+                           inside=path.parent)
         say(f"reference features: {n} images, computed and cached in {path}")
     except (OSError, MinimaxError) as e:  # a read-only cache costs the next run time, never this result
         say(f"reference features: {n} images, computed (not cached: {getattr(e, 'strerror', None) or e})")

@@ -116,7 +116,7 @@ def load_or_train(name: str, images: torch.Tensor, labels: torch.Tensor, cache_d
     trained and cached."""
     path = Path(cache_dir or default_cache_dir()) / f"features-{name}-{data_digest(images, labels, epochs)}.safetensors"
     net = FeatureNet(images.shape[1], images.shape[2], int(labels.max()) + 1)
-    if path.is_file():
+    if path.is_file() and not path.is_symlink():  # (a link or FIFO is not a cache entry: trained again, then refused)
         try:
             net.load_state_dict(load_file(path))
             return net.eval()
@@ -126,7 +126,7 @@ def load_or_train(name: str, images: torch.Tensor, labels: torch.Tensor, cache_d
     net = train_feature_net(images, labels, epochs)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, save({k: v.contiguous() for k, v in net.state_dict().items()}))
+        atomic_write_bytes(path, save({k: v.contiguous() for k, v in net.state_dict().items()}), inside=path.parent)
     except OSError as e:
         raise MinimaxError(f"cannot write the feature network to {path}: {e.strerror or e}") from None
     return net

@@ -24,11 +24,13 @@ import re
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 from torch.nn import functional as F
 
 from ..errors import MinimaxError
+from ..files import check_regular
 
 FEATURE_DIM = 2048
 CLASSES = 1008
@@ -188,6 +190,7 @@ class FIDInceptionV3(nn.Module):
 
 
 def file_sha256(path: Path) -> str:
+    check_regular(path, "Inception weights")  # (a FIFO would block the read)
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -246,7 +249,7 @@ def load_inception(path: str | Path | None = None) -> tuple[FIDInceptionV3, dict
             state = load_file(p)
         else:
             state = torch.load(p, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as e:
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError, SafetensorError) as e:
         raise MinimaxError(f"Inception weights {p} are not a plain file of tensors ({type(e).__name__}: "
                            f"{str(e).splitlines()[0] if str(e) else ''})"[:300]) from None
     net = FIDInceptionV3()

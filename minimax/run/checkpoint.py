@@ -25,8 +25,8 @@ from safetensors.torch import save as safetensors_bytes
 from ..algorithm import distributed
 from ..algorithm.state import game_state, load_game_state
 from ..config import MAX_STEPS
-from ..errors import MinimaxError
-from ..files import atomic_write_bytes
+from ..errors import MinimaxError, one_line
+from ..files import atomic_write_bytes, check_regular, read_text
 from .rundir import LATEST, checkpoint_dir, checkpoint_name, is_checkpoint, step_of
 
 FORMAT = "minimax-checkpoint"
@@ -134,7 +134,7 @@ def restore_game(game, tensors: dict[str, torch.Tensor], meta: dict, resume: boo
     try:
         load_game_state(game, decode_state(tensors, meta))
     except (KeyError, RuntimeError, ValueError, TypeError, IndexError) as e:
-        raise MinimaxError(f"checkpoint does not match this run's models: {str(e).splitlines()[0][:200]}") from None
+        raise MinimaxError(f"checkpoint does not match this run's models: {one_line(e)}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,8 +147,9 @@ def encode(tensors: dict[str, torch.Tensor], meta: dict) -> bytes:
 def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     """Read and verify one checkpoint file; any problem is a one-line :class:`MinimaxError`."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise MinimaxError(f"checkpoint {path} does not exist")
+    check_regular(path, "checkpoint")
     try:
         with safe_open(str(path), framework="pt") as f:
             header = f.metadata() or {}
@@ -285,8 +286,8 @@ def save_checkpoint(run_dir: Path, game, keep: int, extra: dict | None = None) -
     if not game.ctx.is_main:  # rank 0 writes; the others wait until the file is there
         distributed.barrier()
         return path
-    atomic_write_bytes(path, encode(tensors, meta))
-    atomic_write_bytes(d / LATEST, (path.name + "\n").encode())
+    atomic_write_bytes(path, encode(tensors, meta), inside=run_dir)
+    atomic_write_bytes(d / LATEST, (path.name + "\n").encode(), inside=run_dir)
     for old in list_checkpoints(run_dir)[:-keep]:
         if old != path:
             old.unlink(missing_ok=True)
@@ -299,7 +300,7 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     """The checkpoint ``latest`` points to; else the newest file that verifies; else None."""
     d = checkpoint_dir(run_dir)
     try:
-        name = (d / LATEST).read_text().strip()
+        name = read_text(d / LATEST).strip()
         if is_checkpoint(name) and (d / name).is_file():
             return d / name
     except (OSError, UnicodeDecodeError):

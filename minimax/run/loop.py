@@ -179,7 +179,7 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
                     _remove_if_empty(run_dir)
                 raise
         if ctx.is_main:
-            atomic_write_bytes(run_dir / CONFIG, json.dumps(game.cfg.to_dict(), indent=2).encode())
+            atomic_write_bytes(run_dir / CONFIG, json.dumps(game.cfg.to_dict(), indent=2).encode(), inside=run_dir)
             (run_dir / SAMPLES).mkdir(exist_ok=True)
         yield game, run_dir
     finally:
@@ -235,5 +235,5 @@ def _finish(game: Trainer, run_dir: Path) -> RunResult:
         return RunResult(run_dir, game, {"step": game.step, "run_dir": str(run_dir)})
     summary = final_metrics(game, run_dir)
     summary.update(step=game.step, run_dir=str(Path(run_dir).absolute()), processes=ctx.world)  # also on resume
-    atomic_write_bytes(run_dir / SUMMARY, json_record(summary))  # (reverse KL inf: null, listed in non_finite)
+    atomic_write_bytes(run_dir / SUMMARY, json_record(summary), inside=run_dir)  # (reverse KL inf: null, in non_finite)
     return RunResult(run_dir, game, summary)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..catalogue import STATISTICS
-from ..files import atomic_write_bytes
+from ..files import atomic_write_bytes, open_append, read_bytes
 from .rundir import METRICS, TENSORBOARD
 
 
@@ -27,7 +27,7 @@ def _clean(v):
 class MetricsLog:
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._f = open(self.path, "a", encoding="utf-8")
+        self._f = open_append(self.path, self.path.parent)  # the run's own file: never through a link or a FIFO
 
     def write(self, record: dict) -> None:
         self._f.write(json.dumps({k: _clean(v) for k, v in record.items()}) + "\n")
@@ -76,7 +76,7 @@ def read_metrics(path: Path, skipped: list[int] | None = None) -> list[dict]:
     undecodable bytes or an edited line are skipped, their line numbers appended to ``skipped``."""
     out = []
     try:
-        lines = Path(path).read_bytes().splitlines()
+        lines = read_bytes(path, "the metrics log").splitlines()
     except FileNotFoundError:
         return out
     for number, line in enumerate(lines, 1):
@@ -97,7 +97,7 @@ def truncate_metrics(path: Path, step: int) -> None:
     if not path.exists():
         return
     keep = [r for r in read_metrics(path) if r.get("step", 0) <= step]
-    atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in keep).encode())
+    atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in keep).encode(), inside=path.parent)
 
 
 def game_records(run_dir: Path, skipped: list[int] | None = None) -> list[dict]:

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from ..data import KnownDensity
-from ..files import atomic_write_bytes
+from ..errors import MinimaxError
+from ..files import atomic_write_bytes, read_bytes
 from ..players import eval_mode
 from .rundir import SAMPLES, field_files, field_name, snapshot_name
 from .runlog import TensorBoardLog
@@ -44,7 +45,9 @@ def save_snapshot(run_dir: Path, game: Players, tb: TensorBoardLog | None = None
             n = k * k
         classes = torch.arange(k).repeat_interleave(k) if n == k * k else torch.arange(n) % k
     x = generate(game, n, seed=game.cfg.seed + EVAL_SEED_OFFSET, classes=classes).cpu().numpy().astype(np.float32)
-    np.save(run_dir / SAMPLES / snapshot_name(game.step), x)
+    buf = io.BytesIO()
+    np.save(buf, x)
+    atomic_write_bytes(run_dir / SAMPLES / snapshot_name(game.step), buf.getvalue(), inside=run_dir)
     if isinstance(game.data, KnownDensity) and game.data.dim <= 2:  # D's surface (and G's map): replay, Figure 1
         save_field(run_dir, game)
     if tb:
@@ -128,7 +131,7 @@ def discriminator_field(game) -> dict[str, np.ndarray]:
 def save_field(run_dir: Path, game) -> None:
     buf = io.BytesIO()
     np.savez(buf, **discriminator_field(game))
-    atomic_write_bytes(Path(run_dir) / SAMPLES / field_name(game.step), buf.getvalue())
+    atomic_write_bytes(Path(run_dir) / SAMPLES / field_name(game.step), buf.getvalue(), inside=run_dir)
 
 
 def load_fields(run_dir: Path) -> dict[int, dict[str, np.ndarray]]:
@@ -136,8 +139,8 @@ def load_fields(run_dir: Path) -> dict[int, dict[str, np.ndarray]]:
     out = {}
     for step, path in field_files(run_dir).items():
         try:
-            with np.load(path, allow_pickle=False) as f:
+            with np.load(io.BytesIO(read_bytes(path)), allow_pickle=False) as f:
                 out[step] = {k: f[k] for k in f.files}
-        except (ValueError, OSError):
+        except (ValueError, OSError, MinimaxError):  # (a FIFO or device among the fields: skipped, never read)
             continue
     return out

@@ -15,7 +15,7 @@ from torch import nn
 
 from ..algorithm import speed
 from ..config import TrainConfig
-from ..errors import MinimaxError
+from ..errors import MinimaxError, one_line
 from ..games import make_objective
 from ..players import build_players
 from .checkpoint import decode_state
@@ -67,5 +67,5 @@ def load_trained(run_dir: str | Path, checkpoint: str | Path | None = None) -> T
             if module is not None:
                 module.load_state_dict(modules[name], strict=True)
     except (KeyError, RuntimeError) as e:
-        raise MinimaxError(f"checkpoint does not match this run's models: {str(e).splitlines()[0][:200]}") from None
+        raise MinimaxError(f"checkpoint does not match this run's models: {one_line(e)}") from None
     return Trained(run_dir, cfg, data, G, D, average, make_objective(cfg), device, int(meta["step"]))

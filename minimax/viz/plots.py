@@ -29,6 +29,7 @@ from ..catalogue import PENALTIES, STATISTICS  # noqa: E402
 from ..data import load_dataset  # noqa: E402
 from ..data.density import kernel_density  # noqa: E402
 from ..errors import MinimaxError  # noqa: E402
+from ..files import read_bytes  # noqa: E402
 from ..games import make_objective  # noqa: E402
 from ..games.minimax import MinimaxObjective  # noqa: E402
 from ..run.rundir import (  # noqa: E402
@@ -283,7 +284,7 @@ def load_snapshots(run_dir: Path) -> list[tuple[int, np.ndarray]]:
     out = []
     for step, f in snapshot_files(run_dir):
         try:
-            x = np.load(f, allow_pickle=False)
+            x = np.load(io.BytesIO(read_bytes(f, "the snapshot")), allow_pickle=False)
         except (ValueError, OSError, EOFError) as e:  # object arrays (pickles) are refused, and anything malformed
             raise MinimaxError(f"{f} is not a plain sample array ({str(e).splitlines()[0][:120]}); "
                                "minimax never unpickles files") from None

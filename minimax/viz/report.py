@@ -34,7 +34,7 @@ from ..catalogue import METRICS as EVALUATIONS  # noqa: E402
 from ..catalogue import STATISTICS  # noqa: E402
 from ..data import load_dataset  # noqa: E402
 from ..errors import MinimaxError  # noqa: E402
-from ..files import atomic_write_bytes  # noqa: E402
+from ..files import atomic_write_bytes, read_text  # noqa: E402
 from ..games import make_objective  # noqa: E402
 from ..run.monitor import HealthMonitor  # noqa: E402
 from ..run.rundir import (  # noqa: E402
@@ -96,7 +96,7 @@ def _img(uri: str, alt: str) -> str:
 def _read_json(path: Path) -> dict:
     """A JSON object written by minimax, or a one-line error naming the file."""
     try:
-        d = json.loads(path.read_text(encoding="utf-8"))
+        d = json.loads(read_text(path))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:  # (deep nesting: RecursionError)
         raise MinimaxError(f"cannot read {path}: {type(e).__name__}"[:300]) from None
     if not isinstance(d, dict):

@@ -6,25 +6,101 @@
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+import torch
+
 from .algorithm import distributed
-from .config import TrainConfig
-from .evaluation import evaluate
+from .config import MAX_NOISE_SEED, MAX_STEPS, TrainConfig
+from .errors import MinimaxError
+from .evaluation import evaluate as _evaluate
 from .run.loop import RunResult, train_run
-from .run.sampling import sample
+from .run.sampling import sample as _sample
 
 __all__ = ["train", "sample", "evaluate"]
+
+MAX_THREADS = 65536
+
+
+def _integer(name: str, v, lo: int, hi: int | None = None) -> int:
+    """``v`` if it is an int (not a bool) in [lo, hi]; else the one-line error the command line gives."""
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise MinimaxError(f"{name} must be an integer, got {v!r}"[:300])
+    if v < lo or hi is not None and v > hi:
+        raise MinimaxError(f"{name} must be " + (f"in [{lo}, {hi}]" if hi is not None else f">= {lo}") + f", got {v}")
+    return v
+
+
+def _flag(name: str, v) -> bool:
+    if not isinstance(v, bool):
+        raise MinimaxError(f"{name} must be True or False, got {v!r}"[:300])
+    return v
+
+
+def _run_dir(name: str, v) -> None:
+    if not isinstance(v, (str, Path)):
+        raise MinimaxError(f"{name} must be a run directory (a str or Path), got {type(v).__name__}")
 
 
 def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, steps: int | None = None,
           progress: bool | str | None = None, plots: bool = True, threads: int | None = None) -> RunResult:
     """Train a GAN with Algorithm 1 (:func:`minimax.run.loop.train_run`) and, unless ``plots=False``, draw the run's
     PNG plots. ``resume`` continues a run directory; ``steps`` may extend it. ``threads``: CPU threads of this
-    process (None: torch's current setting; a resumed run: the count it was trained with)."""
+    process (None: torch's current setting; a resumed run: the count it was trained with). Arguments of the wrong
+    type or range are one-line MinimaxErrors, as on the command line."""
+    if cfg is not None and not isinstance(cfg, TrainConfig):
+        hint = f" (minimax.train(minimax.TrainConfig(dataset={cfg!r})))" if isinstance(cfg, str) else ""
+        raise MinimaxError(f"train takes a TrainConfig, not {type(cfg).__name__}{hint}")
+    if resume is not None:
+        _run_dir("resume", resume)
+    if steps is not None:
+        _integer("steps", steps, 1, MAX_STEPS)
+    if threads is not None:
+        _integer("threads", threads, 1, MAX_THREADS)
+    if progress is not None and not isinstance(progress, (bool, str)):
+        raise MinimaxError(f"progress must be True, False, 'bar', 'lines' or 'off', got {progress!r}"[:300])
+    _flag("plots", plots)
     result = train_run(cfg, resume, steps, progress, threads)
     if plots and distributed.current().is_main:
         from .viz.plots import plot_run  # matplotlib: loaded only to draw
 
         plot_run(result.run_dir)
     return result
+
+
+def sample(run, n: int, classes: Sequence[int | str] | str | None = None, seed: int = 0) -> torch.Tensor:
+    """n samples G(z) of a run in data space (:func:`minimax.run.sampling.sample`): ``run`` a run directory or its
+    loaded players; with ``classes``, n of each class. Bounds as ``minimax sample``'s: n ≥ 1 and the arrays must fit
+    in memory, seed in [0, 2^63 − 1]."""
+    from .run.resources import check_sample_memory
+    from .run.trained import load_trained
+
+    if isinstance(run, (str, Path)):
+        run = load_trained(run)
+    elif not hasattr(run, "cfg"):
+        raise MinimaxError(f"sample takes a run directory (a str or Path) or its loaded players, not "
+                           f"{type(run).__name__}")
+    _integer("n", n, 1)
+    _integer("seed", seed, 0, MAX_NOISE_SEED)
+    if classes is not None and not isinstance(classes, (str, Sequence)):
+        raise MinimaxError(f"classes must be class indices or names (a list, or a comma-separated str), got "
+                           f"{type(classes).__name__}")
+    check_sample_memory(n * (1 if classes is None else len(classes.split(",") if isinstance(classes, str)
+                                                           else classes)), run.data.shape, "n")
+    return _sample(run, n, classes, seed)
+
+
+def evaluate(run: str | Path | None, metric: str, *, write: bool = True, force: bool = False, **options) -> dict:
+    """Score a run with ``metric`` (:func:`minimax.evaluation.evaluate`): ``write`` and ``force`` are booleans,
+    ``n`` and ``seed`` integers (a 10.7 is refused, not truncated), as ``minimax eval`` takes them."""
+    _flag("write", write)
+    _flag("force", force)
+    if run is not None:
+        _run_dir("run", run)
+    if not isinstance(metric, str):
+        raise MinimaxError(f"metric must be a name (str), got {type(metric).__name__}")
+    for name in ("n", "seed", "subsets", "subset_size", "splits"):
+        if options.get(name) is not None:
+            _integer(name, options[name], 0 if name == "seed" else 1, MAX_NOISE_SEED if name == "seed" else None)
+    return _evaluate(run, metric, write=write, force=force, **options)

@@ -54,7 +54,7 @@ def test_evaluate_refuses_bad_options_in_one_line(mnist_run):
     run, data, cache = mnist_run
     with pytest.raises(MinimaxError, match="unknown metric 'fidd'"):
         minimax.evaluate(run, "fidd", data_dir=str(data))
-    with pytest.raises(MinimaxError, match="--n must be a positive integer"):
+    with pytest.raises(MinimaxError, match="^n must be >= 1, got 0"):
         minimax.evaluate(run, "fid", data_dir=str(data), n=0, cache_dir=str(cache))
     with pytest.raises(TypeError):
         minimax.evaluate(run, "fid", data_dir=str(data), nn=3)

@@ -65,6 +65,7 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=4.0, help="wall time per run")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--sizes", default="500,2000")
+    p.add_argument("--grid", help="a PNG of 12 samples per run (noise seed 0), one row per run in the table's order")
     args = p.parse_args()
     out = Path(args.out)
     rows = []
@@ -84,6 +85,14 @@ def main() -> None:
                                    env={**os.environ, "OMP_NUM_THREADS": str(args.threads)}, stdout=subprocess.DEVNULL)
                 fid = json.loads((run / "fid.json").read_text())["fid"]
                 rows.append((n, player, aug, steps, fid, run))
+    if args.grid:
+        import numpy as np
+
+        from minimax.api import sample
+        from minimax.viz.grids import save_image_grid
+
+        grid = [sample(str(row[-1]), 12, seed=0).numpy() for row in rows]
+        save_image_grid(np.concatenate(grid), Path(args.grid), cols=12)
     print("| training digits | players | DiffAugment | iterations | FID (classifier features, vs test) | command |")
     print("| --- | --- | --- | --- | --- | --- |")
     for n, player, aug, steps, fid, run in rows:

@@ -44,10 +44,12 @@ def _run_dir(name: str, v) -> None:
 
 
 def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, steps: int | None = None,
-          progress: bool | str | None = None, plots: bool = True, threads: int | None = None) -> RunResult:
+          progress: bool | str | None = None, plots: bool = True, threads: int | None = None,
+          on_collapse: str | None = None) -> RunResult:
     """Train a GAN with Algorithm 1 (:func:`minimax.run.loop.train_run`) and, unless ``plots=False``, draw the run's
     PNG plots. ``resume`` continues a run directory; ``steps`` may extend it. ``threads``: CPU threads of this
-    process (None: torch's current setting; a resumed run: the count it was trained with). Arguments of the wrong
+    process (None: torch's current setting; a resumed run: the count it was trained with). ``on_collapse``, with
+    ``resume``: what a collapse does from here on ('warn' continues a run that 'stop' ended). Arguments of the wrong
     type or range are one-line MinimaxErrors, as on the command line."""
     if cfg is not None and not isinstance(cfg, TrainConfig):
         hint = f" (minimax.train(minimax.TrainConfig(dataset={cfg!r})))" if isinstance(cfg, str) else ""
@@ -61,7 +63,9 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
     if progress is not None and not isinstance(progress, (bool, str)):
         raise MinimaxError(f"progress must be True, False, 'bar', 'lines' or 'off', got {progress!r}"[:300])
     _flag("plots", plots)
-    result = train_run(cfg, resume, steps, progress, threads)
+    if on_collapse is not None and resume is None:
+        raise MinimaxError("on_collapse= goes with resume=; a new run sets it in its TrainConfig")
+    result = train_run(cfg, resume, steps, progress, threads, on_collapse)
     if plots and distributed.current().is_main:
         from .viz.plots import plot_run  # matplotlib: loaded only to draw
 

@@ -105,6 +105,11 @@ def test_train_logs_diversity_and_findings_and_stops_on_collapse(tmp_path, capsy
         assert err[-1].startswith("minimax: error: stopped at step 50 (--on-collapse stop): generator collapse, "
                                   "reported at step 25")
         assert (tmp_path / "stop" / "checkpoints" / "step-00000050.safetensors").is_file()
+        assert f"to train on regardless: minimax train --resume {tmp_path / 'stop'} --on-collapse warn" in err[-1]
+        # ... which continues it to the end (the same collapse is now a warning), and the flag is in config.json
+        assert main(["train", "--resume", str(tmp_path / "stop"), "--on-collapse", "warn", "--no-plots"]) == 0
+        assert json.loads((tmp_path / "stop" / "summary.json").read_text())["step"] == 60
+        assert json.loads((tmp_path / "stop" / "config.json").read_text())["on_collapse"] == "warn"
     finally:
         mp.undo()
 

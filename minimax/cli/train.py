@@ -67,6 +67,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig.resolve(args.config, **given)
 
 
+RESUME_OPTIONS = ("steps", "on_collapse")  # what --resume may change: how long, and what a collapse does
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from ..algorithm import distributed
     from ..run.setup import check_threads, prepare_run_dir, resolve_device
@@ -76,14 +79,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume is not None and not args.resume.strip():
         raise MinimaxError("--resume needs the run directory to continue")
     if args.resume:
-        extra = [k for k in vars(args) if k in {f.name for f in dataclasses.fields(TrainConfig)} and k != "steps"]
+        extra = [k for k in vars(args) if k in {f.name for f in dataclasses.fields(TrainConfig)}
+                 and k not in RESUME_OPTIONS]
         if extra or args.config:
-            raise MinimaxError(f"--resume continues a run with its own config; only --steps may be given "
-                               f"(got {_flag(extra[0]) if extra else '--config'})")
-        steps = None
-        if hasattr(args, "steps"):
-            steps = coerce(TrainConfig.__dataclass_fields__["steps"], args.steps, where="", name="--steps")
-        job = dict(resume=args.resume, steps=steps)
+            raise MinimaxError(f"--resume continues a run with its own config; only --steps and --on-collapse may "
+                               f"be given (got {_flag(extra[0]) if extra else '--config'})")
+        job = dict(resume=args.resume, **{k: coerce(TrainConfig.__dataclass_fields__[k], getattr(args, k), where="",
+                                                    name=_flag(k)) for k in RESUME_OPTIONS if hasattr(args, k)})
     else:
         job = dict(cfg=config_from_args(args))
     job.update(progress=progress, plots=not args.no_plots,

@@ -177,8 +177,9 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
 
 
 # what says where and how long a run is kept, not what it computes: config.json may differ from its checkpoints
-# in these (a larger --steps on resume, data or a run moved to another folder, another device)
-MAY_DIFFER = ("steps", "data_dir", "device", "out", "tensorboard")
+# in these (a larger --steps on resume, data or a run moved to another folder, another device, --on-collapse
+# changed to continue a run that the monitor stopped)
+MAY_DIFFER = ("steps", "data_dir", "device", "out", "tensorboard", "on_collapse")
 
 
 def check_config(config: dict, meta: dict, where: str) -> None:

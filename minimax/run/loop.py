@@ -70,13 +70,14 @@ class RunResult:
 
 
 def train_run(cfg: TrainConfig | None = None, resume: str | Path | None = None, steps: int | None = None,
-              progress: bool | str | None = None, threads: int | None = None) -> RunResult:
+              progress: bool | str | None = None, threads: int | None = None,
+              on_collapse: str | None = None) -> RunResult:
     """Train a GAN with Algorithm 1 and return the run. ``resume`` continues a run directory. ``threads``: this
     process's CPU threads (:func:`~minimax.run.setup.use_threads`; None: as set, or as the resumed run had).
 
     Under torch.distributed (see :mod:`minimax.algorithm.distributed`) every process calls this; rank 0 alone
     writes the run directory, and the others return an empty summary."""
-    with _open_run(cfg, resume, steps, threads) as (game, run_dir):
+    with _open_run(cfg, resume, steps, threads, on_collapse) as (game, run_dir):
         _play(game, run_dir, progress)
         return _finish(game, run_dir)
 
@@ -122,7 +123,8 @@ def _play(game: Trainer, run_dir: Path, progress: bool | str | None) -> None:
                     what = (f"reported at step {collapsed.step} and held since: {collapsed.measured}"
                             if collapsed else "found by rank 0")
                     raise GeneratorCollapsed(f"stopped at step {game.step} (--on-collapse stop): generator collapse, "
-                                             f"{what}; checkpoint saved to {last_good}")
+                                             f"{what}; checkpoint saved to {last_good}; to train on regardless: "
+                                             f"minimax train --resume {run_dir} --on-collapse warn")
 
                 # the checkpoint (the log is synced first: it never lags behind it) and the snapshot
                 if ckpt_now:
@@ -141,7 +143,8 @@ def _play(game: Trainer, run_dir: Path, progress: bool | str | None) -> None:
 
 
 @contextmanager
-def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | None, threads: int | None):
+def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | None, threads: int | None,
+              on_collapse: str | None = None):
     """``with _open_run(...) as (game, run_dir)``: a resumed run (its log cut back to the checkpoint, the
     temporary files of a killed write removed) or a new one, its directory locked by rank 0 meanwhile."""
     ctx = distributed.current()
@@ -153,7 +156,7 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
                 load_run_config(run_dir)  # a clear error for a missing or foreign directory first
                 lock = RunLock(run_dir)
                 remove_orphans(run_dir)
-            game = load_trainer(run_dir, steps, resume=True, threads=threads)
+            game = load_trainer(run_dir, steps, resume=True, threads=threads, on_collapse=on_collapse)
             if ctx.is_main:
                 truncate_metrics(run_dir / METRICS, game.step)
         else:

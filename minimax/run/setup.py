@@ -151,14 +151,18 @@ def resume_threads(meta: dict, threads: int | None) -> None:
 
 
 def load_trainer(run_dir: str | Path, steps: int | None = None, resume: bool = False,
-                 checkpoint: str | Path | None = None, threads: int | None = None) -> Trainer:
+                 checkpoint: str | Path | None = None, threads: int | None = None,
+                 on_collapse: str | None = None) -> Trainer:
     """The whole Trainer of a run directory, restored from its latest checkpoint, or from the file ``checkpoint``
     (``steps`` may extend it; ``resume`` to train on, which needs the number of processes the run was trained
-    with, and takes the thread count it was trained with unless ``threads`` is given)."""
+    with, and takes the thread count it was trained with unless ``threads`` is given; ``on_collapse`` may change
+    what a collapse does from here on, e.g. 'warn' to continue a run that --on-collapse stop ended)."""
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir)
     if steps is not None:
         cfg = cfg.replaced(steps=steps)
+    if on_collapse is not None:
+        cfg = cfg.replaced(on_collapse=on_collapse)
     tensors, meta = read_run_checkpoint(run_dir, cfg, checkpoint)
     if steps is not None and steps < meta["step"]:
         raise MinimaxError(f"--steps {steps} is below the step of the run's latest checkpoint ({meta['step']})")

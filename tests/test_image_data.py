@@ -266,3 +266,20 @@ def test_table1_config_file_trains_the_paper_pair_with_its_recipe(tmp_path):
     assert saved["d_lr"] == saved["lr"] / 2  # mnist.yaml's D objective is ½(BCE_data + BCE_samples)
     assert saved["g_output_bias"] == "marginals"  # mnist.yaml's init_sigmoid_bias_from_marginals
     assert (run / "checkpoints" / "step-00000003.safetensors").is_file()
+
+
+def test_train_images_is_a_fixed_subset_and_evaluation_reads_the_whole_set(tmp_path):
+    """--train-images N trains on the first N training images; the metrics' references and feature classifier
+    still come from the whole set, so a run on 500 digits is scored like any other."""
+    from minimax.evaluation.job import make_job
+    from minimax.evaluation.options import EvalOptions
+
+    run = tiny_dcgan_run(tmp_path, "--train-images", "7")  # writes the MNIST-style files to tmp_path / "m"
+    cfg = TrainConfig.resolve(dataset="mnist", data_dir=str(tmp_path / "m"), train_images=7)
+    part, whole = load_dataset(cfg), load_dataset(cfg.replaced(train_images=0))
+    assert len(part) == 7 and len(whole) == 60
+    assert torch.equal(part.images, whole.images[:7]) and torch.equal(part.labels, whole.labels[:7])
+    with pytest.raises(MinimaxError, match="train_images 61 is more than the 60 training images"):
+        load_dataset(cfg.replaced(train_images=61))
+    job = make_job(EvalOptions(metric="fid", data_dir=str(tmp_path / "m")), str(run), ("mnist",))
+    assert job.cfg.train_images == 0 and job.players.cfg.train_images == 7

@@ -129,7 +129,9 @@ def make_job(opts: EvalOptions, run_dir: str | None, datasets: tuple[str, ...], 
     if cfg.dataset not in datasets:
         raise MinimaxError(f"eval {metric} needs a run of {', '.join(datasets)}; the "
                            f"{'run' if run_dir else '--dataset'}'s dataset is {cfg.dataset!r}{hint}")
-    cfg = cfg.replaced(data_dir=opts.data_dir)
+    # the metrics' protocol reads the whole dataset (feature classifier, references), also for a run trained on a
+    # part of it (--train-images): every run is scored against the same references
+    cfg = cfg.replaced(data_dir=opts.data_dir, train_images=0)
     if not opts.real:
         players = load_trained(run_dir)
         players.cfg = players.cfg.replaced(data_dir=opts.data_dir)

@@ -16,7 +16,9 @@ from .config import MAX_NOISE_SEED, MAX_STEPS, TrainConfig
 from .errors import MinimaxError
 from .evaluation import evaluate as _evaluate
 from .run.loop import RunResult, train_run
+from .run.resources import check_sample_memory
 from .run.sampling import sample as _sample
+from .run.trained import load_trained
 
 __all__ = ["train", "sample", "evaluate"]
 
@@ -77,9 +79,6 @@ def sample(run, n: int, classes: Sequence[int | str] | str | None = None, seed: 
     """n samples G(z) of a run in data space (:func:`minimax.run.sampling.sample`): ``run`` a run directory or its
     loaded players; with ``classes``, n of each class. Bounds as ``minimax sample``'s: n ≥ 1 and the arrays must fit
     in memory, seed in [0, 2^63 − 1]."""
-    from .run.resources import check_sample_memory
-    from .run.trained import load_trained
-
     if isinstance(run, (str, Path)):
         run = load_trained(run)
     elif not hasattr(run, "cfg"):

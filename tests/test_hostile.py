@@ -178,10 +178,10 @@ def test_a_full_disk_during_a_checkpoint_is_one_line_and_keeps_the_old_checkpoin
     before = {p.name: p.read_bytes() for p in ckpt.list_checkpoints(run)}
     real_write = ckpt.atomic_write_bytes
 
-    def full(path, data):
+    def full(path, data, **kw):
         if path.suffix == ".safetensors":
             raise OSError(28, "No space left on device", str(path))
-        real_write(path, data)
+        real_write(path, data, **kw)
 
     monkeypatch.setattr(ckpt, "atomic_write_bytes", full)
     code, _, err = cli(["train", "--resume", run, "--steps", "16"], capsys)

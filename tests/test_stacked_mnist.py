@@ -85,7 +85,7 @@ def test_make_players_packs_dcgan_and_veegan_and_refuses_the_rest(tmp_path):
     for model in ("veegan", "dcgan"):
         G, D = player_architectures(TrainConfig(dataset="stacked-mnist", model=model, pack=2, batch_size=128), data)
         assert D(torch.zeros(8, 3, 28, 28)).shape == (4,)
-    with pytest.raises(Exception, match="pack > 1 is available for the mlp, dcgan and veegan"):
+    with pytest.raises(Exception, match="pack > 1 is available for the mlp, dcgan, veegan and r3gan"):
         player_architectures(TrainConfig(dataset="stacked-mnist", model="paper", pack=2, batch_size=128), data)
 
 

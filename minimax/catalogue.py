@@ -78,6 +78,21 @@ PATHS: tuple[str, ...] = ("auto", "slerp", "lerp")  # paths through noise space 
 # DiffAugment's policies for D's inputs (minimax.algorithm.augment)
 AUGMENT_POLICIES: tuple[str, ...] = ("color", "translation", "cutout")
 
+
+def parse_policies(text: str) -> tuple[str, ...]:
+    """'color,translation' -> ('color', 'translation'); 'none' -> (). Raises ValueError naming a bad policy."""
+    if text == "none":
+        return ()
+    names = tuple(n.strip() for n in text.split(","))
+    for n in names:
+        if n not in AUGMENT_POLICIES:
+            raise ValueError(f"unknown augmentation policy {n!r}; choose from {', '.join(AUGMENT_POLICIES)} "
+                             "(comma-separated) or 'none'")
+    if len(set(names)) != len(names):
+        raise ValueError(f"augmentation policy named twice in {text!r}")
+    return names
+
+
 # Algorithm 1 (minimax.algorithm): the update order, the optimisers, the learning-rate schedules
 UPDATES: tuple[str, ...] = ("alternating", "simultaneous")  # Algorithm 1, and G from the D step's G(z)
 OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")

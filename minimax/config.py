@@ -47,6 +47,7 @@ from .catalogue import (
     PRIORS,
     SCHEDULES,
     UPDATES,
+    parse_policies,
 )
 from .errors import MAX_ERROR_CHARS, MinimaxError
 
@@ -181,9 +182,11 @@ def _names(v) -> bool:
     return len(v) <= 100_000 and all(isinstance(n, str) for n in v)
 
 
-def _policies(v) -> bool:
-    names = v.split(",")
-    return v == "none" or (len(set(names)) == len(names) and all(n in AUGMENT_POLICIES for n in names))
+def _policies(v) -> bool:  # 'none', or policies in their written form (no spaces): catalogue.parse_policies
+    try:
+        return v == "none" or ",".join(parse_policies(v)) == v
+    except ValueError:
+        return False
 
 
 def _widths(v) -> bool:

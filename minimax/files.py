@@ -27,14 +27,9 @@ def writable_file(path: str | Path, flag: str = "") -> Path:
     if str(path).endswith(("/", os.sep)):
         raise MinimaxError(f"cannot write {shown}: it names a folder; give a file name")
     path = Path(os.path.realpath(path))  # a link is written through, never replaced by a file
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as e:
-        raise MinimaxError(f"cannot write {shown}: {e.strerror or e}") from None
-    if mode is not None and not stat.S_ISREG(mode):
-        raise MinimaxError(f"cannot write {shown}: it is {_kind(mode)}, not a regular file")
+    mode = _mode_for_writing(path, shown, os.stat)
+    if mode is not None:
+        _refuse_irregular(mode, "write", shown)
     if not path.parent.is_dir():
         raise MinimaxError(f"cannot write {shown}: folder {path.parent} does not exist")
     return path
@@ -46,21 +41,33 @@ def _kind(mode: int) -> str:
         "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
 
 
+def _refuse_irregular(mode: int, verb: str, shown: str) -> None:
+    """A one-line error unless ``mode`` is a regular file's: "cannot read X: it is a FIFO, not a regular file"."""
+    if not stat.S_ISREG(mode):
+        raise MinimaxError(f"cannot {verb} {shown}: it is {_kind(mode)}, not a regular file")
+
+
+def _mode_for_writing(path: Path, shown: str, look) -> int | None:
+    """The mode of what is at ``path`` (``look``: os.stat follows a link, os.lstat does not); None when nothing is
+    there; any other refusal of the machine is a one-line error."""
+    try:
+        return look(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise MinimaxError(f"cannot write {shown}: {e.strerror or e}") from None
+
+
 def own_file(path: str | Path, inside: str | Path) -> Path:
     """``path`` if it may be written as one of the files of the folder ``inside`` (a run, a cache): not a symbolic
     link, new or a regular file, in ``inside`` or a folder under it once every link above it is resolved."""
     path = Path(path)
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as e:
-        raise MinimaxError(f"cannot write {path}: {e.strerror or e}") from None
+    mode = _mode_for_writing(path, str(path), os.lstat)
     if mode is not None and stat.S_ISLNK(mode):
         raise MinimaxError(f"cannot write {path}: it is a symbolic link (minimax writes the files of {inside} in "
                            "place, never through a link)")
-    if mode is not None and not stat.S_ISREG(mode):
-        raise MinimaxError(f"cannot write {path}: it is {_kind(mode)}, not a regular file")
+    if mode is not None:
+        _refuse_irregular(mode, "write", str(path))
     folder, root = Path(os.path.realpath(path.parent)), Path(os.path.realpath(inside))
     if folder != root and root not in folder.parents:
         raise MinimaxError(f"cannot write {path}: its folder leads out of {inside} (to {folder})")
@@ -72,9 +79,7 @@ def own_file(path: str | Path, inside: str | Path) -> Path:
 def check_regular(path: str | Path, what: str = "") -> Path:
     """``path`` if it is a regular file (links followed); a FIFO, device, socket or folder is a one-line error
     (a reader would block on a FIFO or read a device forever). A missing file raises FileNotFoundError as before."""
-    mode = os.stat(path).st_mode
-    if not stat.S_ISREG(mode):
-        raise MinimaxError(f"cannot read {what + ' ' if what else ''}{path}: it is {_kind(mode)}, not a regular file")
+    _refuse_irregular(os.stat(path).st_mode, "read", f"{what + ' ' if what else ''}{path}")
     return Path(path)
 
 
@@ -82,10 +87,7 @@ def read_bytes(path: str | Path, what: str = "") -> bytes:
     """The bytes of a regular file, opened without blocking (a FIFO is refused, not waited on)."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise MinimaxError(f"cannot read {what + ' ' if what else ''}{path}: it is {_kind(mode)}, not a "
-                               "regular file")
+        _refuse_irregular(os.fstat(fd).st_mode, "read", f"{what + ' ' if what else ''}{path}")
         os.set_blocking(fd, True)
         chunks = []
         while chunk := os.read(fd, 1 << 20):
@@ -107,10 +109,11 @@ def open_append(path: str | Path, inside: str | Path):
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW, _file_mode())
     except OSError as e:  # a link or FIFO put there since the check (ELOOP, ENXIO)
         raise MinimaxError(f"cannot write {path}: {e.strerror or e}") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
+    try:
+        _refuse_irregular(os.fstat(fd).st_mode, "write", str(path))
+    except MinimaxError:
         os.close(fd)
-        raise MinimaxError(f"cannot write {path}: it is {_kind(mode)}, not a regular file")
+        raise
     os.set_blocking(fd, True)
     return os.fdopen(fd, "a", encoding="utf-8")
 

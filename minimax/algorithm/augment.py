@@ -33,26 +33,12 @@ from __future__ import annotations
 
 import torch
 
-from ..catalogue import AUGMENT_POLICIES
+from ..catalogue import parse_policies
 
 ADA_INTERVAL = 4  # D steps between adjustments of p (ADA's)
 ADA_IMAGES = 500_000  # real images for p to move by 1 (ADA's 500 kimg)
 TRANSLATION = 1 / 8  # of the side
 CUTOUT = 1 / 2  # of the side
-
-
-def parse_policies(text: str) -> tuple[str, ...]:
-    """'color,translation' -> ('color', 'translation'); 'none' -> (). Raises ValueError naming a bad policy."""
-    if text == "none":
-        return ()
-    names = tuple(n.strip() for n in text.split(","))
-    for n in names:
-        if n not in AUGMENT_POLICIES:
-            raise ValueError(f"unknown augmentation policy {n!r}; choose from {', '.join(AUGMENT_POLICIES)} "
-                             "(comma-separated) or 'none'")
-    if len(set(names)) != len(names):
-        raise ValueError(f"augmentation policy named twice in {text!r}")
-    return names
 
 
 def _uniform(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:  # one U[0, 1] per image, [m, 1, 1, 1]

@@ -64,6 +64,20 @@ def check_widths(widths: tuple[int, ...], size: int) -> None:
         raise ValueError(f"r3gan widths must be multiples of {GROUP_WIDTH // EXPANSION}, got {bad[0]}")
 
 
+def plan(size: int, widths: tuple[int, ...] | None, blocks: int) -> tuple[tuple[int, ...], int, int]:
+    """(widths per stage, the basis side s0, the network's number of residual blocks L) of one player."""
+    widths = tuple(widths or DEFAULT_WIDTHS[size])
+    check_widths(widths, size)
+    return widths, SIZES[size][0], blocks * len(widths)
+
+
+def one_hot(c: torch.Tensor | None, classes: int, like: torch.Tensor) -> torch.Tensor:
+    """e_c in ``like``'s dtype (the input of a conditional player's class embedding)."""
+    if c is None:
+        raise ValueError("this player is conditional: give the class labels c")
+    return F.one_hot(c, classes).to(like.dtype)
+
+
 def msr_init(layer: nn.Module, gain: float = 1.0) -> nn.Module:
     """W ~ N(0, gain²/fan_in) (He/MSR), biases 0; gain 0 gives a zero layer."""
     fan_in = layer.weight[0].numel()
@@ -182,10 +196,7 @@ class R3GANGenerator(nn.Module):
     def __init__(self, latent_dim: int, channels: int, size: int, widths: tuple[int, ...] | None = None,
                  blocks: int = 2, classes: int = 0):
         super().__init__()
-        widths = tuple(widths or DEFAULT_WIDTHS[size])
-        check_widths(widths, size)
-        s0, _ = SIZES[size]
-        total = blocks * len(widths)
+        widths, s0, total = plan(size, widths, blocks)
         self.classes = classes
         if classes:  # [z; E_G e_c], E_G: K → latent_dim (a linear map of the one-hot code)
             self.embed = msr_init(nn.Linear(classes, latent_dim, bias=False))
@@ -200,9 +211,7 @@ class R3GANGenerator(nn.Module):
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         z = z.flatten(1)
         if self.classes:
-            if c is None:
-                raise ValueError("this player is conditional: give the class labels c")
-            z = torch.cat([z, self.embed(F.one_hot(c, self.classes).to(z.dtype))], dim=1)
+            z = torch.cat([z, self.embed(one_hot(c, self.classes, z))], dim=1)
         return self.net(z)
 
 
@@ -214,10 +223,7 @@ class R3GANDiscriminator(nn.Module):
     def __init__(self, channels: int, size: int, widths: tuple[int, ...] | None = None, blocks: int = 2,
                  classes: int = 0, pack: int = 1):
         super().__init__()
-        widths = tuple(widths or DEFAULT_WIDTHS[size])
-        check_widths(widths, size)
-        s0, _ = SIZES[size]
-        total = blocks * len(widths)
+        widths, s0, total = plan(size, widths, blocks)
         self.classes, self.pack = classes, pack
         rev = widths[::-1]
         layers: list[nn.Module] = [conv(channels * pack, rev[0])]
@@ -234,9 +240,7 @@ class R3GANDiscriminator(nn.Module):
         h = self.net(x)
         if not self.classes:
             return h.view(x.shape[0])
-        if c is None:
-            raise ValueError("this player is conditional: give the class labels c")
-        return (h * self.embed(F.one_hot(c, self.classes).to(h.dtype))).sum(1)
+        return (h * self.embed(one_hot(c, self.classes, h))).sum(1)
 
 
 def parameter_count(latent_dim: int, channels: int, size: int, widths: tuple[int, ...], blocks: int,

@@ -150,7 +150,7 @@ def test_adaptive_augmentation_resumes_bitwise_mid_interval(tmp_path):
     from safetensors.torch import load_file
 
     from minimax.api import train
-    from tests.test_image_data import write_mnist
+    from test_image_data import write_mnist
 
     data = str(write_mnist(tmp_path / "m"))
 

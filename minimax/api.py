@@ -15,12 +15,13 @@ from .algorithm import distributed
 from .config import MAX_NOISE_SEED, MAX_STEPS, TrainConfig
 from .errors import MinimaxError
 from .evaluation import evaluate as _evaluate
+from .run.generator import Generator
+from .run.generator import load as _load
 from .run.loop import RunResult, train_run
 from .run.resources import check_sample_memory
 from .run.sampling import sample as _sample
-from .run.trained import load_trained
 
-__all__ = ["train", "sample", "evaluate"]
+__all__ = ["train", "sample", "evaluate", "load"]
 
 MAX_THREADS = 65536
 
@@ -80,7 +81,7 @@ def sample(run, n: int, classes: Sequence[int | str] | str | None = None, seed: 
     loaded players; with ``classes``, n of each class. Bounds as ``minimax sample``'s: n ≥ 1 and the arrays must fit
     in memory, seed in [0, 2^63 − 1]."""
     if isinstance(run, (str, Path)):
-        run = load_trained(run)
+        run = _load(run)
     elif not hasattr(run, "cfg"):
         raise MinimaxError(f"sample takes a run directory (a str or Path) or its loaded players, not "
                            f"{type(run).__name__}")
@@ -94,6 +95,18 @@ def sample(run, n: int, classes: Sequence[int | str] | str | None = None, seed: 
     return _sample(run, n, classes, seed)
 
 
+def load(run: str | Path, weights: str = "auto", checkpoint: str | Path | None = None,
+         device: str | torch.device | None = None) -> Generator:
+    """The trained generator of a run directory, an ``nn.Module`` in data space
+    (:class:`minimax.run.generator.Generator`): ``G(z)`` (``G(z, c)``), ``G.sample(n, seed=...)``, ``G.noise(n)``,
+    ``G.to(device)``, ``G.prior``, ``G.latent_dim``, ``G.class_names``. ``weights``: 'auto' (the run's weight
+    average when it kept one, else G), 'average' or 'raw'. An image run needs no training images."""
+    _run_dir("run", run)
+    if checkpoint is not None and not isinstance(checkpoint, (str, Path)):
+        raise MinimaxError(f"checkpoint must be a file path (a str or Path), got {type(checkpoint).__name__}")
+    return _load(run, weights, checkpoint, device)
+
+
 def evaluate(run: str | Path | None, metric: str, *, write: bool = True, force: bool = False, **options) -> dict:
     """Score a run with ``metric`` (:func:`minimax.evaluation.evaluate`): ``write`` and ``force`` are booleans,
     ``n`` and ``seed`` integers (a 10.7 is refused, not truncated), as ``minimax eval`` takes them."""
@@ -103,7 +116,7 @@ def evaluate(run: str | Path | None, metric: str, *, write: bool = True, force: 
         _run_dir("run", run)
     if not isinstance(metric, str):
         raise MinimaxError(f"metric must be a name (str), got {type(metric).__name__}")
-    for name in ("n", "seed", "subsets", "subset_size", "splits"):
-        if options.get(name) is not None:
+    for name in ("n", "seed", "subsets", "subset_size", "splits", "image_size"):
+        if options.get(name) is not None and not (name == "subset_size" and options[name] == "auto"):
             _integer(name, options[name], 0 if name == "seed" else 1, MAX_NOISE_SEED if name == "seed" else None)
     return _evaluate(run, metric, write=write, force=force, **options)

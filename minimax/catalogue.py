@@ -138,8 +138,10 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            (("FID", "{fid:.2f} (N = {p[n_samples]} samples, {p[features]} features)"),), features=True, reference=True),
     Metric("kid", "Kernel Inception Distance: unbiased MMD^2 (cubic kernel), mean ± std over subsets", IMAGE_SETS,
            ("kid",), (("KID", "{kid:.5f} ± {kid_std:.5f} (N = {p[n_samples]} samples, {p[features]} features)"),),
-           features=True, reference=True, options=(("--subsets", "100", "number of subsets"),
-                                                   ("--subset-size", "1000", "samples per subset"))),
+           features=True, reference=True,
+           options=(("--subsets", "100", "number of subsets"),
+                    ("--subset-size", "auto", "samples per subset; auto: 1000, or the smaller set's size when it has "
+                                              "fewer images (said in the record)"))),
     Metric("pr", "precision, recall, density and coverage (k-NN manifolds, k = 3)", IMAGE_SETS,
            ("precision", "recall", "density", "coverage"),
            (("precision, recall", "{precision:.3f}, {recall:.3f} (density {density:.3f}, coverage {coverage:.3f}; "

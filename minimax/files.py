@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -147,9 +148,7 @@ def json_record(record: dict) -> bytes:
 
 def _file_mode() -> int:
     """0o666 less the process umask: the mode open() would have given a new file."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+    return 0o666 & ~_umask()
 
 
 def atomic_write_bytes(path: Path, data: bytes, inside: str | Path | None = None) -> None:
@@ -192,3 +191,55 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def new_folder(path: str | Path, flag: str = "") -> Path:
+    """``path`` if a folder of files may be written there: new, or an empty folder (not a link), its parent
+    existing; else a one-line error naming ``flag``."""
+    shown = f"{flag} {path}" if flag else str(path)
+    path = Path(path)
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as e:
+        raise MinimaxError(f"cannot write {shown}: {e.strerror or e}") from None
+    if mode is not None and not stat.S_ISDIR(mode):
+        raise MinimaxError(f"cannot write {shown}: it is {_kind(mode) if not stat.S_ISREG(mode) else 'a file'}; "
+                           "give a new folder")
+    if mode is not None and any(os.scandir(path)):
+        raise MinimaxError(f"cannot write {shown}: the folder is not empty; give a new or empty folder")
+    if not path.absolute().parent.is_dir():
+        raise MinimaxError(f"cannot write {shown}: folder {path.absolute().parent} does not exist")
+    return path
+
+
+def atomic_write_folder(path: str | Path, files, flag: str = "") -> int:
+    """Write ``files`` (pairs of a relative name, ``a/b.png`` at most one folder deep, and its bytes; made lazily)
+    as the folder ``path`` (:func:`new_folder`), all at once: they are written into a hidden folder beside it,
+    which is then renamed to ``path``, so ``path`` holds every file or none. Returns the number of files."""
+    path = new_folder(path, flag).absolute()
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    count = 0
+    try:
+        for name, data in files:
+            target = tmp / name
+            target.parent.mkdir(exist_ok=True)
+            with open(target, "xb") as f:
+                f.write(data)
+            count += 1
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; a folder mkdir would have made
+        if path.exists():
+            path.rmdir()  # (empty, checked above)
+        os.rename(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(path.parent)
+    return count
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -148,9 +148,9 @@ def test_adaptive_augmentation_resumes_bitwise_mid_interval(tmp_path):
     """A run stopped after 6 D steps (two pending of ADA's interval of 4) and resumed equals the straight run:
     checkpoint tensors, p in the log, every record."""
     from safetensors.torch import load_file
+    from test_image_data import write_mnist
 
     from minimax.api import train
-    from test_image_data import write_mnist
 
     data = str(write_mnist(tmp_path / "m"))
 

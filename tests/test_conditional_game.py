@@ -154,13 +154,17 @@ def test_dcgan_projection_on_a_folder_resumes_bitwise_and_samples_by_class(tmp_p
                  "--out", str(tmp_path / "s.npy")]) == 0
     assert "one row per class: owls, cats" in capsys.readouterr().out
     assert np.load(tmp_path / "s.npy").shape == (6, 784)
-    assert Image.open(tmp_path / "g.png").size == (3 * 30 + 2, 2 * 30 + 2)
+    w, h = Image.open(tmp_path / "g.png").size  # the grid, and the class names in a margin on its left
+    assert h == 2 * 30 + 2 and w > 3 * 30 + 2
     x = sample(tmp_path / "a", 2, classes=["dogs"])
     assert x.shape == (2, 1, 28, 28) and 0 <= float(x.min()) and float(x.max()) <= 1
-    # a folder whose classes changed since the run was trained is refused (it would relabel the classes)
+    # a folder whose classes changed since the run was trained: sampling reads the run's data card (its classes as
+    # trained); training on is refused (the new folder would relabel the classes)
     (data / "ants").mkdir()
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(data / "ants" / "0.png")
-    assert main(["sample", str(tmp_path / "a"), "--n", "2", "--out", str(tmp_path / "t.npy")]) == 2
+    assert main(["sample", str(tmp_path / "a"), "--n", "2", "--class", "owls", "--out", str(tmp_path / "t.npy")]) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(tmp_path / "a"), "--steps", "5", "--no-plots"]) == 2
     assert "the run's classes are cats, dogs, owls" in capsys.readouterr().err
 
 

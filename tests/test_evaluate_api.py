@@ -99,7 +99,8 @@ def test_kid_with_a_subset_larger_than_the_sets_is_refused_before_any_feature(mn
     from minimax.evaluation import job
 
     monkeypatch.setattr(job.Features, "__init__", lambda *a, **k: pytest.fail("features computed first"))
-    assert main(["eval", "kid", str(run), "--data-dir", str(data), "--cache-dir", str(cache), "--n", "30"]) == 2
+    assert main(["eval", "kid", str(run), "--data-dir", str(data), "--cache-dir", str(cache), "--n", "30",
+                 "--subset-size", "1000"]) == 2
     assert "subset" in capsys.readouterr().err
 
 

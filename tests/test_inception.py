@@ -148,7 +148,8 @@ def test_fid_refuses_fewer_samples_than_the_feature_dimension(tmp_path, capsys):
     data = write_mnist(tmp_path / "mnist", n_train=40, n_test=12)
     code = main(["eval", "fid", "--real", "--data-dir", str(data), "--features", "inception", "--inception-weights",
                  str(weights), "--n", "40"])
-    one_line(code, capsys.readouterr().err, "--n 40 is below the feature dimension 2048")
+    one_line(code, capsys.readouterr().err,
+             "N = 40 samples (--n, or the images of --fake-dir) is below the feature dimension 2048")
 
 
 def test_fabricated_weights_give_features_that_depend_on_the_image(tmp_path):

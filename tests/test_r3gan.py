@@ -112,8 +112,9 @@ def test_cifar10_preset_size():
 
 
 def test_configuration_refuses_what_r3gan_cannot_build(tmp_path):
-    from minimax.run.setup import build_trainer
     from test_image_data import write_mnist
+
+    from minimax.run.setup import build_trainer
 
     data = str(write_mnist(tmp_path / "m"))
     with pytest.raises(MinimaxError, match="3 stages"):

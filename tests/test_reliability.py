@@ -275,10 +275,10 @@ def test_sixteen_bit_greyscale_pngs_are_scaled_not_clipped(tmp_path):
 
 # --- 12. refusals before work; what --class means -------------------------------------------------
 @pytest.mark.parametrize("args,needle", [
-    (["fid", "--n", "1"], "--n 1 is below the feature dimension 128"),
-    (["pr", "--n", "3"], "precision and recall need more than k = 3 samples"),
+    (["fid", "--n", "1"], "N = 1 samples (--n, or the images of --fake-dir) is below the feature dimension 128"),
+    (["pr", "--n", "3"], "N = 3 samples: precision and recall need more than k = 3 samples"),
     (["kid", "--n", "2000", "--subset-size", "100000"], "KID subset size 100000 is larger than the 2000"),
-    (["is", "--n", "5"], "--n 5 is below --splits 10"),
+    (["is", "--n", "5"], "N = 5 samples is fewer than --splits 10"),
     (["fid", "--cache-dir", "FILE"], "--cache-dir"),
 ])
 def test_eval_refusals_come_before_any_run_is_loaded(tmp_path, run, capsys, monkeypatch, args, needle):

@@ -12,8 +12,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     opts = EvalOptions(metric=args.metric, data_dir=args.data_dir, n=args.n, seed=args.seed, real=args.real,
                        dataset=args.dataset, cache_dir=args.cache_dir, quiet=False,
-                       **{k: getattr(args, k) for k in ("features", "inception_weights", "real_dir", "subsets",
-                                                         "subset_size", "splits", "every_checkpoint")
+                       **{k: getattr(args, k) for k in ("features", "inception_weights", "real_dir", "fake_dir",
+                                                         "image_size", "record", "subsets", "subset_size", "splits",
+                                                         "every_checkpoint")
                           if hasattr(args, k)})
     rows = evaluate_runs(args.run_dirs, opts, force=args.force)
     if len(rows) > 1:
@@ -31,7 +32,9 @@ def add_parser(sub) -> None:
         datasets = entry.datasets
         p = esub.add_parser(metric, help=entry.help)
         p.add_argument("run_dirs", nargs="*", metavar="RUN_DIR", help="run directories (none with --real)")
-        p.add_argument("--data-dir", required=True, help="folder with the dataset's files")
+        p.add_argument("--data-dir", default=None, help="folder with the dataset's files (needed for the test split, "
+                                                        "the classifier features and --real; not with --real-dir and "
+                                                        "Inception features, nor with --fake-dir)")
         p.add_argument("--n", default=None, help=f"samples to draw (default: {entry.default_n})")
         p.add_argument("--seed", default="0", help="seed of the noise (default: 0)")
         p.add_argument("--real", action="store_true", help="score real training images instead (the metric's "
@@ -44,10 +47,10 @@ def add_parser(sub) -> None:
         p.add_argument("--cache-dir", help="where the feature classifier is cached "
                                            "(default: $MINIMAX_CACHE or ~/.cache/minimax)")
         if entry.features:
-            p.add_argument("--features", choices=("classifier", "inception"),
-                           default=entry.default_features,
+            p.add_argument("--features", choices=("classifier", "inception"), default=None,
                            help="feature network: the dataset's classifier (MNIST-style sets) or the FID "
-                                "Inception-v3 (needs its weights file; never downloaded)")
+                                "Inception-v3 (needs its weights file; never downloaded) (default: "
+                                f"{entry.default_features}; inception with --real-dir or --fake-dir)")
             p.add_argument("--inception-weights", metavar="FILE", default=None,
                            help="pt_inception-2015-12-05-6726825d.pth (default: the torch hub cache)")
         if entry.reference:
@@ -55,6 +58,16 @@ def add_parser(sub) -> None:
                            help="compare with every image under DIR (read as a training folder: centre crop, "
                                 "resized to the run's side) instead of the test split (a folder run: its training "
                                 "folder); needs --features inception; its features are cached by content")
+        if entry.features:
+            p.add_argument("--fake-dir", metavar="DIR", default=None,
+                           help="score the images under DIR instead of a run's samples (no run; with --real-dir as "
+                                "the reference; Inception features); both folders are read at --image-size")
+            p.add_argument("--image-size", metavar="S", default=None,
+                           help="--fake-dir: the side both folders are centre-cropped and resized to (default: the "
+                                "side the images of --fake-dir share)")
+            p.add_argument("--record", metavar="FILE", default=None,
+                           help="--fake-dir: write the scores and their protocol record here (default: "
+                                "DIR.<metric>.json beside the folder)")
         for flag, default, help_ in entry.options:  # the metric's own: a default, or None for a switch
             if default is None:
                 p.add_argument(flag, action="store_true", help=help_)

@@ -12,15 +12,18 @@ from ..errors import MinimaxError
 from ..files import atomic_write_bytes
 from ..run.rundir import load_run_config, output_file
 
+FORMATS = ("npy", "png")
+MAX_SCALE = 16  # (minimax.viz.grids.MAX_SCALE; kept here so that --help loads no image library)
+
 
 def _sampler_file(suffix: str):
     return lambda name: name.startswith("sample") and name.endswith(suffix)
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    from ..run.generator import WEIGHTS, load
     from ..run.resources import check_sample_memory
-    from ..run.sampling import class_indices, sample
-    from ..run.trained import load_trained
+    from ..run.sampling import class_indices
     from ..viz.grids import save_image_grid
 
     seed = noise_seed(args.seed)
@@ -29,32 +32,86 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise MinimaxError("--class needs class names or indices (or 'all')")
     classes = class_indices(args.classes, cfg.class_names, cfg.condition != "none") if args.classes else None
     images = cfg.dataset in IMAGE_DATASETS
-    for flag, given in (("--grid", args.grid), ("--gif", args.gif)):
+    for flag, given in (("--grid", args.grid), ("--gif", args.gif), ("--format png", args.format == "png")):
         if given and not images:
             raise MinimaxError(f"{flag} needs an image dataset; this run's data are vectors")
+    if args.format not in FORMATS:
+        raise MinimaxError(f"--format must be one of {', '.join(FORMATS)}, got {args.format!r}")
+    if args.weights not in WEIGHTS:
+        raise MinimaxError(f"--weights must be one of {', '.join(WEIGHTS)}, got {args.weights!r}")
+    args.scale = _scale(args.scale)
     if args.interpolate is not None:
         return _interpolate(args, cfg, classes, seed, images)
     for flag in ("gif", "points", "path"):
         if getattr(args, flag) is not None:
             raise MinimaxError(f"--{flag} draws paths: give --interpolate N with it")
     n = positive_int(args.n if args.n is not None else 1000, "--n")
+    which = "-class" + args.classes.replace(",", "_") if args.classes else ""
+    if args.format == "png":
+        return _sample_png(args, cfg, classes, n, seed, which)
     if not args.out and not args.grid:  # the default: an array in the run directory, named by what it holds
-        which = "-class" + args.classes.replace(",", "_") if args.classes else ""
         args.out = str(Path(args.run_dir) / f"sample-n{n}-seed{seed}{which}.npy")
     # new files or regular files; in a run directory only the sampler's own (sample*.npy, sample*.png)
     out, grid, _ = _outputs(args)
 
-    run = load_trained(args.run_dir)
-    check_sample_memory(n * len(classes or [0]), run.data.shape, "--n")
-    x = sample(run, n, classes, seed)
+    G = load(args.run_dir, args.weights)
+    check_sample_memory(n * len(classes or [0]), G.shape, "--n")
+    x = G.sample(n, seed, classes).cpu()
     if args.out:
         flat = _write_array(x, out, args.out)
         per = f" ({n} of each of classes {', '.join(map(str, classes))}, in that order)" if classes else ""
         print(f"wrote {len(flat)} samples of dimension {flat.shape[1]} to {args.out}{per}")
     if args.grid:
-        save_image_grid(x.numpy(), grid, cols=n if classes else None)
-        rows = f" (one row per class: {', '.join(cfg.class_names[c] for c in classes)})" if classes else ""
+        names = [cfg.class_names[c] for c in classes] if classes else None
+        save_image_grid(x.numpy(), grid, cols=n if classes else None, scale=args.scale, row_labels=names)
+        rows = f" (one row per class: {', '.join(names)})" if classes else ""
         print(f"wrote a grid of {len(x)} images to {args.grid}{rows}")
+    return 0
+
+
+def _scale(raw) -> int:
+    scale = positive_int(raw if raw is not None else 1, "--scale")
+    if scale > MAX_SCALE:
+        raise MinimaxError(f"--scale must be at most {MAX_SCALE}, got {scale}")
+    return scale
+
+
+def _sample_png(args: argparse.Namespace, cfg, classes, n: int, seed: int, which: str) -> int:
+    """``--format png``: N numbered PNG files in the folder --out (new or empty; written whole or not at all);
+    a conditional run's in one sub-folder per class (named by the class), numbered across the folders."""
+    import numpy as np
+    import torch
+
+    from ..files import atomic_write_folder, new_folder
+    from ..run.generator import load
+    from ..run.resources import check_sample_memory
+    from ..viz.grids import image_png
+
+    for flag in ("grid", "gif"):
+        if getattr(args, flag):
+            raise MinimaxError(f"--{flag} and --format png: write the PNG files and the {flag} in two calls")
+    out = args.out or str(Path(args.run_dir) / f"sample-n{n}-seed{seed}{which}-png")
+    new_folder(out, "--out")
+    G = load(args.run_dir, args.weights)
+    check_sample_memory(n * len(classes or [0]), G.shape, "--n")
+    if classes:
+        x, c = G.sample(n, seed, classes).cpu(), torch.tensor(classes).repeat_interleave(n)
+    elif G.conditional:
+        x, c = (t.cpu() for t in G.sample_labelled(n, seed))
+    else:
+        x, c = G.sample(n, seed).cpu(), None
+    x = x.numpy()
+    digits = max(6, len(str(len(x) - 1)))
+    names = None if c is None else [cfg.class_names[int(k)] for k in c]
+
+    def files():
+        for i in range(len(x)):
+            name = f"{i:0{digits}d}.png"
+            yield (name if names is None else f"{names[i]}/{name}"), image_png(x[i])
+
+    written = atomic_write_folder(out, files(), "--out")
+    per = "" if names is None else f" in {len(set(names))} class folders"
+    print(f"wrote {written} PNG images of {'x'.join(map(str, np.shape(x)[2:]))} pixels to {out}{per}")
     return 0
 
 
@@ -91,9 +148,9 @@ def _write_array(x, path: Path, shown: str):
 def _interpolate(args: argparse.Namespace, cfg, classes, seed: int, images: bool) -> int:
     """``--interpolate N``: G along N noise paths of --points points each (minimax.run.sampling.interpolate)."""
     from ..data.prior import path_kind
+    from ..run.generator import load
     from ..run.resources import check_sample_memory
     from ..run.sampling import interpolate
-    from ..run.trained import load_trained
     from ..viz.grids import animation_gif, save_image_grid
 
     if args.n is not None:
@@ -111,19 +168,23 @@ def _interpolate(args: argparse.Namespace, cfg, classes, seed: int, images: bool
             args.grid = str(Path(args.run_dir) / f"{name}.png")
         else:
             args.out = str(Path(args.run_dir) / f"{name}.npy")
+    if args.format == "png":
+        raise MinimaxError("--format png writes --n samples; --interpolate writes a strip per path (--grid) or a GIF")
     out, grid, gif = _outputs(args)
-    run = load_trained(args.run_dir)
-    check_sample_memory(paths * points, run.data.shape, "--interpolate × --points")
-    x = interpolate(run, paths, points, path, seed, classes)  # [paths, points, ...]
+    G = load(args.run_dir, args.weights)
+    check_sample_memory(paths * points, G.shape, "--interpolate × --points")
+    x = interpolate(G, paths, points, path, seed, classes)  # [paths, points, ...]
     what = f"{paths} {path_kind(path, cfg.prior)} paths of {points} points"
     if args.out:
         _write_array(x.reshape(paths * points, *x.shape[2:]), out, args.out)
         print(f"wrote {what} to {args.out} (path after path, {paths * points} rows)")
     if args.grid:
-        save_image_grid(x.reshape(paths * points, *x.shape[2:]).numpy(), grid, cols=points)
+        names = [cfg.class_names[classes[i % len(classes)]] for i in range(paths)] if classes else None
+        save_image_grid(x.reshape(paths * points, *x.shape[2:]).numpy(), grid, cols=points, scale=args.scale,
+                        row_labels=names)
         print(f"wrote {what} to {args.grid} (one row per path)")
     if args.gif:
-        _write(gif, animation_gif(x.transpose(0, 1).numpy()), args.gif)
+        _write(gif, animation_gif(x.transpose(0, 1).numpy(), scale=args.scale), args.gif)
         print(f"wrote {what} to {args.gif} (one frame per point, every path in each frame, forth and back)")
     return 0
 
@@ -133,8 +194,18 @@ def add_parser(sub) -> None:
     s.add_argument("run_dir", help="a run directory written by 'minimax train'")
     s.add_argument("--n", default=None, help="number of samples (default: 1000)")
     s.add_argument("--out", help="write the samples as a float32 .npy array of shape (N, features) (default, without "
-                                 "--grid: RUN_DIR/sample-nN-seedS.npy)")
-    s.add_argument("--grid", help="write the samples as a PNG image grid (image datasets)")
+                                 "--grid: RUN_DIR/sample-nN-seedS.npy); with --format png, the folder of PNG files "
+                                 "(new or empty; default RUN_DIR/sample-nN-seedS-png)")
+    s.add_argument("--format", default="npy",
+                   help="'npy' (one array) or 'png' (image datasets: N numbered PNG files in the folder --out, a "
+                        "conditional run's in one sub-folder per class) (default: npy)")
+    s.add_argument("--grid", help="write the samples as a PNG image grid (image datasets; with --class, one row per "
+                                  "class, labelled)")
+    s.add_argument("--scale", default=None, help=f"--grid and --gif: draw each pixel as an SxS block, S up to "
+                                                 f"{MAX_SCALE} (default: 1)")
+    s.add_argument("--weights", default="auto",
+                   help="which weights of G: 'average' (the weight average the run kept), 'raw' (G's own) or 'auto' "
+                        "(the average when the run kept one) (default: auto)")
     # (outputs: a new file or a regular one; inside a run directory only new names or the sampler's sample*.npy/png)
     s.add_argument("--seed", default="0", help="seed of the noise (default: 0)")
     s.add_argument("--interpolate", metavar="N", default=None,

@@ -102,10 +102,16 @@ class ImageData:
         return labels[torch.randint(len(labels), (m,), generator=generator, device=generator.device)]
 
     def to_data_space(self, x: torch.Tensor) -> torch.Tensor:
-        """Model outputs -> pixels in [0, 1]."""
-        if self.g_output == "tanh":
-            x = (x + 1) / 2
-        return x.clamp(0, 1)
+        """Model outputs -> pixels in [0, 1] (:func:`model_to_pixels`)."""
+        return model_to_pixels(x, self.g_output)
+
+
+def model_to_pixels(x: torch.Tensor, g_output: str) -> torch.Tensor:
+    """G's outputs -> pixels in [0, 1]: (x + 1)/2 for a tanh generator's [-1, 1], x for a sigmoid's [0, 1];
+    clipped to [0, 1] (a generator without a squashing output, R3GAN's, may leave the range)."""
+    if g_output == "tanh":
+        x = (x + 1) / 2
+    return x.clamp(0, 1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -224,6 +230,31 @@ def eight_bit(im: Image.Image) -> Image.Image:
     a = np.asarray(im).astype(np.float64)
     top = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
     return Image.fromarray(np.clip(np.round(a * (255.0 / top)), 0, 255).astype(np.uint8), "L")
+
+
+def shared_side(data_dir, flag: str) -> int:
+    """The side of the square every image under ``data_dir`` is centre-cropped to (the smaller of its width and
+    height), read from the files' headers; a one-line error when they differ (then the side must be given)."""
+    d = Path(data_dir)
+    if not d.is_dir():
+        raise MinimaxError(f"{flag} {d} is not a folder of images")
+    sides = set()
+    for p in sorted(p for p in d.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()):
+        try:
+            with Image.open(p) as im:
+                sides.add(min(im.size))
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError,
+                struct.error, EOFError) as e:
+            raise MinimaxError(f"cannot read image {p}: {type(e).__name__}: {e}"[:300]) from None
+        if len(sides) > 1:
+            raise MinimaxError(f"the images in {flag} {d} have different sides ({', '.join(map(str, sorted(sides)))} "
+                               "px, and maybe more): give --image-size")
+    if not sides:
+        raise MinimaxError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found in {d}")
+    side = sides.pop()
+    if not 4 <= side <= 1024:
+        raise MinimaxError(f"the images in {flag} {d} are {side} px; give --image-size (4 to 1024)")
+    return side
 
 
 def image_folder(data_dir, device, output: str, size: int) -> ImageData:

@@ -31,7 +31,16 @@ import torch
 from ..catalogue import METRICS
 from ..config import noise_seed
 from ..errors import MinimaxError
-from ..files import atomic_write_bytes, json_record, open_append, own_file, read_bytes, read_text, strict_json
+from ..files import (
+    atomic_write_bytes,
+    json_record,
+    open_append,
+    own_file,
+    read_bytes,
+    read_text,
+    strict_json,
+    writable_file,
+)
 from ..run.rundir import load_run_config
 from .job import PROTOCOL_FIELDS, Runner, default_n, generator_weights, sample_count
 from .options import EvalOptions
@@ -64,8 +73,15 @@ def evaluate_runs(runs: list[str | Path], opts: EvalOptions, write: bool = True,
         raise MinimaxError("--real scores real images: give at most one run directory (for its dataset)")
     if opts.dataset is None:
         opts.dataset = METRICS[opts.metric].datasets[0]
-    if opts.features is None:
-        opts.features = METRICS[opts.metric].default_features
+    if opts.features is None:  # (a folder of images is compared in Inception's features)
+        folders = opts.fake_dir is not None or opts.real_dir is not None
+        opts.features = "inception" if folders and METRICS[opts.metric].features else \
+            METRICS[opts.metric].default_features
+    record = None
+    if opts.fake_dir is not None:
+        if runs != [None] or opts.real:
+            raise MinimaxError("--fake-dir scores a folder's images: give no run directory and no --real")
+        record = folder_record_path(opts)
     preflight(opts)
     writing = [run for run in runs if run is not None and not opts.real and write]
     for run in writing:
@@ -76,6 +92,9 @@ def evaluate_runs(runs: list[str | Path], opts: EvalOptions, write: bool = True,
         check_finite(opts.metric, result, run)
         if run in writing:
             write_record(run, opts.metric, result)
+        if record is not None:
+            atomic_write_bytes(record, json_record(result))
+            opts.say(f"wrote the record to {record}")
         rows.append((str(run) if run is not None else "real", result))
     return rows
 
@@ -111,12 +130,31 @@ def check_replaceable(run: str | Path, opts: EvalOptions, force: bool) -> None:
                            f"to replace it (the old record is kept in {history_path(run, opts.metric)})")
 
 
+def folder_record_path(opts: EvalOptions) -> Path:
+    """Where --fake-dir's record goes: --record, else ``<fake_dir>.<metric>.json`` beside the folder; a new file or
+    an earlier minimax record (any other file there is refused, not replaced)."""
+    given = opts.record if opts.record is not None else str(Path(opts.fake_dir).absolute()).rstrip("/") + \
+        f".{opts.metric}.json"
+    flag = "--record" if opts.record is not None else "the record"
+    path = writable_file(given, flag)
+    if path.exists():
+        try:
+            ours = "protocol" in json.loads(read_text(path))
+        except (OSError, UnicodeDecodeError, ValueError, TypeError, RecursionError):
+            ours = False
+        if not ours:
+            raise MinimaxError(f"{flag} {given} exists and is not a minimax evaluation record; give --record FILE")
+    return path
+
+
 def preflight(opts: EvalOptions) -> None:
     """Every refusal that needs only the options, before any run, data or network is loaded: --real-dir, the
     cache folder, then the metric's own (its module's ``check(opts, n)``: N against what it needs, KID's
     subsets, IS's splits). The runners rely on it (evaluate_runs calls it before any runner); what needs the
     data (KID's subset against the reference set) stays in the runner."""
-    n = sample_count(opts)
+    if opts.fake_dir is not None:
+        check_folder_options(opts)
+    n = None if opts.fake_dir is not None else sample_count(opts)
     if opts.real_dir is not None:
         if opts.metric not in REFERENCE_METRICS:
             raise MinimaxError(f"--real-dir is the reference set of {', '.join(REFERENCE_METRICS)}; eval {opts.metric} "
@@ -132,8 +170,25 @@ def preflight(opts: EvalOptions) -> None:
         if cache.exists() and not cache.is_dir():
             raise MinimaxError(f"--cache-dir {cache} is not a folder")
     check = getattr(RUNNERS[opts.metric], "check", None)
-    if check is not None:
+    if check is not None and n is not None:  # (--fake-dir: once the folder's N is known, in folder_job)
         check(opts, n)
+
+
+def check_folder_options(opts: EvalOptions) -> None:
+    """--fake-dir: a folder of images, scored with Inception features against --real-dir (IS needs no reference);
+    N is the folder's, so no --n."""
+    if opts.metric not in FEATURE_METRICS:
+        raise MinimaxError(f"--fake-dir scores images with {', '.join(FEATURE_METRICS)}; eval {opts.metric} "
+                           "needs a run")
+    if not str(opts.fake_dir).strip() or not Path(opts.fake_dir).is_dir():
+        raise MinimaxError(f"--fake-dir {opts.fake_dir!r} is not a folder of images")
+    if opts.features != "inception":
+        raise MinimaxError("--fake-dir needs --features inception (the classifier features belong to the MNIST-style "
+                           "sets' runs)")
+    if opts.metric in REFERENCE_METRICS and opts.real_dir is None:
+        raise MinimaxError(f"eval {opts.metric} --fake-dir needs --real-dir, the folder of real images to compare with")
+    if opts.n is not None:
+        raise MinimaxError("--fake-dir scores every image in the folder: drop --n")
 
 
 def check_finite(metric: str, result: dict, run) -> None:

@@ -17,8 +17,9 @@ def check(opts: EvalOptions, n: int) -> None:
     """N below the feature dimension makes the samples' covariance singular."""
     dim = feature_dim(opts)
     if n < dim:
-        raise MinimaxError(f"--n {n} is below the feature dimension {dim}: the covariance of the samples would be "
-                           f"singular and the FID meaningless; use --n {dim} or more (10000 is usual)")
+        raise MinimaxError(f"N = {n} samples (--n, or the images of --fake-dir) is below the feature dimension {dim}: "
+                           "the covariance of the samples would be singular and the FID meaningless; score "
+                           f"{dim} or more (10000 is usual), or use eval kid, which suits small sets")
 
 
 def run(opts: EvalOptions, run_dir: str | None) -> dict:

@@ -19,7 +19,7 @@ def check(opts: EvalOptions, n: int) -> None:
     if opts.features != "inception":
         raise MinimaxError("the Inception Score is defined on the Inception network: pass --features inception")
     if n < positive_int(opts.splits, "--splits"):
-        raise MinimaxError(f"--n {n} is below --splits {opts.splits}")
+        raise MinimaxError(f"N = {n} samples is fewer than --splits {opts.splits}")
 
 
 def run(opts: EvalOptions, run_dir: str | None) -> dict:

@@ -5,6 +5,7 @@ protocol record each score is written with. One metric's runner is one module be
 from __future__ import annotations
 
 import datetime
+import importlib
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -14,6 +15,7 @@ from .._version import __version__
 from ..catalogue import IMAGE_SETS, METRICS, MNIST_FAMILY, STACKED
 from ..config import TrainConfig, noise_seed, positive_int
 from ..data import load_dataset
+from ..data.images import image_folder, shared_side
 from ..errors import MinimaxError
 from ..metrics import classifier
 from ..metrics.inception import FEATURE_DIM, inception_outputs, load_inception
@@ -22,7 +24,7 @@ from ..run.rundir import load_run_config
 from ..run.sampling import generate
 from ..run.trained import Trained, load_trained
 from .options import EvalOptions
-from .reference import reference_features, reference_set
+from .reference import RESIZE, Reference, reference_features, reference_set
 
 MAX_EVAL_SAMPLES = 10**6
 
@@ -49,6 +51,7 @@ class Job:
     n: int
     seed: int
     _real: object = None  # the training set, loaded once: --real's samples, a folder or Stacked MNIST reference
+    fake: object = None  # with --fake-dir: the folder's images, scored instead of a run's samples
 
     def real_data(self):
         if self._real is None:
@@ -57,6 +60,8 @@ class Job:
 
     def samples(self) -> tuple[torch.Tensor, str]:
         """N samples in [0, 1], flattened: the run's generator's, or real training images with --real."""
+        if self.fake is not None:
+            return self.fake.pixels(), f"{len(self.fake)} images of {self.opts.fake_dir}"
         check_sample_memory(self.n, self.shape, "--n")
         if self.players is None:
             data = self.real_data()
@@ -67,8 +72,15 @@ class Job:
         x = generate(self.players, self.n, seed=self.seed).reshape(self.n, -1).cpu().float()
         return x, f"{self.n} samples of {self.run_dir} (step {self.players.step})"
 
+    def scored(self) -> dict:
+        """--fake-dir: the folder scored, as a reference folder is recorded (its SHA-256 included)."""
+        return Reference(self.fake.pixels(), self.shape, {"folder": str(self.opts.fake_dir), "size": len(self.fake),
+                                                          "side": self.shape[-1], "resize": RESIZE}).record
+
     @property
     def shape(self) -> tuple[int, ...]:
+        if self.fake is not None:
+            return tuple(self.fake.shape)
         return tuple((self.players.data if self.players is not None else self.real_data()).shape)
 
     def protocol(self, source: str, reference: dict | None, network: dict | None, **extra) -> dict:
@@ -76,7 +88,8 @@ class Job:
                 "step": None if self.players is None else self.players.step, "source": source, "n_samples": self.n,
                 "noise_seed": None if self.players is None else self.seed, "reference": reference,
                 "feature_network": network, "features": self.opts.features,
-                "generator_weights": None if self.players is None else generator_weights(self.cfg), **extra,
+                "generator_weights": None if self.players is None else generator_weights(self.cfg),
+                **({} if self.fake is None else {"scored": self.scored()}), **extra,
                 "evaluated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
@@ -84,17 +97,20 @@ class Job:
 PROTOCOL_FIELDS = {
     "metric": "the metric's name",
     "minimax_version": "the minimax that measured it",
-    "run": "the run directory (null: real images scored with --real)",
+    "run": "the run directory (null: real images scored with --real, or a folder's with --fake-dir)",
     "step": "the step of the checkpoint whose generator was sampled",
-    "source": "what was scored, in words (N samples of RUN at step S, or N real training images)",
+    "source": "what was scored, in words (N samples of RUN at step S, N real training images, or N images of a "
+              "folder)",
     "n_samples": "N, the number of samples scored",
     "noise_seed": "the seed of the noise the samples were drawn with",
     "generator_weights": "which weights of G were sampled: its own, an exponential or a uniform average",
+    "scored": "with --fake-dir: the folder scored, its size, side, resize and the SHA-256 of its pixels",
     "reference": "what the samples were compared with: the split and its size, or a folder (--real-dir) with its "
                  "side, resize and the SHA-256 of its pixels; null for IS",
     "features": "the feature network asked for: 'classifier' or 'inception'",
     "feature_network": "the network used: its name, weights file and SHA-256, or the classifier's test accuracy",
     "subsets": "KID: the number of subsets", "subset_size": "KID: samples per subset",
+    "subset_size_note": "KID: why the subset is below 1,000 (the default lowered to a set's size)",
     "splits": "IS: the number of splits",
     "evaluated": "when, UTC (ISO 8601)",
 }
@@ -108,10 +124,25 @@ def generator_weights(cfg: TrainConfig) -> str:
     return "G's own weights (no average kept)"
 
 
+def folder_job(opts: EvalOptions) -> Job:
+    """--fake-dir: the folder's images (centre-cropped and resized to --image-size, default the side they
+    share, as a training folder is read) are what is scored; no run, no noise."""
+    side = positive_int(opts.image_size, "--image-size") if opts.image_size is not None else \
+        shared_side(opts.fake_dir, "--fake-dir")
+    fake = image_folder(opts.fake_dir, "cpu", "tanh", side)
+    check = getattr(importlib.import_module(METRICS[opts.metric].module), "check", None)
+    if check is not None:  # (the metric's N-checks, now that N is known)
+        check(opts, len(fake))
+    cfg = TrainConfig(dataset="folder", data_dir=str(opts.fake_dir), image_size=side)
+    return Job(opts, opts.metric, None, cfg, None, len(fake), 0, fake=fake)
+
+
 def make_job(opts: EvalOptions, run_dir: str | None, datasets: tuple[str, ...], hint: str = "") -> Job:
     """The run's generator (or with --real none) after checking the dataset suits the metric (``hint``: what
     to do when it does not)."""
     metric = opts.metric
+    if opts.fake_dir is not None:
+        return folder_job(opts)
     n = sample_count(opts)
     seed = noise_seed(opts.seed)
     if n > MAX_EVAL_SAMPLES:

@@ -16,7 +16,7 @@ SCORES = {"precision": "share of samples inside the real features' k-NN balls (K
 def check(opts: EvalOptions, n: int) -> None:
     """A k-NN ball needs more than k samples."""
     if n <= K:
-        raise MinimaxError(f"--n {n}: precision and recall need more than k = {K} samples")
+        raise MinimaxError(f"N = {n} samples: precision and recall need more than k = {K} samples")
 
 
 def run(opts: EvalOptions, run_dir: str | None) -> dict:

@@ -49,7 +49,7 @@ def check_subset_size(subset_size: int, n_real: int, n_fake: int) -> None:
         raise MinimaxError(f"KID subset size must be at least 2, got {subset_size}")
     if subset_size > min(n_real, n_fake):
         raise MinimaxError(f"KID subset size {subset_size} is larger than the {min(n_real, n_fake)} "
-                           f"{'real' if n_real < n_fake else 'generated'} samples; lower --subset-size or draw "
+                           f"{'real' if n_real < n_fake else 'generated'} samples; lower the subset size or draw "
                            "more samples")
 
 

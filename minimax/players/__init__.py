@@ -66,10 +66,12 @@ def init_output_bias_from_marginals(G: torch.nn.Module, pixels: torch.Tensor, ou
     last.bias.copy_(b.to(last.bias.dtype))
 
 
-def build_players(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """Build (G, D) for ``cfg.model`` and the data's shape. Call after seeding torch."""
+def build_players(cfg, data, init_from_data: bool = True) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """Build (G, D) for ``cfg.model`` and the data's shape. Call after seeding torch. ``init_from_data=False``
+    skips the initialisation that reads the training images (--g-output-bias marginals), for players whose
+    weights are loaded next."""
     G, D = player_architectures(cfg, data)
-    if cfg.g_output_bias == "marginals":
+    if cfg.g_output_bias == "marginals" and init_from_data:
         if cfg.model not in ("paper", "mlp") or not hasattr(data, "pixels") or len(data.shape) != 3:
             raise MinimaxError("g_output_bias = 'marginals' needs image data and the paper or mlp model, "
                                f"not {cfg.model!r} on {cfg.dataset!r}")

@@ -20,6 +20,7 @@ from ..config import TrainConfig
 from ..errors import MinimaxError
 from ..files import atomic_write_bytes, json_record
 from . import checkpoint as ckpt
+from .datacard import write_data_card
 from .records import Records
 from .rundir import (
     CONFIG,
@@ -183,6 +184,7 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
                 raise
         if ctx.is_main:
             atomic_write_bytes(run_dir / CONFIG, json.dumps(game.cfg.to_dict(), indent=2).encode(), inside=run_dir)
+            write_data_card(run_dir, game.cfg, game.data, resumed=resume is not None)
             (run_dir / SAMPLES).mkdir(exist_ok=True)
         yield game, run_dir
     finally:

@@ -31,6 +31,7 @@ from ..errors import MinimaxError
 from ..files import writable_file
 
 CONFIG = "config.json"
+DATA_CARD = "data.safetensors"  # what using G needs of the training images (minimax.run.datacard)
 METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"
 CHECKPOINTS = "checkpoints"
@@ -99,7 +100,7 @@ def holds_run(run_dir: str | Path) -> bool:
     return any((d / name).exists() for name in (CONFIG, METRICS, CHECKPOINTS))
 
 
-RUN_FILES = frozenset({CONFIG, METRICS, SUMMARY, CHECKPOINTS, SAMPLES, SAMPLES_PLOT, FIGURE1, *CURVE_PLOTS,
+RUN_FILES = frozenset({CONFIG, DATA_CARD, METRICS, SUMMARY, CHECKPOINTS, SAMPLES, SAMPLES_PLOT, FIGURE1, *CURVE_PLOTS,
                        TENSORBOARD, LOCK, *EVALUATIONS})
 
 

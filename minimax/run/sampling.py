@@ -46,13 +46,20 @@ def generate(players: Players, n: int, seed: int, batch: int = 4096, classes: to
     cfg, data, device = players.cfg, players.data, players.device
     rng = torch.Generator(device=device).manual_seed(seed)
     if players.conditional:
-        z = sample_noise(n, cfg.latent_dim, cfg.prior, rng, device)
-        c = data.sample_labels(n, rng) if classes is None else classes.to(device, torch.int64)
-        return generate_from(players, z, c, batch)
+        return generate_from(players, *conditional_draw(players, n, rng, classes), batch)
     with eval_mode(players.sampler) as G:
         out = [G(sample_noise(min(batch, n - i), cfg.latent_dim, cfg.prior, rng, device))
                for i in range(0, n, batch)]
     return data.to_data_space(torch.cat(out)) if out else torch.empty(0)
+
+
+def conditional_draw(players: Players, n: int, rng: torch.Generator, classes: torch.Tensor | None = None
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(z, c) for n samples of the conditional game: z ~ p_z, then c ~ p_data(c) (or ``classes``)."""
+    cfg, device = players.cfg, players.device
+    z = sample_noise(n, cfg.latent_dim, cfg.prior, rng, device)
+    c = players.data.sample_labels(n, rng) if classes is None else classes.to(device, torch.int64)
+    return z, c
 
 
 @torch.no_grad()

@@ -17,10 +17,11 @@ from ..algorithm import speed
 from ..config import TrainConfig
 from ..errors import MinimaxError, one_line
 from ..games import make_objective
-from ..players import build_players
+from ..players import build_players, player_classes
 from .checkpoint import decode_state
+from .datacard import read_data_card
 from .rundir import load_run_config
-from .setup import load_data, read_run_checkpoint, resolve_device
+from .setup import class_names, load_data, read_run_checkpoint, resolve_device
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Trained:
 
     run_dir: Path
     cfg: TrainConfig
-    data: object
+    data: object  # the run's data card (image data: no image loaded), or the toy set itself
     G: nn.Module
     D: nn.Module
     G_average: nn.Module | None  # the weight average of G the run kept (--g-ema / --g-uniform-average-from)
@@ -49,15 +50,20 @@ class Trained:
 
 def load_trained(run_dir: str | Path, checkpoint: str | Path | None = None) -> Trained:
     """The players of ``run_dir`` from its latest checkpoint (or the file ``checkpoint``), built as the run
-    built them (same layout, same device), their weights loaded strictly."""
+    built them (same layout, same device), their weights loaded strictly. A run of an image dataset is read
+    with its data card (``RUN/data.safetensors``): its training images need not exist any more."""
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir)
     tensors, meta = read_run_checkpoint(run_dir, cfg, checkpoint)
     cfg.validate()
     device = resolve_device(cfg.device)
-    data, cfg = load_data(cfg, device)
+    data = read_data_card(run_dir)  # an image run's shape, pixel map and labels, without its images
+    if data is None:
+        data, cfg = load_data(cfg, device)
+    elif player_classes(cfg, data):
+        cfg = cfg.replaced(class_names=class_names(cfg, data))
     torch.manual_seed(cfg.seed)
-    G, D = build_players(cfg, data)
+    G, D = build_players(cfg, data, init_from_data=False)  # (the weights come from the checkpoint)
     G, D = G.to(device), D.to(device)
     modules = decode_state(tensors, meta)["modules"]
     average = copy.deepcopy(G).requires_grad_(False) if "G_ema" in modules else None

@@ -1,0 +1,128 @@
+"""A trained generator to use from Python: ``minimax.load(run)`` -> :class:`Generator`, an ``nn.Module`` that
+maps noise to data space, x = to_data_space(G(z)) (G(z, c) in the conditional game).
+
+    G = minimax.load("runs/mine")                 # the weight average when the run kept one, else G
+    G = G.to("cuda")
+    x = G.sample(16, seed=0)                      # [16, C, H, W] pixels in [0, 1]
+    z = G.noise(16, seed=1)                       # z ~ p_z, the run's prior
+    x = G(z)                                      # the same map, differentiable (G(z, c) for a conditional run)
+    G.class_names, G.latent_dim, G.prior, G.weights, G.step
+
+Which weights (``weights=``): 'average', the weight average the run kept (--g-ema, --g-uniform-average-from;
+refused when it kept none); 'raw', G's own; 'auto' (default), the average when there is one (what ``minimax
+sample`` draws from). An image run needs no training images (its data card, :mod:`minimax.run.datacard`).
+``minimax sample``, ``minimax.sample`` and ``minimax export`` draw through this object.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..data.prior import sample_noise
+from ..errors import MinimaxError
+from .sampling import class_indices, conditional_draw, generate, generate_from
+from .trained import Trained, load_trained
+
+WEIGHTS = ("auto", "average", "raw")
+
+
+class Generator(nn.Module):
+    """G of a trained run followed by the data's map to data space (see the module docstring); in eval mode."""
+
+    def __init__(self, G: nn.Module, run: Trained, weights: str):
+        super().__init__()
+        self.G = G
+        self.cfg, self.data, self.conditional = run.cfg, run.data, run.conditional
+        self.weights, self.step, self.run_dir = weights, run.step, run.run_dir
+        self.eval()
+
+    # what minimax.run.sampling.generate draws through
+    @property
+    def sampler(self) -> nn.Module:
+        return self.G
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.G.parameters()).device
+
+    @property
+    def latent_dim(self) -> int:
+        return self.cfg.latent_dim
+
+    @property
+    def prior(self) -> str:
+        """'normal' (z ~ N(0, I)) or 'uniform' (z ~ U[-1, 1]^latent_dim)."""
+        return self.cfg.prior
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The classes of a conditional run, label by label (empty for an unconditional one)."""
+        return tuple(self.cfg.class_names) if self.conditional else ()
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of one sample in data space ([C, H, W] for images)."""
+        return tuple(self.data.shape)
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """x = to_data_space(G(z)), or G(z, c) with c the class indices for a conditional run."""
+        if self.conditional:
+            if c is None:
+                raise MinimaxError("this run is conditional: call G(z, c) with c the class indices")
+            return self.data.to_data_space(self.G(z, c))
+        if c is not None:
+            raise MinimaxError("this run is unconditional: call G(z) without classes")
+        return self.data.to_data_space(self.G(z))
+
+    def noise(self, n: int, seed: int = 0) -> torch.Tensor:
+        """n noise vectors z ~ p_z (the run's prior) on this generator's device, from ``seed``."""
+        rng = torch.Generator(device=self.device).manual_seed(seed)
+        return sample_noise(n, self.latent_dim, self.prior, rng, self.device)
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int = 0, classes: Sequence[int | str] | str | None = None) -> torch.Tensor:
+        """n samples in data space from the noise stream ``seed`` (conditional: c ~ p_data(c)); with ``classes``
+        (indices or names, or 'all'), n of each class, class after class. The same numbers as ``minimax
+        sample`` draws with the same seed."""
+        if classes is None:
+            return generate(self, n, seed=seed)
+        labels = class_indices(classes, self.cfg.class_names, self.conditional)
+        return generate(self, n * len(labels), seed=seed, classes=torch.tensor(labels).repeat_interleave(n))
+
+    @torch.no_grad()
+    def sample_labelled(self, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x, c) of a conditional run: the n samples :meth:`sample` draws with ``seed`` and their classes
+        c ~ p_data(c)."""
+        if not self.conditional:
+            raise MinimaxError("this run is unconditional (condition 'none'): its samples have no class")
+        z, c = conditional_draw(self, n, torch.Generator(device=self.device).manual_seed(seed))
+        return generate_from(self, z, c), c
+
+
+def load(run: str | Path, weights: str = "auto", checkpoint: str | Path | None = None,
+         device: str | torch.device | None = None) -> Generator:
+    """The generator of the run directory ``run`` at its latest checkpoint (or the file ``checkpoint``), on the
+    device the run names (or ``device``): see the module docstring."""
+    if not isinstance(run, (str, Path)):
+        raise MinimaxError(f"load takes a run directory (a str or Path), not {type(run).__name__}")
+    if weights not in WEIGHTS:
+        raise MinimaxError(f"weights must be one of {', '.join(WEIGHTS)}, got {weights!r}"[:300])
+    G = generator_of(load_trained(run, checkpoint), weights)
+    if device is None:
+        return G
+    try:
+        return G.to(torch.device(device))
+    except (RuntimeError, TypeError) as e:
+        raise MinimaxError(f"cannot move the generator to device {device!r}: {str(e).splitlines()[0][:200]}") from None
+
+
+def generator_of(run: Trained, weights: str = "auto") -> Generator:
+    """The :class:`Generator` of loaded players (``weights`` as in :func:`load`)."""
+    if weights == "average" and run.G_average is None:
+        raise MinimaxError("this run kept no weight average of G (--g-ema, --g-uniform-average-from); "
+                           "use G's own weights (--weights raw)")
+    G = run.G if weights == "raw" else run.sampler
+    return Generator(G, run, "average" if G is run.G_average else "raw")

@@ -261,6 +261,11 @@ def test_a_run_without_a_terminal_prints_plain_progress_lines(tmp_path, capsys, 
     lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("minimax: step ")]
     assert lines[-1].startswith("minimax: step 6/6 (100%)") and "it/s, ETA" in lines[-1]
     assert any("health ok" in x for x in lines)
+    # the numbers are a record's, which may be older than the step: the line says which step they are from
+    for x in lines:
+        if "D_x" in x:
+            now, then = x.split()[2].split("/")[0], x.split("; at step ")[1].split(":")[0]
+            assert int(then) <= int(now), x
     assert main(["train", "--out", str(tmp_path / "b"), *TINY, "--progress", "off"]) == 0
     assert "minimax: step" not in capsys.readouterr().err
 

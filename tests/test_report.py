@@ -29,7 +29,7 @@ def test_report_is_self_contained(runs, tmp_path):
     assert all(src.startswith("data:image/png;base64,") for src in images)
     assert len(re.findall(r'src="(data:image/png;base64,[^"]+)"', page)) >= len(images) + 2  # + each replay's frame
     assert "http://" not in page and "https://" not in page and "<script src" not in page
-    for needle in ("−log 4", "D(G(z))", "trained D beside the optimal D*", "saturation picture", "high_quality",
+    for needle in ("−log 4", "D(G(z))", "trained D beside the optimal D*", "saturation picture", "high-quality samples",
                    "Figure 1 of Goodfellow et al. (2014) from this run"):
         assert needle in page
     # the order a reader asks in: the verdict, the replay, the curves; the config folded away
@@ -45,7 +45,30 @@ def test_report_of_an_image_run_embeds_sample_grids(tmp_path):
     run = tiny_dcgan_run(tmp_path, "--snapshots", "2")
     page = write_report([run], tmp_path / "r.html").read_text()
     assert "samples at step 2" in page and "steps = [0, 2]" in page  # the replay's frames
-    assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 4 + 1  # curves + the last sample grid
+    assert "real training images" in page  # beside the samples, from the run's data card
+    assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 4 + 2  # curves, samples, real images
+    # a run of 3 records: the monitor needs 5 in a row, and the verdict says it could not judge
+    assert "could not judge this run" in page and "found nothing wrong" not in page
+
+
+def test_a_report_stays_small_and_a_comparison_never_replaces_a_runs_report(runs, tmp_path):
+    """At most REPLAY_FRAMES frames (evenly spaced, the first and last kept), charts on a 256-colour palette; a
+    report of several runs goes to a file of its own beside the first run."""
+    from minimax.viz.report import REPLAY_FRAMES
+
+    run = tmp_path / "many"
+    assert main(["train", "--out", str(run), *TINY, "--snapshots", "30"]) == 0
+    page = write_report([run]).read_text()
+    steps = re.search(r"steps = \[([0-9, ]+)\]", page).group(1).split(", ")
+    assert len(steps) == REPLAY_FRAMES and steps[0] == "0" and steps[-1] == "40"
+    assert len(page) < 1_000_000, len(page)
+    first = (run / "report.html").read_bytes()
+    assert main(["report", str(run), str(runs[0])]) == 0
+    assert (run / "report.html").read_bytes() == first  # untouched
+    assert (tmp_path / f"report-many+{runs[0].name}.html").is_file()
+    # the summary in words: the last statistics by their names, no raw keys outside the folded config
+    summary = page[page.index("<h3>summary</h3>"):page.index("<details><summary>config")]
+    assert "It ended at step 40; its last statistics: V = " in summary and "final_" not in summary
 
 
 def test_report_cli_errors(tmp_path, capsys):

@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..algorithm import distributed
-from .monitor import Finding, HealthMonitor, Yardstick
+from .monitor import WINDOW, Finding, HealthMonitor, Yardstick
 from .rundir import METRICS
 from .runlog import MetricsLog, NullLog, TensorBoardLog, game_records, truncate_metrics
 
@@ -44,6 +44,7 @@ class ProgressLines:
         self.total, self.n, self.file = total, initial, file or sys.stderr
         self.every = PROGRESS_SECONDS if every is None else every
         self.postfix: dict = {}
+        self.postfix_step: int | None = None  # the step of the record the numbers come from
         self._last = time.perf_counter()
         self._n_last = initial
 
@@ -57,12 +58,14 @@ class ProgressLines:
         rate = (self.n - self._n_last) / max(now - self._last, 1e-9)
         eta = _duration((self.total - self.n) / rate) if rate > 0 else "?"
         shown = ", ".join(f"{k} {v}" for k, v in self.postfix.items())
+        if shown and self.postfix_step is not None:
+            shown = f"at step {self.postfix_step}: {shown}"  # (a record is written every --log-every steps)
         print(f"minimax: step {self.n}/{self.total} ({self.n / max(self.total, 1):.0%}) {rate:.1f} it/s, ETA {eta}"
-              + (f", {shown}" if shown else ""), file=self.file, flush=True)
+              + (f"; {shown}" if shown else ""), file=self.file, flush=True)
         self._last, self._n_last = now, self.n
 
-    def set_postfix(self, postfix: dict, refresh: bool = False) -> None:
-        self.postfix = dict(postfix)
+    def set_postfix(self, postfix: dict, refresh: bool = False, step: int | None = None) -> None:
+        self.postfix, self.postfix_step = dict(postfix), step
 
     def write(self, line: str, file=None) -> None:
         print(line, file=file or self.file, flush=True)
@@ -117,8 +120,13 @@ class Records:
         shown.update({"V": rec["value"]} if "value" in rec else {"L_D": rec["d_loss"]})  # V̂ where the game has one
         postfix = {k: f"{v:.3f}" for k, v in shown.items()}
         if self.monitor is not None:
-            postfix["health"] = ", ".join(sorted(self.monitor.active)) or "ok"
-        self.bar.set_postfix(postfix, refresh=False)
+            seen = len(self.monitor.records)  # a condition is judged over WINDOW records in a row
+            postfix["health"] = ", ".join(sorted(self.monitor.active)) or ("ok" if seen >= WINDOW else
+                                                                            f"not judged yet ({seen}/{WINDOW} records)")
+        if isinstance(self.bar, ProgressLines):
+            self.bar.set_postfix(postfix, refresh=False, step=rec["step"])
+        else:
+            self.bar.set_postfix(postfix, refresh=False)
         self._health(findings)
         if self.monitor is not None and self.monitor.persistent("collapse"):
             return next(f for f in reversed(self.monitor.findings) if f.condition == "collapse")

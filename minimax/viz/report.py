@@ -21,6 +21,7 @@ With several runs, their V̂ and D(G(z)) curves are also overlaid in one figure.
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import string
@@ -36,7 +37,8 @@ from ..data import load_dataset  # noqa: E402
 from ..errors import MinimaxError  # noqa: E402
 from ..files import atomic_write_bytes, read_text  # noqa: E402
 from ..games import make_objective  # noqa: E402
-from ..run.monitor import HealthMonitor  # noqa: E402
+from ..run.datacard import read_data_card  # noqa: E402
+from ..run.monitor import WINDOW, HealthMonitor  # noqa: E402
 from ..run.rundir import (  # noqa: E402
     CONFIG,
     METRICS,
@@ -48,9 +50,18 @@ from ..run.rundir import (  # noqa: E402
 from ..run.runlog import game_records  # noqa: E402
 from ..run.snapshots import load_fields  # noqa: E402
 from . import plots  # noqa: E402
-from .figures import data_uri, discriminator_figure, overlay_figure, png_uri, saturation_figure  # noqa: E402
+from .figures import (  # noqa: E402
+    compact_png,
+    data_uri,
+    discriminator_figure,
+    overlay_figure,
+    png_uri,
+    saturation_figure,
+)
 from .grids import image_grid_png  # noqa: E402
 from .replay import replay_html  # noqa: E402
+
+REPLAY_FRAMES = 16  # at most: a report stays near 1 MB however many snapshots the run took
 
 
 def samples_figures(run_dir: Path) -> list[tuple[str, str]]:
@@ -64,7 +75,13 @@ def samples_figures(run_dir: Path) -> list[tuple[str, str]]:
         by_row = conditional and len(snaps[0][1]) == len(cfg.class_names) ** 2  # see train.save_snapshot
         names = f" (one row per class: {', '.join(cfg.class_names)})" if by_row else ""
         step, x = snaps[-1]  # the earlier grids are the replay's frames
-        return [(f"samples at step {step}{names}", data_uri(image_grid_png(x)))]
+        figs = [(f"samples at step {step}{names}", data_uri(image_grid_png(x)))]
+        card = read_data_card(run_dir)
+        if card is not None and len(card.real):
+            real = card.real.float().div(255).numpy()
+            figs.append((f"{len(real)} real training images, drawn at random (kept in the run's data card)",
+                         data_uri(image_grid_png(real))))
+        return figs
     data = load_dataset(cfg)
     draw = plots.plot_samples_2d if data.dim == 2 else plots.plot_samples_1d
     caption = "samples over the data density" + (" (coloured by their class)" if conditional else "")
@@ -174,6 +191,10 @@ def verdict(records: list[dict], game, g_loss: str, summary: dict, k: int = 1) -
         head = (f"The health monitor found {len(reported)} condition(s); at the end: "
                 + (", ".join(still) if still else "all cleared"))
         health = f'<p class="{"bad" if still else "note"}">{html.escape(head)}</p><ul>{items}</ul>'
+    elif len(records) < WINDOW:
+        health = (f'<p class="note">The health monitor could not judge this run: it reports a condition that holds '
+                  f"for {WINDOW} records in a row, and the log has {len(records)} (log more often with --log-every, "
+                  "or train longer).</p>")
     else:
         health = '<p class="good">The health monitor found nothing wrong (no saturation, no discriminator winning ' \
                  "outright, no collapse, no samples off the data, no growing oscillation).</p>"
@@ -200,6 +221,32 @@ def verdict(records: list[dict], game, g_loss: str, summary: dict, k: int = 1) -
             f"</tr>{table}</table>")
 
 
+SHOWN_ELSEWHERE = {"step", "run_dir", "processes", "status", "n_modes"}
+
+
+def summary_words(summary: dict, game) -> str:
+    """summary.json in words: where the run ended and its last statistics by name (not its raw keys); any number
+    the verdict above does not already show, in a table with readable names."""
+    if summary.get("status") == "not finished":
+        return "<p>The run has not finished: it has no summary.json yet.</p>"
+    finals = [(k.removeprefix("final_"), v) for k, v in summary.items() if k.startswith("final_")]
+    stats = ", ".join(f"{_symbol(game, k)} = {_fmt(v)}" for k, v in finals)
+    procs = summary.get("processes")
+    where = f"It ended at step {summary.get('step', '?')}" + (f" ({procs} processes)" if isinstance(procs, int)
+                                                              and procs > 1 else "")
+    text = f"<p>{html.escape(where)}{html.escape('; its last statistics: ' + stats) if stats else ''}.</p>"
+    rest = {k: v for k, v in summary.items()
+            if k not in VERDICT_KEYS and k not in SHOWN_ELSEWHERE and not k.startswith("final_")}
+    if rest:
+        text += _table({_symbol(game, k): v for k, v in rest.items()})
+    return text
+
+
+def _symbol(game, key: str) -> str:
+    """A statistic's name as the game writes it (V̂, mean D(x)), else its key in words."""
+    return game.symbols.get(key) or key.replace("_", " ")
+
+
 def replay_frames(run_dir: Path, records: list[dict], game, cfg) -> list[tuple[int, str]]:
     """(step, data URI) of each snapshot's frame of the replay."""
     snaps = plots.load_snapshots(run_dir)
@@ -208,8 +255,11 @@ def replay_frames(run_dir: Path, records: list[dict], game, cfg) -> list[tuple[i
     data, fields = None, {}
     if snaps[0][1].ndim == 2:
         data, fields = load_dataset(cfg), load_fields(run_dir)
-    return [(step, data_uri(plots.replay_frame(step, x, fields.get(step), records, data, game,
-                                                 cfg.condition != "none"))) for step, x in snaps]
+    keep = sorted({round(i * (len(snaps) - 1) / (REPLAY_FRAMES - 1)) for i in range(REPLAY_FRAMES)}) \
+        if len(snaps) > REPLAY_FRAMES else range(len(snaps))  # evenly spaced, the first and the last kept
+    return [(step, data_uri(compact_png(plots.replay_frame(step, x, fields.get(step), records, data, game,
+                                                           cfg.condition != "none"))))
+            for step, x in (snaps[i] for i in keep)]
 
 
 def figure1_png(run_dir: Path, cfg, game) -> str | None:
@@ -261,7 +311,7 @@ def run_section(run_dir: Path, index: int = 0) -> tuple[str, list[dict], object]
                      "scale where the game has one", d_fig[0]))
     figs += samples_figures(run_dir)
     parts += ["<h3>curves</h3>"] + [_img(uri, alt) for alt, uri in figs]
-    parts += [f"<h3>summary</h3>{_table(summary)}",
+    parts += [f"<h3>summary</h3>{summary_words(summary, game)}",
               f"<details><summary>config ({len(cfg.to_dict())} settings)</summary>{_table(cfg.to_dict())}</details>"]
     return "\n".join(parts), records, game
 
@@ -276,14 +326,26 @@ section{border-top:2px solid #eee;margin-top:2em}.good{color:#1a7f37}.bad{color:
 details{margin:1em 0}summary{cursor:pointer;color:#555}"""
 
 
+def comparison_name(dirs: list[Path]) -> str:
+    """The default file of a report of several runs: report-<run>+<run>+....html (long lists cut, with a
+    digest of the whole list so that two lists never share a name)."""
+    names = "+".join(d.absolute().name for d in dirs)
+    if len(names) > 80:
+        names = names[:60] + f"+{len(dirs)}runs-" + hashlib.sha256(names.encode()).hexdigest()[:8]
+    return f"report-{names}.html"
+
+
 def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> Path:
     """Write one self-contained HTML report for ``run_dirs``; returns its path."""
     dirs = [Path(d) for d in run_dirs]
     for d in dirs:
         if not (d / CONFIG).is_file():
             raise MinimaxError(f"{d} is not a minimax run directory (no {CONFIG})")
-    # a new file or a regular one; inside a run directory only a new name or a report (*.html)
-    out = output_file(out if out else dirs[0] / REPORT, "--out", lambda name: name.endswith(".html"))
+    # a new file or a regular one; inside a run directory only a new name or a report (*.html). Several runs: a
+    # report of their own beside the first, never over the first run's report.html
+    if out is None:
+        out = dirs[0] / REPORT if len(dirs) == 1 else dirs[0].absolute().parent / comparison_name(dirs)
+    out = output_file(out, "--out", lambda name: name.endswith(".html"))
     sections, runs = [], []
     for d in dirs:
         body, records, game = run_section(d, len(runs))

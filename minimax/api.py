@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from . import zoo
 from .algorithm import distributed
 from .config import MAX_NOISE_SEED, MAX_STEPS, TrainConfig
 from .errors import MinimaxError
@@ -59,6 +60,7 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
         raise MinimaxError(f"train takes a TrainConfig, not {type(cfg).__name__}{hint}")
     if resume is not None:
         _run_dir("resume", resume)
+        resume = zoo.resolve(resume)
     if steps is not None:
         _integer("steps", steps, 1, MAX_STEPS)
     if threads is not None:
@@ -81,7 +83,7 @@ def sample(run, n: int, classes: Sequence[int | str] | str | None = None, seed: 
     loaded players; with ``classes``, n of each class. Bounds as ``minimax sample``'s: n ≥ 1 and the arrays must fit
     in memory, seed in [0, 2^63 − 1]."""
     if isinstance(run, (str, Path)):
-        run = _load(run)
+        run = _load(zoo.resolve(run))
     elif not hasattr(run, "cfg"):
         raise MinimaxError(f"sample takes a run directory (a str or Path) or its loaded players, not "
                            f"{type(run).__name__}")
@@ -102,6 +104,7 @@ def load(run: str | Path, weights: str = "auto", checkpoint: str | Path | None =
     ``G.to(device)``, ``G.prior``, ``G.latent_dim``, ``G.class_names``. ``weights``: 'auto' (the run's weight
     average when it kept one, else G), 'average' or 'raw'. An image run needs no training images."""
     _run_dir("run", run)
+    run = zoo.resolve(run)  # zoo:NAME: a pretrained run
     if checkpoint is not None and not isinstance(checkpoint, (str, Path)):
         raise MinimaxError(f"checkpoint must be a file path (a str or Path), got {type(checkpoint).__name__}")
     return _load(run, weights, checkpoint, device)
@@ -119,4 +122,4 @@ def evaluate(run: str | Path | None, metric: str, *, write: bool = True, force: 
     for name in ("n", "seed", "subsets", "subset_size", "splits", "image_size"):
         if options.get(name) is not None and not (name == "subset_size" and options[name] == "auto"):
             _integer(name, options[name], 0 if name == "seed" else 1, MAX_NOISE_SEED if name == "seed" else None)
-    return _evaluate(run, metric, write=write, force=force, **options)
+    return _evaluate(zoo.resolve(run), metric, write=write, force=force, **options)

@@ -21,6 +21,14 @@ from pathlib import Path
 from .errors import MinimaxError
 
 
+def default_cache_dir() -> Path:
+    """Where minimax caches what it computed or unpacked: $MINIMAX_CACHE, else $XDG_CACHE_HOME/minimax, else
+    ~/.cache/minimax."""
+    root = os.environ.get("MINIMAX_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "minimax")
+    return Path(root)
+
+
 def writable_file(path: str | Path, flag: str = "") -> Path:
     """``path`` (a symbolic link followed to its target) if it is new or a regular file whose folder exists;
     anything else is a one-line :class:`MinimaxError` naming ``flag`` and the path."""

@@ -10,6 +10,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from minimax.config import TrainConfig
 from minimax.data import load_dataset
@@ -283,3 +284,46 @@ def test_train_images_is_a_fixed_subset_and_evaluation_reads_the_whole_set(tmp_p
         load_dataset(cfg.replaced(train_images=61))
     job = make_job(EvalOptions(metric="fid", data_dir=str(tmp_path / "m")), str(run), ("mnist",))
     assert job.cfg.train_images == 0 and job.players.cfg.train_images == 7
+
+
+def png_header_only(path, width, height):
+    """A PNG whose header claims width x height 8-bit grey pixels and whose data are cut short: a reader that
+    decodes before checking the size would allocate width·height bytes."""
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b""))
+
+
+def test_an_image_larger_than_the_decoding_limit_is_refused_from_its_header(tmp_path, recwarn):
+    from minimax.data.images import MAX_PIXELS, image_folder
+
+    (tmp_path / "pics").mkdir()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "pics" / "a.png")
+    png_header_only(tmp_path / "pics" / "b.png", 10_000, 10_000)  # 100 M pixels claimed, 200 bytes on disk
+    with pytest.raises(MinimaxError, match=f"10000x10000 pixels, more than the {MAX_PIXELS:,} minimax decodes"):
+        image_folder(tmp_path / "pics", "cpu", "tanh", 8)
+    assert not [w for w in recwarn if "DecompressionBomb" in type(w.message).__name__]  # no PIL warning on stderr
+
+
+def test_an_unreadable_class_folder_is_an_error_not_a_missing_class(tmp_path, monkeypatch):
+    import os
+
+    from minimax.data.images import image_folder
+
+    for name in ("cats", "dogs"):
+        (tmp_path / "pics" / name).mkdir(parents=True)
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "pics" / name / "a.png")
+    scandir = os.scandir
+
+    def refuse_dogs(path="."):
+        if str(path).endswith("dogs"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse_dogs)  # (as root, chmod 000 would not stop the read)
+    with pytest.raises(MinimaxError, match="cannot read folder .*dogs: Permission denied"):
+        image_folder(tmp_path / "pics", "cpu", "tanh", 8)

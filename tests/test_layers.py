@@ -27,6 +27,7 @@ LAYERS = [
     ("minimax.players",),
     ("minimax.games",),
     ("minimax.data",),
+    ("minimax.zoo",),  # the pretrained runs: package data read as JSON and files, no torch
     ("minimax.files", "minimax._version", "minimax.openmp", "minimax.catalogue"),
     ("minimax.errors",),
 ]

@@ -17,6 +17,7 @@ def test_the_tutorial_runs_as_written(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_how_to_guides_run_as_written(tmp_path):
+def test_the_how_to_guides_run_as_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINIMAX_CACHE", str(tmp_path / "cache"))  # (zoo:NAME unpacks there, not in ~/.cache)
     problems = run_page(DOCS / "howto.md", tmp_path, record=os.environ.get("MINIMAX_RECORD") == "1")
     assert not problems, "\n\n".join(problems)

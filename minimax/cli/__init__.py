@@ -16,10 +16,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import zoo as pretrained
 from .._version import __version__
 from ..errors import MinimaxError
 from ..openmp import choose_wait_policy
-from . import download, export, report, sample, train
+from . import download, export, report, sample, train, zoo
 from . import eval as eval_command
 from .errors import clip
 from .train import config_from_args
@@ -41,15 +42,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="minimax", description="Train Generative Adversarial Networks: the minimax game as code.")
     p.add_argument("--version", action="version", version=f"minimax {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for command in (train, sample, eval_command, report, export, download):
+    for command in (train, sample, eval_command, report, export, zoo, download):
         command.add_parser(sub)
     return p
+
+
+def resolve_zoo_runs(args: argparse.Namespace) -> None:
+    """A run given as ``zoo:NAME`` (a pretrained run, :mod:`minimax.zoo`) becomes its unpacked copy's folder."""
+    if getattr(args, "run_dir", None):
+        args.run_dir = pretrained.resolve(args.run_dir)
+    if getattr(args, "run_dirs", None):
+        args.run_dirs = [pretrained.resolve(r) for r in args.run_dirs]
+    if getattr(args, "resume", None):
+        args.resume = pretrained.resolve(args.resume)
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)  # (--help ends here, torch never loaded)
         choose_wait_policy()  # before the command loads torch: OpenMP's threads sleep on a busy machine
+        resolve_zoo_runs(args)
         return args.func(args)
     except MinimaxError as e:
         print(f"minimax: error: {clip(str(e))}", file=sys.stderr)

@@ -92,8 +92,9 @@ class DataCard:
 
     def to_bytes(self) -> bytes:
         tensors = {"real": self.real.contiguous()}
-        if self.labels is not None:
-            tensors["labels"] = self.labels.to(torch.int64).contiguous()
+        if self.labels is not None:  # (stored in the smallest integer type that holds them: 50 KB for MNIST's)
+            small = torch.uint8 if int(self.labels.max()) < 256 else torch.int32
+            tensors["labels"] = self.labels.to(small).contiguous()
         meta = {"name": self.name, "shape": json.dumps(list(self.shape)), "g_output": self.g_output,
                 "class_names": json.dumps(list(self.class_names)), "stacked": json.dumps(self.stacked),
                 "images": str(self.images), "digest": self.digest}
@@ -109,6 +110,8 @@ class DataCard:
             names = tuple(str(n) for n in json.loads(meta["class_names"]))
             stacked, images, g_output = json.loads(meta["stacked"]), int(meta["images"]), meta["g_output"]
             labels, real = tensors.get("labels"), tensors["real"]
+            if labels is not None and labels.dtype in (torch.uint8, torch.int32):
+                labels = labels.long()
         except Exception as e:  # (safetensors' errors, a missing key, a malformed value)
             raise MinimaxError(f"{shown} is not a minimax data card ({type(e).__name__})") from None
         ok = (len(shape) == 3 and all(s > 0 for s in shape) and g_output in ("tanh", "sigmoid")

@@ -16,8 +16,10 @@ train[50000:51000]); the 10,000 test images are never trained on.
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -222,14 +224,64 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 
 # ----------------------------------------------------------------------------------------------
 # a folder of images
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS  # PIL's decompression-bomb limit (89,478,485): refused before decoding
+
+
 def eight_bit(im: Image.Image) -> Image.Image:
-    """A 16-bit greyscale image (PIL mode I;16*, or I holding values above 255) as 8-bit L, scaled by 255/65535;
-    PIL's own conversion clips every value above 255 to white."""
+    """A 16-bit greyscale image (PIL mode I;16*, or I holding values above 255) as 8-bit L, scaled by 255/65535
+    and rounded, in integer arithmetic on one int32 copy; PIL's own conversion clips every value above 255."""
     if not (im.mode.startswith("I;16") or im.mode == "I"):
         return im
-    a = np.asarray(im).astype(np.float64)
-    top = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
-    return Image.fromarray(np.clip(np.round(a * (255.0 / top)), 0, 255).astype(np.uint8), "L")
+    a = np.asarray(im)
+    top = 65535 if im.mode.startswith("I;16") or a.max() > 255 else 255
+    a = np.clip(a, 0, top).astype(np.int32)
+    return Image.fromarray(((a * 255 + top // 2) // top).astype(np.uint8), "L")
+
+
+def image_files(d: Path) -> list[Path]:
+    """The image files under ``d``, sorted; regular files only (a FIFO or device named *.png would block or never
+    end); a sub-folder that cannot be read is a one-line error, not a class silently left out."""
+    found = []
+
+    def refuse(e: OSError):
+        raise MinimaxError(f"cannot read folder {e.filename}: {e.strerror or e}")
+
+    for root, _, names in os.walk(d, onerror=refuse, followlinks=True):
+        found += [Path(root) / n for n in names if Path(n).suffix.lower() in IMAGE_SUFFIXES]
+    return sorted(p for p in found if p.is_file())
+
+
+def _header(p: Path) -> tuple[str, tuple[int, int]]:
+    """(mode, size) of an image file from its header, without decoding its pixels; one-line errors for a file PIL
+    cannot read and for one larger than MAX_PIXELS (decoding it could take gigabytes)."""
+    try:
+        with warnings.catch_warnings():  # (PIL's two-line DecompressionBombWarning: refused below in one line)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(p) as im:
+                mode, size = im.mode, im.size
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError, struct.error,
+            EOFError) as e:  # PIL's errors for corrupt chunks, bombs, truncation
+        raise MinimaxError(f"cannot read image {p}: {type(e).__name__}: {e}"[:300]) from None
+    if size[0] * size[1] > MAX_PIXELS:
+        raise MinimaxError(f"image {p} is {size[0]}x{size[1]} pixels, more than the {MAX_PIXELS:,} minimax decodes "
+                           "(a decompression bomb, or a picture to shrink first)")
+    return mode, size
+
+
+def _decode(p: Path, grey: bool, size: int) -> np.ndarray:
+    """One image decoded, centre-cropped to a square and resized to ``size``: uint8 [C, size, size]."""
+    try:
+        with Image.open(p) as im:
+            im.load()
+            im = eight_bit(im).convert("L" if grey else "RGB")
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError, struct.error,
+            EOFError) as e:
+        raise MinimaxError(f"cannot read image {p}: {type(e).__name__}: {e}"[:300]) from None
+    w, h = im.size
+    s = min(w, h)
+    im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+    a = np.asarray(im.resize((size, size), Image.BILINEAR), dtype=np.uint8)
+    return a[None] if grey else a.transpose(2, 0, 1)
 
 
 def shared_side(data_dir, flag: str) -> int:
@@ -239,13 +291,8 @@ def shared_side(data_dir, flag: str) -> int:
     if not d.is_dir():
         raise MinimaxError(f"{flag} {d} is not a folder of images")
     sides = set()
-    for p in sorted(p for p in d.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()):
-        try:
-            with Image.open(p) as im:
-                sides.add(min(im.size))
-        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError,
-                struct.error, EOFError) as e:
-            raise MinimaxError(f"cannot read image {p}: {type(e).__name__}: {e}"[:300]) from None
+    for p in image_files(d):
+        sides.add(min(_header(p)[1]))
         if len(sides) > 1:
             raise MinimaxError(f"the images in {flag} {d} have different sides ({', '.join(map(str, sorted(sides)))} "
                                "px, and maybe more): give --image-size")
@@ -261,35 +308,19 @@ def image_folder(data_dir, device, output: str, size: int) -> ImageData:
     """Every PNG/JPEG/... under ``data_dir`` (recursively), centre-cropped to a square and resized
     to ``size``×``size``; greyscale if every image is greyscale, else RGB. An image's class is the
     sub-folder of ``data_dir`` it lies in (sorted names, label 0, 1, ...); when some image lies directly
-    in ``data_dir`` the set has no labels."""
+    in ``data_dir`` the set has no labels. The headers are read first (every file checked, its size bounded),
+    then each image is decoded and resized in turn: memory holds one full-size image at a time."""
     if data_dir is None:
         raise MinimaxError("dataset folder needs --data-dir (a folder of images)")
     d = Path(data_dir)
     if not d.is_dir():
         raise MinimaxError(f"data directory {d} does not exist")
-    # regular files only: a FIFO or device named *.png would block or never end
-    files = sorted(p for p in d.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    files = image_files(d)
     if not files:
         raise MinimaxError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found in {d}")
-    pics = []
-    for p in files:
-        try:
-            with Image.open(p) as im:
-                im.load()
-                pics.append(im.copy())
-        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError,
-                struct.error, EOFError) as e:  # PIL's errors for corrupt chunks, bombs, truncation
-            raise MinimaxError(f"cannot read image {p}: {type(e).__name__}: {e}"[:300]) from None
-    grey = all(im.mode in ("L", "1", "I;16", "I") for im in pics)
-    arrays = []
-    for im in pics:
-        im = eight_bit(im).convert("L" if grey else "RGB")
-        w, h = im.size
-        s = min(w, h)
-        im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
-        im = im.resize((size, size), Image.BILINEAR)
-        a = np.asarray(im, dtype=np.uint8)
-        arrays.append(a[None] if grey else a.transpose(2, 0, 1))
+    modes = [_header(p)[0] for p in files]  # (every file checked before any is decoded)
+    grey = all(m in ("L", "1", "I;16", "I") for m in modes)
+    arrays = [_decode(p, grey, size) for p in files]
     tops = [p.relative_to(d).parts for p in files]
     labels = names = None
     if all(len(parts) > 1 for parts in tops):

@@ -31,8 +31,7 @@ from ..catalogue import STACKED
 from ..data import load_dataset
 from ..data.images import image_folder
 from ..errors import MinimaxError
-from ..files import atomic_write_bytes, check_regular
-from ..metrics.classifier import default_cache_dir
+from ..files import atomic_write_bytes, check_regular, default_cache_dir
 
 REFERENCE_SIZE = 10_000  # real stacks drawn as Stacked MNIST's reference set (it has no test split)
 REFERENCE_SEED = 1  # their stream (noise seeds of generated samples are --seed)

@@ -11,7 +11,6 @@ apart would make the distance meaningless.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import torch
@@ -20,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import MinimaxError
-from ..files import atomic_write_bytes
+from ..files import atomic_write_bytes, default_cache_dir
 
 FEATURE_DIM = 128
 VERSION = "1"
@@ -85,12 +84,6 @@ def accuracy(net: FeatureNet, images: torch.Tensor, labels: torch.Tensor, batch:
     """The fraction of uint8 images [N, C, H, W] labelled correctly."""
     hits = int((predict(net, images.float() / 255, tuple(images.shape[1:]), batch) == labels.long()).sum())
     return hits / len(images)
-
-
-def default_cache_dir() -> Path:
-    root = os.environ.get("MINIMAX_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "minimax")
-    return Path(root)
 
 
 def data_digest(images: torch.Tensor, labels: torch.Tensor, epochs: int = EPOCHS) -> str:

@@ -99,7 +99,14 @@ def encode_state(state: dict, config: dict, extra: dict | None = None) -> tuple[
 
 
 def decode_state(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
-    """The inverse of :func:`encode_state`: the dict :func:`~minimax.algorithm.state.load_game_state` takes."""
+    """The inverse of :func:`encode_state`: the dict :func:`~minimax.algorithm.state.load_game_state` takes (of a
+    players-only checkpoint, :func:`players_only`, the players alone)."""
+    if meta.get("players_only"):
+        modules: dict[str, dict] = {}
+        for key, v in tensors.items():
+            prefix, rest = key.split(".", 1)
+            modules.setdefault(prefix, {})[rest] = v
+        return {"step": int(meta["step"]), "modules": modules}
     world = int(meta.get("world_size", 1))
     modules: dict[str, dict] = {}
     processes: list[dict] = [{"rng": {}, "stats": {}} for _ in range(world)]
@@ -125,6 +132,9 @@ def restore_game(game, tensors: dict[str, torch.Tensor], meta: dict, resume: boo
 
     To continue training (``resume``) the number of processes must be the one that wrote it; to sample
     or evaluate, any process takes the players (and rank 0's streams)."""
+    if meta.get("players_only"):
+        raise MinimaxError("this checkpoint holds the players only (a pretrained run of the zoo): it samples, exports "
+                           "and reports, but cannot be trained on")
     world = int(meta.get("world_size", 1))
     if resume and world != game.ctx.world:
         raise MinimaxError(f"this run was trained with {world} process{'es' if world > 1 else ''}; "
@@ -174,6 +184,23 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     if problem:
         raise MinimaxError(f"checkpoint {path} has invalid metadata: {problem}")
     return tensors, meta
+
+
+def players_only(tensors: dict[str, torch.Tensor], meta: dict, sampler_only: bool = True,
+                 dtype: torch.dtype | None = None) -> bytes:
+    """A checkpoint of the players alone, for a pretrained run (:mod:`minimax.zoo`): no optimisers, streams or
+    statistics. ``sampler_only``: G holds the generator samples are drawn from (the weight average when the run
+    kept one) and no second copy is kept; ``dtype`` (e.g. float16) stores the floating tensors smaller (they load
+    into the float32 players)."""
+    modules = decode_state(tensors, meta)["modules"]
+    averaged = sampler_only and "G_ema" in modules
+    if averaged:
+        modules["G"] = modules.pop("G_ema")
+    kept = {f"{name}.{k}": (v.to(dtype) if dtype is not None and v.is_floating_point() else v).contiguous()
+            for name, state in modules.items() for k, v in state.items()}
+    extra = {"players_only": True, "generator": "the run's weight average of G" if averaged else "G",
+             "stored_dtype": str(dtype or "as trained").replace("torch.", "")}
+    return encode(kept, {k: v for k, v in meta.items() if k != "sha256"} | extra)
 
 
 # what says where and how long a run is kept, not what it computes: config.json may differ from its checkpoints

@@ -121,6 +121,10 @@ def load(run: str | Path, weights: str = "auto", checkpoint: str | Path | None =
 
 def generator_of(run: Trained, weights: str = "auto") -> Generator:
     """The :class:`Generator` of loaded players (``weights`` as in :func:`load`)."""
+    if run.g_is_average:  # a pretrained run keeps one generator, the weight average
+        if weights == "raw":
+            raise MinimaxError("this pretrained run keeps only the weight average of G (weights 'average')")
+        return Generator(run.G, run, "average")
     if weights == "average" and run.G_average is None:
         raise MinimaxError("this run kept no weight average of G (--g-ema, --g-uniform-average-from); "
                            "use G's own weights (--weights raw)")

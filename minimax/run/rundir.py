@@ -1,6 +1,8 @@
 """The layout of a run directory: every file name, and the step numbers in them, in one place.
 
     config.json          the configuration used
+    data.safetensors     (image data) the data card: shape, map to pixels, class names and labels, a digest of
+                         the training set, 32 real images: sampling and reporting need no training images
     metrics.jsonl        V̂, losses, D(x), D(G(z)), gradient norms, every log_every iterations
     checkpoints/         step-XXXXXXXX.safetensors (the last N kept) and the ``latest`` pointer
     samples/             step-XXXXXXXX.npy: samples from fixed noise at several points of training;

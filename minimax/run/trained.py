@@ -37,6 +37,7 @@ class Trained:
     objective: object
     device: torch.device
     step: int
+    g_is_average: bool = False  # a pretrained run's players-only checkpoint keeps the weight average as G
 
     @property
     def conditional(self) -> bool:
@@ -74,4 +75,5 @@ def load_trained(run_dir: str | Path, checkpoint: str | Path | None = None) -> T
                 module.load_state_dict(modules[name], strict=True)
     except (KeyError, RuntimeError) as e:
         raise MinimaxError(f"checkpoint does not match this run's models: {one_line(e)}") from None
-    return Trained(run_dir, cfg, data, G, D, average, make_objective(cfg), device, int(meta["step"]))
+    return Trained(run_dir, cfg, data, G, D, average, make_objective(cfg), device, int(meta["step"]),
+                   meta.get("generator") == "the run's weight average of G")

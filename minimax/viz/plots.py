@@ -72,7 +72,8 @@ def plot_losses(records: list[dict], path: Path, game=None) -> None:
             ax[0].plot(*_series(records, key), label=LABELS[key])
     ax[0].set_xlabel("iteration")
     ax[0].set_title("losses")
-    ax[0].legend()
+    if ax[0].get_legend_handles_labels()[0]:  # (a run without records, a pretrained one: nothing to name)
+        ax[0].legend()
     key = "value" if "value" in game.statistics_names else "d_loss"
     ax[1].plot(*_series(records, key), label="$\\hat V$" if key == "value" else "$L_D$")
     _reference(ax[1], game, key, "optimum")

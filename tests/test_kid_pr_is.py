@@ -116,3 +116,52 @@ def test_inception_score_matches_the_formula_on_random_logits():
     py = p.mean(0)
     expect = math.exp(float((p * (p.log() - py.log())).sum(1).mean()))
     assert inception_score(logits, splits=1)["is"] == pytest.approx(expect, rel=1e-12)
+
+
+# ----------------------------------------------------------------------------------------------
+# the conventions of the packages people compare with
+def test_precision_recall_density_coverage_equal_prdc_on_continuous_features():
+    prdc = pytest.importorskip("prdc", reason="prdc (the dev extra) is not installed")
+    gen = torch.Generator().manual_seed(0)
+    real = torch.randn(300, 16, generator=gen, dtype=torch.float64)
+    fake = 0.8 * torch.randn(250, 16, generator=gen, dtype=torch.float64) + 0.3
+    ours = precision_recall(real, fake, k=5)
+    theirs = prdc.compute_prdc(real.numpy(), fake.numpy(), nearest_k=5)
+    for key in ("precision", "recall", "density", "coverage"):
+        assert ours[key] == pytest.approx(theirs[key], abs=1e-12), key
+    assert 0.1 < ours["precision"] < 0.99 and 0.1 < ours["coverage"] < 0.99  # (a case where they can differ)
+
+
+def test_a_point_on_a_balls_edge_counts_as_the_papers_and_prdc_say():
+    """Real points 0..4 on a line, k = 3: the ball of 0 has radius 3, and the sample -3 lies on its edge. Precision
+    counts it inside (Kynkäänniemi et al.'s ≤); density and coverage outside (Naeem et al.'s code, prdc: <)."""
+    real = torch.tensor([[0.0], [1.0], [2.0], [3.0], [4.0]], dtype=torch.float64)
+    fake = torch.tensor([[-3.0], [-10.0], [-20.0], [-30.0]], dtype=torch.float64)
+    r = precision_recall(real, fake, k=3)
+    assert r["precision"] == 0.25 and r["density"] == 0.0 and r["coverage"] == 0.0
+
+
+def test_kid_std_is_numpys_ddof_0_as_torch_fidelity(monkeypatch):
+    from minimax.metrics import kid as kid_module
+
+    values = iter([1.0, 2.0, 3.0, 4.0])
+    monkeypatch.setattr(kid_module, "mmd2_unbiased", lambda x, y: next(values))
+    r = kid_module.kid(torch.zeros(10, 3), torch.zeros(10, 3), subsets=4, subset_size=5)
+    assert r["kid"] == 2.5 and r["kid_std"] == pytest.approx(math.sqrt(1.25), abs=1e-15)  # ddof 1 would be 1.29
+
+
+def test_inception_score_splits_and_std_are_the_original_codes():
+    """N = 105 in 10 splits: part j is [⌊105 j/10⌋, ⌊105 (j+1)/10⌋) (sizes 10, 11, 10, 11, ...), as Salimans et
+    al.'s code and torch-fidelity cut it; the std has ddof 0 (their np.std). Written independently here."""
+    gen = torch.Generator().manual_seed(3)
+    logits = 3 * torch.randn(105, 7, generator=gen, dtype=torch.float64)
+    p = torch.softmax(logits, 1)
+    scores = []
+    for j in range(10):
+        part = p[j * 105 // 10:(j + 1) * 105 // 10]
+        q = part.mean(0, keepdim=True)
+        scores.append(math.exp(float((part * (part.log() - q.log())).sum(1).mean())))
+    mean = sum(scores) / 10
+    std = math.sqrt(sum((s - mean) ** 2 for s in scores) / 10)
+    r = inception_score(logits, 10)
+    assert r["is"] == pytest.approx(mean, rel=1e-12) and r["is_std"] == pytest.approx(std, rel=1e-9)

@@ -10,7 +10,7 @@ from ..errors import MinimaxError
 from ..metrics import classifier
 from ..metrics.conditional import conditional_accuracy, intra_class_fid
 from ..run.sampling import generate
-from .job import classifier_record, make_job
+from .job import classifier_record, eight_bits, make_job
 from .options import EvalOptions
 from .reference import check_shapes
 
@@ -40,7 +40,7 @@ def run(opts: EvalOptions, run_dir: str | None) -> dict:
         samples, labels, source = train.pixels()[pick], train.labels[pick], f"{len(pick)} real training images"
     else:
         labels = torch.arange(k).repeat_interleave(per)
-        samples = generate(game, len(labels), seed=job.seed, classes=labels).reshape(len(labels), -1).cpu()
+        samples = eight_bits(generate(game, len(labels), seed=job.seed, classes=labels).reshape(len(labels), -1).cpu())
         source = f"{len(labels)} samples of {run_dir} (step {game.step}), {per} per class"
     predicted = classifier.predict(net, samples, test.shape)
     real_f = classifier.features(net, test.pixels(), test.shape)

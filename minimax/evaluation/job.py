@@ -58,8 +58,10 @@ class Job:
             self._real = load_dataset(self.cfg, "cpu", split="train")
         return self._real
 
-    def samples(self) -> tuple[torch.Tensor, str]:
-        """N samples in [0, 1], flattened: the run's generator's, or real training images with --real."""
+    def samples(self, eight_bit: bool = True) -> tuple[torch.Tensor, str]:
+        """N samples in [0, 1], flattened: the run's generator's, or real training images with --real. A
+        generator's are rounded to 8 bits (:func:`eight_bits`) unless ``eight_bit=False`` (Parzen's densities,
+        as the 2014 paper computed them, take them as they are)."""
         if self.fake is not None:
             return self.fake.pixels(), f"{len(self.fake)} images of {self.opts.fake_dir}"
         check_sample_memory(self.n, self.shape, "--n")
@@ -70,7 +72,7 @@ class Job:
             samples = data.pixels()[:self.n]
             return samples, f"{len(samples)} real training images"
         x = generate(self.players, self.n, seed=self.seed).reshape(self.n, -1).cpu().float()
-        return x, f"{self.n} samples of {self.run_dir} (step {self.players.step})"
+        return eight_bits(x) if eight_bit else x, f"{self.n} samples of {self.run_dir} (step {self.players.step})"
 
     def scored(self) -> dict:
         """--fake-dir: the folder scored, as a reference folder is recorded (its SHA-256 included)."""
@@ -89,7 +91,8 @@ class Job:
                 "noise_seed": None if self.players is None else self.seed, "reference": reference,
                 "feature_network": network, "features": self.opts.features,
                 "generator_weights": None if self.players is None else generator_weights(self.cfg),
-                **({} if self.fake is None else {"scored": self.scored()}), **extra,
+                **({} if self.fake is None else {"scored": self.scored()}),
+                **({"pixels": PIXELS} if self.players is not None and self.metric != "parzen" else {}), **extra,
                 "evaluated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
@@ -109,11 +112,22 @@ PROTOCOL_FIELDS = {
                  "side, resize and the SHA-256 of its pixels; null for IS",
     "features": "the feature network asked for: 'classifier' or 'inception'",
     "feature_network": "the network used: its name, weights file and SHA-256, or the classifier's test accuracy",
+    "pixels": "how a generator's samples reach the feature network (rounded to 8 bits, as saved images)",
     "subsets": "KID: the number of subsets", "subset_size": "KID: samples per subset",
     "subset_size_note": "KID: why the subset is below 1,000 (the default lowered to a set's size)",
     "splits": "IS: the number of splits",
     "evaluated": "when, UTC (ISO 8601)",
 }
+PIXELS = "a generator's samples rounded to 8 bits (k/255) before the feature network, as saved images are"
+
+
+def eight_bits(x: torch.Tensor) -> torch.Tensor:
+    """Pixels in [0, 1] rounded to the 256 levels an 8-bit image file holds, round(255·x)/255: the numbers a
+    feature network sees when the samples are saved as PNGs and scored by another tool (clean-fid,
+    torch-fidelity and pytorch-fid read images from files)."""
+    return torch.round(x.clamp(0, 1) * 255) / 255
+
+
 def generator_weights(cfg: TrainConfig) -> str:
     """Which weights of G a run's samples come from (they change scores a lot: docs/results-table1.md)."""
     if cfg.g_uniform_average_from > 0:

@@ -16,7 +16,7 @@ from ..run.checkpoint import list_checkpoints
 from ..run.rundir import step_of
 from ..run.sampling import generate
 from ..run.trained import load_trained
-from .job import classifier_record, make_job
+from .job import classifier_record, eight_bits, make_job
 from .options import EvalOptions
 
 DIGIT_EPOCHS = 6  # the digit reader trains longer than the FID network (>= 99% on test digits)
@@ -52,7 +52,7 @@ def run(opts: EvalOptions, run_dir: str | None) -> dict:
                 skipped.append(path.name)
                 opts.say(f"  step {step_of(path):>7}: skipped ({e})")
                 continue
-            r = score(generate(game, job.n, seed=job.seed).reshape(job.n, -1).cpu().float())
+            r = score(eight_bits(generate(game, job.n, seed=job.seed).reshape(job.n, -1).cpu().float()))
             curve.append({"step": game.step, "modes": r["modes"], "kl": r["kl"]})
             opts.say(f"  step {game.step:>7}: {r['modes']:>4} modes  KL {r['kl']:.3f}")
     samples, source = job.samples()

@@ -22,7 +22,7 @@ def run(opts: EvalOptions, run_dir: str | None) -> dict:
     test_set = load_dataset(job.cfg, "cpu", split="t10k")
     check_shapes(job, test_set)
     valid = load_dataset(job.cfg, "cpu", split="valid").pixels()[:1000]
-    samples, source = job.samples()
+    samples, source = job.samples(eight_bit=False)  # (a density of the samples as G makes them)
     result = parzen_evaluate(samples, valid, test_set.pixels())
     result["source"] = source
     opts.say(f"Parzen log-likelihood: {result['parzen_ll']:.1f} ± {result['parzen_se']:.1f} nats "

@@ -12,7 +12,8 @@ left out),
     MMD²_u = 1/(m(m-1)) Σ_{i≠j} k(x_i, x_j) + 1/(m(m-1)) Σ_{i≠j} k(y_i, y_j) - 2/m² Σ_{i,j} k(x_i, y_j).
 
 KID is the mean of MMD²_u over ``subsets`` random subsets of size m (drawn without replacement within a subset,
-independently across subsets), reported with the standard deviation across subsets. Unlike FID it has an
+independently across subsets), reported with the standard deviation across subsets (ddof = 0, numpy's np.std, as
+torch-fidelity reports it). Unlike FID it has an
 unbiased estimator, so it can be compared across sample sizes and used with few samples; it can be negative
 when P = Q. Defaults (100 subsets of 1,000) are torch-fidelity's and the paper's.
 """
@@ -62,5 +63,5 @@ def kid(real: torch.Tensor, fake: torch.Tensor, subsets: int = SUBSETS, subset_s
         mmd2_unbiased(real[torch.randperm(len(real), generator=gen)[:subset_size]],
                       fake[torch.randperm(len(fake), generator=gen)[:subset_size]])
         for _ in range(subsets)], dtype=torch.float64)
-    return {"kid": float(values.mean()), "kid_std": float(values.std()) if subsets > 1 else 0.0,
+    return {"kid": float(values.mean()), "kid_std": float(values.std(correction=0)),  # ddof 0: torch-fidelity
             "subsets": subsets, "subset_size": subset_size}

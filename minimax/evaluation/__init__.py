@@ -217,9 +217,26 @@ def write_record(run_dir: str | Path, metric: str, result: dict) -> None:
             old = json.dumps(strict_json(json.loads(raw.decode("utf-8")))[0])
         except (UnicodeDecodeError, ValueError, RecursionError):
             old = json.dumps({"unreadable_record": raw[:10_000].decode(errors="replace")})
-        with open_append(history_path(run_dir, metric), run_dir) as history:
-            history.write(old + "\n")
+        if _last_line(history_path(run_dir, metric)) != old:  # (an evaluation killed after this append, before
+            with open_append(history_path(run_dir, metric), run_dir) as history:  # the rename, made it already)
+                history.write(old + "\n")
     atomic_write_bytes(path, json_record(result), inside=run_dir)
+
+
+def _last_line(path: Path, tail: int = 1 << 20) -> str | None:
+    """The last line of a text file (read from its last ``tail`` bytes), or None when there is none."""
+    try:
+        raw = read_bytes(path) if path.stat().st_size <= tail else _tail_bytes(path, tail)
+    except (OSError, MinimaxError):
+        return None
+    lines = raw.decode("utf-8", errors="replace").rstrip("\n").rsplit("\n", 1)
+    return lines[-1] if lines and lines[-1] else None
+
+
+def _tail_bytes(path: Path, n: int) -> bytes:
+    with open(path, "rb") as f:
+        f.seek(-n, 2)
+        return f.read()
 
 
 def seeds_of_one_configuration(runs: list[str | Path]) -> bool:

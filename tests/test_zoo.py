@@ -115,3 +115,14 @@ def test_every_shipped_entry_loads_samples_and_states_its_recipe(name):
 def test_the_zoo_stays_small():
     """All entries together stay under 30 MB (the wheel carries them)."""
     assert sum(zoo.size(name) for name in zoo.names()) < 30e6
+
+
+def test_a_reader_that_goes_away_ends_the_listing_quietly():
+    """minimax zoo | head: the pipe closes before minimax writes; it stops with 141 (SIGPIPE's) and no error line."""
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-m", "minimax", "zoo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()  # (before the interpreter has even started)
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=60) in (0, 141) and "error" not in err and "Traceback" not in err, err

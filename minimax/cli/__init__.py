@@ -14,6 +14,7 @@ User errors print one line, ``minimax: error: ...``, and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .. import zoo as pretrained
@@ -66,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     except MinimaxError as e:
         print(f"minimax: error: {clip(str(e))}", file=sys.stderr)
         return e.exit_code
+    except BrokenPipeError:  # the reader went away (minimax zoo | head): stop quietly, as a pipe's writer does
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (no second error at exit's flush)
+        except OSError:
+            pass
+        return 141
     except OSError as e:  # the machine refused: a full disk, a read-only folder, a missing file
         where = f" ({e.filename})" if e.filename else ""
         print(f"minimax: error: {clip((e.strerror or str(e)) + where)}", file=sys.stderr)

@@ -95,3 +95,17 @@ def test_sample_interpolate_refuses_bad_flags_in_one_line(image_run, capsys, arg
     assert main(["sample", str(image_run), *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_a_gif_of_your_own_name_in_a_run_is_replaced_by_the_next_but_a_file_minimax_did_not_write_is_not(
+        image_run, capsys):
+    run = image_run
+    args = ["sample", str(run), "--interpolate", "2", "--points", "3", "--gif", str(run / "walk.gif")]
+    assert main(args) == 0 and main(args) == 0  # the second replaces the first (RUN/.sampled names it)
+    (run / "mine.gif").write_bytes(b"GIF89a of yours")
+    capsys.readouterr()
+    assert main([*args[:-1], str(run / "mine.gif")]) == 2
+    assert "was not written by this command" in capsys.readouterr().err
+    assert (run / "mine.gif").read_bytes() == b"GIF89a of yours"
+    (run / "walk.gif").unlink()
+    (run / "mine.gif").unlink()

@@ -4,20 +4,38 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 from pathlib import Path
 
 from ..catalogue import IMAGE_DATASETS, PATHS
 from ..config import noise_seed, positive_int
 from ..errors import MinimaxError
-from ..files import atomic_write_bytes
-from ..run.rundir import load_run_config, output_file
+from ..files import atomic_write_bytes, open_append, read_text
+from ..run.rundir import holds_run, load_run_config, output_file
 
 FORMATS = ("npy", "png")
 MAX_SCALE = 16  # (minimax.viz.grids.MAX_SCALE; kept here so that --help loads no image library)
 
 
-def _sampler_file(suffix: str):
-    return lambda name: name.startswith("sample") and name.endswith(suffix)
+SAMPLED = ".sampled"  # in a run: the names of the files minimax sample wrote there under names you chose
+
+
+def _sampler_file(suffix: str, folder: Path):
+    """Whether a file of ``folder`` (a run) is the sampler's own, which it may replace: sample*.<suffix>, or a name
+    it wrote there before (listed in RUN/.sampled: a --gif walk.gif can be drawn again)."""
+    try:
+        written = set(read_text(folder / SAMPLED).split("\n")) if (folder / SAMPLED).is_file() else set()
+    except (OSError, UnicodeDecodeError, MinimaxError):
+        written = set()
+    return lambda name: name.endswith(suffix) and (name.startswith("sample") or name in written)
+
+
+def _remember(path: Path) -> None:
+    """Note a file the sampler wrote into a run under a name of the user's (see _sampler_file)."""
+    folder = path.parent
+    if holds_run(folder) and not path.name.startswith("sample"):
+        with open_append(folder / SAMPLED, folder) as f:
+            f.write(path.name + "\n")
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -64,6 +82,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.grid:
         names = [cfg.class_names[c] for c in classes] if classes else None
         save_image_grid(x.numpy(), grid, cols=n if classes else None, scale=args.scale, row_labels=names)
+        _remember(grid)
         rows = f" (one row per class: {', '.join(names)})" if classes else ""
         print(f"wrote a grid of {len(x)} images to {args.grid}{rows}")
     return 0
@@ -117,9 +136,9 @@ def _sample_png(args: argparse.Namespace, cfg, classes, n: int, seed: int, which
 
 def _outputs(args: argparse.Namespace) -> tuple:
     """(--out, --grid, --gif) as paths: new files or regular ones; in a run directory only the sampler's own."""
-    paths = tuple(output_file(given, flag, _sampler_file(suffix)) if given else None
-                  for given, flag, suffix in ((args.out, "--out", ".npy"), (args.grid, "--grid", ".png"),
-                                              (args.gif, "--gif", ".gif")))
+    wanted = ((args.out, "--out", ".npy"), (args.grid, "--grid", ".png"), (args.gif, "--gif", ".gif"))
+    paths = tuple(output_file(given, flag, _sampler_file(suffix, Path(os.path.realpath(given)).parent))
+                  if given else None for given, flag, suffix in wanted)
     named = [p for p in paths if p is not None]
     if len(set(named)) < len(named):
         raise MinimaxError("two of --out, --grid and --gif name the same file")
@@ -142,6 +161,7 @@ def _write_array(x, path: Path, shown: str):
     buf = io.BytesIO()
     np.save(buf, flat)
     _write(path, buf.getvalue(), shown)
+    _remember(path)
     return flat
 
 
@@ -182,9 +202,11 @@ def _interpolate(args: argparse.Namespace, cfg, classes, seed: int, images: bool
         names = [cfg.class_names[classes[i % len(classes)]] for i in range(paths)] if classes else None
         save_image_grid(x.reshape(paths * points, *x.shape[2:]).numpy(), grid, cols=points, scale=args.scale,
                         row_labels=names)
+        _remember(grid)
         print(f"wrote {what} to {args.grid} (one row per path)")
     if args.gif:
         _write(gif, animation_gif(x.transpose(0, 1).numpy(), scale=args.scale), args.gif)
+        _remember(gif)
         print(f"wrote {what} to {args.gif} (one frame per point, every path in each frame, forth and back)")
     return 0
 

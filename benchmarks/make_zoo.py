@@ -50,6 +50,7 @@ def main() -> int:
     p.add_argument("--data-dir")
     p.add_argument("--fid", action="store_true")
     p.add_argument("--parzen", action="store_true")
+    p.add_argument("--conditional", action="store_true")
     args = p.parse_args()
 
     run, out = Path(args.run), RUNS / args.name
@@ -85,6 +86,10 @@ def main() -> int:
     if args.fid:
         r = minimax.evaluate(str(out), "fid", data_dir=args.data_dir, n=10_000, write=False)
         metrics["fid (classifier features, 10k vs test)"] = round(r["fid"], 2)
+    if args.conditional:
+        r = minimax.evaluate(str(out), "conditional", data_dir=args.data_dir, write=False)
+        metrics["class accuracy (mean over classes)"] = f"{r['accuracy_mean']:.1%}"
+        metrics["intra-class FID (mean)"] = round(r["intra_fid_mean"], 1)
     if args.parzen:
         r = minimax.evaluate(str(out), "parzen", data_dir=args.data_dir, write=False)
         metrics["parzen log-likelihood (nats)"] = f"{r['parzen_ll']:.1f} ± {r['parzen_se']:.1f}"

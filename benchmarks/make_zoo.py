@@ -71,6 +71,8 @@ def main() -> int:
     name = checkpoint_name(meta["step"])
     (out / CHECKPOINTS / name).write_bytes(ckpt.players_only(tensors, meta, dtype=dtype))
     (out / CHECKPOINTS / LATEST).write_text(name + "\n")
+    config = json.loads((out / CONFIG).read_text())  # where it was trained and read its data: not the user's
+    (out / CONFIG).write_text(json.dumps({**config, "data_dir": None, "out": None}, indent=2))
     summary = json.loads((out / SUMMARY).read_text())
     summary["run_dir"] = None  # (where it was trained says nothing to a user)
     (out / SUMMARY).write_text(json.dumps(summary, indent=2))

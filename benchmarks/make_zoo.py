@@ -51,6 +51,7 @@ def main() -> int:
     p.add_argument("--fid", action="store_true")
     p.add_argument("--parzen", action="store_true")
     p.add_argument("--conditional", action="store_true")
+    p.add_argument("--modes", action="store_true")
     args = p.parse_args()
 
     run, out = Path(args.run), RUNS / args.name
@@ -92,6 +93,10 @@ def main() -> int:
         r = minimax.evaluate(str(out), "conditional", data_dir=args.data_dir, write=False)
         metrics["class accuracy (mean over classes)"] = f"{r['accuracy_mean']:.1%}"
         metrics["intra-class FID (mean)"] = round(r["intra_fid_mean"], 1)
+    if args.modes:
+        r = minimax.evaluate(str(out), "modes", data_dir=args.data_dir, write=False)
+        metrics["modes (of 1,000; 26,000 samples)"] = r["modes"]
+        metrics["KL to uniform (nats)"] = round(r["kl"], 3)
     if args.parzen:
         r = minimax.evaluate(str(out), "parzen", data_dir=args.data_dir, write=False)
         metrics["parzen log-likelihood (nats)"] = f"{r['parzen_ll']:.1f} ± {r['parzen_se']:.1f}"

@@ -86,8 +86,12 @@ def test_the_sampler_never_overwrites_a_run_file_but_rewrites_its_own(tmp_path, 
         assert code == 0, err
     code, _, err = cli(["sample", run, "--n", "4", "--out", run / "mine.npy"], capsys)  # a new name: fine
     assert code == 0, err
-    code, _, err = cli(["sample", run, "--n", "4", "--out", run / "mine.npy"], capsys)  # not a sample*: refused
+    code, _, err = cli(["sample", run, "--n", "4", "--out", run / "mine.npy"], capsys)  # written by it: again
+    assert code == 0, err
+    (run / "theirs.npy").write_bytes(b"yours")
+    code, _, err = cli(["sample", run, "--n", "4", "--out", run / "theirs.npy"], capsys)  # not the sampler's
     one_line_error(code, err, "was not written by this command")
+    assert (run / "theirs.npy").read_bytes() == b"yours"
 
 
 def test_atomic_writes_refuse_special_files_themselves(tmp_path):

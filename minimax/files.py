@@ -206,12 +206,7 @@ def new_folder(path: str | Path, flag: str = "") -> Path:
     existing; else a one-line error naming ``flag``."""
     shown = f"{flag} {path}" if flag else str(path)
     path = Path(path)
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as e:
-        raise MinimaxError(f"cannot write {shown}: {e.strerror or e}") from None
+    mode = _mode_for_writing(path, shown, os.lstat)
     if mode is not None and not stat.S_ISDIR(mode):
         raise MinimaxError(f"cannot write {shown}: it is {_kind(mode) if not stat.S_ISREG(mode) else 'a file'}; "
                            "give a new folder")

@@ -39,8 +39,7 @@ def _remember(path: Path) -> None:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from ..run.generator import WEIGHTS, load
-    from ..run.resources import check_sample_memory
+    from ..run.generator import WEIGHTS
     from ..run.sampling import class_indices
     from ..viz.grids import save_image_grid
 
@@ -72,8 +71,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     # new files or regular files; in a run directory only the sampler's own (sample*.npy, sample*.png)
     out, grid, _ = _outputs(args)
 
-    G = load(args.run_dir, args.weights)
-    check_sample_memory(n * len(classes or [0]), G.shape, "--n")
+    G = _generator(args, n * len(classes or [0]), "--n")
     x = G.sample(n, seed, classes).cpu()
     if args.out:
         flat = _write_array(x, out, args.out)
@@ -86,6 +84,16 @@ def cmd_sample(args: argparse.Namespace) -> int:
         rows = f" (one row per class: {', '.join(names)})" if classes else ""
         print(f"wrote a grid of {len(x)} images to {args.grid}{rows}")
     return 0
+
+
+def _generator(args: argparse.Namespace, count: int, flag: str):
+    """The run's generator (--weights), once ``count`` samples are known to fit in memory (``flag`` sets it)."""
+    from ..run.generator import load
+    from ..run.resources import check_sample_memory
+
+    G = load(args.run_dir, args.weights)
+    check_sample_memory(count, G.shape, flag)
+    return G
 
 
 def _scale(raw) -> int:
@@ -102,8 +110,6 @@ def _sample_png(args: argparse.Namespace, cfg, classes, n: int, seed: int, which
     import torch
 
     from ..files import atomic_write_folder, new_folder
-    from ..run.generator import load
-    from ..run.resources import check_sample_memory
     from ..viz.grids import image_png
 
     for flag in ("grid", "gif"):
@@ -111,8 +117,7 @@ def _sample_png(args: argparse.Namespace, cfg, classes, n: int, seed: int, which
             raise MinimaxError(f"--{flag} and --format png: write the PNG files and the {flag} in two calls")
     out = args.out or str(Path(args.run_dir) / f"sample-n{n}-seed{seed}{which}-png")
     new_folder(out, "--out")
-    G = load(args.run_dir, args.weights)
-    check_sample_memory(n * len(classes or [0]), G.shape, "--n")
+    G = _generator(args, n * len(classes or [0]), "--n")
     if classes:
         x, c = G.sample(n, seed, classes).cpu(), torch.tensor(classes).repeat_interleave(n)
     elif G.conditional:
@@ -168,8 +173,6 @@ def _write_array(x, path: Path, shown: str):
 def _interpolate(args: argparse.Namespace, cfg, classes, seed: int, images: bool) -> int:
     """``--interpolate N``: G along N noise paths of --points points each (minimax.run.sampling.interpolate)."""
     from ..data.prior import path_kind
-    from ..run.generator import load
-    from ..run.resources import check_sample_memory
     from ..run.sampling import interpolate
     from ..viz.grids import animation_gif, save_image_grid
 
@@ -191,8 +194,7 @@ def _interpolate(args: argparse.Namespace, cfg, classes, seed: int, images: bool
     if args.format == "png":
         raise MinimaxError("--format png writes --n samples; --interpolate writes a strip per path (--grid) or a GIF")
     out, grid, gif = _outputs(args)
-    G = load(args.run_dir, args.weights)
-    check_sample_memory(paths * points, G.shape, "--interpolate × --points")
+    G = _generator(args, paths * points, "--interpolate × --points")
     x = interpolate(G, paths, points, path, seed, classes)  # [paths, points, ...]
     what = f"{paths} {path_kind(path, cfg.prior)} paths of {points} points"
     if args.out:

@@ -238,6 +238,15 @@ def eight_bit(im: Image.Image) -> Image.Image:
     return Image.fromarray(((a * 255 + top // 2) // top).astype(np.uint8), "L")
 
 
+# what PIL raises for a file it cannot read: corrupt chunks, bombs, truncation
+PIL_ERRORS = (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError, struct.error,
+              EOFError)
+
+
+def _unreadable(p: Path, e: Exception) -> MinimaxError:
+    return MinimaxError(f"cannot read image {p}: {type(e).__name__}: {e}"[:300])
+
+
 def image_files(d: Path) -> list[Path]:
     """The image files under ``d``, sorted; regular files only (a FIFO or device named *.png would block or never
     end); a sub-folder that cannot be read is a one-line error, not a class silently left out."""
@@ -259,9 +268,8 @@ def _header(p: Path) -> tuple[str, tuple[int, int]]:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(p) as im:
                 mode, size = im.mode, im.size
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError, struct.error,
-            EOFError) as e:  # PIL's errors for corrupt chunks, bombs, truncation
-        raise MinimaxError(f"cannot read image {p}: {type(e).__name__}: {e}"[:300]) from None
+    except PIL_ERRORS as e:
+        raise _unreadable(p, e) from None
     if size[0] * size[1] > MAX_PIXELS:
         raise MinimaxError(f"image {p} is {size[0]}x{size[1]} pixels, more than the {MAX_PIXELS:,} minimax decodes "
                            "(a decompression bomb, or a picture to shrink first)")
@@ -274,9 +282,8 @@ def _decode(p: Path, grey: bool, size: int) -> np.ndarray:
         with Image.open(p) as im:
             im.load()
             im = eight_bit(im).convert("L" if grey else "RGB")
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError, struct.error,
-            EOFError) as e:
-        raise MinimaxError(f"cannot read image {p}: {type(e).__name__}: {e}"[:300]) from None
+    except PIL_ERRORS as e:
+        raise _unreadable(p, e) from None
     w, h = im.size
     s = min(w, h)
     im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))

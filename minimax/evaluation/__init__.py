@@ -30,6 +30,7 @@ import torch
 
 from ..catalogue import METRICS
 from ..config import noise_seed
+from ..data.images import image_files
 from ..errors import MinimaxError
 from ..files import (
     atomic_write_bytes,
@@ -154,7 +155,7 @@ def preflight(opts: EvalOptions) -> None:
     data (KID's subset against the reference set) stays in the runner."""
     if opts.fake_dir is not None:
         check_folder_options(opts)
-    n = None if opts.fake_dir is not None else sample_count(opts)
+    n = len(image_files(Path(opts.fake_dir))) if opts.fake_dir is not None else sample_count(opts)
     if opts.real_dir is not None:
         if opts.metric not in REFERENCE_METRICS:
             raise MinimaxError(f"--real-dir is the reference set of {', '.join(REFERENCE_METRICS)}; eval {opts.metric} "
@@ -170,7 +171,7 @@ def preflight(opts: EvalOptions) -> None:
         if cache.exists() and not cache.is_dir():
             raise MinimaxError(f"--cache-dir {cache} is not a folder")
     check = getattr(RUNNERS[opts.metric], "check", None)
-    if check is not None and n is not None:  # (--fake-dir: once the folder's N is known, in folder_job)
+    if check is not None:
         check(opts, n)
 
 

@@ -5,7 +5,6 @@ protocol record each score is written with. One metric's runner is one module be
 from __future__ import annotations
 
 import datetime
-import importlib
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -143,10 +142,7 @@ def folder_job(opts: EvalOptions) -> Job:
     share, as a training folder is read) are what is scored; no run, no noise."""
     side = positive_int(opts.image_size, "--image-size") if opts.image_size is not None else \
         shared_side(opts.fake_dir, "--fake-dir")
-    fake = image_folder(opts.fake_dir, "cpu", "tanh", side)
-    check = getattr(importlib.import_module(METRICS[opts.metric].module), "check", None)
-    if check is not None:  # (the metric's N-checks, now that N is known)
-        check(opts, len(fake))
+    fake = image_folder(opts.fake_dir, "cpu", "tanh", side)  # (its N checked by preflight)
     cfg = TrainConfig(dataset="folder", data_dir=str(opts.fake_dir), image_size=side)
     return Job(opts, opts.metric, None, cfg, None, len(fake), 0, fake=fake)
 

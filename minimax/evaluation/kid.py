@@ -35,11 +35,11 @@ def subset_size(opts: EvalOptions, n_real: int, n_fake: int) -> tuple[int, str |
                   "estimate, with more variance than subsets of 1,000)")
 
 
-def check(opts: EvalOptions, n: int | None) -> None:
+def check(opts: EvalOptions, n: int) -> None:
     """The subsets' count and a given size against N (the reference set's size is checked once it is loaded)."""
     positive_int(opts.subsets, "--subsets")
     size = chosen_size(opts)
-    if size is not None and n is not None:
+    if size is not None:
         check_subset_size(size, n, n)
 
 

@@ -23,7 +23,7 @@ from torch import nn
 
 from ..data.prior import sample_noise
 from ..errors import MinimaxError
-from .sampling import class_indices, conditional_draw, generate, generate_from
+from .sampling import conditional_draw, draw, generate_from
 from .trained import Trained, load_trained
 
 WEIGHTS = ("auto", "average", "raw")
@@ -87,10 +87,7 @@ class Generator(nn.Module):
         """n samples in data space from the noise stream ``seed`` (conditional: c ~ p_data(c)); with ``classes``
         (indices or names, or 'all'), n of each class, class after class. The same numbers as ``minimax
         sample`` draws with the same seed."""
-        if classes is None:
-            return generate(self, n, seed=seed)
-        labels = class_indices(classes, self.cfg.class_names, self.conditional)
-        return generate(self, n * len(labels), seed=seed, classes=torch.tensor(labels).repeat_interleave(n))
+        return draw(self, n, classes, seed)
 
     @torch.no_grad()
     def sample_labelled(self, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

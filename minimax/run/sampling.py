@@ -125,11 +125,16 @@ def sample(run, n: int, classes: Sequence[int | str] | str | None = None, seed: 
     each requested class, class after class (``[n·len(classes), ...]``)."""
     if isinstance(run, (str, Path)):
         run = load_trained(run)
+    return draw(run, n, classes, seed).cpu()
+
+
+def draw(players: Players, n: int, classes: Sequence[int | str] | str | None = None, seed: int = 0) -> torch.Tensor:
+    """:func:`sample`'s samples on the players' device: n (c ~ p_data(c) in the conditional game), or n of each of
+    ``classes``, class after class."""
     if classes is None:
-        return generate(run, n, seed=seed).cpu()
-    labels = class_indices(classes, run.cfg.class_names, run.conditional)
-    c = torch.tensor(labels).repeat_interleave(n)
-    return generate(run, len(c), seed=seed, classes=c).cpu()
+        return generate(players, n, seed=seed)
+    labels = class_indices(classes, players.cfg.class_names, players.conditional)
+    return generate(players, n * len(labels), seed=seed, classes=torch.tensor(labels).repeat_interleave(n))
 
 
 def interpolate(run, paths: int, steps: int, path: str = "auto", seed: int = 0,

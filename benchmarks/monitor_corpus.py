@@ -46,6 +46,8 @@ HELD_OUT_MNIST = [
      ["--config", "configs/table1.toml", "--steps", "1500", "--amp", "off"]),
     ("?", "Table 1, learning rates x10", ["--config", "configs/table1.toml", "--steps", "1500", "--amp", "off",
                                           "--lr", "2.0", "--d-lr", "1.0"]),
+    ("?", "Table 1, D's learning rate /100 (a D that learns too slowly)",
+     ["--config", "configs/table1.toml", "--steps", "1500", "--amp", "off", "--d-lr", "0.001"]),
 ]
 MNIST = [
     ("healthy", "Table 1 recipe, 1,500 its", ["--config", "configs/table1.toml", "--steps", "1500", "--amp", "off"]),

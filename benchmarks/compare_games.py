@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -31,6 +32,41 @@ def command(dataset: str, game: str, seed: int, out: Path, device: str, extra: l
     return [sys.executable, "-m", "minimax", "train", "--dataset", dataset, "--game", game, "--seed", str(seed),
             "--device", device, "--out", str(out), "--no-plots", "--tensorboard", "off", "--progress", "off",
             "--snapshots", "1", "--keep-checkpoints", "1", *extra]
+
+
+def run_all(todo: list[tuple[tuple, list[str], Path]], jobs: int, time_limit: float, log, results: list[dict],
+            fields: Callable[[tuple], dict] = lambda key: dict(zip(("dataset", "game", "seed"), key))) -> None:
+    """Runs the commands ``todo`` (key, argv, run dir) ``jobs`` at a time, one torch thread each; appends one
+    record per run (``fields(key)``, seconds, exit, the summary's modes / high quality / reverse KL) to
+    ``results`` and to the open file ``log``. After ``time_limit`` seconds nothing more starts and what is
+    running is killed."""
+    todo = list(todo)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    start, running = time.time(), {}
+    while todo or running:
+        while todo and len(running) < jobs and time.time() - start < time_limit:
+            key, argv, run_dir = todo.pop(0)
+            running[subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)] = \
+                (key, run_dir, time.time())
+        if time.time() - start >= time_limit:
+            todo.clear()
+            for proc in running:
+                proc.kill()
+        for proc in [q for q in running if q.poll() is not None]:
+            key, run_dir, t0 = running.pop(proc)
+            rec = {**fields(key), "seconds": round(time.time() - t0, 1), "exit": proc.returncode}
+            summary = run_dir / "summary.json"
+            if proc.returncode == 0 and summary.exists():
+                sm = json.loads(summary.read_text())
+                sm.update({k: float(v) for k, v in sm.get("non_finite", {}).items()})  # (reverse KL inf)
+                rec.update({k: sm.get(k) for k in ("modes", "n_modes", "high_quality", "reverse_kl", "step")})
+            else:
+                rec["error"] = proc.stderr.read().decode(errors="replace").strip().splitlines()[-1:] \
+                    if proc.stderr else []
+            results.append(rec)
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+        time.sleep(0.2)
 
 
 def main() -> int:
@@ -54,36 +90,10 @@ def main() -> int:
     # the slowest runs (k = 5) first, so that they do not finish last alone
     todo = sorted(((d, g, s) for d in args.datasets for g in args.games for s in args.seeds),
                   key=lambda t: (t[1] != "wgan-gp", t[0], t[1], t[2]))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    start, running, results = time.time(), {}, []
+    results: list[dict] = []
     with open(out / "results.jsonl", "a") as log:
-        while todo or running:
-            while todo and len(running) < args.jobs and time.time() - start < args.time_limit:
-                d, g, s = todo.pop(0)
-                run_dir = out / f"{d}-{g}-{s}"
-                running[subprocess.Popen(command(d, g, s, run_dir, args.device, extra), env=env,
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)] = (d, g, s, run_dir,
-                                                                                                 time.time())
-            if time.time() - start >= args.time_limit:
-                todo.clear()
-                for proc in running:
-                    proc.kill()
-            for proc in [q for q in running if q.poll() is not None]:
-                d, g, s, run_dir, t0 = running.pop(proc)
-                rec = {"dataset": d, "game": g, "seed": s, "seconds": round(time.time() - t0, 1),
-                       "exit": proc.returncode}
-                summary = run_dir / "summary.json"
-                if proc.returncode == 0 and summary.exists():
-                    sm = json.loads(summary.read_text())
-                    sm.update({k: float(v) for k, v in sm.get("non_finite", {}).items()})  # (reverse KL inf)
-                    rec.update({k: sm.get(k) for k in ("modes", "n_modes", "high_quality", "reverse_kl", "step")})
-                else:
-                    rec["error"] = proc.stderr.read().decode(errors="replace").strip().splitlines()[-1:] \
-                        if proc.stderr else []
-                results.append(rec)
-                log.write(json.dumps(rec) + "\n")
-                log.flush()
-            time.sleep(0.2)
+        run_all([((d, g, s), command(d, g, s, out / f"{d}-{g}-{s}", args.device, extra), out / f"{d}-{g}-{s}")
+                 for d, g, s in todo], args.jobs, args.time_limit, log, results)
     print(table(results))
     return 0
 

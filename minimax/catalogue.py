@@ -31,6 +31,13 @@ PER_EXAMPLE_PENALTY: tuple[str, ...] = ("wgan-gp",)
 GAME_PRESETS: dict[str, dict] = {
     "wgan-gp": dict(k=5, lr=1e-4, beta1=0.0, beta2=0.9, gp_weight=10.0, d_norm="layer"),
 }
+# Measured settings per game on one data set, above everything else preset (dataset < model < game < game on the
+# data set): chosen by benchmarks/sweep_games.py on seeds 0-1 among candidates that follow the game's paper, and
+# measured on the held-out seeds 2-6 (docs/results-toy.md, "Every game with its preset").
+GAME_DATA_PRESETS: dict[tuple[str, str], dict] = {}
+# Where a game stays below the goal of its data set (docs/results-toy.md) with every setting swept: the
+# measured reason, shown in `minimax train --help` beside the game's name.
+GAME_SHORTFALLS: dict[tuple[str, str], str] = {}
 
 # how the logged statistics are named when printed beside their optimum (CLI, report; a game may rename D's)
 SYMBOLS = {"value": "V", "d_loss": "L_D", "g_loss": "L_G", "d_real": "D(x)", "d_fake": "D(G(z))"}

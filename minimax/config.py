@@ -36,8 +36,10 @@ from .catalogue import (
     AUGMENT_POLICIES,
     CONDITIONS,
     DATASETS,
+    GAME_DATA_PRESETS,
     GAME_OPTIONS,
     GAME_PRESETS,
+    GAME_SHORTFALLS,
     GAMES,
     GENERATOR_LOSSES,
     IMAGE_DATASETS,
@@ -138,16 +140,35 @@ def _home(key: str) -> str | None:
 
 
 def _preset(settings: dict) -> dict:
-    """The presets under ``settings``: the dataset's, then the model's, then the game's (each above the last)."""
-    dataset = PRESETS.get(settings.get("dataset", DEFAULT_DATASET), {})
+    """The presets under ``settings``: the dataset's, then the model's, then the game's, then the game's on that
+    dataset (each above the last)."""
+    name, game = settings.get("dataset", DEFAULT_DATASET), settings.get("game", "minimax")
+    dataset = PRESETS.get(name, {})
     model = settings.get("model", dataset.get("model", "mlp"))
-    return {**dataset, **MODEL_PRESETS.get(model, {}), **GAME_PRESETS.get(settings.get("game", "minimax"), {})}
+    return {**dataset, **MODEL_PRESETS.get(model, {}), **GAME_PRESETS.get(game, {}),
+            **GAME_DATA_PRESETS.get((game, name), {})}
 
 
 def presets_of(name: str) -> list[str]:
-    """'ring: 256', 'dcgan: 64', ...: the presets that set the field ``name`` (for the command line's help)."""
-    return [f"{key}: {_show(p[name])}" for table in (PRESETS, MODEL_PRESETS, GAME_PRESETS)
+    """'ring: 256', 'dcgan: 64', 'lsgan on grid: 0.0003', ...: the presets that set the field ``name`` (for the
+    command line's help)."""
+    return [f"{key if isinstance(key, str) else ' on '.join(key)}: {_show(p[name])}"
+            for table in (PRESETS, MODEL_PRESETS, GAME_PRESETS, GAME_DATA_PRESETS)
             for key, p in table.items() if name in p]
+
+
+def game_presets_help() -> str:
+    """The --game help's tail: each game's settings on a data set (measured by the sweep) and the games that stay
+    below their data set's goal with every setting swept, with the measured reason."""
+    tail = ""
+    if GAME_DATA_PRESETS:
+        tail += ". Each game's own settings on a data set (docs/results-toy.md): " + "; ".join(
+            f"{g} on {d}: " + ", ".join(f"{k} {_show(v)}" for k, v in p.items())
+            for (g, d), p in GAME_DATA_PRESETS.items())
+    if GAME_SHORTFALLS:
+        tail += ". Below the goal with every setting swept: " + "; ".join(
+            f"{g} on {d} ({why})" for (g, d), why in GAME_SHORTFALLS.items())
+    return tail
 
 
 def _opt(help: str, check: Callable[[Any], bool] | None = None, need: str = "", choices=None, **kw):

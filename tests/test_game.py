@@ -287,6 +287,36 @@ def test_presets_apply_under_flags_and_files(tmp_path):
     assert c.steps == 17 and c.batch_size == PRESETS["ring"]["batch_size"]
 
 
+def test_a_game_preset_on_a_data_set_is_above_the_game_s_and_under_the_user_s(monkeypatch):
+    from minimax import catalogue
+    from minimax.cli import build_parser, config_from_args
+    from minimax.config import GAME_PRESETS, PRESETS, game_presets_help
+
+    monkeypatch.setitem(catalogue.GAME_DATA_PRESETS, ("wgan-gp", "grid"), dict(lr=3e-3, gp_weight=0.5))
+    monkeypatch.setitem(catalogue.GAME_SHORTFALLS, ("wgan-gp", "ring"), "a measured reason")
+    parse = build_parser().parse_args
+    on_grid = config_from_args(parse(["train", "--dataset", "grid", "--game", "wgan-gp"]))
+    assert (on_grid.lr, on_grid.gp_weight, on_grid.k) == (3e-3, 0.5, GAME_PRESETS["wgan-gp"]["k"])
+    assert on_grid.steps == PRESETS["grid"]["steps"]  # what the game's presets leave alone: the data set's
+    monkeypatch.delitem(catalogue.GAME_DATA_PRESETS, ("wgan-gp", "ring"), raising=False)
+    on_ring = config_from_args(parse(["train", "--game", "wgan-gp"]))  # another data set: the game's preset only
+    assert (on_ring.lr, on_ring.gp_weight) == (GAME_PRESETS["wgan-gp"]["lr"], GAME_PRESETS["wgan-gp"]["gp_weight"])
+    flagged = config_from_args(parse(["train", "--dataset", "grid", "--game", "wgan-gp", "--lr", "1e-5"]))
+    assert flagged.lr == 1e-5 and flagged.gp_weight == 0.5
+    assert TrainConfig(dataset="grid", game="wgan-gp").lr == 3e-3  # Python gets the same presets
+    assert "wgan-gp on grid: lr 0.003, gp_weight 0.5" in game_presets_help()
+    assert "wgan-gp on ring (a measured reason)" in game_presets_help()
+
+
+def test_every_game_preset_on_a_data_set_names_a_game_a_data_set_and_valid_settings():
+    from minimax.catalogue import DATASETS, GAME_DATA_PRESETS, GAME_SHORTFALLS, GAMES
+
+    for game, dataset in [*GAME_DATA_PRESETS, *GAME_SHORTFALLS]:
+        assert game in GAMES and dataset in DATASETS
+    for game, dataset in GAME_DATA_PRESETS:
+        TrainConfig(game=game, dataset=dataset).validate().check_options_apply()
+
+
 def test_iteration_stats_means_last_norms_and_first_nonfinite_step():
     from minimax.algorithm.stats import IterationStats
 

@@ -40,10 +40,12 @@ def test_the_js_member_of_f_gan_plays_exactly_the_2014_game():
 
 
 def test_wgan_gp_takes_the_papers_settings_under_what_the_user_sets():
-    cfg = TrainConfig(game="wgan-gp")
+    # (on MNIST: the 2-D sets add the settings measured for the game there, minimax.catalogue.GAME_DATA_PRESETS)
+    cfg = TrainConfig(game="wgan-gp", dataset="mnist")
     assert (cfg.k, cfg.lr, cfg.beta1, cfg.beta2, cfg.gp_weight, cfg.d_norm) == (5, 1e-4, 0.0, 0.9, 10.0, "layer")
-    assert cfg.steps == TrainConfig().steps  # the ring preset still applies to what the game does not set
-    cfg = TrainConfig.resolve(game="wgan-gp", k=2, gp_weight=1.0)
+    cfg = TrainConfig(game="wgan-gp", dataset="gauss1d")
+    assert cfg.steps == TrainConfig(dataset="gauss1d").steps  # the data set's preset applies to what the game leaves
+    cfg = TrainConfig.resolve(game="wgan-gp", dataset="mnist", k=2, gp_weight=1.0)
     assert (cfg.k, cfg.gp_weight, cfg.lr) == (2, 1.0, 1e-4)
 
 

@@ -8,7 +8,16 @@ import os
 import sys
 from pathlib import Path
 
-from ..config import PRESETS, SECTIONS, TrainConfig, coerce, field_kind, positive_int, presets_of
+from ..config import (
+    PRESETS,
+    SECTIONS,
+    TrainConfig,
+    coerce,
+    field_kind,
+    game_presets_help,
+    positive_int,
+    presets_of,
+)
 from ..errors import MinimaxError
 from ..run.rundir import load_run_config
 from .errors import clip
@@ -35,6 +44,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         if "(default:" not in help_:  # a help text that says its own default (--out, --g-lr) keeps it
             presets = presets_of(f.name)
             help_ += f" (default: {default}" + (f"; presets: {', '.join(presets)})" if presets else ")")
+        if f.name == "game":
+            help_ += game_presets_help()
         metavar = {"int": "N", "float": "X", "widths": "W1,W2,..."}.get(field_kind(f), "S")
         groups[f.name].add_argument(_flag(f.name), dest=f.name, default=argparse.SUPPRESS, help=help_,
                                     metavar=metavar)

@@ -375,3 +375,24 @@ def test_python_settings_of_the_wrong_type_are_refused_not_trained(settings):
     MinimaxError naming the field, before anything is built."""
     with pytest.raises(MinimaxError, match=next(iter(settings))):
         TrainConfig(**settings).validate()
+
+
+def test_a_resume_whose_checkpoints_folder_is_not_writable_stops_before_training(tmp_path, capsys, monkeypatch):
+    import tempfile
+
+    run = tmp_path / "r"
+    assert run_cli(["train", "--out", str(run), *TINY], capsys)[0] == 0
+    before = sorted(p.name for p in (run / "checkpoints").iterdir())
+    real = tempfile.mkstemp
+
+    def refuse_checkpoints(*a, **kw):  # (as root, chmod would not stop the write: the refusal is the kernel's)
+        if Path(kw.get("dir", "")).name == "checkpoints":
+            raise PermissionError(13, "Permission denied")
+        return real(*a, **kw)
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse_checkpoints)
+    code, _, err = run_cli(["train", "--resume", str(run), "--steps", "1000"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert f"cannot write to run directory {run / 'checkpoints'}: Permission denied" in err
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == before
+    assert "step" not in err  # refused before any iteration

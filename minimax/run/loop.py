@@ -28,13 +28,14 @@ from .rundir import (
     SAMPLES,
     SUMMARY,
     RunLock,
+    checkpoint_dir,
     holds_run,
     load_run_config,
     remove_orphans,
     step_of,
 )
 from .runlog import truncate_metrics
-from .setup import build_trainer, load_trainer, prepare_run_dir, refuse_existing_run, use_threads
+from .setup import build_trainer, check_writable, load_trainer, prepare_run_dir, refuse_existing_run, use_threads
 from .signals import SignalFlag
 from .snapshots import save_snapshot, snapshot_steps
 from .summary import final_metrics
@@ -156,6 +157,7 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
             if ctx.is_main:
                 load_run_config(run_dir)  # a clear error for a missing or foreign directory first
                 lock = RunLock(run_dir)
+                check_writable(run_dir, checkpoint_dir(run_dir))
                 remove_orphans(run_dir)
             game = load_trainer(run_dir, steps, resume=True, threads=threads, on_collapse=on_collapse)
             if ctx.is_main:

@@ -47,13 +47,25 @@ def prepare_run_dir(out: str | None, dataset: str) -> Path:
     path = Path(out) if out else Path("runs") / f"{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
         path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-test.", suffix=".tmp")  # unique: no race
-        os.close(fd)
-        os.unlink(probe)
     except OSError as e:
         raise MinimaxError(f"cannot write to run directory {path}: {e.strerror or e}") from None
+    check_writable(path)
     refuse_existing_run(path)
     return path
+
+
+def check_writable(*folders: Path) -> None:
+    """A file can be made in each folder that exists (a probe, removed at once), else a one-line error before any
+    training: a resumed run whose checkpoints/ is not yours fails here, not at its first checkpoint."""
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        try:
+            fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-test.", suffix=".tmp")  # unique: no race
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as e:
+            raise MinimaxError(f"cannot write to run directory {folder}: {e.strerror or e}") from None
 
 
 def refuse_existing_run(path: Path) -> None:

@@ -27,6 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from minimax.games import GAMES  # noqa: E402
 
+GOAL = {"ring": (7.5, 0.80), "grid": (22.0, 0.75)}  # issue #40: mean modes and high-quality fraction over seeds
+
 
 def command(dataset: str, game: str, seed: int, out: Path, device: str, extra: list[str]) -> list[str]:
     return [sys.executable, "-m", "minimax", "train", "--dataset", dataset, "--game", game, "--seed", str(seed),
@@ -107,8 +109,10 @@ def _ms(runs: list[dict], key: str, scale: float = 1.0, fmt: str = "{:.1f}") -> 
 
 
 def table(results: list[dict]) -> str:
-    """Mean ± std over seeds per (dataset, game): modes, high-quality fraction, reverse KL, seconds per run."""
-    rows = ["| data | game | runs | modes | high quality | reverse KL | s/run |", "|---|---|---|---|---|---|---|"]
+    """Mean ± std over seeds per (dataset, game): modes, high-quality fraction, reverse KL, seconds per run, and
+    whether the means meet issue #40's goal (GOAL; a diverged run counts as missing it)."""
+    rows = ["| data | game | runs | modes | high quality | reverse KL | s/run | goal |",
+            "|---|---|---|---|---|---|---|---|"]
     keys = sorted({(r["dataset"], r["game"]) for r in results}, key=lambda k: (k[0], GAMES.index(k[1])))
     for d, g in keys:
         runs = [r for r in results if (r["dataset"], r["game"]) == (d, g)]
@@ -116,13 +120,15 @@ def table(results: list[dict]) -> str:
         diverged = sum(r["exit"] == 3 for r in runs)
         count = f"{len(ok)}" + (f" (+{diverged} diverged)" if diverged else "")
         if not ok:
-            rows.append(f"| {d} | {g} | {count} | | | | |")
+            rows.append(f"| {d} | {g} | {count} | | | | | no |")
             continue
+        goal_modes, goal_hq = GOAL.get(d, (0, 0))
+        meets = (len(ok) == len(runs) and statistics.mean(r["modes"] for r in ok) >= goal_modes
+                 and statistics.mean(r["high_quality"] for r in ok) >= goal_hq)
         rows.append(f"| {d} | {g} | {count} | {_ms(ok, 'modes')}/{ok[0]['n_modes']} | "
                     f"{_ms(ok, 'high_quality', 100)}% | {_ms(ok, 'reverse_kl', fmt='{:.3f}')} | "
-                    f"{statistics.mean(r['seconds'] for r in ok):.0f} |")
+                    f"{statistics.mean(r['seconds'] for r in ok):.0f} | {'yes' if meets else 'no'} |")
     return "\n".join(rows)
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -23,11 +23,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare_games import run_all  # noqa: E402
+from compare_games import GOAL, run_all  # noqa: E402
 
 TUNE_SEEDS = (0, 1)
 HELD_OUT_SEEDS = (2, 3, 4, 5, 6)
-GOAL = {"ring": (7.5, 0.80), "grid": (22.0, 0.75)}  # (mean modes, mean high-quality fraction)
 
 _LR_STEPS = {"lr1e-3": dict(lr=1e-3), "lr3e-4": dict(lr=3e-4), "lr1e-4": dict(lr=1e-4)}
 _F = {name: dict(steps=6000, **s) for name, s in _LR_STEPS.items()}

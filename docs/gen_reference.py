@@ -41,7 +41,7 @@ def _flags(parser: argparse.ArgumentParser) -> list[str]:
         name = ", ".join(a.option_strings) or a.dest.upper()
         if a.choices and not isinstance(a, argparse._SubParsersAction):
             name += " {" + ",".join(map(str, a.choices)) + "}"
-        help_text = (a.help or "") % {"default": a.default} if a.help and "%(" in a.help else (a.help or "")
+        help_text = (a.help or "") % {"default": a.default} if a.help and "%" in a.help else (a.help or "")
         rows.append(f"| `{_cell(name)}` | {_cell(help_text)} |")
     return rows
 

@@ -166,9 +166,10 @@ def game_presets_help() -> str:
             f"{g} on {d}: " + ", ".join(f"{k} {_show(v)}" for k, v in p.items())
             for (g, d), p in GAME_DATA_PRESETS.items())
     if GAME_SHORTFALLS:
-        tail += ". Below the goal with every setting swept: " + "; ".join(
+        tail += (". Below the goal (ring ≥ 7.5/8 modes and ≥ 80% of samples within 3σ, grid ≥ 22/25 and ≥ 75%) "
+                 "with every setting swept: ") + "; ".join(
             f"{g} on {d} ({why})" for (g, d), why in GAME_SHORTFALLS.items())
-    return tail
+    return tail.replace("%", "%%")  # (argparse formats help strings with %)
 
 
 def _opt(help: str, check: Callable[[Any], bool] | None = None, need: str = "", choices=None, **kw):

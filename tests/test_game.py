@@ -308,6 +308,20 @@ def test_a_game_preset_on_a_data_set_is_above_the_game_s_and_under_the_user_s(mo
     assert "wgan-gp on ring (a measured reason)" in game_presets_help()
 
 
+def test_train_help_shows_every_game_preset_and_shortfall(capsys):
+    from minimax.catalogue import GAME_DATA_PRESETS, GAME_SHORTFALLS
+    from minimax.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())  # (argparse wraps the lines)
+    assert stop.value.code == 0
+    for game, dataset in [*GAME_DATA_PRESETS, *GAME_SHORTFALLS]:
+        assert f"{game} on {dataset}" in shown
+    for why in GAME_SHORTFALLS.values():
+        assert " ".join(why.split()) in shown  # a % in a reason is printed, not taken for a format
+
+
 def test_every_game_preset_on_a_data_set_names_a_game_a_data_set_and_valid_settings():
     from minimax.catalogue import DATASETS, GAME_DATA_PRESETS, GAME_SHORTFALLS, GAMES
 

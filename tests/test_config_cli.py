@@ -279,8 +279,10 @@ def test_an_option_that_does_not_apply_is_refused_from_python_too_but_a_preset_n
         minimax.train(TrainConfig(model="paper", dataset="mnist", data_dir=str(tmp_path), g_hidden=(64,),
                                   out=str(tmp_path / "r")))
     assert not (tmp_path / "r").exists()
-    wgan = TrainConfig.resolve(game="wgan-gp")  # the preset's d_norm 'layer' with the mlp model
+    wgan = TrainConfig.resolve(game="wgan-gp", dataset="gauss1d")  # the preset's d_norm 'layer' with the mlp model
     assert (wgan.d_norm, wgan.beta1) == ("layer", 0.0)
+    on_ring = TrainConfig.resolve(game="wgan-gp")  # and above it the game's preset on the ring (gan_toy.py's β)
+    assert (on_ring.d_norm, on_ring.beta1, on_ring.gp_weight) == ("layer", 0.5, 0.1)
     stored = TrainConfig.from_dict({**TrainConfig().to_dict(), "optimizer": "sgd", "beta1": 0.3})
     assert stored.beta1 == 0.3  # (an old run's config.json is read, not re-judged)
 

@@ -3,6 +3,7 @@ seconds, then scored by `minimax eval fid` (Fréchet distance of the project's c
 10,000 samples against the 10,000 test digits).
 
     python benchmarks/compare_games_mnist.py --data-dir DIR --seconds 240 --out runs/compare-mnist
+    python benchmarks/compare_games_mnist.py --data-dir DIR --seconds 150 --games minimax wgan-gp --seeds 2 3 4 5 6
 
 Each run is `minimax train --dataset mnist --model dcgan --game G` (DCGAN's Adam 2e-4, β1 = 0.5, batch 64
 for every game, constant learning rate; wgan-gp adds its paper's preset: λ = 10, 5 critic steps, Adam 1e-4,
@@ -16,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -33,7 +36,8 @@ def main() -> int:
     p.add_argument("--data-dir", required=True)
     p.add_argument("--games", nargs="+", default=list(GAMES))
     p.add_argument("--seconds", type=float, default=240)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", nargs="+", type=int, default=[0], help="one run per game and seed (tune on 0-1, "
+                   "report on 2-6: issue #40's protocol)")
     p.add_argument("--out", default="runs/compare-mnist")
     p.add_argument("--train-args", default="", help="flags added to every minimax train command (one string)")
     p.add_argument("--table", action="store_true", help="only print the table of OUT/results.jsonl")
@@ -47,11 +51,11 @@ def main() -> int:
     extra = shlex.split(args.train_args)
     suffix = "".join(extra).replace("--", "+").replace(" ", "")  # the runs are named GAME+ARGS
     with open(out / "results.jsonl", "a") as log:
-        for game in args.games:
+        for game, seed in [(g, s) for g in args.games for s in args.seeds]:
             name = game + suffix
-            run_dir = out / f"mnist-{name}-{args.seed}"
+            run_dir = out / f"mnist-{name}-{seed}"
             proc = subprocess.Popen([*minimax, "train", "--dataset", "mnist", "--data-dir", args.data_dir,
-                                     "--model", "dcgan", "--batch-size", "64", "--game", game, "--seed", str(args.seed),
+                                     "--model", "dcgan", "--batch-size", "64", "--game", game, "--seed", str(seed),
                                      "--steps", "1000000", "--checkpoint-every", "500", "--log-every", "100",
                                      "--out", str(run_dir), "--no-plots", "--tensorboard", "off", "--progress", "off",
                                      *extra],
@@ -62,7 +66,7 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait()
-            rec = {"game": game, "args": args.train_args, "seed": args.seed,
+            rec = {"game": game, "args": args.train_args, "seed": seed,
                    "seconds": round(time.time() - t0, 1), "exit": proc.returncode}
             if proc.returncode in (0, 143):  # finished, or stopped by the budget with a checkpoint
                 rec["iterations"] = read_latest(run_dir)[1]["step"]
@@ -82,13 +86,19 @@ def main() -> int:
 
 
 def table(results: list[dict]) -> str:
-    rows = ["| game | seconds | iterations | FID (classifier features) |", "|---|---|---|---|"]
+    """One row per run, then the mean ± std FID per game (and added flags) over its seeds."""
+    rows = ["| game | seed | seconds | iterations | FID (classifier features) |", "|---|---|---|---|---|"]
+    by_game: dict[str, list[float]] = {}
     for r in results:
         fid = f"{r['fid']:.1f}" if "fid" in r else f"— ({r.get('error', 'exit ' + str(r['exit']))[:80]})"
         game = f"{r['game']} {r.get('args', '')}".strip()
-        rows.append(f"| {game} | {r['seconds']:.0f} | {r.get('iterations', '—')} | {fid} |")
+        by_game.setdefault(game, []).append(r.get("fid", math.inf))
+        rows.append(f"| {game} | {r.get('seed', 0)} | {r['seconds']:.0f} | {r.get('iterations', '—')} | {fid} |")
+    rows += ["", "| game | runs | FID mean ± std |", "|---|---|---|"]
+    for game, fids in by_game.items():
+        spread = f" ± {statistics.stdev(fids):.1f}" if len(fids) > 1 and math.isfinite(sum(fids)) else ""
+        rows.append(f"| {game} | {len(fids)} | {statistics.mean(fids):.1f}{spread} |")
     return "\n".join(rows)
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -30,6 +30,13 @@ from minimax.games import GAMES  # noqa: E402
 GOAL = {"ring": (7.5, 0.80), "grid": (22.0, 0.75)}  # issue #40: mean modes and high-quality fraction over seeds
 
 
+def meets_goal(dataset: str, runs: list[dict]) -> bool:
+    """Whether the runs' mean modes and mean high-quality fraction reach GOAL[dataset] (no goal: True)."""
+    goal_modes, goal_hq = GOAL.get(dataset, (0, 0))
+    return (statistics.mean(r["modes"] for r in runs) >= goal_modes
+            and statistics.mean(r["high_quality"] for r in runs) >= goal_hq)
+
+
 def command(dataset: str, game: str, seed: int, out: Path, device: str, extra: list[str]) -> list[str]:
     return [sys.executable, "-m", "minimax", "train", "--dataset", dataset, "--game", game, "--seed", str(seed),
             "--device", device, "--out", str(out), "--no-plots", "--tensorboard", "off", "--progress", "off",
@@ -122,13 +129,12 @@ def table(results: list[dict]) -> str:
         if not ok:
             rows.append(f"| {d} | {g} | {count} | | | | | no |")
             continue
-        goal_modes, goal_hq = GOAL.get(d, (0, 0))
-        meets = (len(ok) == len(runs) and statistics.mean(r["modes"] for r in ok) >= goal_modes
-                 and statistics.mean(r["high_quality"] for r in ok) >= goal_hq)
+        meets = len(ok) == len(runs) and meets_goal(d, ok)
         rows.append(f"| {d} | {g} | {count} | {_ms(ok, 'modes')}/{ok[0]['n_modes']} | "
                     f"{_ms(ok, 'high_quality', 100)}% | {_ms(ok, 'reverse_kl', fmt='{:.3f}')} | "
                     f"{statistics.mean(r['seconds'] for r in ok):.0f} | {'yes' if meets else 'no'} |")
     return "\n".join(rows)
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -100,5 +100,6 @@ def table(results: list[dict]) -> str:
         rows.append(f"| {game} | {len(fids)} | {statistics.mean(fids):.1f}{spread} |")
     return "\n".join(rows)
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare_games import GOAL, run_all  # noqa: E402
+from compare_games import GOAL, meets_goal, run_all  # noqa: E402
 from compare_games import command as compare_command  # noqa: E402
 
 TUNE_SEEDS = (0, 1)
@@ -85,7 +85,7 @@ def choose(results: list[dict]) -> tuple[list[str], dict]:
         hq = statistics.mean(r["high_quality"] for r in ok)
         rkl = statistics.median(float(r["reverse_kl"]) for r in ok)
         goal_modes, goal_hq = GOAL[d]
-        meets = modes >= goal_modes and hq >= goal_hq
+        meets = meets_goal(d, ok)
         score = (meets, hq if meets else min(modes / goal_modes, hq / goal_hq))
         if (d, g) not in best or score > best[(d, g)][0]:
             best[(d, g)] = (score, c)

@@ -12,8 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-CENTRES = np.array([(a, b) for a in (-4, -2, 0, 2, 4) for b in (-4, -2, 0, 2, 4)], float)
-THREE_SIGMA = 3 * 0.05  # the grid's std (minimax/data/toy.py)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from minimax.data.toy import grid  # noqa: E402
+
+_GRID = grid()
+CENTRES = _GRID.centres.double().numpy()
+THREE_SIGMA = 3 * _GRID.std
+EDGE = float(np.abs(CENTRES).max())
 
 
 def where(samples: np.ndarray) -> tuple[float, float, float]:
@@ -22,7 +27,7 @@ def where(samples: np.ndarray) -> tuple[float, float, float]:
     far = samples[d > THREE_SIGMA]
     if not len(far):
         return 0.0, 0.0, 0.0
-    inside = (np.abs(far) <= 4 + THREE_SIGMA).all(1).mean()
+    inside = (np.abs(far) <= EDGE + THREE_SIGMA).all(1).mean()
     return len(far) / len(samples), float(np.median(d[d > THREE_SIGMA])), float(inside)
 
 

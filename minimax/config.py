@@ -165,7 +165,8 @@ def game_presets_help() -> str:
         tail += ". Each game's own settings on a data set (docs/results-toy.md): " + "; ".join(
             f"{g} on {d}: " + ", ".join(f"{k} {_show(v)}" for k, v in p.items())
             for (g, d), p in GAME_DATA_PRESETS.items())
-        plain = [g for g in GAMES if all(g != tuned for tuned, _ in GAME_DATA_PRESETS)]
+        tuned = {g for g, _ in GAME_DATA_PRESETS}
+        plain = [g for g in GAMES if g not in tuned]
         tail += f"; {', '.join(plain)}: the data set's preset as it is"
     if GAME_SHORTFALLS:
         tail += (". Below the goal (ring ≥ 7.5/8 modes and ≥ 80% of samples within 3σ, grid ≥ 22/25 and ≥ 75%) "

@@ -58,6 +58,9 @@ CANDIDATES: dict[str, dict[str, dict]] = {
     # norm in D bounds T(x), which these divergences' unbounded conjugates f*(T) punish; Miyato et al. 2018)
     **{g: {**{c: _F[c] for c in ("lr3e-4", "lr1e-4")}, "sn-lr1e-4": dict(steps=6000, lr=1e-4, spectral_norm="on")}
        for g in ("f-kl", "f-reverse-kl", "f-pearson", "f-hellinger")},
+    # (round 3, the grid only: under the data set's preset rpgan and ragan were precise but dropped modes) a smaller
+    # step, and R1 + R2 at the data set's step: RpGAN + R1 + R2 is R3GAN's mode-covering game (Huang et al. 2024)
+    **{g: {"lr3e-4": _F["lr3e-4"], "r1r2-0.1": dict(r1=0.1, r2=0.1)} for g in ("rpgan", "ragan")},
 }
 
 

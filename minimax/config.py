@@ -37,12 +37,14 @@ from .catalogue import (
     CONDITIONS,
     DATASETS,
     GAME_DATA_PRESETS,
+    GAME_GOALS,
     GAME_OPTIONS,
     GAME_PRESETS,
     GAME_SHORTFALLS,
     GAMES,
     GENERATOR_LOSSES,
     IMAGE_DATASETS,
+    MNIST_FID_GOAL,
     MODELS,
     OPTIMIZERS,
     PER_EXAMPLE_PENALTY,
@@ -169,7 +171,9 @@ def game_presets_help() -> str:
         plain = [g for g in GAMES if g not in tuned]
         tail += f"; {', '.join(plain)}: the data set's preset as it is"
     if GAME_SHORTFALLS:
-        tail += (". Below the goal (ring ≥ 7.5/8 modes and ≥ 80% of samples within 3σ, grid ≥ 22/25 and ≥ 75%) "
+        goals = ", ".join(f"{d} ≥ {modes:g} modes and ≥ {100 * hq:g}% of samples within 3σ"
+                          for d, (modes, hq) in GAME_GOALS.items())
+        tail += (f". Below the goal ({goals}; MNIST: FID ≤ {MNIST_FID_GOAL:g}× the 2014 game's at equal wall time) "
                  "on the held-out seeds 2-6: ") + "; ".join(
             f"{g} on {d} ({why})" for (g, d), why in GAME_SHORTFALLS.items())
     return tail.replace("%", "%%")  # (argparse formats help strings with %)

@@ -306,6 +306,10 @@ def test_a_game_preset_on_a_data_set_is_above_the_game_s_and_under_the_user_s(mo
     assert TrainConfig(dataset="grid", game="wgan-gp").lr == 3e-3  # Python gets the same presets
     assert "wgan-gp on grid: lr 0.003, gp_weight 0.5" in game_presets_help()
     assert "wgan-gp on ring (a measured reason)" in game_presets_help()
+    monkeypatch.setitem(catalogue.GAME_GOALS, "ring", (6.5, 0.55))  # the help states the goal from its one home
+    monkeypatch.setattr("minimax.config.MNIST_FID_GOAL", 1.25)
+    assert "ring ≥ 6.5 modes and ≥ 55%% of samples" in game_presets_help()
+    assert "FID ≤ 1.25× the 2014 game's" in game_presets_help()
 
 
 def test_train_help_shows_every_game_preset_and_shortfall(capsys):

@@ -58,6 +58,17 @@ def test_wgan_gp_on_mnist_takes_its_measured_preset_over_the_papers():
     assert (cfg.k, cfg.beta1, cfg.lr) == (5, 0.0, 2e-4)
 
 
+def test_the_bounded_f_gans_on_mnist_take_sn_gans_discriminator():
+    """f-reverse-kl and f-hellinger on MNIST: spectral norm in D and no BatchNorm (docs/results-toy.md, held out at
+    equal wall time); the other f-GANs keep DCGAN's D, and what the user sets stays above the preset."""
+    for game in ("f-reverse-kl", "f-hellinger"):
+        cfg = TrainConfig(game=game, dataset="mnist")
+        assert (cfg.spectral_norm, cfg.d_norm, cfg.lr) == ("on", "none", 2e-4)
+        assert TrainConfig.resolve(game=game, dataset="mnist", model="dcgan", d_norm="batch").d_norm == "batch"
+        assert TrainConfig(game=game, dataset="fashion-mnist").spectral_norm == "off"  # measured on MNIST only
+    assert TrainConfig(game="f-kl", dataset="mnist").spectral_norm == "off"
+
+
 def test_penalties_enter_the_discriminator_step():
     """With R1, D's step differs from the unpenalised one and the penalty is logged; the players see the same
     minibatches (the penalty draws no data)."""

@@ -9,15 +9,20 @@ it: a double backward through D, once per penalty per D step. The variants, per 
     rpgan              the relativistic pairing game (its G step also runs D on a fresh real minibatch)
     rpgan + R1         (γ = 0.1)
     rpgan + R1 + R2    the R3GAN recipe
+    rpgan + R1 + R2, every 4 / every 16   lazy regularisation (--reg-every N: the penalties on every N-th
+                       iteration, weighted by N; StyleGAN2 App. B uses 16)
     minimax + R1 + R2
 
-Players: the default ring (MLP 2-128-128-2 / 2-128-128-1, batch 256), DCGAN on 1×32×32 images (batch 64),
-and the veegan DCGAN of Stacked MNIST with PacGAN2 packing (3×28×28, 64 packed inputs); images are random
-(pixels do not change the cost), fp32 (Stacked MNIST's preset bf16 is emulated, ~10x slower, on CPUs without
-AVX512-BF16 or AMX). Prints a table of s/iteration and the ratio to the baseline, and the fp32 GEMM
+The last column is each variant's time over the same game's without penalties: the penalties' overhead (the
+goal of issue #50 for the lazy variants: at most 1.15).
+
+Players: the default ring (MLP, batch 256), DCGAN on 1×32×32 images (batch 64) and DCGAN-28 on Stacked MNIST's
+3×28×28 with PacGAN2 packing (64 packed inputs; configs/stacked-mnist-rpgan.toml's players), both with no
+normalisation in D (R1/R2 need a per-example D; every variant gets the same players); images are random
+(pixels do not change the cost), fp32. Prints a table of s/iteration and the ratio to the baseline, and the fp32 GEMM
 rate measured in the same run (timings differ ~2x between machines).
 
-    python benchmarks/penalty_cost.py [--blocks 3] [--seconds 4] [--players ring dcgan veegan]
+    python benchmarks/penalty_cost.py [--blocks 3] [--seconds 4] [--players ring dcgan stacked]
 """
 from __future__ import annotations
 
@@ -43,16 +48,19 @@ from bench_step import gemm_gflops  # noqa: E402  (the same GEMM probe as the st
 
 VARIANTS = {"minimax": dict(game="minimax"), "rpgan": dict(game="rpgan"), "rpgan + R1": dict(game="rpgan", r1=0.1),
             "rpgan + R1 + R2": dict(game="rpgan", r1=0.1, r2=0.1),
+            "rpgan + R1 + R2, every 4": dict(game="rpgan", r1=0.1, r2=0.1, reg_every=4),
+            "rpgan + R1 + R2, every 16": dict(game="rpgan", r1=0.1, r2=0.1, reg_every=16),
             "minimax + R1 + R2": dict(game="minimax", r1=0.1, r2=0.1)}
-PLAYERS = {"ring": dict(dataset="ring"), "dcgan": dict(dataset="mnist", model="dcgan", batch_size=64),
-           "veegan": dict(dataset="stacked-mnist", model="veegan", pack=2, batch_size=128, prior="uniform")}
+PLAYERS = {"ring": dict(dataset="ring"), "dcgan": dict(dataset="mnist", model="dcgan", d_norm="none", batch_size=64),
+           "stacked": dict(dataset="stacked-mnist", model="dcgan", d_norm="none", pack=2, batch_size=128,
+                           prior="uniform")}
 
 
 def data_for(cfg: TrainConfig):
     if cfg.dataset == "ring":
         return load_dataset(cfg)
     g = torch.Generator().manual_seed(0)
-    side = 32 if cfg.model == "dcgan" else 28
+    side = 28 if cfg.dataset == "stacked-mnist" else 32
     images = ImageData("random", torch.randint(0, 256, (2048, 1, side, side), generator=g, dtype=torch.uint8),
                        "cpu", "tanh", labels=torch.randint(0, 10, (2048,), generator=g))
     return StackedMNIST(images) if cfg.dataset == "stacked-mnist" else images
@@ -80,8 +88,8 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=4.0, help="length of one block")
     args = p.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, fp32 GEMM {gemm_gflops():.0f} GFLOP/s")
-    print("| players | variant | s/iteration | ratio to minimax |")
-    print("| --- | --- | --- | --- |")
+    print("| players | variant | s/iteration | ratio to minimax | penalties' overhead |")
+    print("| --- | --- | --- | --- | --- |")
     for players in args.players:
         games = {v: build(players, v) for v in VARIANTS}
         for game in games.values():  # warm-up: allocations, first-call overheads
@@ -93,7 +101,9 @@ def main() -> None:
         base = statistics.median(times["minimax"])
         for v in VARIANTS:
             t = statistics.median(times[v])
-            print(f"| {players} | {v} | {t:.4f} | {t / base:.2f} |", flush=True)
+            plain = statistics.median(times[VARIANTS[v]["game"]])  # the same game without penalties
+            overhead = f"{t / plain:.2f}" if "R1" in v else ""
+            print(f"| {players} | {v} | {t:.4f} | {t / base:.2f} | {overhead} |", flush=True)
 
 
 if __name__ == "__main__":

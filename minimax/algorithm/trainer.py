@@ -9,7 +9,8 @@ r"""The game: Algorithm 1 of Goodfellow et al. (2014), one iteration at a time.
         • update G by descending ∇_θg (1/m) Σ log(1 - D(G(z_i)))     ("saturating")
           or, as the paper recommends in §3, ascending log D(G(z))    ("non-saturating")
 
-D descends the game's L_D (:mod:`minimax.games`; the 2014 game's is −V̂) plus its penalties (games.regularizers).
+D descends the game's L_D (:mod:`minimax.games`; the 2014 game's is −V̂) plus its penalties (games.regularizers;
+R1 and R2 lazily, on every ``reg_every``-th iteration with their weight times ``reg_every``).
 With ``augment``, D sees T(x) and T(G(z)) in both steps (:mod:`.augment`; the penalties are taken at D's inputs).
 The conditional game (§7) draws a label c beside every sample (the D step conditions G(z) on the data's labels,
 the G step draws fresh c ~ p_data(c)). ``update="simultaneous"``: G steps from the last D step's G(z).
@@ -45,7 +46,8 @@ class Trainer:
         self.conditional = cfg.condition != "none"
         self.objective = objective or make_objective(cfg)
         self.penalties = penalties(cfg)
-        self._penalty_values = None  # the last D step's, for the statistics
+        self._penalty_values = None  # the last D step's (and which it measured: lazy ones), for the statistics
+        self._penalties_measured = None
         self.G, self.D = generator.to(device), discriminator.to(device)
         self.channels_last = speed.use_channels_last(self.G, self.D)
         self.g_fwd, self.d_fwd = speed.forward_fn(self.G, cfg.compile), speed.forward_fn(self.D, cfg.compile)
@@ -63,7 +65,8 @@ class Trainer:
         self.adaptive = self.augmentation is not None and self.augmentation.adaptive
         names = self.objective.statistics_names + tuple(p.name for p in self.penalties) + \
             (("augment_p",) if self.adaptive else ())
-        self.stats = IterationStats(names, self.objective.diagnostic_names, device)
+        lazy = tuple(p.name for p in self.penalties if p.lazy) if cfg.reg_every > 1 else ()
+        self.stats = IterationStats(names, self.objective.diagnostic_names, device, sparse=lazy)
         self.step = 0  # completed iterations
         self.lr_scale = 1.0  # lowered by divergence roll-backs
 
@@ -120,7 +123,11 @@ class Trainer:
                 more = [self._penalty_values] if self.penalties else []
                 if self.adaptive:
                     more.append(torch.tensor([self.augmentation.p], dtype=stats.dtype, device=stats.device))
-                self.stats.add(torch.cat([stats, *more]) if more else stats, self.step, norms)
+                measured = None
+                if self.stats.sparse:  # which statistics this iteration measured: all but the lazy penalties not due
+                    measured = torch.ones(len(self.stats.names), dtype=torch.bool, device=stats.device)
+                    measured[len(stats):len(stats) + len(self.penalties)] = self._penalties_measured
+                self.stats.add(torch.cat([stats, *more]) if more else stats, self.step, norms, measured)
 
     def autocast(self):  # bf16 autocast with --amp bf16
         return speed.autocast(self.device, self.cfg.amp)
@@ -139,14 +146,25 @@ class Trainer:
             return self._d(x, c).float(), self._d(fake, c).float(), x, fake, c
 
     def _discriminator_loss(self, real_logits, fake_logits, x, fake, c) -> torch.Tensor:
-        """The game's L_D plus each penalty times its coefficient (the penalties' values are kept for the
-        statistics); a penalty draws its randomness from the noise stream."""
+        """The game's L_D plus each penalty due at this iteration times its coefficient (a lazy one, on every
+        ``reg_every``-th iteration, times ``reg_every`` too); the penalties' values are kept for the statistics. A
+        penalty draws its randomness from the noise stream."""
         loss = self.objective.discriminator_loss(real_logits, fake_logits)
         if self.penalties:
             D = self.D if c is None else functools.partial(self.D, c=c)  # real and fake share the labels c
-            values = torch.stack([p(D, x, fake, self.streams.noise) for p in self.penalties])
-            loss = loss + sum(p.coefficient * v for p, v in zip(self.penalties, values))
+            every = self.cfg.reg_every
+            due = [not p.lazy or self.step % every == 0 for p in self.penalties]
+            taken = [p for p, d in zip(self.penalties, due) if d]
+            if taken:
+                values = torch.stack([p(D, x, fake, self.streams.noise) for p in taken])
+                loss = loss + sum(p.coefficient * (every if p.lazy else 1) * v for p, v in zip(taken, values))
+            if len(taken) < len(due):  # the lazy ones not due count 0, and are marked not measured
+                values, measured = torch.zeros(len(due), device=real_logits.device), values if taken else None
+                if taken:
+                    values[[i for i, d in enumerate(due) if d]] = measured.detach().float()
             self._penalty_values = values.detach()
+            if self.stats.sparse:
+                self._penalties_measured = torch.tensor(due, device=real_logits.device)
         return loss
 
     def discriminator_step(self):

@@ -28,6 +28,13 @@ r"""Regularisers of the discriminator, usable with any game.
 A penalty is called with D (the plain module: double backward does not go through torch.compile), the
 step's real and generated minibatches and the noise stream's generator; it returns its unweighted value,
 which the training loop logs under the penalty's ``name`` and adds to L_D times ``coefficient``.
+
+**Lazy regularisation** (Karras et al. 2020, StyleGAN2, appendix B; ``reg_every`` = N > 1): R1 and R2 (``lazy``)
+are taken on the D steps of every N-th iteration only, with their weight multiplied by N, so that the penalty's
+expected gradient per iteration is unchanged, (1/N)·N·(γ/2)·∇E‖∇ₓD‖² = (γ/2)·∇E‖∇ₓD‖², at about 1/N of its
+cost. StyleGAN2 takes the lazy term as a separate optimiser step (with Adam's rate and betas rescaled by
+N/(N+1)); minimax adds it to that iteration's D step, so the number of optimiser steps, and Adam's settings,
+stay those of the plain run. WGAN-GP's penalty is its Lipschitz constraint and is taken on every step.
 """
 from __future__ import annotations
 
@@ -53,6 +60,7 @@ class GradientPenalty:
     """E(‖∇_x̂ D(x̂)‖₂ − 1)², weighted by λ (``weight``) in L_D."""
 
     name = "gradient_penalty"
+    lazy = False  # the critic's constraint, on every step
 
     def __init__(self, weight: float):
         self.coefficient = weight
@@ -66,6 +74,7 @@ class R1Penalty:
     """E‖∇_x D(x)‖₂² on real data, weighted by γ/2 (``weight`` = γ) in L_D."""
 
     name = "r1_penalty"
+    lazy = True  # may be taken every reg_every iterations, weighted by reg_every
 
     def __init__(self, weight: float):
         self.coefficient = weight / 2

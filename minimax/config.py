@@ -6,18 +6,18 @@ derived from it, so a knob cannot exist in one place and be missing in another.
 The names a knob may take come from the module that owns them (priors from
 prior.py, generator losses from objective.py, datasets from data/, ...).
 
-There is one way settings become a configuration, used by the CLI and by Python alike:
+There is one way settings become a configuration, used by the CLI and by Python alike (ORDER):
 
-    the presets (dataset < model < game)  <  a config file  <  flags / keyword arguments
+    the defaults < the presets (dataset < model < game < game on that dataset) < a config file < flags / arguments
 
 ``TrainConfig(dataset="grid", steps=5000)`` fills every field it is not given from the
 grid preset (PRESETS), then from the defaults below; ``TrainConfig.resolve("f.toml",
 batch_size=300)`` adds a file under the keyword arguments. Validation runs once, on the
-merged result. A run's ``config.json`` holds every field, so reading it back applies
-no preset.
+merged result; ``cfg.sources`` says where each value came from (``minimax train --print-config``).
+A run's ``config.json`` holds every field, so reading it back applies no preset.
 
-Long by design (~370 lines): every knob is one field here with its help text and its check, so that the
-flags, the file keys and validation cannot drift apart; splitting the fields would make two sources.
+Long by design: every knob is one field here with its help text and its check, so that the flags, the file
+keys and validation cannot drift apart; splitting the fields would make two sources.
 """
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ SECTIONS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "data": ("dataset", ("data_dir", "image_size", "train_images")),
     "players": ("model", ("latent_dim", "prior", "g_hidden", "d_hidden", "g_norm", "g_output_bias", "d_dropout",
                           "d_norm", "spectral_norm", "condition", "class_names", "pack", "widths", "blocks")),
-    "game": ("game", ("g_loss", "label_smoothing", "gp_weight", "r1", "r2")),
+    "game": ("game", ("g_loss", "label_smoothing", "gp_weight", "r1", "r2", "reg_every")),
     "algorithm": (None, ("steps", "batch_size", "k", "update")),
     "optimizer": ("optimizer", ("lr", "g_lr", "d_lr", "lr_decay", "beta1", "beta2", "momentum")),
     "augmentation": (None, ("augment", "augment_p", "ada_target")),
@@ -141,14 +141,27 @@ def _home(key: str) -> str | None:
     return next((s for s, (n, f) in SECTIONS.items() if key in f or key == n), None)
 
 
-def _preset(settings: dict) -> dict:
-    """The presets under ``settings``: the dataset's, then the model's, then the game's, then the game's on that
-    dataset (each above the last)."""
+ORDER = ("default", "dataset preset", "model preset", "game preset", "game-on-dataset preset", "config file",
+         "flag or argument")  # where a value may come from, each over the last
+
+
+def preset_layers(settings: dict) -> list[tuple[str, dict]]:
+    """The presets under ``settings``, lowest first, each named for where it comes from: the dataset's, the
+    model's, the game's, the game's on that dataset."""
     name, game = settings.get("dataset", DEFAULT_DATASET), settings.get("game", "minimax")
     dataset = PRESETS.get(name, {})
     model = settings.get("model", dataset.get("model", "mlp"))
-    return {**dataset, **MODEL_PRESETS.get(model, {}), **GAME_PRESETS.get(game, {}),
-            **GAME_DATA_PRESETS.get((game, name), {})}
+    return [(f"dataset preset ({name})", dataset), (f"model preset ({model})", MODEL_PRESETS.get(model, {})),
+            (f"game preset ({game})", GAME_PRESETS.get(game, {})),
+            (f"game-on-dataset preset ({game} on {name})", GAME_DATA_PRESETS.get((game, name), {}))]
+
+
+def _preset(settings: dict) -> dict:
+    """The presets under ``settings`` merged (each layer of :func:`preset_layers` above the last)."""
+    merged: dict = {}
+    for _, layer in preset_layers(settings):
+        merged.update(layer)
+    return merged
 
 
 def presets_of(name: str) -> list[str]:
@@ -299,6 +312,8 @@ class TrainConfig:
                      _non_negative, ">= 0", default=0.0)
     r2: float = _opt("R2 penalty weight γ: adds γ/2·E‖∇_x D(x)|_{x=G(z)}‖² on generated data to L_D (any game; "
                      "0 = off; R3GAN: --game rpgan --r1 γ --r2 γ)", _non_negative, ">= 0", default=0.0)
+    reg_every: int = _opt("lazy regularisation (StyleGAN2, App. B): R1 and R2 on every N-th iteration only, their "
+                          "weight times N (1 = every iteration)", _between(1, 10**6), "in [1, 10^6]", default=1)
     # --- augmentation of D's inputs -------------------------------------------------------
     augment: str = _opt("differentiable augmentation of D's real and generated inputs (DiffAugment, Zhao et al. "
                         "2020): 'none', or policies from " + ", ".join(AUGMENT_POLICIES) + ", comma-separated",
@@ -356,9 +371,23 @@ class TrainConfig:
         unknown = sorted(set(settings) - set(names))
         if unknown:
             raise TypeError(f"TrainConfig has no setting {unknown[0]!r}{_suggest(unknown[0], names)}")
-        preset = _preset(settings)
+        layers = preset_layers(settings)
+        self._given = dict(settings)  # what was set: replaced() resolves the presets again from it
+        self._sources = {}
         for f in dataclasses.fields(self):
-            setattr(self, f.name, settings[f.name] if f.name in settings else preset.get(f.name, f.default))
+            source = "flag or argument" if f.name in settings else \
+                next((label for label, layer in reversed(layers) if f.name in layer), "default")
+            value = settings[f.name] if f.name in settings else next(
+                (layer[f.name] for _, layer in reversed(layers) if f.name in layer), f.default)
+            setattr(self, f.name, value)
+            self._sources[f.name] = source
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """Where each value came from: 'default', a preset ('game preset (wgan-gp)', ...), 'config file PATH' or
+        'flag or argument' (:data:`ORDER`; a run's config.json gives every value, so a stored run's are all
+        given)."""
+        return dict(self._sources)
 
     def validate(self) -> "TrainConfig":
         """Raise :class:`MinimaxError` naming the first field whose value is out of range."""
@@ -420,6 +449,9 @@ class TrainConfig:
             raise MinimaxError(f"image_size resizes the images of dataset 'folder'; {self.dataset!r} has its own size")
         if self.class_names and self.condition == "none":
             raise MinimaxError("class_names applies to a conditional run (give condition 'concat' or 'projection')")
+        if self.reg_every > 1 and not (self.r1 > 0 or self.r2 > 0):
+            raise MinimaxError(f"reg_every {self.reg_every} spaces out R1 and R2, and neither is on "
+                               "(give r1 or r2 > 0)")
         if self.game in PER_EXAMPLE_PENALTY and self.pack > 1:
             raise MinimaxError(f"{self.game}'s gradient penalty is per example; it does not apply with pack > 1")
         per_example = ([f"{self.game}'s gradient penalty"] if self.game in PER_EXAMPLE_PENALTY else []) + \
@@ -439,13 +471,21 @@ class TrainConfig:
         return self.model == "veegan" or (self.model == "dcgan" and self.d_norm == "batch")
 
     def replaced(self, **changes) -> "TrainConfig":
-        """A validated copy with ``changes``; this config is left as it is (a config is never changed after it
-        was validated: a caller's object keeps what the caller set)."""
+        """A validated copy with ``changes``, its presets resolved again from what was set and the changes
+        (``TrainConfig(dataset="grid").replaced(game="wgan-gp")`` is ``TrainConfig(dataset="grid",
+        game="wgan-gp")``, with WGAN-GP's presets); this config is left as it is. A configuration that sets every
+        value (a stored run's) has no presets left to apply, so changing its dataset, model or game is refused."""
         unknown = sorted(set(changes) - set(self.__dataclass_fields__))
         if unknown:
             raise TypeError(f"TrainConfig has no setting {unknown[0]!r}")
-        now = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return TrainConfig(**{**now, **changes}).validate()
+        components = sorted(k for k in ("dataset", "model", "game") if k in changes and changes[k] != getattr(self, k))
+        if components and set(self._given) >= set(self.__dataclass_fields__):
+            raise MinimaxError(f"this configuration sets every value (a stored run's), so a new {components[0]} "
+                               "would keep the old one's presets; build a new TrainConfig with the settings you want")
+        files = {k: v for k, v in self._sources.items() if v.startswith("config file")}
+        out = TrainConfig(**{**self._given, **changes}).validate()
+        out._sources.update({k: v for k, v in files.items() if k not in changes})
+        return out
 
     @property
     def real_label(self) -> float:
@@ -468,8 +508,11 @@ class TrainConfig:
         if config_file:
             where = f"config file {config_file}"
             merged = _coerce_mapping(flatten_sections(read_config_file(config_file), where), where)
+        from_file = set(merged) - set(settings)
         merged.update(_coerce_mapping(settings, "option"))
-        return cls(**merged).validate().check_options_apply()
+        cfg = cls(**merged)
+        cfg._sources.update({k: f"config file {config_file}" for k in from_file})
+        return cfg.validate().check_options_apply()
 
     @classmethod
     def from_file(cls, path: str | Path) -> "TrainConfig":

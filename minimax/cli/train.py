@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import sys
 from pathlib import Path
 
 from ..config import (
+    ORDER,
     PRESETS,
     SECTIONS,
     TrainConfig,
@@ -56,6 +58,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="continue RUN_DIR from its latest checkpoint (only --steps may change; with "
                         "--lr-decay linear a larger --steps stretches the rest of the schedule to the new end, "
                         "so the result is not that of a straight run of that length)")
+    p.add_argument("--print-config", action="store_true",
+                   help="print the resolved configuration as a config file, each value with where it came from "
+                        "(default < dataset preset < model preset < game preset < game-on-dataset preset < --config "
+                        "file < flag), and exit without training")
     p.add_argument("--no-plots", action="store_true", help="skip drawing the PNG plots at the end")
     p.add_argument("--progress", choices=("auto", "on", "bar", "lines", "off"), default="auto",
                    help="progress: a bar on a terminal and a plain line every 30 s otherwise (auto: logs, pipes and "
@@ -75,10 +81,29 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     dataset preset < config file < flags (:meth:`TrainConfig.resolve`)."""
     fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
     given = {k: coerce(fields[k], v, where="", name=_flag(k)) for k, v in vars(args).items() if k in fields}
-    return TrainConfig.resolve(args.config, **given)
+    cfg = TrainConfig.resolve(args.config, **given)
+    cfg._sources.update({k: "flag" for k in given})
+    return cfg
 
 
 RESUME_OPTIONS = ("steps", "on_collapse")  # what --resume may change: how long, and what a collapse does
+
+
+def config_text(cfg: TrainConfig, stored: str | None = None) -> str:
+    """The configuration as a TOML config file in its sections (config.SECTIONS), each value followed by its source
+    (``stored``: every value from a stored run); ``minimax train --config`` reads it back to the same
+    configuration. A value that is unset (None) is a comment: TOML has no null."""
+    sources = cfg.sources
+    lines = ["# the resolved configuration (minimax train --print-config); after each value, where it came from:",
+             "# " + " < ".join(ORDER) + ", each over the last"]
+    for section, (name, fields) in SECTIONS.items():
+        lines.append(f"\n[{section}]")
+        for key, field_ in ((("name", name),) if name else ()) + tuple((f, f) for f in fields):
+            v = getattr(cfg, field_)
+            text = json.dumps(list(v) if isinstance(v, tuple) else v, ensure_ascii=False)
+            where = stored or sources[field_]
+            lines.append(f"# {key} = (none)  # {where}" if v is None else f"{key} = {text}  # {where}")
+    return "\n".join(lines) + "\n"
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -99,6 +124,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                                                     name=_flag(k)) for k in RESUME_OPTIONS if hasattr(args, k)})
     else:
         job = dict(cfg=config_from_args(args))
+    if args.print_config:
+        cfg = job["cfg"] if "cfg" in job else load_run_config(Path(job["resume"]))
+        print(config_text(cfg, f"the run {args.resume}" if args.resume else None), end="")
+        return 0
     job.update(progress=progress, plots=not args.no_plots,
                threads=check_threads(positive_int(args.threads, "--threads")) if args.threads is not None else None)
     cfg = job["cfg"] if "cfg" in job else load_run_config(Path(job["resume"]))
@@ -179,6 +208,9 @@ def add_parser(sub) -> None:
     t = sub.add_parser("train", help="train a GAN (Algorithm 1 of Goodfellow et al. 2014)",
                        description="Train a GAN. With no options: the 8-Gaussian ring, about 1.5 minutes on a CPU. "
                                    f"Measured per-dataset presets replace the defaults below ({presets}); "
-                                   "a config file or a flag overrides them.")
+                                   "a config file or a flag overrides them. Each value is resolved in this order, "
+                                   "each over the last: default < dataset preset < model preset < game preset < "
+                                   "game-on-dataset preset < --config file < flag; --print-config shows the result "
+                                   "and where each value came from.")
     add_train_arguments(t)
     t.set_defaults(func=cmd_train)

@@ -54,6 +54,7 @@ from .catalogue import (
     parse_policies,
 )
 from .errors import MAX_ERROR_CHARS, MinimaxError
+from .files import is_path_component
 
 DEFAULT_DATASET = "ring"
 
@@ -220,8 +221,8 @@ def _unit(v) -> bool:
     return 0 <= v < 1
 
 
-def _names(v) -> bool:
-    return len(v) <= 100_000 and all(isinstance(n, str) for n in v)
+def _names(v) -> bool:  # each a name a sub-folder of PNG output may take (sample --format png --class all)
+    return len(v) <= 100_000 and all(isinstance(n, str) and is_path_component(n) for n in v)
 
 
 def _policies(v) -> bool:  # 'none', or policies in their written form (no spaces): catalogue.parse_policies
@@ -277,7 +278,9 @@ class TrainConfig:
                           choices=CONDITIONS, default="none")
     class_names: tuple[str, ...] = _opt("class names of a conditional run in label order, comma-separated (filled in "
                                         "from the data: digits, CIFAR-10's names, a folder's sub-folders, the modes; "
-                                        "checked against the data when given)", _names, "1 to 100000 names",
+                                        "checked against the data when given)", _names,
+                                        "1 to 100000 names, each a folder name (not empty, '.' or '..', no '/', "
+                                        "'\\' or NUL, at most 255 bytes)",
                                         default=())
     pack: int = _opt("PacGAN packing: D judges this many samples jointly (1 = the plain GAN)", _between(1, 64),
                      "in [1, 64]",

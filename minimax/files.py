@@ -217,6 +217,13 @@ def new_folder(path: str | Path, flag: str = "") -> Path:
     return path
 
 
+def is_path_component(name: str) -> bool:
+    """Whether ``name`` may be one folder or file name under a folder minimax writes: not empty, not ``.`` or
+    ``..``, no separator and no NUL (a class name read from a run's files names a sub-folder of PNG output)."""
+    return isinstance(name, str) and name not in ("", ".", "..") and not any(ch in name for ch in "/\\\0") \
+        and len(name.encode("utf-8", "surrogateescape")) <= 255
+
+
 def atomic_write_folder(path: str | Path, files, flag: str = "") -> int:
     """Write ``files`` (pairs of a relative name, ``a/b.png`` at most one folder deep, and its bytes; made lazily)
     as the folder ``path`` (:func:`new_folder`), all at once: they are written into a hidden folder beside it,
@@ -226,6 +233,9 @@ def atomic_write_folder(path: str | Path, files, flag: str = "") -> int:
     count = 0
     try:
         for name, data in files:
+            parts = name.split("/")
+            if len(parts) > 2 or not all(map(is_path_component, parts)):
+                raise MinimaxError(f"cannot write {name!r} inside {flag or path}: not a name of a file there"[:300])
             target = tmp / name
             target.parent.mkdir(exist_ok=True)
             with open(target, "xb") as f:

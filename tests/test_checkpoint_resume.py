@@ -283,7 +283,7 @@ def test_resume_rejects_changed_flags_and_missing_runs(tmp_path, capsys):
     assert main(["train", "--resume", str(tmp_path)]) == 2
     assert "is not a minimax run directory" in capsys.readouterr().err
     assert main(["train", "--resume", str(tmp_path), "--lr", "0.1"]) == 2
-    assert "only --steps and --on-collapse may be given (got --lr)" in capsys.readouterr().err
+    assert "only --steps, --on-collapse and --data-dir may be given (got --lr)" in capsys.readouterr().err
     run = tmp_path / "r"
     run.mkdir()
     (run / "config.json").write_text(json.dumps(tiny(run).to_dict()))

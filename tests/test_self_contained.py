@@ -251,3 +251,57 @@ def test_kid_of_a_run_against_a_small_folder_adapts_with_the_training_data_gone(
     record = json.loads((run / "kid.json").read_text())
     assert record["subset_size"] == 12 and "reference set has 12 images" in record["protocol"]["subset_size_note"]
     assert no_network == []
+
+
+# ----------------------------------------------------------------------------------------------
+# class names from a run's files never name a path outside --out (hostile round 5)
+@pytest.mark.parametrize("bad", ["../../x", "/abs", "..", "", "a/b", "a\\b"])
+def test_a_class_name_that_is_not_one_folder_name_is_refused_wherever_it_is_read(conditional_run, bad, capsys):
+    from minimax.data.card import DataCard
+    from minimax.files import atomic_write_folder
+
+    run, _ = conditional_run
+    cfg = json.loads((run / "config.json").read_text())
+    names = [bad] + cfg["class_names"][1:]
+    (run / "config.json").write_text(json.dumps({**cfg, "class_names": names}))
+    capsys.readouterr()
+    assert main(["sample", str(run), "--format", "png", "--n", "2", "--class", "all", "--out",
+                 str(run.parent / "pngs")]) == 2
+    err = capsys.readouterr().err
+    assert "class_names must be" in err and err.count("\n") == 1
+    card = DataCard.from_bytes((run / "data.safetensors").read_bytes())
+    card.class_names = tuple(names)
+    with pytest.raises(minimax.MinimaxError, match="holds values a data card cannot have"):
+        DataCard.from_bytes(card.to_bytes())
+    with pytest.raises(minimax.MinimaxError, match="not a name of a file there"):
+        atomic_write_folder(run.parent / "direct", [(f"{bad}/000000.png", b"x")], "--out")
+    assert sorted(p.name for p in run.parent.iterdir()) == ["digits", "run"]  # nothing written beside the run
+
+
+# ----------------------------------------------------------------------------------------------
+# a run whose data moved
+def test_a_resumed_run_reads_its_moved_data_when_the_digest_matches_and_goes_on_bitwise(tmp_path, capsys):
+    straight, data = train(tmp_path / "a", steps=4)
+    run, moved = train(tmp_path / "b", data=write_mnist(tmp_path / "b" / "digits"), steps=2)
+    new = tmp_path / "elsewhere"
+    shutil.move(moved, new)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--steps", "4", "--progress", "off", "--no-plots"]) == 2
+    assert "data directory" in capsys.readouterr().err  # the folder the run knows is gone
+    assert main(["train", "--resume", str(run), "--steps", "4", "--data-dir", str(new), "--progress", "off",
+                 "--no-plots"]) == 0
+    a, b = minimax.load(straight), minimax.load(run)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert json.loads((run / "config.json").read_text())["data_dir"] == str(new.absolute())  # the next resume too
+
+
+def test_a_resume_onto_other_data_is_refused_naming_both_digests(tmp_path, capsys):
+    run, _ = train(tmp_path, steps=2)
+    other = write_mnist(tmp_path / "other", seed=5)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--steps", "4", "--data-dir", str(other), "--progress", "off"]) == 2
+    err = capsys.readouterr().err
+    assert f"the data in {other} are not those {run} trained on (SHA-256" in err and err.count("\n") == 1
+    assert json.loads((run / "config.json").read_text())["steps"] == 2  # nothing rewritten
+    with pytest.raises(minimax.MinimaxError, match="data_dir= goes with resume="):
+        minimax.train(minimax.TrainConfig(), data_dir=str(other))

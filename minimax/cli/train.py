@@ -55,7 +55,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="JSON or TOML file of settings, flat (steps = 100) or in sections ([algorithm] steps = 100; "
                         "the groups below); flags override it")
     p.add_argument("--resume", metavar="RUN_DIR", default=None,
-                   help="continue RUN_DIR from its latest checkpoint (only --steps may change; with "
+                   help="continue RUN_DIR from its latest checkpoint (only --steps, --on-collapse and --data-dir, "
+                        "the training data moved and checked against the run's data card, may change; with "
                         "--lr-decay linear a larger --steps stretches the rest of the schedule to the new end, "
                         "so the result is not that of a straight run of that length)")
     p.add_argument("--print-config", action="store_true",
@@ -86,7 +87,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return cfg
 
 
-RESUME_OPTIONS = ("steps", "on_collapse")  # what --resume may change: how long, and what a collapse does
+RESUME_OPTIONS = ("steps", "on_collapse", "data_dir")  # what --resume may change: how long, what a collapse does,
+# and where the training data now are (checked against the run's data card)
 
 
 def config_text(cfg: TrainConfig, stored: str | None = None) -> str:
@@ -118,8 +120,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         extra = [k for k in vars(args) if k in {f.name for f in dataclasses.fields(TrainConfig)}
                  and k not in RESUME_OPTIONS]
         if extra or args.config:
-            raise MinimaxError(f"--resume continues a run with its own config; only --steps and --on-collapse may "
-                               f"be given (got {_flag(extra[0]) if extra else '--config'})")
+            raise MinimaxError(f"--resume continues a run with its own config; only --steps, --on-collapse and "
+                               f"--data-dir may be given (got {_flag(extra[0]) if extra else '--config'})")
         job = dict(resume=args.resume, **{k: coerce(TrainConfig.__dataclass_fields__[k], getattr(args, k), where="",
                                                     name=_flag(k)) for k in RESUME_OPTIONS if hasattr(args, k)})
     else:

@@ -21,6 +21,7 @@ import torch
 from safetensors.torch import load, save
 
 from ..errors import MinimaxError
+from ..files import is_path_component
 from .images import ImageData, model_to_pixels
 from .stacked import CHANNELS, StackedMNIST, mode_index
 
@@ -115,6 +116,7 @@ class DataCard:
         except Exception as e:  # (safetensors' errors, a missing key, a malformed value)
             raise MinimaxError(f"{shown} is not a minimax data card ({type(e).__name__})") from None
         ok = (len(shape) == 3 and all(s > 0 for s in shape) and g_output in ("tanh", "sigmoid")
+              and all(map(is_path_component, names))
               and isinstance(stacked, bool) and real.dtype == torch.uint8 and tuple(real.shape[1:]) == shape
               and (labels is None or (labels.dtype == torch.int64 and labels.ndim == 1 and len(labels) > 0
                                       and 0 <= int(labels.min()) and int(labels.max()) < (10 if stacked else len(names))

@@ -39,3 +39,16 @@ def write_data_card(run_dir: Path, cfg, data, resumed: bool) -> None:
               f"images then, {card.images} now; SHA-256 {old.digest[:12]} then, {card.digest[:12]} now): "
               "it goes on with the data there now", file=sys.stderr)
     atomic_write_bytes(run_dir / DATA_CARD, card.to_bytes(), inside=run_dir)
+
+
+def check_moved_data(run_dir: str | Path, data, data_dir: str | Path) -> None:
+    """``--resume RUN --data-dir NEW``: the data read from NEW must be those the run trained on, by the SHA-256 its
+    data card holds; else a one-line error naming both digests."""
+    old = read_data_card(run_dir)
+    if old is None:
+        raise MinimaxError(f"{run_dir} has no data card to check {data_dir} against (a run trained before 0.5): "
+                           "move the data back to the folder its config.json names")
+    new = DataCard.of(data)
+    if new.digest != old.digest:
+        raise MinimaxError(f"the data in {data_dir} are not those {run_dir} trained on (SHA-256 {old.digest[:12]}, "
+                           f"{old.images} images, then; {new.digest[:12]}, {new.images} images, in {data_dir})")

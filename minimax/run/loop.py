@@ -73,13 +73,14 @@ class RunResult:
 
 def train_run(cfg: TrainConfig | None = None, resume: str | Path | None = None, steps: int | None = None,
               progress: bool | str | None = None, threads: int | None = None,
-              on_collapse: str | None = None) -> RunResult:
-    """Train a GAN with Algorithm 1 and return the run. ``resume`` continues a run directory. ``threads``: this
+              on_collapse: str | None = None, data_dir: str | Path | None = None) -> RunResult:
+    """Train a GAN with Algorithm 1 and return the run. ``resume`` continues a run directory (``data_dir``: its
+    training data from a new folder, checked against its data card). ``threads``: this
     process's CPU threads (:func:`~minimax.run.setup.use_threads`; None: as set, or as the resumed run had).
 
     Under torch.distributed (see :mod:`minimax.algorithm.distributed`) every process calls this; rank 0 alone
     writes the run directory, and the others return an empty summary."""
-    with _open_run(cfg, resume, steps, threads, on_collapse) as (game, run_dir):
+    with _open_run(cfg, resume, steps, threads, on_collapse, data_dir) as (game, run_dir):
         _play(game, run_dir, progress)
         return _finish(game, run_dir)
 
@@ -146,7 +147,7 @@ def _play(game: Trainer, run_dir: Path, progress: bool | str | None) -> None:
 
 @contextmanager
 def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | None, threads: int | None,
-              on_collapse: str | None = None):
+              on_collapse: str | None = None, data_dir: str | Path | None = None):
     """``with _open_run(...) as (game, run_dir)``: a resumed run (its log cut back to the checkpoint, the
     temporary files of a killed write removed) or a new one, its directory locked by rank 0 meanwhile."""
     ctx = distributed.current()
@@ -159,7 +160,8 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
                 lock = RunLock(run_dir)
                 check_writable(run_dir, checkpoint_dir(run_dir))
                 remove_orphans(run_dir)
-            game = load_trainer(run_dir, steps, resume=True, threads=threads, on_collapse=on_collapse)
+            game = load_trainer(run_dir, steps, resume=True, threads=threads, on_collapse=on_collapse,
+                                data_dir=data_dir)
             if ctx.is_main:
                 truncate_metrics(run_dir / METRICS, game.step)
         else:

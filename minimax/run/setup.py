@@ -18,11 +18,13 @@ import torch
 
 from ..algorithm import speed
 from ..algorithm.trainer import Trainer
+from ..catalogue import IMAGE_DATASETS
 from ..config import TrainConfig
 from ..data import load_dataset
 from ..errors import MinimaxError
 from ..players import build_players, output_range, player_architectures, player_classes
 from . import checkpoint as ckpt
+from .datacard import check_moved_data
 from .resources import check_fits
 from .rundir import CONFIG, holds_run, load_run_config
 
@@ -164,23 +166,31 @@ def resume_threads(meta: dict, threads: int | None) -> None:
 
 def load_trainer(run_dir: str | Path, steps: int | None = None, resume: bool = False,
                  checkpoint: str | Path | None = None, threads: int | None = None,
-                 on_collapse: str | None = None) -> Trainer:
+                 on_collapse: str | None = None, data_dir: str | Path | None = None) -> Trainer:
     """The whole Trainer of a run directory, restored from its latest checkpoint, or from the file ``checkpoint``
     (``steps`` may extend it; ``resume`` to train on, which needs the number of processes the run was trained
     with, and takes the thread count it was trained with unless ``threads`` is given; ``on_collapse`` may change
-    what a collapse does from here on, e.g. 'warn' to continue a run that --on-collapse stop ended)."""
+    what a collapse does from here on, e.g. 'warn' to continue a run that --on-collapse stop ended; ``data_dir``
+    reads the training data from a new folder, accepted when they are the data the run's card describes)."""
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir)
     if steps is not None:
         cfg = cfg.replaced(steps=steps)
     if on_collapse is not None:
         cfg = cfg.replaced(on_collapse=on_collapse)
+    if data_dir is not None:
+        if cfg.dataset not in IMAGE_DATASETS:
+            raise MinimaxError(f"--data-dir applies to image datasets; {run_dir} trains on {cfg.dataset!r}, which "
+                               "reads no files")
+        cfg = cfg.replaced(data_dir=str(Path(data_dir).absolute()))
     tensors, meta = read_run_checkpoint(run_dir, cfg, checkpoint)
     if steps is not None and steps < meta["step"]:
         raise MinimaxError(f"--steps {steps} is below the step of the run's latest checkpoint ({meta['step']})")
     if resume:
         resume_threads(meta, threads)
     game = build_trainer(cfg)
+    if data_dir is not None:
+        check_moved_data(run_dir, game.data, data_dir)
     ckpt.restore_game(game, tensors, meta, resume=resume)
     return game
 

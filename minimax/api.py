@@ -14,12 +14,13 @@ import torch
 from . import zoo
 from .algorithm import distributed
 from .config import MAX_NOISE_SEED, MAX_STEPS, TrainConfig
-from .errors import MinimaxError
+from .errors import MinimaxError, check_integer
 from .evaluation import evaluate as _evaluate
 from .run.generator import Generator
 from .run.generator import load as _load
 from .run.loop import RunResult, train_run
 from .run.resources import check_sample_memory
+from .run.sampling import class_count
 from .run.sampling import sample as _sample
 
 __all__ = ["train", "sample", "evaluate", "load"]
@@ -27,13 +28,7 @@ __all__ = ["train", "sample", "evaluate", "load"]
 MAX_THREADS = 65536
 
 
-def _integer(name: str, v, lo: int, hi: int | None = None) -> int:
-    """``v`` if it is an int (not a bool) in [lo, hi]; else the one-line error the command line gives."""
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise MinimaxError(f"{name} must be an integer, got {v!r}"[:300])
-    if v < lo or hi is not None and v > hi:
-        raise MinimaxError(f"{name} must be " + (f"in [{lo}, {hi}]" if hi is not None else f">= {lo}") + f", got {v}")
-    return v
+_integer = check_integer  # (the checks of the arguments, one-line errors as on the command line)
 
 
 def _flag(name: str, v) -> bool:
@@ -95,11 +90,7 @@ def sample(run, n: int, classes: Sequence[int | str] | str | None = None, seed: 
                            f"{type(run).__name__}")
     _integer("n", n, 1)
     _integer("seed", seed, 0, MAX_NOISE_SEED)
-    if classes is not None and not isinstance(classes, (str, Sequence)):
-        raise MinimaxError(f"classes must be class indices or names (a list, or a comma-separated str), got "
-                           f"{type(classes).__name__}")
-    check_sample_memory(n * (1 if classes is None else len(classes.split(",") if isinstance(classes, str)
-                                                           else classes)), run.data.shape, "n")
+    check_sample_memory(n * class_count(classes), run.data.shape, "n")
     return _sample(run, n, classes, seed)
 
 

@@ -19,3 +19,12 @@ def one_line(e: BaseException, limit: int = 200) -> str:
     followed by what is missing, not cut after its colon), at most ``limit`` characters."""
     text = " ".join(line.strip() for line in str(e).splitlines() if line.strip()) or type(e).__name__
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def check_integer(name: str, v, lo: int, hi: int | None = None) -> int:
+    """``v`` if it is an int (not a bool) in [lo, hi]; else the one-line error the command line gives."""
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise MinimaxError(f"{name} must be an integer, got {v!r}"[:300])
+    if v < lo or hi is not None and v > hi:
+        raise MinimaxError(f"{name} must be " + (f"in [{lo}, {hi}]" if hi is not None else f">= {lo}") + f", got {v}")
+    return v

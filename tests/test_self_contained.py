@@ -120,7 +120,7 @@ def test_load_refuses_what_it_cannot_give(tmp_path):
         minimax.load(run, weights="average")
     with pytest.raises(minimax.MinimaxError, match="weights must be one of"):
         minimax.load(run, weights="ema")
-    with pytest.raises(minimax.MinimaxError, match="cannot move the generator to device"):
+    with pytest.raises(minimax.MinimaxError, match="device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got 'tpu'"):
         minimax.load(run, device="tpu")
     with pytest.raises(minimax.MinimaxError, match="run directory"):
         minimax.load(3)
@@ -305,3 +305,45 @@ def test_a_resume_onto_other_data_is_refused_naming_both_digests(tmp_path, capsy
     assert json.loads((run / "config.json").read_text())["steps"] == 2  # nothing rewritten
     with pytest.raises(minimax.MinimaxError, match="data_dir= goes with resume="):
         minimax.train(minimax.TrainConfig(), data_dir=str(other))
+
+
+# ----------------------------------------------------------------------------------------------
+# the Generator's methods take what minimax.sample takes, and refuse the rest in one line (hostile round 5)
+@pytest.fixture(scope="module")
+def one_conditional_run(tmp_path_factory):  # read only by the tests below: trained once
+    return train(tmp_path_factory.mktemp("conditional"), "--condition", "projection")
+
+
+@pytest.mark.parametrize("call,needle", [
+    (lambda G: G.sample(1.5), "n must be an integer, got 1.5"),
+    (lambda G: G.sample("5"), "n must be an integer, got '5'"),
+    (lambda G: G.sample(True), "n must be an integer, got True"),
+    (lambda G: G.sample(0), "n must be >= 1, got 0"),
+    (lambda G: G.sample(-5), "n must be >= 1, got -5"),
+    (lambda G: G.sample(2, seed=2**64), r"seed must be in \[0, 9223372036854775807\]"),
+    (lambda G: G.sample(2, seed=-1), r"seed must be in \[0, "),
+    (lambda G: G.sample(2, seed="x"), "seed must be an integer"),
+    (lambda G: G.sample(10**12), "n 1000000000000: the samples need about"),
+    (lambda G: G.sample(2, classes=3.5), "classes must be class indices or names"),
+    (lambda G: G.noise(-1), "n must be >= 1"),
+    (lambda G: G.noise(10**13), "the samples need about"),
+    (lambda G: G.sample_labelled(-2), "n must be >= 1"),
+    (lambda G: G(torch.zeros(2, 3), torch.zeros(2, dtype=torch.long)), r"z must be a float tensor of shape \[m, 8\]"),
+    (lambda G: G(torch.zeros(2, 8), torch.tensor([0, 10])), r"c holds class indices outside \[0, 10\)"),
+    (lambda G: G(torch.zeros(2, 8), torch.tensor([0.0, 1.0])), "c must be an integer tensor of shape"),
+    (lambda G: G(torch.zeros(2, 8)), "this run is conditional"),
+])
+def test_the_generators_methods_refuse_what_they_cannot_take_in_one_line(one_conditional_run, call, needle):
+    G = minimax.load(one_conditional_run[0])
+    with pytest.raises(minimax.MinimaxError, match=needle):
+        call(G)
+    assert G(G.noise(3), torch.tensor([0, 4, 9])).shape == (3, 1, 28, 28)  # and takes what it should
+
+
+@pytest.mark.parametrize("device,needle", [("cuda", "CPU build|sees no GPU"), ("meta", "device must be 'cpu'"),
+                                           ("nonsense", "device must be 'cpu'")])
+def test_load_onto_a_device_it_cannot_use_is_one_line(one_conditional_run, device, needle):
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(minimax.MinimaxError, match=needle):
+        minimax.load(one_conditional_run[0], device=device)

@@ -21,9 +21,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..config import MAX_NOISE_SEED
 from ..data.prior import sample_noise
-from ..errors import MinimaxError
-from .sampling import conditional_draw, draw, generate_from
+from ..errors import MinimaxError, check_integer
+from .resources import check_sample_memory
+from .sampling import class_count, conditional_draw, draw, generate_from
+from .setup import why_no_cuda
 from .trained import Trained, load_trained
 
 WEIGHTS = ("auto", "average", "raw")
@@ -68,17 +71,47 @@ class Generator(nn.Module):
         return tuple(self.data.shape)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        """x = to_data_space(G(z)), or G(z, c) with c the class indices for a conditional run."""
+        """x = to_data_space(G(z)), or G(z, c) with c the class indices for a conditional run. z: floats of shape
+        [m, latent_dim]; c: m integers in [0, K)."""
+        self._check_inputs(z, c)
         if self.conditional:
-            if c is None:
-                raise MinimaxError("this run is conditional: call G(z, c) with c the class indices")
             return self.data.to_data_space(self.G(z, c))
-        if c is not None:
-            raise MinimaxError("this run is unconditional: call G(z) without classes")
         return self.data.to_data_space(self.G(z))
+
+    def _check_inputs(self, z, c) -> None:
+        """One-line errors for inputs G cannot take (instead of a shape error deep inside the players)."""
+        if not isinstance(z, torch.Tensor) or not z.is_floating_point() or z.ndim != 2 \
+                or z.shape[1] != self.latent_dim:
+            got = f"{tuple(z.shape)} {z.dtype}" if isinstance(z, torch.Tensor) else type(z).__name__
+            raise MinimaxError(f"z must be a float tensor of shape [m, {self.latent_dim}] (m noise vectors of the "
+                               f"run's latent_dim), got {got}")
+        if not self.conditional:
+            if c is not None:
+                raise MinimaxError("this run is unconditional: call G(z) without classes")
+            return
+        if c is None:
+            raise MinimaxError("this run is conditional: call G(z, c) with c the class indices")
+        k = len(self.class_names)
+        if not isinstance(c, torch.Tensor) or c.is_floating_point() or c.is_complex() or c.dtype == torch.bool \
+                or tuple(c.shape) != (z.shape[0],):
+            got = f"{tuple(c.shape)} {c.dtype}" if isinstance(c, torch.Tensor) else type(c).__name__
+            raise MinimaxError(f"c must be an integer tensor of shape [{z.shape[0]}] (one class index in [0, {k}) "
+                               f"per z), got {got}")
+        if not torch.compiler.is_compiling() and len(c) and not (0 <= int(c.min()) and int(c.max()) < k):
+            raise MinimaxError(f"c holds class indices outside [0, {k}) ({', '.join(self.class_names[:5])}"
+                               f"{', ...' if k > 5 else ''}): got {int(c.min())} to {int(c.max())}")
+
+    def _check_count(self, n, seed, classes=None) -> None:
+        """n ≥ 1, seed in [0, 2^63 − 1], and the samples' arrays must fit in memory (as ``minimax sample``)."""
+        check_integer("n", n, 1)
+        check_integer("seed", seed, 0, MAX_NOISE_SEED)
+        check_sample_memory(n * class_count(classes), self.shape, "n")
 
     def noise(self, n: int, seed: int = 0) -> torch.Tensor:
         """n noise vectors z ~ p_z (the run's prior) on this generator's device, from ``seed``."""
+        check_integer("n", n, 1)
+        check_integer("seed", seed, 0, MAX_NOISE_SEED)
+        check_sample_memory(n, (self.latent_dim,), "n")
         rng = torch.Generator(device=self.device).manual_seed(seed)
         return sample_noise(n, self.latent_dim, self.prior, rng, self.device)
 
@@ -87,6 +120,7 @@ class Generator(nn.Module):
         """n samples in data space from the noise stream ``seed`` (conditional: c ~ p_data(c)); with ``classes``
         (indices or names, or 'all'), n of each class, class after class. The same numbers as ``minimax
         sample`` draws with the same seed."""
+        self._check_count(n, seed, classes)
         return draw(self, n, classes, seed)
 
     @torch.no_grad()
@@ -95,6 +129,7 @@ class Generator(nn.Module):
         c ~ p_data(c)."""
         if not self.conditional:
             raise MinimaxError("this run is unconditional (condition 'none'): its samples have no class")
+        self._check_count(n, seed)
         z, c = conditional_draw(self, n, torch.Generator(device=self.device).manual_seed(seed))
         return generate_from(self, z, c), c
 
@@ -107,13 +142,29 @@ def load(run: str | Path, weights: str = "auto", checkpoint: str | Path | None =
         raise MinimaxError(f"load takes a run directory (a str or Path), not {type(run).__name__}")
     if weights not in WEIGHTS:
         raise MinimaxError(f"weights must be one of {', '.join(WEIGHTS)}, got {weights!r}"[:300])
+    if device is not None:
+        device = _device(device)
     G = generator_of(load_trained(run, checkpoint), weights)
     if device is None:
         return G
     try:
-        return G.to(torch.device(device))
-    except (RuntimeError, TypeError) as e:
-        raise MinimaxError(f"cannot move the generator to device {device!r}: {str(e).splitlines()[0][:200]}") from None
+        return G.to(device)
+    except (RuntimeError, TypeError, AssertionError) as e:
+        raise MinimaxError(f"cannot move the generator to device {str(device)!r}: "
+                           f"{str(e).splitlines()[0][:200] if str(e) else type(e).__name__}") from None
+
+
+def _device(device) -> torch.device:
+    """A device the generator can compute on ('cpu', 'cuda', 'cuda:N', 'mps'), available in this torch."""
+    try:
+        d = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise MinimaxError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}"[:300]) from None
+    if d.type not in ("cpu", "cuda", "mps"):
+        raise MinimaxError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {str(device)!r}")
+    if d.type == "cuda" and not torch.cuda.is_available():
+        raise MinimaxError(f"device {str(device)!r}: {why_no_cuda()}")
+    return d
 
 
 def generator_of(run: Trained, weights: str = "auto") -> Generator:

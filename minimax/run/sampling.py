@@ -128,6 +128,17 @@ def sample(run, n: int, classes: Sequence[int | str] | str | None = None, seed: 
     return draw(run, n, classes, seed).cpu()
 
 
+def class_count(classes) -> int:
+    """How many classes ``classes`` asks for (1 for None: the unconditional draw, or c ~ p_data(c)); a value that is
+    neither class indices nor names (a list, or a comma-separated str) is a one-line error."""
+    if classes is None:
+        return 1
+    if isinstance(classes, bool) or not isinstance(classes, (str, Sequence)):
+        raise MinimaxError(f"classes must be class indices or names (a list, or a comma-separated str), got "
+                           f"{type(classes).__name__}")
+    return len(classes.split(",")) if isinstance(classes, str) else len(classes)
+
+
 def draw(players: Players, n: int, classes: Sequence[int | str] | str | None = None, seed: int = 0) -> torch.Tensor:
     """:func:`sample`'s samples on the players' device: n (c ~ p_data(c) in the conditional game), or n of each of
     ``classes``, class after class."""

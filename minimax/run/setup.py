@@ -29,6 +29,14 @@ from .resources import check_fits
 from .rundir import CONFIG, holds_run, load_run_config
 
 
+def why_no_cuda() -> str:
+    """Why torch offers no CUDA device here, in words."""
+    if torch.version.cuda is None:
+        return (f"the installed torch {torch.__version__} is a CPU build (install a CUDA build of torch for a GPU, "
+                "e.g. without the CPU constraint)")
+    return f"torch {torch.__version__} is built for CUDA {torch.version.cuda} but sees no GPU on this machine"
+
+
 def resolve_device(name: str) -> torch.device:
     """'auto' and 'cuda' mean the current CUDA device (each process's own in a distributed run)."""
     if name in ("auto", "cuda") and torch.cuda.is_available():
@@ -36,7 +44,7 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise MinimaxError(f"device {name!r} requested but CUDA is not available")
+        raise MinimaxError(f"device {name!r} requested but CUDA is not available: {why_no_cuda()}")
     try:
         return torch.device(name)
     except RuntimeError:

@@ -12,6 +12,7 @@ class MinimaxError(Exception):
     """A problem with the user's input: a config value, a file, a path, a shape."""
 
     exit_code = 2
+    kind = "error"  # the word the command line prints before the message ("minimax: error: ...")
 
 
 def one_line(e: BaseException, limit: int = 200) -> str:

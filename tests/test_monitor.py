@@ -102,7 +102,7 @@ def test_train_logs_diversity_and_findings_and_stops_on_collapse(tmp_path, capsy
         assert [e["condition"] for e in events if e.get("event") == "health"] == ["collapse"]
         assert main([*common, "--out", str(tmp_path / "stop"), "--on-collapse", "stop"]) == 4
         err = capsys.readouterr().err.strip().splitlines()
-        assert err[-1].startswith("minimax: error: stopped at step 50 (--on-collapse stop): generator collapse, "
+        assert err[-1].startswith("minimax: stopped: at step 50 (--on-collapse stop): generator collapse, "
                                   "reported at step 25")
         assert (tmp_path / "stop" / "checkpoints" / "step-00000050.safetensors").is_file()
         assert f"to train on regardless: minimax train --resume {tmp_path / 'stop'} --on-collapse warn" in err[-1]

@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         choose_wait_policy()  # before the command loads torch: OpenMP's threads sleep on a busy machine
         resolve_zoo_runs(args)
         return args.func(args)
-    except MinimaxError as e:
-        print(f"minimax: error: {clip(str(e))}", file=sys.stderr)
+    except MinimaxError as e:  # ("stopped" for a run stopped on request or by --on-collapse stop)
+        print(f"minimax: {e.kind}: {clip(str(e))}", file=sys.stderr)
         return e.exit_code
     except BrokenPipeError:  # the reader went away (minimax zoo | head): stop quietly, as a pipe's writer does
         try:

@@ -200,7 +200,7 @@ def _train_in_process(job: dict, device_type: str) -> int:
         return _train_and_report(job, device_type)
     except MinimaxError as e:
         if distributed.current().is_main:
-            print(f"minimax: error: {clip(str(e))}", file=sys.stderr)
+            print(f"minimax: {e.kind}: {clip(str(e))}", file=sys.stderr)
         return e.exit_code
 
 

@@ -55,6 +55,7 @@ class GeneratorCollapsed(MinimaxError):
     checkpoint."""
 
     exit_code = 4
+    kind = "stopped"
 
 
 @dataclass
@@ -125,7 +126,7 @@ def _play(game: Trainer, run_dir: Path, progress: bool | str | None) -> None:
                     last_good = ckpt.save_checkpoint(run_dir, game, cfg.keep_checkpoints)
                     what = (f"reported at step {collapsed.step} and held since: {collapsed.measured}"
                             if collapsed else "found by rank 0")
-                    raise GeneratorCollapsed(f"stopped at step {game.step} (--on-collapse stop): generator collapse, "
+                    raise GeneratorCollapsed(f"at step {game.step} (--on-collapse stop): generator collapse, "
                                              f"{what}; checkpoint saved to {last_good}; to train on regardless: "
                                              f"minimax train --resume {run_dir} --on-collapse warn")
 

@@ -11,6 +11,10 @@ from ..errors import MinimaxError
 
 
 class Interrupted(MinimaxError):
+    """The run was asked to stop (Ctrl-C, SIGTERM) and did, with a checkpoint: a stop, not an error."""
+
+    kind = "stopped"
+
     def __init__(self, message: str, signum: int):
         super().__init__(message)
         self.exit_code = 128 + signum

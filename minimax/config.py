@@ -142,6 +142,7 @@ def _home(key: str) -> str | None:
     return next((s for s, (n, f) in SECTIONS.items() if key in f or key == n), None)
 
 
+SOURCES = "sources"  # the key of a run's config.json that says where each value came from (not a setting)
 ORDER = ("default", "dataset preset", "model preset", "game preset", "game-on-dataset preset", "config file",
          "flag or argument")  # where a value may come from, each over the last
 
@@ -485,10 +486,15 @@ class TrainConfig:
         if components and set(self._given) >= set(self.__dataclass_fields__):
             raise MinimaxError(f"this configuration sets every value (a stored run's), so a new {components[0]} "
                                "would keep the old one's presets; build a new TrainConfig with the settings you want")
-        files = {k: v for k, v in self._sources.items() if v.startswith("config file")}
         out = TrainConfig(**{**self._given, **changes}).validate()
-        out._sources.update({k: v for k, v in files.items() if k not in changes})
+        out._sources.update({k: v for k, v in self._sources.items() if k in self._given and k not in changes})
         return out
+
+    def with_sources(self, sources: dict[str, str]) -> "TrainConfig":
+        """This configuration, its values' sources set from ``sources`` where it names them (a stored run's,
+        read back from its config.json)."""
+        self._sources.update({k: str(v) for k, v in sources.items() if k in self._sources})
+        return self
 
     @property
     def real_label(self) -> float:
@@ -500,8 +506,12 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "config") -> "TrainConfig":
-        """Build from a mapping of field names (converting and type-checking each value), then validate."""
-        return cls(**_coerce_mapping(d, where)).validate()
+        """Build from a mapping of field names (converting and type-checking each value), then validate. A run's
+        config.json also holds ``sources`` (where each value came from): read back, not a setting."""
+        sources = d.get(SOURCES) if isinstance(d, dict) else None
+        settings = {k: v for k, v in d.items() if k != SOURCES} if isinstance(sources, dict) else d
+        cfg = cls(**_coerce_mapping(settings, where)).validate()
+        return cfg.with_sources(sources) if isinstance(sources, dict) else cfg
 
     @classmethod
     def resolve(cls, config_file: str | Path | None = None, **settings) -> "TrainConfig":
@@ -510,7 +520,10 @@ class TrainConfig:
         merged = {}
         if config_file:
             where = f"config file {config_file}"
-            merged = _coerce_mapping(flatten_sections(read_config_file(config_file), where), where)
+            raw = read_config_file(config_file)
+            if isinstance(raw, dict) and isinstance(raw.get(SOURCES), dict):  # a run's config.json: its own record
+                raw = {k: v for k, v in raw.items() if k != SOURCES}
+            merged = _coerce_mapping(flatten_sections(raw, where), where)
         from_file = set(merged) - set(settings)
         merged.update(_coerce_mapping(settings, "option"))
         cfg = cls(**merged)

@@ -1,6 +1,8 @@
 """A predictable configuration: each value's source (default < dataset preset < model preset < game preset <
 game-on-dataset preset < config file < flag), ``minimax train --print-config`` (a config file that reads back to
 the same configuration), and ``replaced()`` resolving the presets again instead of keeping the old ones."""
+import json
+
 import pytest
 
 from minimax.cli import main
@@ -28,19 +30,31 @@ def test_print_config_shows_the_sources_and_reads_back_to_the_same_configuration
     text = capsys.readouterr().out
     assert code == 0 and not (tmp_path / "r").exists()  # printed, nothing trained
     assert "k = 5  # game-on-dataset preset (wgan-gp on grid)" in text
-    assert "steps = 50  # flag" in text and "# data_dir = (none)  # default" in text
+    assert "steps = 50  # flag or argument" in text and "# data_dir = (none)  # default" in text
     (tmp_path / "printed.toml").write_text(text)
     again = TrainConfig.resolve(tmp_path / "printed.toml")
     assert again == TrainConfig.resolve(dataset="grid", game="wgan-gp", steps=50, out=str(tmp_path / "r"))
 
 
-def test_print_config_of_a_stored_run_says_so(tmp_path, capsys):
+def test_a_runs_config_json_records_the_sources_and_a_resume_keeps_them(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "--steps", "4", "--out", str(run), "--progress", "off", "--no-plots",
                  "--tensorboard", "off", "--eval-samples", "100"]) == 0
+    recorded = json.loads((run / "config.json").read_text())["sources"]
+    assert recorded["steps"] == "flag or argument"
+    assert (recorded["batch_size"], recorded["seed"]) == ("dataset preset (ring)", "default")
     capsys.readouterr()
     assert main(["train", "--resume", str(run), "--print-config"]) == 0
-    assert f"steps = 4  # the run {run}" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "steps = 4  # flag or argument" in text and "batch_size = 256  # dataset preset (ring)" in text
+    assert main(["train", "--resume", str(run), "--steps", "6", "--progress", "off", "--no-plots"]) == 0
+    recorded = json.loads((run / "config.json").read_text())["sources"]
+    assert (recorded["steps"], recorded["batch_size"]) == ("flag or argument", "dataset preset (ring)")
+    assert TrainConfig.resolve(run / "config.json").steps == 6  # a run's config.json is a config file still
+    old = {k: v for k, v in json.loads((run / "config.json").read_text()).items() if k != "sources"}
+    (run / "config.json").write_text(json.dumps(old))  # a run trained before the record
+    assert main(["train", "--resume", str(run), "--print-config"]) == 0
+    assert f"steps = 6  # the run {run}" in capsys.readouterr().out
 
 
 def test_replaced_resolves_the_presets_of_the_new_component_again():

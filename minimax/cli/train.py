@@ -82,9 +82,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     dataset preset < config file < flags (:meth:`TrainConfig.resolve`)."""
     fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
     given = {k: coerce(fields[k], v, where="", name=_flag(k)) for k, v in vars(args).items() if k in fields}
-    cfg = TrainConfig.resolve(args.config, **given)
-    cfg._sources.update({k: "flag" for k in given})
-    return cfg
+    return TrainConfig.resolve(args.config, **given)
 
 
 RESUME_OPTIONS = ("steps", "on_collapse", "data_dir")  # what --resume may change: how long, what a collapse does,
@@ -93,9 +91,11 @@ RESUME_OPTIONS = ("steps", "on_collapse", "data_dir")  # what --resume may chang
 
 def config_text(cfg: TrainConfig, stored: str | None = None) -> str:
     """The configuration as a TOML config file in its sections (config.SECTIONS), each value followed by its source
-    (``stored``: every value from a stored run); ``minimax train --config`` reads it back to the same
+    (``stored``: a stored run's, whose config.json recorded none); ``minimax train --config`` reads it back to the same
     configuration. A value that is unset (None) is a comment: TOML has no null."""
     sources = cfg.sources
+    if stored and any(v != "flag or argument" for v in sources.values()):
+        stored = None  # the run's config.json recorded where its values came from: show that
     lines = ["# the resolved configuration (minimax train --print-config); after each value, where it came from:",
              "# " + " < ".join(ORDER) + ", each over the last"]
     for section, (name, fields) in SECTIONS.items():

@@ -16,7 +16,7 @@ import torch
 
 from ..algorithm import distributed
 from ..algorithm.trainer import Trainer
-from ..config import TrainConfig
+from ..config import SOURCES, TrainConfig
 from ..errors import MinimaxError
 from ..files import atomic_write_bytes, json_record
 from . import checkpoint as ckpt
@@ -176,7 +176,8 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
                 run_dir = Path(distributed.broadcast_object(str(run_dir) if ctx.is_main else None))
             # data_dir kept absolute, so that sample, eval and export find the data from any folder
             data_dir = cfg.data_dir and str(Path(cfg.data_dir).expanduser().absolute())
-            cfg = cfg.replaced(out=str(run_dir), data_dir=data_dir)
+            cfg = cfg.replaced(out=str(run_dir), data_dir=data_dir).with_sources(
+                {k: cfg.sources[k] for k in ("out", "data_dir")})  # (made absolute, from where they came)
             try:
                 use_threads(threads)
                 game = build_trainer(cfg)
@@ -188,7 +189,8 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
                     _remove_if_empty(run_dir)
                 raise
         if ctx.is_main:
-            atomic_write_bytes(run_dir / CONFIG, json.dumps(game.cfg.to_dict(), indent=2).encode(), inside=run_dir)
+            record = {**game.cfg.to_dict(), SOURCES: game.cfg.sources}  # each value and where it came from
+            atomic_write_bytes(run_dir / CONFIG, json.dumps(record, indent=2).encode(), inside=run_dir)
             write_data_card(run_dir, game.cfg, game.data, resumed=resume is not None)
             (run_dir / SAMPLES).mkdir(exist_ok=True)
         yield game, run_dir

@@ -417,3 +417,28 @@ def test_ctrl_c_during_start_up_is_one_line(tmp_path):
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130 and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("up", [0, 1, 2])
+def test_a_folder_link_back_to_the_data_or_above_is_refused_not_walked_forever(tmp_path, up):
+    """Two links to the folder itself made os.walk(followlinks=True) grow exponentially; a link to '..' read the
+    parent folder as the data."""
+    from PIL import Image
+
+    from minimax.data.images import image_files
+    from minimax.errors import MinimaxError
+
+    d = tmp_path / "x" / "data"
+    (d / "sub").mkdir(parents=True)
+    Image.new("L", (8, 8)).save(d / "sub" / "a.png")
+    target = d.resolve().parents[up - 1] if up else d.resolve()
+    (d / "sub" / "loop").symlink_to(target)
+    (d / "sub" / "loop2").symlink_to(target)
+    with pytest.raises(MinimaxError, match="which holds .* itself"):
+        image_files(d)
+    (d / "sub" / "loop").unlink()
+    (d / "sub" / "loop2").unlink()
+    (tmp_path / "elsewhere").mkdir()
+    Image.new("L", (8, 8)).save(tmp_path / "elsewhere" / "b.png")
+    (d / "linked").symlink_to(tmp_path / "elsewhere")  # a link to a folder beside it: read, as before
+    assert [p.name for p in image_files(d)] == ["b.png", "a.png"]

@@ -255,7 +255,13 @@ def image_files(d: Path) -> list[Path]:
     def refuse(e: OSError):
         raise MinimaxError(f"cannot read folder {e.filename}: {e.strerror or e}")
 
-    for root, _, names in os.walk(d, onerror=refuse, followlinks=True):
+    top = os.path.realpath(d)
+    for root, dirs, names in os.walk(d, onerror=refuse, followlinks=True):
+        for sub in dirs:  # a link back to the folder or above it would read it again, without end
+            real = os.path.realpath(os.path.join(root, sub))
+            if real == top or top.startswith(real.rstrip(os.sep) + os.sep):
+                raise MinimaxError(f"folder {Path(root) / sub} is a link to {real}, which holds {d} itself: the images "
+                                   "would be read again and again; remove the link")
         found += [Path(root) / n for n in names if Path(n).suffix.lower() in IMAGE_SUFFIXES]
     return sorted(p for p in found if p.is_file())
 

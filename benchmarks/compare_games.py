@@ -28,6 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from minimax.catalogue import GAME_GOALS as GOAL  # noqa: E402  (issue #40: mean modes and high quality over seeds)
 from minimax.games import GAMES  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compare_games_mnist import refuse_tuning_seeds  # noqa: E402  (one rule for both tables)
+
 
 def meets_goal(dataset: str, runs: list[dict]) -> bool:
     """Whether the runs' mean modes and mean high-quality fraction reach GOAL[dataset] (no goal: True)."""
@@ -88,10 +91,16 @@ def main() -> int:
     p.add_argument("--set", nargs="*", default=[], help="extra settings key=value for every run")
     p.add_argument("--out", default="runs/compare")
     p.add_argument("--table", action="store_true", help="only print the table of OUT/results.jsonl")
+    p.add_argument("--held-out", action="store_true",
+                   help="a held-out table: refuse the seeds the presets were tuned on "
+                        "(minimax.catalogue.TUNING_SEEDS), in the runs to train and in the results to print")
     args = p.parse_args()
     if args.table:
-        print(table([json.loads(line) for line in open(Path(args.out) / "results.jsonl")]))
+        results = [json.loads(line) for line in open(Path(args.out) / "results.jsonl")]
+        refuse_tuning_seeds(p, args.held_out, [r["seed"] for r in results])
+        print(table(results))
         return 0
+    refuse_tuning_seeds(p, args.held_out, args.seeds)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     extra = [a for kv in args.set for a in (f"--{kv.split('=')[0].replace('_', '-')}", kv.split("=", 1)[1])]

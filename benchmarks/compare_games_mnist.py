@@ -31,9 +31,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from minimax.catalogue import MNIST_FID_GOAL  # noqa: E402
+from minimax.catalogue import MNIST_FID_GOAL, TUNING_SEEDS  # noqa: E402
 from minimax.games import GAMES  # noqa: E402
 from minimax.run.checkpoint import read_latest  # noqa: E402
+
+
+def refuse_tuning_seeds(p: argparse.ArgumentParser, held_out: bool, seeds) -> None:
+    """With --held-out, no seed the presets were tuned on may enter the table."""
+    tuned = sorted(set(seeds) & set(TUNING_SEEDS))
+    if held_out and tuned:
+        p.error(f"seeds {tuned} are the presets' tuning seeds; a held-out table uses others (issue #40: 2-6)")
 
 
 def main() -> int:
@@ -50,6 +57,9 @@ def main() -> int:
                    "how the held-out MNIST table was measured")
     p.add_argument("--table", nargs="*", metavar="OUT", default=None,
                    help="only print the table of OUT/results.jsonl (and of these further OUT folders)")
+    p.add_argument("--held-out", action="store_true",
+                   help="a held-out table: refuse the seeds the presets were tuned on "
+                        "(minimax.catalogue.TUNING_SEEDS), in the runs to train and in the results to print")
     args = p.parse_args()
     out = Path(args.out)
     if args.table is not None:
@@ -57,8 +67,11 @@ def main() -> int:
         missing = [str(f) for f in files if not f.is_file()]
         if missing:
             p.error(f"no results: {', '.join(missing)}")
-        print(table([json.loads(line) for f in files for line in open(f)]))
+        results = [json.loads(line) for f in files for line in open(f)]
+        refuse_tuning_seeds(p, args.held_out, [r["seed"] for r in results])
+        print(table(results))
         return 0
+    refuse_tuning_seeds(p, args.held_out, args.seeds)
     if not args.data_dir:
         p.error("--data-dir is needed to train (the folder with MNIST's files)")
     out.mkdir(parents=True, exist_ok=True)

@@ -45,3 +45,21 @@ def test_without_the_2014_game_on_the_same_seeds_there_is_no_ratio():
 def test_added_flags_name_their_own_row():
     rows = _summary(_runs("minimax", {0: 100.0}) + _runs("f-kl", {0: 140.0}, "--spectral-norm on"))
     assert rows["f-kl --spectral-norm on"][3:] == ["1.40", "1.40", "yes"]
+
+
+def test_a_held_out_table_refuses_the_tuning_seeds(tmp_path, monkeypatch, capsys):
+    import json
+    import sys
+
+    import pytest
+
+    out = tmp_path / "held"
+    out.mkdir()
+    (out / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _runs("minimax", {1: 90.0, 2: 91.0})))
+    monkeypatch.setattr(sys, "argv", ["compare_games_mnist.py", "--out", str(out), "--table", "--held-out"])
+    with pytest.raises(SystemExit) as e:
+        cgm.main()
+    assert e.value.code == 2 and "seeds [1] are the presets' tuning seeds" in capsys.readouterr().err
+    (out / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _runs("minimax", {2: 91.0, 3: 95.0})))
+    assert cgm.main() == 0
+    assert "minimax" in capsys.readouterr().out

@@ -13,12 +13,20 @@ Policies (``augment``, comma-separated; DiffAugment's three, on data in [−1, 1
 * ``cutout``: a square of half the side, centred uniformly at random, set to zero.
 
 Each policy is applied to each image independently with probability p (``augment_p``; DiffAugment: p = 1).
-**Leaking.** If p < 1 the transformed distribution is a mixture (1 − p)·q + p·T(q), which determines q for
-these invertible-in-distribution operations, so T(p_g) = T(p_data) forces p_g = p_data and G cannot learn to
-produce augmented-looking images. Karras et al. (ADA, NeurIPS 2020, §2.2 and Fig. 3) measure that their
-pipeline's augmentations stay non-leaking in practice up to p ≈ 0.8 and leak beyond (cutout and translation
-with zero fill can leak at p = 1: G may learn grey borders or holes, which DiffAugment's runs do not show at
-CIFAR scale). The adaptive p below is clipped to [0, 1]; say ``ada_target`` and watch ``augment_p`` in the log.
+**Leaking.** If p < 1 the transformed distribution is a mixture (1 − p)·q + p·T(q). For a group of k invertible
+transformations (ADA's 90° rotations, flips), one of the k − 1 non-identity elements drawn uniformly with
+probability p, the operator (1 − p)·I + p/(k − 1)·Σ_{g≠e} g has eigenvalues 1 and 1 − pk/(k − 1): it is singular
+at p = (k − 1)/k (¾ for the rotations, ½ for a flip), where T(q) cannot tell q from g(q); Karras et al. (ADA,
+NeurIPS 2020, §2.2) keep p below that point, where the identity stays the most likely element and T(p_g) =
+T(p_data) forces p_g = p_data, and measure that their own pipeline stays non-leaking in practice up to p ≈ 0.8
+(Fig. 3). None of
+this is proved for DiffAugment's operations here: zero-fill translation and cutout are not invertible (the
+filled pixels are lost), so at p = 1 nothing forbids G to learn black borders or holes, and no p is guaranteed
+safe for them. The adaptive p below is clipped to [0, 1] and can reach 1 with these operations without a
+warning: watch ``augment_p`` in the log (docs/players.md), and prefer ``color`` alone where p runs high.
+
+R1 and R2 are taken at D's inputs, that is at the augmented images T(x) and T(G(z)); ADA's and R3GAN's code take
+them at the un-augmented images (a departure, kept so that the penalty constrains the function D actually sees).
 
 **Adaptive p** (``ada_target`` = t > 0; ADA's heuristic, Karras et al. 2020, §3): every 4 D steps,
 r = E[sign(D's decision on the real minibatches)] (the logit's sign for the 2014 game and hinge; the sign of

@@ -199,7 +199,9 @@ def test_a_full_disk_during_a_checkpoint_is_one_line_and_keeps_the_old_checkpoin
     (["--image-size", 100000], "image_size must be in [4, 1024]"),
     (["--snapshots", 10**9], "snapshots must be in [1, 1000]"),
     (["--g-hidden", "65536,65536,65536"], "this configuration needs about"),  # memory, before allocating
+    (["--g-hidden", "65536,65536,65536"], "even one example does not fit"),
     (["--batch-size", 2**20, "--d-hidden", "4096,4096"], "activations at batch size 1048576"),
+    (["--batch-size", 2**20, "--d-hidden", "4096,4096"], "available on cpu: give --batch-size "),
     (["--check", "100"], "unrecognized arguments: --check"),  # no silent abbreviations
     (["--dataset", "x" * 100000], "unknown dataset"),
 ])
@@ -442,3 +444,22 @@ def test_a_folder_link_back_to_the_data_or_above_is_refused_not_walked_forever(t
     Image.new("L", (8, 8)).save(tmp_path / "elsewhere" / "b.png")
     (d / "linked").symlink_to(tmp_path / "elsewhere")  # a link to a folder beside it: read, as before
     assert [p.name for p in image_files(d)] == ["b.png", "a.png"]
+
+
+def test_the_batch_size_a_memory_refusal_names_fits_and_one_pack_more_does_not(monkeypatch):
+    import re
+
+    from minimax.errors import MinimaxError
+    from minimax.run import resources
+
+    def build():
+        return torch.nn.Linear(8, 4096), torch.nn.Sequential(torch.nn.Linear(4096, 4096), torch.nn.Linear(4096, 1))
+
+    monkeypatch.setattr(resources, "available_memory", lambda device: 2 * resources.GIB)
+    with pytest.raises(MinimaxError, match="give --batch-size") as e:
+        resources.check_fits(build, 8, 10**6, torch.device("cpu"), k=2, pack=4)
+    largest = int(re.search(r"--batch-size (\d+) or less", str(e.value)).group(1))
+    assert largest % 4 == 0 and largest > 0
+    resources.check_fits(build, 8, largest, torch.device("cpu"), k=2, pack=4)  # fits
+    with pytest.raises(MinimaxError):
+        resources.check_fits(build, 8, largest + 4, torch.device("cpu"), k=2, pack=4)

@@ -62,19 +62,25 @@ def estimate_bytes(build, latent_dim: int, batch_size: int) -> tuple[int, int]:
     return (g_params + d_params) * BYTES_PER_PARAMETER, (g_acts + d_acts) * batch_size // n * BYTES_PER_ACTIVATION
 
 
-def check_fits(build, latent_dim: int, batch_size: int, device: torch.device) -> None:
-    """Refuse, in one line, players and a batch that would not fit in the device's available memory."""
+def check_fits(build, latent_dim: int, batch_size: int, device: torch.device, k: int = 1, pack: int = 1) -> None:
+    """Refuse, in one line, players and a batch that would not fit in the device's available memory (the
+    activations of ``k`` D steps' minibatches counted, as held at once at worst), naming the largest batch size
+    that fits (a multiple of ``pack``) when there is one. The activations grow linearly with the batch."""
     try:
-        params, acts = estimate_bytes(build, latent_dim, batch_size)
+        params, acts = estimate_bytes(build, latent_dim, batch_size * k)
     except MinimaxError:
         raise
     except Exception:  # a model the meta device cannot run: no estimate, no refusal
         return
     free = available_memory(device)
     if params + acts > free:
+        largest = int((free - params) / (acts / batch_size)) // pack * pack if free > params else 0
+        fix = (f": give --batch-size {largest} or less" if largest >= pack else
+               ": even one example does not fit; give the players fewer or narrower layers (--widths, --blocks), "
+               "or a device with more memory")
         raise MinimaxError(f"this configuration needs about {(params + acts) / GIB:.1f} GiB (players and "
                            f"optimiser state {params / GIB:.1f} GiB, activations at batch size {batch_size} "
-                           f"{acts / GIB:.1f} GiB); {free / GIB:.1f} GiB are available on {device}")
+                           f"{acts / GIB:.1f} GiB); {free / GIB:.1f} GiB are available on {device}{fix}")
 
 
 def check_sample_memory(n: int, shape, flag: str) -> None:

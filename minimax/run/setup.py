@@ -103,7 +103,7 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
     if cfg.amp == "bf16" and not speed.native_bf16(device):
         print(f"minimax: warning: --amp bf16 on a {device.type} without native bf16 (no AVX512-BF16 or AMX): "
               "torch emulates it, slower than fp32; --amp off trains faster here", file=sys.stderr)
-    check_fits(lambda: player_architectures(cfg, data), cfg.latent_dim, cfg.batch_size * cfg.k, device)
+    check_fits(lambda: player_architectures(cfg, data), cfg.latent_dim, cfg.batch_size, device, cfg.k, cfg.pack)
     torch.manual_seed(cfg.seed)
     G, D = build_players(cfg, data)
     check_batch_norm(cfg, G, D)

@@ -6,6 +6,9 @@
 """
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from .algorithm import distributed
 from .config import MAX_NOISE_SEED, MAX_STEPS, TrainConfig
 from .errors import MinimaxError, check_integer
 from .evaluation import evaluate as _evaluate
+from .evaluation.options import EvalOptions
 from .run.generator import Generator
 from .run.generator import load as _load
 from .run.loop import RunResult, train_run
@@ -108,15 +112,54 @@ def load(run: str | Path, weights: str = "auto", checkpoint: str | Path | None =
 
 
 def evaluate(run: str | Path | None, metric: str, *, write: bool = True, force: bool = False, **options) -> dict:
-    """Score a run with ``metric`` (:func:`minimax.evaluation.evaluate`): ``write`` and ``force`` are booleans,
-    ``n`` and ``seed`` integers (a 10.7 is refused, not truncated), as ``minimax eval`` takes them."""
+    """Score a run (a run directory, ``zoo:NAME``, or None to score a folder or real images) with ``metric``, as
+    ``minimax eval METRIC`` does; returns the scores and their ``protocol`` record, written to RUN/<metric>.json
+    unless ``write=False`` (a record of another protocol is replaced only with ``force=True``).
+
+    Metrics: ``parzen``, ``fid``, ``kid``, ``pr`` (precision and recall), ``is``, ``modes`` (Stacked MNIST),
+    ``class`` (a conditional run's class accuracy and intra-class FID) — :data:`minimax.catalogue.METRICS`.
+    Options (keywords; those a metric does not use are ignored): ``data_dir`` (the data set's files), ``n`` (samples),
+    ``seed``, ``real`` (score real training images), ``dataset``, ``cache_dir``, ``features`` ('classifier' or
+    'inception'), ``inception_weights`` (the pytorch-fid weights file), ``real_dir`` / ``fake_dir`` (folders of
+    images: any folder against any folder), ``image_size``, ``record``, ``subsets`` and ``subset_size`` (KID),
+    ``splits`` (IS), ``every_checkpoint`` (modes), ``quiet``. Integers are refused when they are not integers (a
+    10.7 is not truncated), unknown keywords name the valid ones, and errors name the keyword (``data_dir=``), not
+    the command line's flag."""
     _flag("write", write)
     _flag("force", force)
     if run is not None:
         _run_dir("run", run)
     if not isinstance(metric, str):
         raise MinimaxError(f"metric must be a name (str), got {type(metric).__name__}")
+    known = [f.name for f in dataclasses.fields(EvalOptions) if f.name != "metric"]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise MinimaxError(f"evaluate has no option {unknown[0]!r}{hint}; its options: {', '.join(known)}")
     for name in ("n", "seed", "subsets", "subset_size", "splits", "image_size"):
         if options.get(name) is not None and not (name == "subset_size" and options[name] == "auto"):
             _integer(name, options[name], 0 if name == "seed" else 1, MAX_NOISE_SEED if name == "seed" else None)
-    return _evaluate(zoo.resolve(run), metric, write=write, force=force, **options)
+    for name in ("real", "every_checkpoint", "quiet"):
+        if name in options:
+            _flag(name, options[name])
+    for name in ("data_dir", "cache_dir", "inception_weights", "real_dir", "fake_dir", "record"):
+        if options.get(name) is not None and not isinstance(options[name], (str, Path)):
+            raise MinimaxError(f"{name} must be a path (a str or Path), got {type(options[name]).__name__}")
+    try:
+        return _evaluate(zoo.resolve(run), metric, write=write, force=force, **options)
+    except MinimaxError as e:  # the evaluation speaks the command line's flags; Python's caller wrote keywords
+        e.args = (python_words(str(e), known),) + e.args[1:]
+        raise
+
+
+def python_words(message: str, keywords) -> str:
+    """``message`` with each command-line flag of a keyword (--inception-weights FILE) written as the keyword
+    (inception_weights=FILE)."""
+    for name in sorted(keywords, key=len, reverse=True):
+        def keyword(m: re.Match, name=name) -> str:
+            if m.group(1):  # --n 500, --data-dir DIR: n=500, data_dir=DIR
+                return f"{name}={m.group(1)}"
+            return name if m.string[m.end():].startswith(" must") else f"{name}="  # (--seed must be ...: seed must be)
+        message = re.sub(rf"--{name.replace('_', '-')}(?![\w-])(?: ([A-Z][A-Z_]*|\d[\d.]*))?", keyword, message)
+    return message

@@ -56,8 +56,25 @@ def test_evaluate_refuses_bad_options_in_one_line(mnist_run):
         minimax.evaluate(run, "fidd", data_dir=str(data))
     with pytest.raises(MinimaxError, match="^n must be >= 1, got 0"):
         minimax.evaluate(run, "fid", data_dir=str(data), n=0, cache_dir=str(cache))
-    with pytest.raises(TypeError):
+    with pytest.raises(MinimaxError, match="evaluate has no option 'nn' .did you mean 'n'.*; its options: data_dir,"):
         minimax.evaluate(run, "fid", data_dir=str(data), nn=3)
+    with pytest.raises(MinimaxError, match="real must be True or False, got 'yes'"):
+        minimax.evaluate(run, "fid", data_dir=str(data), real="yes")
+    with pytest.raises(MinimaxError, match="fake_dir must be a path .a str or Path., got int"):
+        minimax.evaluate(None, "kid", fake_dir=123)
+
+
+def test_evaluates_errors_name_the_keywords_a_python_caller_wrote(mnist_run, tmp_path):
+    run, _, _ = mnist_run
+    folder = tmp_path / "fakes"
+    folder.mkdir()  # a folder metric without Inception's weights: the error names the keyword
+    from PIL import Image
+
+    for i in range(3):
+        Image.new("RGB", (8, 8)).save(folder / f"{i}.png")
+    with pytest.raises(MinimaxError) as e:
+        minimax.evaluate(None, "kid", fake_dir=str(folder), real_dir=str(folder), cache_dir=str(tmp_path / "c"))
+    assert "inception_weights=" in str(e.value) and "--inception-weights" not in str(e.value)
 
 
 def test_players_loaded_for_use_sample_what_the_whole_game_samples(mnist_run):

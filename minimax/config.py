@@ -105,7 +105,7 @@ SECTIONS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "algorithm": (None, ("steps", "batch_size", "k", "update")),
     "optimizer": ("optimizer", ("lr", "g_lr", "d_lr", "lr_decay", "beta1", "beta2", "momentum")),
     "augmentation": (None, ("augment", "augment_p", "ada_target")),
-    "averaging": (None, ("g_ema", "g_uniform_average_from")),
+    "averaging": (None, ("g_ema", "g_ema_kimg", "g_ema_rampup", "g_uniform_average_from")),
     "run": (None, ("seed", "device", "log_every", "checkpoint_every", "keep_checkpoints", "snapshots",
                    "eval_samples", "on_nan", "on_collapse", "tensorboard", "compile", "amp", "out")),
 }
@@ -340,6 +340,11 @@ class TrainConfig:
     momentum: float = _opt("SGD momentum", _unit, "in [0, 1)", default=0.9)
     g_ema: float = _opt("decay β of an exponential moving average of G's weights, used for samples and metrics "
                         "(0 = off; 0.999 is usual)", _unit, "in [0, 1)", default=0.0)
+    g_ema_kimg: float = _opt("the exponential average of G given as a half-life in thousands of images shown to G "
+                             "(StyleGAN2-ADA's ema_kimg, e.g. 10): β = 0.5^(batch/(1000·kimg)) per step; instead of "
+                             "g_ema (0 = off)", _non_negative, ">= 0", default=0.0)
+    g_ema_rampup: float = _opt("with g_ema_kimg: the half-life is at most this fraction of the images shown so far "
+                               "(StyleGAN2-ADA: 0.05; 0 = no ramp)", _non_negative, ">= 0", default=0.0)
     g_uniform_average_from: int = _opt("from this iteration on, samples and metrics come from the uniform "
                                        "(Polyak-Ruppert) average of G's weights since then (0 = off; a run cut short "
                                        "before it keeps the g_ema average)",
@@ -453,6 +458,10 @@ class TrainConfig:
             raise MinimaxError(f"image_size resizes the images of dataset 'folder'; {self.dataset!r} has its own size")
         if self.class_names and self.condition == "none":
             raise MinimaxError("class_names applies to a conditional run (give condition 'concat' or 'projection')")
+        if self.g_ema > 0 and self.g_ema_kimg > 0:
+            raise MinimaxError("g_ema and g_ema_kimg are two ways to give the same average's decay: give one")
+        if self.g_ema_rampup > 0 and self.g_ema_kimg == 0:
+            raise MinimaxError("g_ema_rampup ramps the half-life of g_ema_kimg: give g_ema_kimg too")
         if self.reg_every > 1 and not (self.r1 > 0 or self.r2 > 0):
             raise MinimaxError(f"reg_every {self.reg_every} spaces out R1 and R2, and neither is on "
                                "(give r1 or r2 > 0)")

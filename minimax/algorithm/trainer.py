@@ -60,7 +60,7 @@ class Trainer:
         self.streams = RandomStreams(cfg.seed, self.ctx.rank, device, getattr(data, "device", torch.device("cpu")))
         if self.ctx.active:  # every process starts from rank 0's players
             distributed.broadcast_parameters(self.G, self.D)
-        self.G_average = WeightAverage.kept_by(self.G, cfg)
+        self.G_average = WeightAverage.kept_by(self.G, cfg, self.ctx.world)
         self.augmentation = Augmentation.of(cfg)  # T before D (DiffAugment; ADA's adaptive p), or None
         self.adaptive = self.augmentation is not None and self.augmentation.adaptive
         names = self.objective.statistics_names + tuple(p.name for p in self.penalties) + \

@@ -129,11 +129,13 @@ def eight_bits(x: torch.Tensor) -> torch.Tensor:
 
 def generator_weights(cfg: TrainConfig) -> str:
     """Which weights of G a run's samples come from (they change scores a lot: docs/results-table1.md)."""
+    ema = f"β = {cfg.g_ema}" if cfg.g_ema > 0 else f"half-life {cfg.g_ema_kimg:g} kimg" + (
+        f", ramp {cfg.g_ema_rampup:g}" if cfg.g_ema_rampup > 0 else "") if cfg.g_ema_kimg > 0 else None
     if cfg.g_uniform_average_from > 0:
-        before = f"an exponential average (β = {cfg.g_ema}) before" if cfg.g_ema > 0 else "G's own weights before"
+        before = f"an exponential average ({ema}) before" if ema else "G's own weights before"
         return f"the uniform average of G's weights from step {cfg.g_uniform_average_from} ({before})"
-    if cfg.g_ema > 0:
-        return f"an exponential average of G's weights (β = {cfg.g_ema})"
+    if ema:
+        return f"an exponential average of G's weights ({ema})"
     return "G's own weights (no average kept)"
 
 

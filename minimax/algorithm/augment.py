@@ -25,8 +25,10 @@ filled pixels are lost), so at p = 1 nothing forbids G to learn black borders or
 safe for them. The adaptive p below is clipped to [0, 1] and can reach 1 with these operations without a
 warning: watch ``augment_p`` in the log (docs/players.md), and prefer ``color`` alone where p runs high.
 
-R1 and R2 are taken at D's inputs, that is at the augmented images T(x) and T(G(z)); ADA's and R3GAN's code take
-them at the un-augmented images (a departure, kept so that the penalty constrains the function D actually sees).
+R1 and R2 are taken at D's inputs: ∇_y D(y) at y = T(x) (and T(G(z))). StyleGAN2-ADA's code instead
+differentiates D(T(x)) with respect to the un-augmented x, through the same draw of T (its augment pipe runs
+inside D's forward), which for translation and cutout is Tᵀ∇_y D(y): the gradient moved back and cut where T
+cut. A departure, stated: both penalise D's slope near the data D sees; they differ in norm where T masks.
 
 **Adaptive p** (``ada_target`` = t > 0; ADA's heuristic, Karras et al. 2020, §3): every 4 D steps,
 r = E[sign(D's decision on the real minibatches)] (the logit's sign for the 2014 game and hinge; the sign of

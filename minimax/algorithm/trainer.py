@@ -155,13 +155,14 @@ class Trainer:
             every = self.cfg.reg_every
             due = [not p.lazy or self.step % every == 0 for p in self.penalties]
             taken = [p for p, d in zip(self.penalties, due) if d]
+            values = torch.stack([p(D, x, fake, self.streams.noise) for p in taken]) if taken else None
             if taken:
-                values = torch.stack([p(D, x, fake, self.streams.noise) for p in taken])
                 loss = loss + sum(p.coefficient * (every if p.lazy else 1) * v for p, v in zip(taken, values))
-            if len(taken) < len(due):  # the lazy ones not due count 0, and are marked not measured
-                values, measured = torch.zeros(len(due), device=real_logits.device), values if taken else None
+            if len(taken) < len(due):  # the lazy penalties not due: 0 in the statistics, marked not measured
+                full = torch.zeros(len(due), device=real_logits.device)
                 if taken:
-                    values[[i for i, d in enumerate(due) if d]] = measured.detach().float()
+                    full[[i for i, d in enumerate(due) if d]] = values.detach().float()
+                values = full
             self._penalty_values = values.detach()
             if self.stats.sparse:
                 self._penalties_measured = torch.tensor(due, device=real_logits.device)

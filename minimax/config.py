@@ -384,18 +384,20 @@ class TrainConfig:
         self._given = dict(settings)  # what was set: replaced() resolves the presets again from it
         self._sources = {}
         for f in dataclasses.fields(self):
-            source = "flag or argument" if f.name in settings else \
-                next((label for label, layer in reversed(layers) if f.name in layer), "default")
-            value = settings[f.name] if f.name in settings else next(
-                (layer[f.name] for _, layer in reversed(layers) if f.name in layer), f.default)
+            if f.name in settings:
+                value, source = settings[f.name], "flag or argument"
+            else:  # the topmost preset that sets it, else the default
+                source, layer = next(((label, layer) for label, layer in reversed(layers) if f.name in layer),
+                                     ("default", {f.name: f.default}))
+                value = layer[f.name]
             setattr(self, f.name, value)
             self._sources[f.name] = source
 
     @property
     def sources(self) -> dict[str, str]:
         """Where each value came from: 'default', a preset ('game preset (wgan-gp)', ...), 'config file PATH' or
-        'flag or argument' (:data:`ORDER`; a run's config.json gives every value, so a stored run's are all
-        given)."""
+        'flag or argument' (:data:`ORDER`). A run's config.json records them beside the values; one written before
+        that gives every value, so all of its values read as given."""
         return dict(self._sources)
 
     def validate(self) -> "TrainConfig":

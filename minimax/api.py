@@ -23,8 +23,7 @@ from .evaluation.options import EvalOptions
 from .run.generator import Generator
 from .run.generator import load as _load
 from .run.loop import RunResult, train_run
-from .run.resources import check_sample_memory
-from .run.sampling import class_count
+from .run.sampling import check_draw
 from .run.sampling import sample as _sample
 
 __all__ = ["train", "sample", "evaluate", "load"]
@@ -92,9 +91,7 @@ def sample(run, n: int, classes: Sequence[int | str] | str | None = None, seed: 
     elif not hasattr(run, "cfg"):
         raise MinimaxError(f"sample takes a run directory (a str or Path) or its loaded players, not "
                            f"{type(run).__name__}")
-    _integer("n", n, 1)
-    _integer("seed", seed, 0, MAX_NOISE_SEED)
-    check_sample_memory(n * class_count(classes), run.data.shape, "n")
+    check_draw(n, seed, run.data.shape, classes)
     return _sample(run, n, classes, seed)
 
 

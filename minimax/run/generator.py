@@ -21,11 +21,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..config import MAX_NOISE_SEED
 from ..data.prior import sample_noise
-from ..errors import MinimaxError, check_integer
-from .resources import check_sample_memory
-from .sampling import class_count, conditional_draw, draw, generate_from
+from ..errors import MinimaxError
+from .sampling import check_draw, conditional_draw, draw, generate_from
 from .setup import why_no_cuda
 from .trained import Trained, load_trained
 
@@ -101,17 +99,9 @@ class Generator(nn.Module):
             raise MinimaxError(f"c holds class indices outside [0, {k}) ({', '.join(self.class_names[:5])}"
                                f"{', ...' if k > 5 else ''}): got {int(c.min())} to {int(c.max())}")
 
-    def _check_count(self, n, seed, classes=None) -> None:
-        """n ≥ 1, seed in [0, 2^63 − 1], and the samples' arrays must fit in memory (as ``minimax sample``)."""
-        check_integer("n", n, 1)
-        check_integer("seed", seed, 0, MAX_NOISE_SEED)
-        check_sample_memory(n * class_count(classes), self.shape, "n")
-
     def noise(self, n: int, seed: int = 0) -> torch.Tensor:
         """n noise vectors z ~ p_z (the run's prior) on this generator's device, from ``seed``."""
-        check_integer("n", n, 1)
-        check_integer("seed", seed, 0, MAX_NOISE_SEED)
-        check_sample_memory(n, (self.latent_dim,), "n")
+        check_draw(n, seed, (self.latent_dim,))
         rng = torch.Generator(device=self.device).manual_seed(seed)
         return sample_noise(n, self.latent_dim, self.prior, rng, self.device)
 
@@ -120,7 +110,7 @@ class Generator(nn.Module):
         """n samples in data space from the noise stream ``seed`` (conditional: c ~ p_data(c)); with ``classes``
         (indices or names, or 'all'), n of each class, class after class. The same numbers as ``minimax
         sample`` draws with the same seed."""
-        self._check_count(n, seed, classes)
+        check_draw(n, seed, self.shape, classes)
         return draw(self, n, classes, seed)
 
     @torch.no_grad()
@@ -129,7 +119,7 @@ class Generator(nn.Module):
         c ~ p_data(c)."""
         if not self.conditional:
             raise MinimaxError("this run is unconditional (condition 'none'): its samples have no class")
-        self._check_count(n, seed)
+        check_draw(n, seed, self.shape)
         z, c = conditional_draw(self, n, torch.Generator(device=self.device).manual_seed(seed))
         return generate_from(self, z, c), c
 

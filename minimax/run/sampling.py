@@ -16,10 +16,11 @@ from typing import Protocol
 import torch
 from torch import nn
 
-from ..config import TrainConfig
+from ..config import MAX_NOISE_SEED, TrainConfig
 from ..data.prior import latent_path, sample_noise
-from ..errors import MinimaxError
+from ..errors import MinimaxError, check_integer
 from ..players import eval_mode
+from .resources import check_sample_memory
 from .trained import load_trained
 
 
@@ -137,6 +138,14 @@ def class_count(classes) -> int:
         raise MinimaxError(f"classes must be class indices or names (a list, or a comma-separated str), got "
                            f"{type(classes).__name__}")
     return len(classes.split(",")) if isinstance(classes, str) else len(classes)
+
+
+def check_draw(n, seed, shape, classes=None) -> None:
+    """What a draw of n samples (n of each of ``classes``) of ``shape`` from noise stream ``seed`` needs: n ≥ 1, the
+    seed in [0, 2^63 − 1], and arrays that fit in memory; else the one-line error ``minimax sample`` gives."""
+    check_integer("n", n, 1)
+    check_integer("seed", seed, 0, MAX_NOISE_SEED)
+    check_sample_memory(n * class_count(classes), shape, "n")
 
 
 def draw(players: Players, n: int, classes: Sequence[int | str] | str | None = None, seed: int = 0) -> torch.Tensor:

@@ -75,17 +75,11 @@ def trainer_for(name: str, batch_size: int | None) -> Trainer:
         settings["batch_size"] = batch_size * settings.get("pack", 1)
     cfg = TrainConfig(**{"batch_size": 64, **settings}, device="cpu", seed=0).validate()
     g = torch.Generator().manual_seed(0)
-    images = ImageData("random", torch.randint(0, 256, (4096 if channels == 1 else 2048, 1, side, side),
-                                               generator=g, dtype=torch.uint8), "cpu", "tanh",
-                       labels=torch.randint(0, 10, (4096 if channels == 1 else 2048,), generator=g))
-    if cfg.dataset == "stacked-mnist":
-        data = StackedMNIST(images)
-    elif channels == 3:
-        images = ImageData("random", torch.randint(0, 256, (2048, 3, side, side), generator=g, dtype=torch.uint8),
-                           "cpu", "tanh")
-        data = images
-    else:
-        data = images
+    # Stacked MNIST stacks three one-channel digits; the other cases' images have the case's channels
+    stored = 1 if cfg.dataset == "stacked-mnist" else channels
+    images = ImageData("random", torch.randint(0, 256, (2048, stored, side, side), generator=g, dtype=torch.uint8),
+                       "cpu", "tanh", labels=torch.randint(0, 10, (2048,), generator=g))
+    data = StackedMNIST(images) if cfg.dataset == "stacked-mnist" else images
     torch.manual_seed(0)
     G, D = build_players(cfg, data)
     return Trainer(cfg, data, G, D, torch.device("cpu"))

@@ -4,7 +4,7 @@ from seed 1 — with each one's test accuracy, the modes and KL under each, and 
 alike. Samples are drawn as `minimax eval modes` draws them (N = 26,000, noise seed 0, the weight average of G
 when the run keeps one).
 
-    python benchmarks/stacked_mnist_classifiers.py RUN [RUN ...] --data-dir DIR [--step S]
+    python benchmarks/stacked_mnist_classifiers.py RUN [RUN ...] --data-dir DIR [--step S | --every-checkpoint]
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ def main() -> None:
     p.add_argument("runs", nargs="+")
     p.add_argument("--data-dir", required=True)
     p.add_argument("--step", type=int, help="score this checkpoint (default: the latest)")
+    p.add_argument("--every-checkpoint", action="store_true", help="score each checkpoint the runs keep")
     args = p.parse_args()
     digits = mnist_like("mnist", args.data_dir, "cpu", "tanh", "train")
     test = mnist_like("mnist", args.data_dir, "cpu", "tanh", "t10k")
@@ -40,10 +41,7 @@ def main() -> None:
         print(f"classifier {name}: test accuracy {classifier.accuracy(net, test.images, test.labels):.4f}")
     print("| run | step | modes / KL (eval modes' classifier) | modes / KL (seed-1 classifier) | digits read alike |")
     print("| --- | --- | --- | --- | --- |")
-    for run in args.runs:
-        path = None
-        if args.step is not None:
-            path = next(c for c in list_checkpoints(Path(run)) if step_of(c) == args.step)
+    for run, path in checkpoints(args.runs, args.step, args.every_checkpoint):
         game = load_trained(run, checkpoint=path)
         samples = generate(game, N, seed=0).reshape(N, -1).cpu().float()
         reads, cells = [], []
@@ -54,6 +52,17 @@ def main() -> None:
             cells.append(f"{r['modes']} / {r['kl']:.3f}")
         a, b = (torch.stack([m // 100, m // 10 % 10, m % 10], 1) for m in reads)
         print(f"| {run} | {game.step} | {cells[0]} | {cells[1]} | {(a == b).float().mean().item():.4f} |", flush=True)
+
+
+def checkpoints(runs: list[str], step: int | None, every: bool):
+    """(run, checkpoint file or None for the latest) in the order scored."""
+    for run in runs:
+        if every:
+            yield from ((run, c) for c in list_checkpoints(Path(run)))
+        elif step is not None:
+            yield run, next(c for c in list_checkpoints(Path(run)) if step_of(c) == step)
+        else:
+            yield run, None
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from minimax.cli import build_parser
-from minimax.config import TrainConfig
+from minimax.config import TrainConfig, presets_of, presets_reference
 from minimax.errors import MinimaxError
 from minimax.evaluation import PROTOCOL_FIELDS, SCORE_FIELDS
 from minimax.run import rundir
@@ -58,11 +58,15 @@ def _commands(parser, prefix="minimax") -> list[str]:
 
 
 def _config_keys() -> list[str]:
-    rows = ["| key | default | meaning |", "| --- | --- | --- |"]
+    rows = ["| key | default | presets | meaning |", "| --- | --- | --- | --- |"]
     for f in dataclasses.fields(TrainConfig):
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else "")
-        rows.append(f"| `{f.name}` | `{_cell(repr(default))}` | {_cell(f.metadata.get('help', ''))} |")
+        meaning = f.metadata["help"] + (f": {f.metadata['more']}" if f.metadata["more"] else "")
+        if f.metadata["choices"]:
+            meaning += f" {{{', '.join(f.metadata['choices'])}}}"
+        rows.append(f"| `{f.name}` | `{_cell(repr(default))}` | {_cell('; '.join(presets_of(f.name)))} | "
+                    f"{_cell(meaning)} |")
     return rows
 
 
@@ -85,7 +89,8 @@ def reference() -> str:
              "is out of date.", "", "## Commands", "", *_commands(build_parser()),
              "## Config-file keys", "",
              "A TOML or JSON file passed as `--config FILE` sets these keys (the flag of key `a_b` is `--a-b`); "
-             "dataset presets fill what neither the file nor a flag sets.", "", *_config_keys(), "",
+             "the presets (below) fill what neither the file nor a flag sets.", "", *_config_keys(), "",
+             "## Presets", "", *presets_reference(), "",
              "## The run directory", "", inspect.getdoc(rundir) or "", "",
              "## Metrics files", "", *_metrics_files(), "",
              "## Exit codes", "", "| status | meaning |", "| --- | --- |",

@@ -50,6 +50,7 @@ from .catalogue import (
     PER_EXAMPLE_PENALTY,
     PRIORS,
     SCHEDULES,
+    TUNING_SEEDS,
     UPDATES,
     parse_policies,
 )
@@ -167,35 +168,45 @@ def _preset(settings: dict) -> dict:
 
 
 def presets_of(name: str) -> list[str]:
-    """'ring: 256', 'dcgan: 64', 'lsgan on grid: 0.0003', ...: the presets that set the field ``name`` (for the
-    command line's help)."""
+    """'ring: 256', 'dcgan: 64', 'lsgan on grid: 0.0003', ...: the presets that set the field ``name``."""
     return [f"{key if isinstance(key, str) else ' on '.join(key)}: {_show(p[name])}"
             for table in (PRESETS, MODEL_PRESETS, GAME_PRESETS, GAME_DATA_PRESETS)
             for key, p in table.items() if name in p]
 
 
-def game_presets_help() -> str:
-    """The --game help's tail: each game's settings on a data set (measured by the sweep) and the games that stay
-    below their data set's goal on the held-out seeds, with the measured reason."""
-    tail = ""
-    if GAME_DATA_PRESETS:
-        tail += ". Each game's own settings on a data set (docs/results-toy.md): " + "; ".join(
-            f"{g} on {d}: " + ", ".join(f"{k} {_show(v)}" for k, v in p.items())
-            for (g, d), p in GAME_DATA_PRESETS.items())
-        tuned = {g for g, _ in GAME_DATA_PRESETS}
-        plain = [g for g in GAMES if g not in tuned]
-        tail += f"; {', '.join(plain)}: the data set's preset as it is"
+def presets_reference() -> list[str]:
+    """The presets as docs/reference.md shows them (Markdown lines): each layer's table in the order they stack, the
+    games' goal on the held-out seeds, and where a game stays below it with the measured reason."""
+    def settings(p: dict) -> str:
+        return ", ".join(f"`--{k.replace('_', '-')} {','.join(map(str, v)) if isinstance(v, tuple) else v}`"
+                         for k, v in p.items())
+
+    def key(k) -> str:
+        return k if isinstance(k, str) else " on ".join(k)
+
+    lines = ["Each value is resolved in this order, each over the last: " + " < ".join(ORDER) + ". `minimax train "
+             "... --print-config` shows a run's values and the source of each.", "",
+             "| layer | for | settings |", "| --- | --- | --- |"]
+    for layer, table in (("dataset", PRESETS), ("model", MODEL_PRESETS), ("game", GAME_PRESETS),
+                         ("game on dataset", GAME_DATA_PRESETS)):
+        lines += [f"| {layer} | {key(k)} | {settings(p)} |" for k, p in table.items()]
+    tuned = {g for g, _ in GAME_DATA_PRESETS}
+    lines += ["", "The games' presets on a data set were chosen by `benchmarks/sweep_games.py` on the tuning seeds "
+              f"{', '.join(map(str, TUNING_SEEDS))} (docs/results-toy.md); "
+              f"{', '.join(g for g in GAMES if g not in tuned)} take the data set's preset as it is."]
     if GAME_SHORTFALLS:
         goals = ", ".join(f"{d} ≥ {modes:g} modes and ≥ {100 * hq:g}% of samples within 3σ"
                           for d, (modes, hq) in GAME_GOALS.items())
-        tail += (f". Below the goal ({goals}; MNIST: FID ≤ {MNIST_FID_GOAL:g}× the 2014 game's at equal wall time) "
-                 "on the held-out seeds 2-6: ") + "; ".join(
-            f"{g} on {d} ({why})" for (g, d), why in GAME_SHORTFALLS.items())
-    return tail.replace("%", "%%")  # (argparse formats help strings with %)
+        lines += ["", f"The goal on the held-out seeds: {goals}; MNIST: FID ≤ {MNIST_FID_GOAL:g}× the 2014 game's at "
+                  "equal wall time. Below it:", "", "| game on data set | measured |", "| --- | --- |"]
+        lines += [f"| {g} on {d} | {why} |" for (g, d), why in GAME_SHORTFALLS.items()]
+    return lines
 
 
-def _opt(help: str, check: Callable[[Any], bool] | None = None, need: str = "", choices=None, **kw):
-    meta = {"help": help, "check": check, "need": need, "choices": choices}
+def _opt(help: str, check: Callable[[Any], bool] | None = None, need: str = "", choices=None, more: str = "", **kw):
+    """A TrainConfig field: ``help`` is its line in ``--help``, ``more`` the rest of its meaning (docs/reference.md
+    shows both), ``check``/``need`` its range (the check and the words of its error), ``choices`` its names."""
+    meta = {"help": help, "more": more, "check": check, "need": need, "choices": choices}
     return field(metadata=meta, **kw)
 
 
@@ -244,134 +255,135 @@ class TrainConfig:
     from users, which turns every problem into a one-line :class:`MinimaxError`)."""
 
     # --- data -----------------------------------------------------------------------------
-    dataset: str = _opt("training data: built-in 2-D/1-D sets or an image set", choices=DATASETS,
-                        default=DEFAULT_DATASET)
-    data_dir: str | None = _opt("folder holding the image dataset's files (mnist, fashion-mnist, stacked-mnist, "
-                                "cifar10, folder); the run's config.json keeps it as an absolute path",
-                                default=None)
-    train_images: int = _opt("train on the first N images of the training split only (0 = all of it): a fixed "
-                             "subset, for limited-data runs", _between(0, 10**9), "in [0, 10^9]", default=0)
-    image_size: int = _opt("side in pixels that 'folder' images are resized to", _between(4, 1024), "in [4, 1024]",
-                          default=32)
+    dataset: str = _opt("data", choices=DATASETS, default=DEFAULT_DATASET,
+                        more="built-in 2-D/1-D sets or an image set")
+    data_dir: str | None = _opt("folder of the image set's files", default=None,
+                                more="(mnist, fashion-mnist, stacked-mnist, cifar10, folder); the run's config.json "
+                                     "keeps it as an absolute path")
+    train_images: int = _opt("train on the first N training images (0 = all)", _between(0, 10**9), "in [0, 10^9]",
+                             default=0, more="a fixed subset, for limited-data runs")
+    image_size: int = _opt("side in pixels of 'folder' images", _between(4, 1024), "in [4, 1024]", default=32,
+                           more="the images are resized to it")
     # --- players --------------------------------------------------------------------------
-    model: str = _opt("player architecture: mlp, paper (Goodfellow et al. 2014 MNIST pair), dcgan, veegan "
-                      "(VEEGAN's/PacGAN's Stacked MNIST DCGAN) or r3gan (Huang et al. 2024: residual, grouped "
-                      "convolutions, no normalisation; 28 to 256 px)", choices=MODELS, default="mlp")
+    model: str = _opt("player architecture", choices=MODELS, default="mlp",
+                      more="mlp, paper (Goodfellow et al. 2014 MNIST pair), dcgan, veegan (VEEGAN's/PacGAN's Stacked "
+                           "MNIST DCGAN) or r3gan (Huang et al. 2024: residual, grouped convolutions, no "
+                           "normalisation; 28 to 256 px)")
     latent_dim: int = _opt("dimension of the noise z", _between(1, MAX_WIDTH), f"in [1, {MAX_WIDTH}]", default=64)
     prior: str = _opt("noise prior p_z", choices=PRIORS, default="normal")
-    g_hidden: tuple[int, ...] = _opt("MLP generator hidden widths, comma-separated", _widths,
-                                     f"1 to 64 integers in [1, {MAX_WIDTH}]", default=(256, 256, 256))
-    d_hidden: tuple[int, ...] = _opt("MLP discriminator hidden widths, comma-separated", _widths,
-                                     f"1 to 64 integers in [1, {MAX_WIDTH}]", default=(256, 256, 256))
-    g_norm: str = _opt("normalisation in the MLP generator's hidden layers", choices=("none", "batch"),
-                       default="none")
-    g_output_bias: str = _opt("start of the generator's output biases: 'zero', or 'marginals' (each output unit "
-                              "starts at the mean training pixel, as in the 2014 paper's code; image data, "
-                              "paper and mlp models)", choices=("zero", "marginals"), default="zero")
-    d_dropout: float = _opt("dropout rate in the MLP discriminator", _unit, "in [0, 1)", default=0.0)
-    d_norm: str = _opt("normalisation in the dcgan discriminator's hidden layers: 'batch' (DCGAN), 'layer' (per "
-                       "example, as WGAN-GP needs) or 'none'", choices=("batch", "layer", "none"), default="batch")
-    spectral_norm: str = _opt("spectral normalisation of every layer of D (Miyato et al. 2018; any game)",
-                              choices=("off", "on"), default="off")
-    condition: str = _opt("the conditional game p(x | c): 'none', 'concat' (one-hot label concatenated to G's and "
-                          "D's input; mlp and paper models) or 'projection' (dcgan: conditional BatchNorm in G and a "
-                          "projection discriminator; r3gan: a class embedding beside z and D's logit ⟨φ(x), e_c⟩)",
-                          choices=CONDITIONS, default="none")
-    class_names: tuple[str, ...] = _opt("class names of a conditional run in label order, comma-separated (filled in "
-                                        "from the data: digits, CIFAR-10's names, a folder's sub-folders, the modes; "
-                                        "checked against the data when given)", _names,
+    g_hidden: tuple[int, ...] = _opt("MLP G's hidden widths", _widths, f"1 to 64 integers in [1, {MAX_WIDTH}]",
+                                     default=(256, 256, 256), more="comma-separated")
+    d_hidden: tuple[int, ...] = _opt("MLP D's hidden widths", _widths, f"1 to 64 integers in [1, {MAX_WIDTH}]",
+                                     default=(256, 256, 256), more="comma-separated")
+    g_norm: str = _opt("MLP G's normalisation", choices=("none", "batch"), default="none")
+    g_output_bias: str = _opt("start of G's output biases", choices=("zero", "marginals"), default="zero",
+                              more="'zero', or 'marginals' (each output unit starts at the mean training pixel, as "
+                                   "in the 2014 paper's code; image data, paper and mlp models)")
+    d_dropout: float = _opt("dropout rate in MLP D", _unit, "in [0, 1)", default=0.0)
+    d_norm: str = _opt("dcgan D's normalisation", choices=("batch", "layer", "none"),
+                       default="batch", more="'batch' (DCGAN), 'layer' (per example, as WGAN-GP needs) or 'none'")
+    spectral_norm: str = _opt("spectral norm in D", choices=("off", "on"), default="off",
+                              more="every layer of D (Miyato et al. 2018; any game)")
+    condition: str = _opt("the conditional game p(x | c)", choices=CONDITIONS, default="none",
+                          more="'none', 'concat' (one-hot label concatenated to G's and D's input; mlp and paper "
+                               "models) or 'projection' (dcgan: conditional BatchNorm in G and a projection "
+                               "discriminator; r3gan: a class embedding beside z and D's logit ⟨φ(x), e_c⟩)")
+    class_names: tuple[str, ...] = _opt("class names of a conditional run", _names,
                                         "1 to 100000 names, each a folder name (not empty, '.' or '..', no '/', "
-                                        "'\\' or NUL, at most 255 bytes)",
-                                        default=())
-    pack: int = _opt("PacGAN packing: D judges this many samples jointly (1 = the plain GAN)", _between(1, 64),
-                     "in [1, 64]",
-                     default=1)
-    widths: tuple[int, ...] = _opt("r3gan widths per stage, lowest resolution first, comma-separated, multiples "
-                                   "of 8 (empty: the image size's default, e.g. 256,128,64 at 28 px)",
-                                   lambda v: not v or _widths(v), "empty or 1 to 64 integers", default=())
+                                        "'\\' or NUL, at most 255 bytes)", default=(),
+                                        more="in label order, comma-separated (filled in from the data: digits, "
+                                             "CIFAR-10's names, a folder's sub-folders, the modes; checked against "
+                                             "the data when given)")
+    pack: int = _opt("PacGAN packing: samples D judges jointly", _between(1, 64), "in [1, 64]", default=1,
+                     more="1 = the plain GAN")
+    widths: tuple[int, ...] = _opt("r3gan widths per stage", lambda v: not v or _widths(v), "empty or 1 to 64 "
+                                   "integers", default=(), more="lowest resolution first, comma-separated, multiples "
+                                   "of 8 (empty: the image size's default, e.g. 256,128,64 at 28 px)")
     blocks: int = _opt("r3gan residual blocks per stage", _between(1, 64), "in [1, 64]", default=2)
     # --- the game (Algorithm 1) -----------------------------------------------------------
-    steps: int = _opt("training iterations (each: k D steps, then one G step)", _between(1, MAX_STEPS),
-                       "in [1, 10^12]", default=6000)
-    batch_size: int = _opt("minibatch size m (data and noise samples per step)", _between(1, MAX_BATCH),
-                           f"in [1, {MAX_BATCH}]", default=256)
-    k: int = _opt("discriminator steps per iteration (Algorithm 1's k)", _between(1, 1000), "in [1, 1000]", default=1)
-    update: str = _opt("'alternating' = Algorithm 1 (G step on fresh noise after the D steps); "
-                       "'simultaneous' = G updated from the same G(z) as the last D step",
-                       choices=UPDATES, default="alternating")
-    game: str = _opt("the game: minimax (Goodfellow et al. 2014), lsgan, hinge, wgan-gp, an f-GAN (f-kl, "
-                     "f-reverse-kl, f-pearson, f-hellinger, f-js), rpgan (relativistic pairing: "
-                     "min_D E f(D(x) − D(G(z))), min_G E f(D(G(z)) − D(x)), f(t) = −log σ(t)) or ragan "
-                     "(relativistic average: each score against the other kind's mean score)", choices=GAMES,
-                     default="minimax")
-    g_loss: str = _opt("generator loss of the minimax and f-GAN games: the saddle point as written ('saturating') "
-                       "or the paper's heuristic ('non-saturating')", choices=GENERATOR_LOSSES,
-                       default="non-saturating")
-    label_smoothing: float = _opt("one-sided label smoothing s: real target is 1 - s (minimax game)", _unit,
-                                  "in [0, 1)", default=0.0)
-    gp_weight: float = _opt("gradient-penalty weight λ of wgan-gp", _non_negative, ">= 0",
-                            default=0.0)
-    r1: float = _opt("R1 penalty weight γ: adds γ/2·E‖∇_x D(x)‖² on real data to L_D (any game, a D without "
-                     "BatchNorm; 0 = off; with pack p the mean is over the m samples, i.e. γ/p per packed input)",
-                     _non_negative, ">= 0", default=0.0)
-    r2: float = _opt("R2 penalty weight γ: adds γ/2·E‖∇_x D(x)|_{x=G(z)}‖² on generated data to L_D (any game; "
-                     "0 = off; R3GAN: --game rpgan --r1 γ --r2 γ)", _non_negative, ">= 0", default=0.0)
-    reg_every: int = _opt("lazy regularisation (StyleGAN2, App. B): R1 and R2 on every N-th iteration only, their "
-                          "weight times N (1 = every iteration)", _between(1, 10**6), "in [1, 10^6]", default=1)
+    steps: int = _opt("training iterations", _between(1, MAX_STEPS), "in [1, 10^12]", default=6000,
+                      more="each: k D steps, then one G step")
+    batch_size: int = _opt("minibatch size m", _between(1, MAX_BATCH), f"in [1, {MAX_BATCH}]", default=256,
+                           more="data and noise samples per step")
+    k: int = _opt("D steps per iteration k", _between(1, 1000), "in [1, 1000]", default=1)
+    update: str = _opt("the update order", choices=UPDATES, default="alternating",
+                       more="'alternating' = Algorithm 1 (G step on fresh noise after the D steps); 'simultaneous' = "
+                            "G updated from the same G(z) as the last D step")
+    game: str = _opt("the game", choices=GAMES, default="minimax",
+                     more="minimax (Goodfellow et al. 2014), lsgan, hinge, wgan-gp, an f-GAN (f-kl, f-reverse-kl, "
+                          "f-pearson, f-hellinger, f-js), rpgan (relativistic pairing: min_D E f(D(x) − D(G(z))), "
+                          "min_G E f(D(G(z)) − D(x)), f(t) = −log σ(t)) or ragan (relativistic average: each score "
+                          "against the other kind's mean score); each game's presets and shortfalls: Presets below")
+    g_loss: str = _opt("G's loss (minimax, f-GANs)", choices=GENERATOR_LOSSES, default="non-saturating",
+                       more="the saddle point as written ('saturating') or the paper's heuristic ('non-saturating')")
+    label_smoothing: float = _opt("one-sided label smoothing s", _unit, "in [0, 1)", default=0.0,
+                                  more="the 2014 game's real target is 1 - s")
+    gp_weight: float = _opt("gradient-penalty weight λ of wgan-gp", _non_negative, ">= 0", default=0.0)
+    r1: float = _opt("R1 penalty weight γ", _non_negative, ">= 0", default=0.0,
+                     more="0 = off; adds γ/2·E‖∇_x D(x)‖² on real data to L_D (any game, a D without BatchNorm; "
+                          "with pack p the mean is over the m samples, i.e. γ/p per packed input)")
+    r2: float = _opt("R2 penalty weight γ", _non_negative, ">= 0", default=0.0,
+                     more="0 = off; adds γ/2·E‖∇_x D(x)|_{x=G(z)}‖² on generated data to L_D (any game; R3GAN: "
+                          "--game rpgan --r1 γ --r2 γ)")
+    reg_every: int = _opt("R1/R2 every N-th iteration, weight × N", _between(1, 10**6), "in [1, 10^6]", default=1,
+                          more="lazy regularisation (StyleGAN2, App. B); 1 = every iteration")
     # --- augmentation of D's inputs -------------------------------------------------------
-    augment: str = _opt("differentiable augmentation of D's real and generated inputs (DiffAugment, Zhao et al. "
-                        "2020): 'none', or policies from " + ", ".join(AUGMENT_POLICIES) + ", comma-separated",
-                        _policies, "'none' or comma-separated policies from " + ", ".join(AUGMENT_POLICIES),
-                        default="none")
-    augment_p: float = _opt("probability that each policy is applied to each image (fixed; DiffAugment: 1)",
-                            lambda v: 0 <= v <= 1, "in [0, 1]", default=1.0)
-    ada_target: float = _opt("adaptive p (ADA, Karras et al. 2020): the target of E sign(D's decision on real "
-                             "images); p starts at 0 and moves to hold it (0 = off; ADA: 0.6)", _unit, "in [0, 1)",
-                             default=0.0)
+    augment: str = _opt("DiffAugment policies for D's inputs", _policies,
+                        "'none' or comma-separated policies from " + ", ".join(AUGMENT_POLICIES), default="none",
+                        more="differentiable augmentation of D's real and generated inputs (Zhao et al. 2020): "
+                             "'none', or policies from " + ", ".join(AUGMENT_POLICIES) + ", comma-separated")
+    augment_p: float = _opt("probability of each policy per image", lambda v: 0 <= v <= 1, "in [0, 1]",
+                            default=1.0, more="fixed; DiffAugment: 1")
+    ada_target: float = _opt("ADA's target for E sign(D(x))", _unit, "in [0, 1)", default=0.0,
+                             more="0 = off; adaptive p (Karras et al. 2020): p starts at 0 and moves to hold E "
+                                  "sign(D's decision on real images) at the target (ADA: 0.6)")
     # --- optimisation ---------------------------------------------------------------------
     optimizer: str = _opt("optimiser for both players", choices=OPTIMIZERS, default="adam")
     lr: float = _opt("learning rate of both players", _positive, "> 0", default=2e-4)
-    g_lr: float | None = _opt("generator learning rate (default: --lr)", _positive, "> 0", default=None)
-    d_lr: float | None = _opt("discriminator learning rate (default: --lr)", _positive, "> 0", default=None)
-    lr_decay: str = _opt("learning-rate schedule: 'none' (constant) or 'linear' (to 0 at the last step)",
-                         choices=SCHEDULES, default="none")
+    g_lr: float | None = _opt("G's learning rate (default: --lr)", _positive, "> 0", default=None)
+    d_lr: float | None = _opt("D's learning rate (default: --lr)", _positive, "> 0", default=None)
+    lr_decay: str = _opt("learning-rate schedule", choices=SCHEDULES, default="none",
+                         more="'none' (constant) or 'linear' (to 0 at the last step)")
     beta1: float = _opt("Adam beta1", _unit, "in [0, 1)", default=0.5)
     beta2: float = _opt("Adam beta2", _unit, "in [0, 1)", default=0.999)
     momentum: float = _opt("SGD momentum", _unit, "in [0, 1)", default=0.9)
-    g_ema: float = _opt("decay β of an exponential moving average of G's weights, used for samples and metrics "
-                        "(0 = off; 0.999 is usual)", _unit, "in [0, 1)", default=0.0)
-    g_ema_kimg: float = _opt("the exponential average of G given as a half-life in thousands of images shown to G "
-                             "(StyleGAN2-ADA's ema_kimg, e.g. 10): β = 0.5^(batch/(1000·kimg)) per step; instead of "
-                             "g_ema (0 = off)", _non_negative, ">= 0", default=0.0)
-    g_ema_rampup: float = _opt("with g_ema_kimg: the half-life is at most this fraction of the images shown so far "
-                               "(StyleGAN2-ADA: 0.05; 0 = no ramp)", _non_negative, ">= 0", default=0.0)
-    g_uniform_average_from: int = _opt("from this iteration on, samples and metrics come from the uniform "
-                                       "(Polyak-Ruppert) average of G's weights since then (0 = off; a run cut short "
-                                       "before it keeps the g_ema average)",
-                                       _non_negative, ">= 0", default=0)
+    g_ema: float = _opt("EMA decay β of G's weights", _unit, "in [0, 1)", default=0.0,
+                        more="0 = off; an exponential moving average of G's weights, used for samples and metrics "
+                             "(0.999 is usual)")
+    g_ema_kimg: float = _opt("G's EMA half-life in kimg", _non_negative, ">= 0", default=0.0,
+                             more="0 = off; in thousands of images shown to G (StyleGAN2-ADA's ema_kimg, e.g. 10): β = "
+                                  "0.5^(batch/(1000·kimg)) per step; instead of g_ema")
+    g_ema_rampup: float = _opt("the half-life's ramp", _non_negative, ">= 0", default=0.0,
+                               more="0 = none; with g_ema_kimg: the half-life is at most this fraction of the images "
+                                    "shown so far (StyleGAN2-ADA: 0.05)")
+    g_uniform_average_from: int = _opt("uniform average of G from step N", _non_negative, ">= 0", default=0,
+                                       more="0 = off; from this iteration on, samples and metrics come from the "
+                                            "uniform (Polyak-Ruppert) average of G's weights since then (a run cut "
+                                            "short before it keeps the g_ema average)")
     # --- run ------------------------------------------------------------------------------
-    seed: int = _opt("random seed (same seed, same device -> same parameters)", _between(0, MAX_SEED),
-                     f"in [0, {MAX_SEED}]", default=0)
+    seed: int = _opt("random seed", _between(0, MAX_SEED), f"in [0, {MAX_SEED}]", default=0,
+                     more="same seed, same device -> same parameters")
     device: str = _opt("'cpu', 'cuda', 'cuda:N' or 'auto'", default="auto")
-    log_every: int = _opt("write a metrics record every N iterations", _positive, "> 0", default=100)
-    checkpoint_every: int = _opt("write a checkpoint every N iterations", _positive, "> 0", default=1000)
-    keep_checkpoints: int = _opt("how many recent checkpoints to keep", _between(1, 10**6), "in [1, 10^6]",
-                                 default=3)
-    snapshots: int = _opt("how many times during training to save samples (and, for 1-D/2-D data, D on a grid) for "
-                          "the plots and the report's replay", _between(1, 1000), "in [1, 1000]", default=20)
-    eval_samples: int = _opt("samples drawn for the final metrics", _between(1, 10**7), "in [1, 10^7]",
-                             default=2500)
-    on_nan: str = _opt("on a non-finite loss or parameter: 'stop', or 'rollback' to the last checkpoint "
-                       "with the learning rates halved", choices=("stop", "rollback"), default="stop")
-    on_collapse: str = _opt("when the health monitor finds the generator collapsed: 'warn', or 'stop' the run with a "
-                            "checkpoint (exit status 4) once the collapse has persisted 5 records past its warning",
-                            choices=("warn", "stop"), default="warn")
-    tensorboard: str = _opt("TensorBoard scalars and samples in RUN/tensorboard when the package is installed",
-                            choices=("auto", "off"), default="auto")
-    compile: str = _opt("torch.compile the players' forward passes ('on' costs compile time up front)",
-                        choices=("off", "on"), default="off")
-    amp: str = _opt("mixed precision for the players' forward passes: 'off' (fp32) or 'bf16' (autocast)",
-                    choices=("off", "bf16"), default="off")
+    log_every: int = _opt("a metrics record every N iterations", _positive, "> 0", default=100)
+    checkpoint_every: int = _opt("a checkpoint every N iterations", _positive, "> 0", default=1000)
+    keep_checkpoints: int = _opt("recent checkpoints kept", _between(1, 10**6), "in [1, 10^6]", default=3)
+    snapshots: int = _opt("snapshots for the plots and replay", _between(1, 1000), "in [1, 1000]", default=20,
+                          more="how many times during training to save samples (and, for 1-D/2-D data, D on a grid) "
+                               "for the plots and the report's replay")
+    eval_samples: int = _opt("samples for the final metrics", _between(1, 10**7), "in [1, 10^7]", default=2500)
+    on_nan: str = _opt("on a NaN or inf", choices=("stop", "rollback"), default="stop",
+                       more="on a non-finite loss or parameter: 'stop', or 'rollback' to the last checkpoint with "
+                            "the learning rates halved")
+    on_collapse: str = _opt("on G's collapse", choices=("warn", "stop"), default="warn",
+                            more="when the health monitor finds G collapsed: 'warn', or 'stop' the run with a "
+                                 "checkpoint (exit status 4) once the collapse has persisted 5 records past its "
+                                 "warning")
+    tensorboard: str = _opt("TensorBoard logs", choices=("auto", "off"), default="auto",
+                            more="scalars and samples in RUN/tensorboard, when the package is installed")
+    compile: str = _opt("torch.compile the players", choices=("off", "on"), default="off",
+                        more="their forward passes; 'on' costs compile time up front")
+    amp: str = _opt("mixed precision", choices=("off", "bf16"), default="off",
+                    more="'off' (fp32) or 'bf16' (autocast)")
     out: str | None = _opt("run directory (default: runs/<dataset>-<time>)", default=None)
 
     # ------------------------------------------------------------------------------------------

@@ -164,6 +164,22 @@ def test_every_config_field_is_a_documented_flag(capsys):
         assert f.metadata["help"].split()[0] in help_text
 
 
+def test_train_help_fits_a_screen_and_states_the_order(capsys, monkeypatch):
+    """--help is one line per setting at 80 columns (≤ 120 lines), says how the values stack and where the rest is;
+    the whole meaning of each setting is on the reference page."""
+    from minimax.config import ORDER
+
+    monkeypatch.setenv("COLUMNS", "80")
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    assert len(text.splitlines()) <= 120
+    assert " < ".join(ORDER) in " ".join(text.split()) and "docs/reference.md" in text
+    page = (Path(__file__).resolve().parent.parent / "docs" / "reference.md").read_text()
+    for f in dataclasses.fields(TrainConfig):
+        assert f.metadata["more"] in page.replace("\\|", "|")
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(st.sampled_from([f for f in TrainConfig.__dataclass_fields__] + ["junk", "lR"]),
                        st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(),

@@ -290,7 +290,7 @@ def test_presets_apply_under_flags_and_files(tmp_path):
 def test_a_game_preset_on_a_data_set_is_above_the_game_s_and_under_the_user_s(monkeypatch):
     from minimax import catalogue
     from minimax.cli import build_parser, config_from_args
-    from minimax.config import GAME_PRESETS, PRESETS, game_presets_help
+    from minimax.config import GAME_PRESETS, PRESETS, presets_reference
 
     monkeypatch.setitem(catalogue.GAME_DATA_PRESETS, ("wgan-gp", "grid"), dict(lr=3e-3, gp_weight=0.5))
     monkeypatch.setitem(catalogue.GAME_SHORTFALLS, ("wgan-gp", "ring"), "a measured reason")
@@ -304,26 +304,30 @@ def test_a_game_preset_on_a_data_set_is_above_the_game_s_and_under_the_user_s(mo
     flagged = config_from_args(parse(["train", "--dataset", "grid", "--game", "wgan-gp", "--lr", "1e-5"]))
     assert flagged.lr == 1e-5 and flagged.gp_weight == 0.5
     assert TrainConfig(dataset="grid", game="wgan-gp").lr == 3e-3  # Python gets the same presets
-    assert "wgan-gp on grid: lr 0.003, gp_weight 0.5" in game_presets_help()
-    assert "wgan-gp on ring (a measured reason)" in game_presets_help()
-    monkeypatch.setitem(catalogue.GAME_GOALS, "ring", (6.5, 0.55))  # the help states the goal from its one home
+    page = "\n".join(presets_reference())  # (docs/reference.md's Presets)
+    assert "| game on dataset | wgan-gp on grid | `--lr 0.003`, `--gp-weight 0.5` |" in page
+    assert "| wgan-gp on ring | a measured reason |" in page
+    monkeypatch.setitem(catalogue.GAME_GOALS, "ring", (6.5, 0.55))  # the page states the goal from its one home
     monkeypatch.setattr("minimax.config.MNIST_FID_GOAL", 1.25)
-    assert "ring ≥ 6.5 modes and ≥ 55%% of samples" in game_presets_help()
-    assert "FID ≤ 1.25× the 2014 game's" in game_presets_help()
+    page = "\n".join(presets_reference())
+    assert "ring ≥ 6.5 modes and ≥ 55% of samples" in page and "FID ≤ 1.25× the 2014 game's" in page
 
 
-def test_train_help_shows_every_game_preset_and_shortfall(capsys):
+def test_the_reference_shows_every_preset_and_shortfall_and_help_points_there(capsys):
     from minimax.catalogue import GAME_DATA_PRESETS, GAME_SHORTFALLS
     from minimax.cli import main
+    from minimax.config import GAME_PRESETS, MODEL_PRESETS, PRESETS, presets_reference
 
+    page = "\n".join(presets_reference())
+    for game, dataset in [*GAME_DATA_PRESETS, *GAME_SHORTFALLS]:
+        assert f"| {game} on {dataset} |" in page
+    for why in GAME_SHORTFALLS.values():
+        assert f"| {why} |" in page
+    for name in [*PRESETS, *MODEL_PRESETS, *GAME_PRESETS]:
+        assert f"| {name} |" in page
     with pytest.raises(SystemExit) as stop:
         main(["train", "--help"])
-    shown = " ".join(capsys.readouterr().out.split())  # (argparse wraps the lines)
-    assert stop.value.code == 0
-    for game, dataset in [*GAME_DATA_PRESETS, *GAME_SHORTFALLS]:
-        assert f"{game} on {dataset}" in shown
-    for why in GAME_SHORTFALLS.values():
-        assert " ".join(why.split()) in shown  # a % in a reason is printed, not taken for a format
+    assert stop.value.code == 0 and "docs/reference.md" in capsys.readouterr().out
 
 
 def test_every_game_preset_on_a_data_set_names_a_game_a_data_set_and_valid_settings():

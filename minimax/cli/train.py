@@ -11,14 +11,11 @@ from pathlib import Path
 
 from ..config import (
     ORDER,
-    PRESETS,
     SECTIONS,
     TrainConfig,
     coerce,
     field_kind,
-    game_presets_help,
     positive_int,
-    presets_of,
 )
 from ..errors import MinimaxError
 from ..run.rundir import load_run_config
@@ -34,7 +31,8 @@ def _flag(name: str) -> str:
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
-    """A flag per TrainConfig field, grouped as a config file's sections group them (config.SECTIONS)."""
+    """A flag per TrainConfig field, grouped as a config file's sections group them (config.SECTIONS), each with
+    its one-line help and default; the rest of each meaning and the presets are in docs/reference.md."""
     groups = {}
     for section, (name, fields) in SECTIONS.items():
         group = p.add_argument_group(f"[{section}]" + (f" (name = --{name})" if name else ""))
@@ -43,38 +41,23 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         default = f.default if not isinstance(f.default, tuple) else ",".join(map(str, f.default))
         choices = f.metadata.get("choices")
         help_ = f.metadata["help"] + (f" {{{', '.join(choices)}}}" if choices else "")
-        if "(default:" not in help_:  # a help text that says its own default (--out, --g-lr) keeps it
-            presets = presets_of(f.name)
-            help_ += f" (default: {default}" + (f"; presets: {', '.join(presets)})" if presets else ")")
-        if f.name == "game":
-            help_ += game_presets_help()
-        metavar = {"int": "N", "float": "X", "widths": "W1,W2,..."}.get(field_kind(f), "S")
-        groups[f.name].add_argument(_flag(f.name), dest=f.name, default=argparse.SUPPRESS, help=help_,
-                                    metavar=metavar)
-    p.add_argument("--config", default=None,
-                   help="JSON or TOML file of settings, flat (steps = 100) or in sections ([algorithm] steps = 100; "
-                        "the groups below); flags override it")
-    p.add_argument("--resume", metavar="RUN_DIR", default=None,
-                   help="continue RUN_DIR from its latest checkpoint (only --steps, --on-collapse and --data-dir, "
-                        "the training data moved and checked against the run's data card, may change; with "
-                        "--lr-decay linear a larger --steps stretches the rest of the schedule to the new end, "
-                        "so the result is not that of a straight run of that length)")
+        if "(default:" not in help_ and default not in (None, ""):  # (--out and --g-lr say their own default)
+            help_ += f" (default {default})"
+        metavar = {"int": "N", "float": "X", "widths": "W,..."}.get(field_kind(f), "S")
+        groups[f.name].add_argument(_flag(f.name), dest=f.name, default=argparse.SUPPRESS,
+                                    help=help_.replace("%", "%%"), metavar=metavar)
+    p.add_argument("--config", default=None, metavar="FILE",
+                   help="TOML or JSON settings, flat or in the sections below")
+    p.add_argument("--resume", metavar="RUN", default=None,
+                   help="continue RUN from its latest checkpoint (--steps, --on-collapse, --data-dir may change)")
     p.add_argument("--print-config", action="store_true",
-                   help="print the resolved configuration as a config file, each value with where it came from "
-                        "(default < dataset preset < model preset < game preset < game-on-dataset preset < --config "
-                        "file < flag), and exit without training")
-    p.add_argument("--no-plots", action="store_true", help="skip drawing the PNG plots at the end")
-    p.add_argument("--progress", choices=("auto", "on", "bar", "lines", "off"), default="auto",
-                   help="progress: a bar on a terminal and a plain line every 30 s otherwise (auto: logs, pipes and "
-                        "schedulers show life), always the bar (on, bar), always lines, or nothing (off)")
+                   help="print the resolved settings and where each came from; no training")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots at the end")
+    p.add_argument("--progress", choices=("auto", "on", "bar", "lines", "off"), default="auto", metavar="S",
+                   help="a bar on a terminal, lines in a log {auto, on, bar, lines, off} (default auto)")
     p.add_argument("--threads", default=None, metavar="N",
-                   help="CPU threads of each training process (default: torch's choice, one per core, or each "
-                        "process's share with --nproc; a resumed run: the count it was trained with). On a machine "
-                        "busy with other work, fewer threads train faster (docs/speed.md). The count changes the "
-                        "last bits of CPU results, so it is recorded in the checkpoints")
-    p.add_argument("--nproc", default="1", metavar="N",
-                   help="data-parallel processes on this machine (torch.distributed; each draws its own "
-                        "minibatches of --batch-size, gradients are averaged) (default: 1)")
+                   help="CPU threads per process (default: torch's; a resumed run: its own)")
+    p.add_argument("--nproc", default="1", metavar="N", help="data-parallel processes on this machine (default 1)")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -205,14 +188,12 @@ def _train_in_process(job: dict, device_type: str) -> int:
 
 
 def add_parser(sub) -> None:
-    presets = "; ".join(f"{d}: " + ", ".join(f"{_flag(k)} {_show(v)}" for k, v in p.items())
-                        for d, p in PRESETS.items())
     t = sub.add_parser("train", help="train a GAN (Algorithm 1 of Goodfellow et al. 2014)",
-                       description="Train a GAN. With no options: the 8-Gaussian ring, about 1.5 minutes on a CPU. "
-                                   f"Measured per-dataset presets replace the defaults below ({presets}); "
-                                   "a config file or a flag overrides them. Each value is resolved in this order, "
-                                   "each over the last: default < dataset preset < model preset < game preset < "
-                                   "game-on-dataset preset < --config file < flag; --print-config shows the result "
-                                   "and where each value came from.")
+                       usage="minimax train [options]",
+                       formatter_class=lambda prog: argparse.HelpFormatter(prog, max_help_position=28),
+                       description="Train a GAN; with no options the 8-Gaussian ring (~1.5 min on a CPU). Each value "
+                                   "is resolved in this order, each over the last: " + " < ".join(ORDER) +
+                                   ". --print-config shows the result and each value's source. The whole meaning of "
+                                   "each flag, the presets and each game's settings and shortfalls: docs/reference.md")
     add_train_arguments(t)
     t.set_defaults(func=cmd_train)

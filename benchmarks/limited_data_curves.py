@@ -4,7 +4,8 @@
   seed 0 rounded to 8 bits, against the 10,000 test digits);
 - D's mean sign on the n digits it trains on and on 1,000 digits it never saw (train[50000:51000], the
   validation digits), E[sign(D(x) − ½)] = E[sign(logit)] (Karras et al. 2020, Figure 1 and r_t): D in training
-  mode (BatchNorm with the batch's statistics, as in its step), batches of 64 un-augmented real digits;
+  mode (BatchNorm with the batch's statistics, as in its step), batches of 64 real digits, as they are and, for a
+  run that augments, through the run's own augmentation at its p of that step (what D was trained on; seed 0);
 - the augmentation probability p the run logged (ADA; constant for DiffAugment, 0 without);
 - memorisation: the share of 10,000 samples whose nearest training digit (pixel L2) is nearer than the 10th
   percentile of the same distance for the 1,000 unseen digits (a generator drawing fresh digits: ~0.10; one
@@ -23,6 +24,8 @@ from pathlib import Path
 
 import torch
 
+from minimax.algorithm.augment import augment
+from minimax.catalogue import parse_policies
 from minimax.data.images import mnist_like
 from minimax.evaluation.job import eight_bits
 from minimax.metrics import classifier
@@ -43,10 +46,13 @@ def moments(f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @torch.no_grad()
-def mean_sign(D: torch.nn.Module, x: torch.Tensor, batch: int = 64) -> float:
-    """E[sign(logit)] with D in training mode on batches of ``batch`` (a copy, so D's running statistics stay)."""
-    D = copy.deepcopy(D).train()
-    signs = [torch.sign(D(x[i:i + batch]).float()).flatten() for i in range(0, len(x) - batch + 1, batch)]
+def mean_sign(D: torch.nn.Module, x: torch.Tensor, batch: int = 64, policies: tuple[str, ...] = (), p: float = 0.0
+              ) -> float:
+    """E[sign(logit)] with D in training mode on batches of ``batch`` (a copy, so D's running statistics stay),
+    each batch augmented with ``policies`` at probability ``p`` first (noise seed 0)."""
+    D, rng = copy.deepcopy(D).train(), torch.Generator().manual_seed(0)
+    signs = [torch.sign(D(augment(x[i:i + batch], policies, p, rng) if policies else x[i:i + batch]).float()).flatten()
+             for i in range(0, len(x) - batch + 1, batch)]
     return torch.cat(signs).mean().item()
 
 
@@ -83,7 +89,7 @@ def main() -> None:
         p_logged = augment_p(run)
         for path in list_checkpoints(run):
             step = step_of(path)
-            if step in rows:
+            if step in rows and "sign_train_augmented" in rows[step]:
                 continue
             t = load_trained(run, checkpoint=path)
             n = t.cfg.train_images
@@ -93,11 +99,16 @@ def main() -> None:
             x = eight_bits(generate(t, N, seed=0).reshape(N, -1).cpu().float())
             mu, cov = moments(classifier.features(net, x, SHAPE))
             threshold = torch.quantile(nearest(unseen_px, seen_px), 0.10)
+            policies = parse_policies(t.cfg.augment)
+            p = p_logged.get(step, 0.0) if t.cfg.ada_target else t.cfg.augment_p if policies else 0.0
+            seen, unseen = to_model(train.images[:n]), to_model(valid.images[:UNSEEN])
             rows[step] = {
                 "fid": frechet_distance(mu, cov, mu_t, cov_t),
-                "sign_train": mean_sign(t.D, to_model(train.images[:n])),
-                "sign_unseen": mean_sign(t.D, to_model(valid.images[:UNSEEN])),
-                "p": p_logged.get(step, 0.0),
+                "sign_train": mean_sign(t.D, seen),
+                "sign_unseen": mean_sign(t.D, unseen),
+                "sign_train_augmented": mean_sign(t.D, seen, policies=policies, p=p),
+                "sign_unseen_augmented": mean_sign(t.D, unseen, policies=policies, p=p),
+                "p": p,
                 "memorised": (nearest(x, seen_px) < threshold).float().mean().item(),
             }
             cache.write_text(json.dumps(rows, indent=1, sort_keys=True))
@@ -106,12 +117,14 @@ def main() -> None:
         n = load_trained(run).cfg.train_images
         copy_fid = frechet_distance(*moments(classifier.features(net, train.pixels()[:n], SHAPE)), mu_t, cov_t)
         print(f"{run}: a generator that copies its {n} training digits: FID {copy_fid:.2f}")
-    print("| run | step | FID (classifier) | sign(D) train | sign(D) unseen | p | share nearer than unseen |")
+    print("| run | step | FID (classifier) | E sign D: train / unseen | the same augmented | p | "
+          "share nearer than unseen |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for run, rows in table.items():
         for step, r in rows.items():
-            print(f"| {run.name} | {step:,} | {r['fid']:.2f} | {r['sign_train']:+.2f} | {r['sign_unseen']:+.2f} | "
-                  f"{r['p']:.2f} | {r['memorised']:.3f} |")
+            print(f"| {run.name} | {step:,} | {r['fid']:.2f} | {r['sign_train']:+.2f} / {r['sign_unseen']:+.2f} | "
+                  f"{r['sign_train_augmented']:+.2f} / {r['sign_unseen_augmented']:+.2f} | {r['p']:.2f} | "
+                  f"{r['memorised']:.3f} |")
     if args.plot:
         plot(table, Path(args.plot))
 
@@ -121,7 +134,7 @@ def plot(table: dict, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
+    fig, axes = plt.subplots(1, 5, figsize=(20, 3.6))
     colours = {"none": "tab:red", "diffaug": "tab:blue", "ada": "tab:green"}
     for run, rows in table.items():
         arm = next((a for a in colours if f"-{a}-" in run.name), None)
@@ -130,15 +143,18 @@ def plot(table: dict, out: Path) -> None:
         axes[0].plot(steps, [rows[s]["fid"] for s in steps], **style)
         axes[1].plot(steps, [rows[s]["sign_train"] for s in steps], **style)
         axes[1].plot(steps, [rows[s]["sign_unseen"] for s in steps], **{**style, "ls": ":", "label": None})
-        axes[2].plot(steps, [rows[s]["p"] for s in steps], **style)
-        axes[3].plot(steps, [rows[s]["memorised"] for s in steps], **style)
-    titles = ("FID (classifier features, vs test)", "E[sign D]: training digits (—), unseen (···)",
-              "augmentation p", "share of samples nearer a training digit\nthan 90 % of unseen digits are")
+        axes[2].plot(steps, [rows[s]["sign_train_augmented"] for s in steps], **style)
+        axes[2].plot(steps, [rows[s]["sign_unseen_augmented"] for s in steps], **{**style, "ls": ":", "label": None})
+        axes[3].plot(steps, [rows[s]["p"] for s in steps], **style)
+        axes[4].plot(steps, [rows[s]["memorised"] for s in steps], **style)
+    titles = ("FID (classifier features, vs test)", "E[sign D] as they are:\ntraining digits (—), unseen (···)",
+              "E[sign D] through the run's augmentation:\ntraining digits (—), unseen (···)", "augmentation p",
+              "share of samples nearer a training digit\nthan 90 % of unseen digits are")
     for ax, title in zip(axes, titles):
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("iteration")
     axes[0].set_yscale("log")
-    axes[3].axhline(0.10, color="grey", lw=0.8)
+    axes[4].axhline(0.10, color="grey", lw=0.8)
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out, dpi=110)

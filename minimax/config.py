@@ -3,8 +3,7 @@
 Each field carries its help text and its constraint; the CLI flags
 (``--batch-size``), the config-file keys (``batch_size``) and validation are all
 derived from it, so a knob cannot exist in one place and be missing in another.
-The names a knob may take come from the module that owns them (priors from
-prior.py, generator losses from objective.py, datasets from data/, ...).
+The names a knob may take come from minimax.catalogue.
 
 There is one way settings become a configuration, used by the CLI and by Python alike (ORDER):
 

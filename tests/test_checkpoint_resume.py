@@ -56,7 +56,7 @@ def test_checkpoint_roundtrip_restores_everything(tmp_path):
         game.iteration()
     path = ckpt.save_checkpoint(tmp_path, game, keep=3)
     twin = build_trainer(tiny(tmp_path, k=2, seed=9))
-    ckpt.restore_game(twin, *ckpt.read_checkpoint(path))
+    ckpt.restore_trainer(twin, *ckpt.read_checkpoint(path))
     assert twin.step == 5 and same_params(game, twin)
     for _ in range(3):
         game.iteration()
@@ -121,7 +121,7 @@ def test_checkpoint_from_another_architecture_is_rejected(tmp_path):
     path = ckpt.save_checkpoint(tmp_path, game, keep=1)
     other = build_trainer(tiny(tmp_path, g_hidden=(8,)))
     with pytest.raises(MinimaxError, match="does not match") as e:
-        ckpt.restore_game(other, *ckpt.read_checkpoint(path))
+        ckpt.restore_trainer(other, *ckpt.read_checkpoint(path))
     assert "\n" not in str(e.value) and "size mismatch for" in str(e.value)  # what differs, not a bare colon
 
 
@@ -145,8 +145,8 @@ def test_resume_is_bitwise_identical_to_an_uninterrupted_run(tmp_path, extra):
     straight = train(tiny(tmp_path / "a", steps=24, **extra), progress=False, plots=False)
     train(tiny(tmp_path / "b", steps=12, **extra), progress=False, plots=False)
     resumed = train(resume=tmp_path / "b", steps=24, progress=False, plots=False)
-    assert resumed.game.step == 24
-    assert same_params(straight.game, resumed.game)
+    assert resumed.trainer.step == 24
+    assert same_params(straight.trainer, resumed.trainer)
     assert metrics_without_time(tmp_path / "a") == metrics_without_time(tmp_path / "b")
     assert resumed.summary["high_quality"] == straight.summary["high_quality"]
 
@@ -168,7 +168,7 @@ def test_resume_takes_the_thread_count_the_run_was_trained_with(tmp_path, restor
     torch.set_num_threads(2)
     resumed = train(resume=tmp_path / "b", steps=24, progress=False, plots=False)
     assert torch.get_num_threads() == 1
-    assert same_params(straight.game, resumed.game)
+    assert same_params(straight.trainer, resumed.trainer)
     assert metrics_without_time(tmp_path / "a") == metrics_without_time(tmp_path / "b")
     assert "warning" not in capsys.readouterr().err
     train(resume=tmp_path / "b", steps=30, progress=False, plots=False, threads=2)
@@ -266,9 +266,9 @@ def test_divergence_stops_with_step_and_last_good_checkpoint(tmp_path, monkeypat
 def test_divergence_rollback_reloads_and_halves_lr(tmp_path, monkeypatch):
     fired = _poison_at(monkeypatch, 9)
     result = train(tiny(tmp_path / "r", steps=24, on_nan="rollback"), progress=False, plots=False)
-    assert fired and result.game.step == 24 and parameters_finite(result.game)
-    assert result.game.lr_scale == 0.5
-    assert result.game.opt_d.param_groups[0]["lr"] == pytest.approx(1e-4)
+    assert fired and result.trainer.step == 24 and parameters_finite(result.trainer)
+    assert result.trainer.lr_scale == 0.5
+    assert result.trainer.opt_d.param_groups[0]["lr"] == pytest.approx(1e-4)
     events = [r for r in read_metrics(tmp_path / "r" / "metrics.jsonl") if r.get("event") == "rollback"]
     assert events == [{"step": 8, "event": "rollback", "nonfinite_step": 10, "lr_scale": 0.5}]
     _, meta = ckpt.read_checkpoint(ckpt.latest_checkpoint(tmp_path / "r"))
@@ -334,5 +334,5 @@ def test_dcgan_resume_is_bitwise(tmp_path):
     straight = train(TrainConfig(**base, steps=4, out=str(tmp_path / "a")), progress=False, plots=False)
     train(TrainConfig(**base, steps=2, out=str(tmp_path / "b")), progress=False, plots=False)
     resumed = train(resume=tmp_path / "b", steps=4, progress=False, plots=False)
-    assert same_params(straight.game, resumed.game)
+    assert same_params(straight.trainer, resumed.trainer)
     assert metrics_without_time(tmp_path / "a") == metrics_without_time(tmp_path / "b")

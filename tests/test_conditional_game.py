@@ -122,7 +122,7 @@ def test_conditional_resume_is_bitwise(tmp_path, extra):
     straight = train(ring_cfg(tmp_path / "a", steps=12, **extra), progress=False, plots=False)
     train(ring_cfg(tmp_path / "b", steps=6, **extra), progress=False, plots=False)
     resumed = train(resume=tmp_path / "b", steps=12, progress=False, plots=False)
-    assert same_params(straight.game, resumed.game)
+    assert same_params(straight.trainer, resumed.trainer)
     assert metrics_without_time(tmp_path / "a") == metrics_without_time(tmp_path / "b")
     assert straight.summary["class_quality"] == resumed.summary["class_quality"]
 

@@ -93,7 +93,7 @@ def test_resume_of_other_games_is_bitwise_identical(tmp_path, extra):
     straight = train(tiny(tmp_path / "a", steps=16, d_dropout=0.0, **extra), progress=False, plots=False)
     train(tiny(tmp_path / "b", steps=8, d_dropout=0.0, **extra), progress=False, plots=False)
     resumed = train(resume=tmp_path / "b", steps=16, progress=False, plots=False)
-    assert same_params(straight.game, resumed.game)
+    assert same_params(straight.trainer, resumed.trainer)
     assert metrics_without_time(tmp_path / "a") == metrics_without_time(tmp_path / "b")
 
 

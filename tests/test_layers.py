@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "minimax"
 LAYERS = [
     ("minimax.__main__",),
-    ("minimax", "minimax.cli", "minimax.objective", "minimax.theory"),  # the doors, and the deprecated aliases
+    ("minimax", "minimax.cli"),  # the doors
     ("minimax.api",),
     ("minimax.evaluation", "minimax.viz"),
     ("minimax.run",),
@@ -152,16 +152,20 @@ def test_imports_sit_at_the_top_unless_a_reason_is_written_down():
     assert not unexplained, "\n".join(unexplained)
 
 
-@pytest.mark.parametrize("alias, home", [("objective", "games.minimax"), ("theory", "games.theory")])
-def test_the_old_homes_of_the_2014_game_still_import_with_a_deprecation_warning(alias, home):
+def test_the_names_before_0_4_are_gone():
+    """0.4.0 dropped the aliases kept for one release (CHANGELOG): one name for each thing."""
+    import dataclasses
     import importlib
-    import sys
 
-    sys.modules.pop(f"minimax.{alias}", None)
-    with pytest.warns(DeprecationWarning, match=f"minimax.{alias} moved to minimax.{home}"):
-        old = importlib.import_module(f"minimax.{alias}")
-    new = importlib.import_module(f"minimax.{home}")
-    assert all(getattr(old, n) is getattr(new, n) for n in new.__all__)
+    from minimax import algorithm
+    from minimax.run import loop, setup
+
+    for old in ("minimax.objective", "minimax.theory"):
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(old)
+    assert not hasattr(algorithm, "Game") and not hasattr(setup, "load_run")
+    assert [f.name for f in dataclasses.fields(loop.RunResult)] == ["run_dir", "trainer", "summary"]
+    assert not hasattr(loop.RunResult, "game")
 
 
 def test_architecture_md_names_every_module():

@@ -81,7 +81,7 @@ def test_resume_between_regularised_iterations_is_bitwise(tmp_path):
     straight = train(tiny(tmp_path / "a", steps=16, **kw), progress=False, plots=False)
     train(tiny(tmp_path / "b", steps=8, **kw), progress=False, plots=False)  # step 8 is not regularised (8 % 3)
     resumed = train(resume=tmp_path / "b", steps=16, progress=False, plots=False)
-    assert same_params(straight.game, resumed.game)
+    assert same_params(straight.trainer, resumed.trainer)
     assert metrics_without_time(tmp_path / "a") == metrics_without_time(tmp_path / "b")
 
 

@@ -52,7 +52,7 @@ def test_gauss1d_converges_to_the_equilibrium(tmp_path):
     s = result.summary
     assert abs(s["final_d_real"] - 0.5) < 0.1 and abs(s["final_d_fake"] - 0.5) < 0.1
     assert s["final_value"] == pytest.approx(-1.386, abs=0.1)
-    x = generate(result.game, 5000, seed=0)
+    x = generate(result.trainer, 5000, seed=0)
     assert x.mean().item() == pytest.approx(2.0, abs=0.1)
     assert x.std().item() == pytest.approx(0.5, abs=0.1)
 

@@ -3,5 +3,5 @@ per-iteration statistics, optimisers and learning rates, speed (layouts, compile
 (distributed.py), and the state a checkpoint holds (state.py). It takes a config but never imports its module."""
 from .trainer import Trainer
 
-Game = Trainer  # the name before 0.4 (it read like the objectives of games/); kept for one release
+__all__ = ["Trainer"]
 

@@ -154,7 +154,7 @@ def _train_and_report(job: dict, device_type: str) -> int:
     if "class_quality_min" in s:
         line += f" | every class ≥ {s['class_quality_min']:.1%} at its own mode"
     if s.get("final_d_loss") is not None:
-        line += " | " + final_statistics(s, result.game.objective)
+        line += " | " + final_statistics(s, result.trainer.objective)
     print(line)
     return 0
 

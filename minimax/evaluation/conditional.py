@@ -23,8 +23,8 @@ SCORES = {"accuracy": "per class: share of samples of class c the classifier cal
 def run(opts: EvalOptions, run_dir: str | None) -> dict:
     """Per class: the accuracy and intra-class FID of the run's samples (or real images with --real)."""
     job = make_job(opts, run_dir, WITH_TEST_SPLIT)
-    game = job.players
-    if game is not None and not game.conditional:
+    players = job.players
+    if players is not None and not players.conditional:
         raise MinimaxError(f"{run_dir} is unconditional (condition 'none'); eval conditional needs a "
                            "conditional run (use eval fid)")
     train = load_dataset(job.cfg, "cpu", split="train")
@@ -35,13 +35,14 @@ def run(opts: EvalOptions, run_dir: str | None) -> dict:
     if per < 2:
         raise MinimaxError(f"--n {job.n} gives {per} samples per class for {k} classes; need at least 2 each")
     net = classifier.load_or_train(job.cfg.dataset, train.images, train.labels, opts.cache_dir)
-    if game is None:  # --real: real training images, as many of each class as the generator would draw
+    if players is None:  # --real: real training images, as many of each class as the generator would draw
         pick = torch.cat([torch.nonzero(train.labels == c)[:per, 0] for c in range(k)])
         samples, labels, source = train.pixels()[pick], train.labels[pick], f"{len(pick)} real training images"
     else:
         labels = torch.arange(k).repeat_interleave(per)
-        samples = eight_bits(generate(game, len(labels), seed=job.seed, classes=labels).reshape(len(labels), -1).cpu())
-        source = f"{len(labels)} samples of {run_dir} (step {game.step}), {per} per class"
+        drawn = generate(players, len(labels), seed=job.seed, classes=labels)
+        samples = eight_bits(drawn.reshape(len(labels), -1).cpu())
+        source = f"{len(labels)} samples of {run_dir} (step {players.step}), {per} per class"
     predicted = classifier.predict(net, samples, test.shape)
     real_f = classifier.features(net, test.pixels(), test.shape)
     fake_f = classifier.features(net, samples, test.shape)

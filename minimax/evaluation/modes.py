@@ -47,14 +47,14 @@ def run(opts: EvalOptions, run_dir: str | None) -> dict:
             if step_of(path) >= job.players.step:  # (the latest that verifies is scored below)
                 continue
             try:
-                game = load_trained(run_dir, checkpoint=path)
+                trained = load_trained(run_dir, checkpoint=path)
             except MinimaxError as e:  # a corrupt older checkpoint: said, recorded, and the curve goes on
                 skipped.append(path.name)
                 opts.say(f"  step {step_of(path):>7}: skipped ({e})")
                 continue
-            r = score(eight_bits(generate(game, job.n, seed=job.seed).reshape(job.n, -1).cpu().float()))
-            curve.append({"step": game.step, "modes": r["modes"], "kl": r["kl"]})
-            opts.say(f"  step {game.step:>7}: {r['modes']:>4} modes  KL {r['kl']:.3f}")
+            r = score(eight_bits(generate(trained, job.n, seed=job.seed).reshape(job.n, -1).cpu().float()))
+            curve.append({"step": trained.step, "modes": r["modes"], "kl": r["kl"]})
+            opts.say(f"  step {trained.step:>7}: {r['modes']:>4} modes  KL {r['kl']:.3f}")
     samples, source = job.samples()
     result = {**score(samples), "classifier_test_accuracy": accuracy, "source": source}
     if curve:

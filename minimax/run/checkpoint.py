@@ -23,7 +23,7 @@ from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 
 from ..algorithm import distributed
-from ..algorithm.state import game_state, load_game_state
+from ..algorithm.state import load_trainer_state, trainer_state
 from ..config import MAX_STEPS
 from ..errors import MinimaxError, one_line
 from ..files import atomic_write_bytes, check_regular, read_text
@@ -74,7 +74,7 @@ def unflatten_optimizer(prefix: str, meta: dict, tensors: dict) -> dict:
 
 
 def encode_state(state: dict, config: dict, extra: dict | None = None) -> tuple[dict[str, torch.Tensor], dict]:
-    """:func:`~minimax.algorithm.state.game_state` as (tensors, JSON metadata): module tensors under ``G.``,
+    """:func:`~minimax.algorithm.state.trainer_state` as (tensors, JSON metadata): module tensors under ``G.``,
     ``D.``, ``G_ema.``, optimiser tensors under ``opt_g.<i>.<name>``, each process's streams and pending
     statistics under ``rng.<name>`` / ``stats.<name>`` (rank r > 0 with the suffix ``.rank<r>``), the augmentation's
     [p, pending Σ r, pending steps] under ``augment.state``."""
@@ -99,7 +99,7 @@ def encode_state(state: dict, config: dict, extra: dict | None = None) -> tuple[
 
 
 def decode_state(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
-    """The inverse of :func:`encode_state`: the dict :func:`~minimax.algorithm.state.load_game_state` takes (of a
+    """The inverse of :func:`encode_state`: the dict :func:`~minimax.algorithm.state.load_trainer_state` takes (of a
     players-only checkpoint, :func:`players_only`, the players alone)."""
     if meta.get("players_only"):
         modules: dict[str, dict] = {}
@@ -127,7 +127,7 @@ def decode_state(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
     return state
 
 
-def restore_game(game, tensors: dict[str, torch.Tensor], meta: dict, resume: bool = True) -> None:
+def restore_trainer(trainer, tensors: dict[str, torch.Tensor], meta: dict, resume: bool = True) -> None:
     """Load a checkpoint's state into a freshly built :class:`~minimax.algorithm.trainer.Trainer` of the same config.
 
     To continue training (``resume``) the number of processes must be the one that wrote it; to sample
@@ -136,13 +136,13 @@ def restore_game(game, tensors: dict[str, torch.Tensor], meta: dict, resume: boo
         raise MinimaxError("this checkpoint holds the players only (a pretrained run of the zoo): it samples, exports "
                            "and reports, but cannot be trained on")
     world = int(meta.get("world_size", 1))
-    if resume and world != game.ctx.world:
+    if resume and world != trainer.ctx.world:
         raise MinimaxError(f"this run was trained with {world} process{'es' if world > 1 else ''}; "
-                           f"resume it with --nproc {world} (running {game.ctx.world})")
-    for name, opt in (("opt_g", game.opt_g), ("opt_d", game.opt_d)):
+                           f"resume it with --nproc {world} (running {trainer.ctx.world})")
+    for name, opt in (("opt_g", trainer.opt_g), ("opt_d", trainer.opt_d)):
         check_param_groups(name, meta[name]["param_groups"], opt.state_dict()["param_groups"])
     try:
-        load_game_state(game, decode_state(tensors, meta))
+        load_trainer_state(trainer, decode_state(tensors, meta))
     except (KeyError, RuntimeError, ValueError, TypeError, IndexError) as e:
         raise MinimaxError(f"checkpoint does not match this run's models: {one_line(e)}") from None
 
@@ -304,14 +304,14 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
     return sorted((p for p in d.iterdir() if is_checkpoint(p)), key=step_of)
 
 
-def save_checkpoint(run_dir: Path, game, keep: int, extra: dict | None = None) -> Path:
+def save_checkpoint(run_dir: Path, trainer, keep: int, extra: dict | None = None) -> Path:
     """Write ``checkpoints/step-XXXXXXXX.safetensors`` atomically, move ``latest``, prune to ``keep``."""
     d = checkpoint_dir(run_dir)
     d.mkdir(parents=True, exist_ok=True)
     # a collective with several processes: all of them call this
-    tensors, meta = encode_state(game_state(game), game.cfg.to_dict(), extra)
-    path = d / checkpoint_name(game.step)
-    if not game.ctx.is_main:  # rank 0 writes; the others wait until the file is there
+    tensors, meta = encode_state(trainer_state(trainer), trainer.cfg.to_dict(), extra)
+    path = d / checkpoint_name(trainer.step)
+    if not trainer.ctx.is_main:  # rank 0 writes; the others wait until the file is there
         distributed.barrier()
         return path
     atomic_write_bytes(path, encode(tensors, meta), inside=run_dir)
@@ -319,7 +319,7 @@ def save_checkpoint(run_dir: Path, game, keep: int, extra: dict | None = None) -
     for old in list_checkpoints(run_dir)[:-keep]:
         if old != path:
             old.unlink(missing_ok=True)
-    if game.ctx.active:
+    if trainer.ctx.active:
         distributed.barrier()
     return path
 

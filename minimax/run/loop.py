@@ -66,11 +66,6 @@ class RunResult:
     trainer: Trainer
     summary: dict
 
-    @property
-    def game(self) -> Trainer:
-        """The trainer, under its name before 0.4; kept for one release."""
-        return self.trainer
-
 
 def train_run(cfg: TrainConfig | None = None, resume: str | Path | None = None, steps: int | None = None,
               progress: bool | str | None = None, threads: int | None = None,
@@ -81,67 +76,67 @@ def train_run(cfg: TrainConfig | None = None, resume: str | Path | None = None, 
 
     Under torch.distributed (see :mod:`minimax.algorithm.distributed`) every process calls this; rank 0 alone
     writes the run directory, and the others return an empty summary."""
-    with _open_run(cfg, resume, steps, threads, on_collapse, data_dir) as (game, run_dir):
-        _play(game, run_dir, progress)
-        return _finish(game, run_dir)
+    with _open_run(cfg, resume, steps, threads, on_collapse, data_dir) as (trainer, run_dir):
+        _play(trainer, run_dir, progress)
+        return _finish(trainer, run_dir)
 
 
-def _play(game: Trainer, run_dir: Path, progress: bool | str | None) -> None:
+def _play(trainer: Trainer, run_dir: Path, progress: bool | str | None) -> None:
     """Algorithm 1 from the game's step to cfg.steps, with the run's records, checkpoints and signals."""
-    cfg = game.cfg
+    cfg = trainer.cfg
     snaps = snapshot_steps(cfg.steps, cfg.snapshots) if distributed.current().is_main else set()
-    records = Records(game, run_dir, progress)
+    records = Records(trainer, run_dir, progress)
     rollbacks = 0
     with SignalFlag() as stop:  # from here on SIGINT/SIGTERM only raise a flag, checked every iteration
         try:
             # step 0 is a checkpoint too: a roll-back always has somewhere to go
-            if game.step == 0:
-                ckpt.save_checkpoint(run_dir, game, cfg.keep_checkpoints)
+            if trainer.step == 0:
+                ckpt.save_checkpoint(run_dir, trainer, cfg.keep_checkpoints)
             last_good = ckpt.latest_checkpoint(run_dir)
-            if game.step in snaps:
-                save_snapshot(run_dir, game, records.tb)
-            while game.step < cfg.steps:
+            if trainer.step in snaps:
+                save_snapshot(run_dir, trainer, records.tb)
+            while trainer.step < cfg.steps:
                 # one iteration of Algorithm 1 (the statistics stay on the device except on log steps)
-                s = game.step + 1
+                s = trainer.step + 1
                 log_now = s % cfg.log_every == 0 or s == cfg.steps
                 ckpt_now = s % cfg.checkpoint_every == 0 or s == cfg.steps
-                game.iteration(diagnose=log_now)
+                trainer.iteration(diagnose=log_now)
                 records.bar.update(1)
 
                 # divergence: stop, or roll back to the last checkpoint with lower learning rates
-                rec = game.read_stats() if log_now else None
-                bad = _divergence(game, rec) if log_now or ckpt_now else None
+                rec = trainer.read_stats() if log_now else None
+                bad = _divergence(trainer, rec) if log_now or ckpt_now else None
                 if bad is not None:
                     if cfg.on_nan != "rollback" or rollbacks >= MAX_ROLLBACKS or last_good is None:
                         raise _diverged(bad, last_good)
                     rollbacks += 1
-                    _roll_back(game, last_good)
-                    records.rolled_back(game, bad)
+                    _roll_back(trainer, last_good)
+                    records.rolled_back(trainer, bad)
                     continue
 
                 # the metrics record and the health monitor's findings; a persistent collapse stops the run if asked
-                collapsed = records.write(game, rec) if rec is not None else None
-                if log_now and _stop_on_collapse(game, collapsed):
+                collapsed = records.write(trainer, rec) if rec is not None else None
+                if log_now and _stop_on_collapse(trainer, collapsed):
                     records.log.sync()
-                    last_good = ckpt.save_checkpoint(run_dir, game, cfg.keep_checkpoints)
+                    last_good = ckpt.save_checkpoint(run_dir, trainer, cfg.keep_checkpoints)
                     what = (f"reported at step {collapsed.step} and held since: {collapsed.measured}"
                             if collapsed else "found by rank 0")
-                    raise GeneratorCollapsed(f"at step {game.step} (--on-collapse stop): generator collapse, "
+                    raise GeneratorCollapsed(f"at step {trainer.step} (--on-collapse stop): generator collapse, "
                                              f"{what}; checkpoint saved to {last_good}; to train on regardless: "
                                              f"minimax train --resume {run_dir} --on-collapse warn")
 
                 # the checkpoint (the log is synced first: it never lags behind it) and the snapshot
                 if ckpt_now:
                     records.log.sync()
-                    last_good = ckpt.save_checkpoint(run_dir, game, cfg.keep_checkpoints)
-                if game.step in snaps:
-                    save_snapshot(run_dir, game, records.tb)
+                    last_good = ckpt.save_checkpoint(run_dir, trainer, cfg.keep_checkpoints)
+                if trainer.step in snaps:
+                    save_snapshot(run_dir, trainer, records.tb)
 
                 # a signal: every process stops at the same step with a checkpoint
-                if stop.should_stop(game, log_now or ckpt_now):
+                if stop.should_stop(trainer, log_now or ckpt_now):
                     records.log.sync()
-                    last_good = ckpt.save_checkpoint(run_dir, game, cfg.keep_checkpoints)
-                    raise stop.interrupted(game.step, last_good, run_dir)
+                    last_good = ckpt.save_checkpoint(run_dir, trainer, cfg.keep_checkpoints)
+                    raise stop.interrupted(trainer.step, last_good, run_dir)
         finally:
             records.close()
 
@@ -149,7 +144,7 @@ def _play(game: Trainer, run_dir: Path, progress: bool | str | None) -> None:
 @contextmanager
 def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | None, threads: int | None,
               on_collapse: str | None = None, data_dir: str | Path | None = None):
-    """``with _open_run(...) as (game, run_dir)``: a resumed run (its log cut back to the checkpoint, the
+    """``with _open_run(...) as (trainer, run_dir)``: a resumed run (its log cut back to the checkpoint, the
     temporary files of a killed write removed) or a new one, its directory locked by rank 0 meanwhile."""
     ctx = distributed.current()
     lock = None
@@ -161,10 +156,10 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
                 lock = RunLock(run_dir)
                 check_writable(run_dir, checkpoint_dir(run_dir))
                 remove_orphans(run_dir)
-            game = load_trainer(run_dir, steps, resume=True, threads=threads, on_collapse=on_collapse,
+            trainer = load_trainer(run_dir, steps, resume=True, threads=threads, on_collapse=on_collapse,
                                 data_dir=data_dir)
             if ctx.is_main:
-                truncate_metrics(run_dir / METRICS, game.step)
+                truncate_metrics(run_dir / METRICS, trainer.step)
         else:
             cfg = (cfg or TrainConfig()).validate().check_options_apply()
             fresh = ctx.is_main and not (cfg.out and Path(cfg.out).exists())
@@ -180,7 +175,7 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
                 {k: cfg.sources[k] for k in ("out", "data_dir")})  # (made absolute, from where they came)
             try:
                 use_threads(threads)
-                game = build_trainer(cfg)
+                trainer = build_trainer(cfg)
             except BaseException:  # refused before anything was written: leave no folder or lock behind
                 if lock is not None:
                     lock.release(remove=fresh or not holds_run(run_dir))
@@ -189,11 +184,11 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
                     _remove_if_empty(run_dir)
                 raise
         if ctx.is_main:
-            record = {**game.cfg.to_dict(), SOURCES: game.cfg.sources}  # each value and where it came from
+            record = {**trainer.cfg.to_dict(), SOURCES: trainer.cfg.sources}  # each value and where it came from
             atomic_write_bytes(run_dir / CONFIG, json.dumps(record, indent=2).encode(), inside=run_dir)
-            write_data_card(run_dir, game.cfg, game.data, resumed=resume is not None)
+            write_data_card(run_dir, trainer.cfg, trainer.data, resumed=resume is not None)
             (run_dir / SAMPLES).mkdir(exist_ok=True)
-        yield game, run_dir
+        yield trainer, run_dir
     finally:
         if lock is not None:
             lock.release()
@@ -206,32 +201,32 @@ def _remove_if_empty(run_dir: Path) -> None:
         pass
 
 
-def _stop_on_collapse(game: Trainer, collapsed) -> bool:
+def _stop_on_collapse(trainer: Trainer, collapsed) -> bool:
     """Whether to end the run for a collapse (rank 0 decides; every process hears it on a log step)."""
-    stop = game.cfg.on_collapse == "stop" and collapsed is not None
-    return distributed.any_true(stop, game.device) if game.ctx.active else stop
+    stop = trainer.cfg.on_collapse == "stop" and collapsed is not None
+    return distributed.any_true(stop, trainer.device) if trainer.ctx.active else stop
 
 
-def _divergence(game: Trainer, rec: dict | None) -> int | None:
+def _divergence(trainer: Trainer, rec: dict | None) -> int | None:
     """The first step with a non-finite loss, or the current step if a parameter is non-finite."""
     if rec is not None and rec["first_nonfinite_step"] >= 0:
         return rec["first_nonfinite_step"]
-    if not parameters_finite(game):
-        return game.step
+    if not parameters_finite(trainer):
+        return trainer.step
     return None
 
 
-def parameters_finite(game: Trainer) -> bool:
-    return bool(torch.stack([p.isfinite().all() for p in game.g_params + game.d_params]).all())
+def parameters_finite(trainer: Trainer) -> bool:
+    return bool(torch.stack([p.isfinite().all() for p in trainer.g_params + trainer.d_params]).all())
 
 
-def _roll_back(game: Trainer, checkpoint: Path) -> None:
+def _roll_back(trainer: Trainer, checkpoint: Path) -> None:
     """Reload ``checkpoint`` with the learning rates at half of the lower of the checkpoint's and the
     current ones (so repeated roll-backs compound: ½, ¼, ⅛, ...)."""
-    current = game.lr_scale
-    ckpt.restore_game(game, *ckpt.read_checkpoint(checkpoint))
-    game.lr_scale = 0.5 * min(current, game.lr_scale)
-    game.set_learning_rate_scale(game.lr_scale)
+    current = trainer.lr_scale
+    ckpt.restore_trainer(trainer, *ckpt.read_checkpoint(checkpoint))
+    trainer.lr_scale = 0.5 * min(current, trainer.lr_scale)
+    trainer.set_learning_rate_scale(trainer.lr_scale)
 
 
 def _diverged(bad: int, last_good: Path | None) -> TrainingDiverged:
@@ -240,12 +235,12 @@ def _diverged(bad: int, last_good: Path | None) -> TrainingDiverged:
                             f"last good checkpoint: {where}")
 
 
-def _finish(game: Trainer, run_dir: Path) -> RunResult:
+def _finish(trainer: Trainer, run_dir: Path) -> RunResult:
     """Rank 0: the final metrics (summary.json)."""
     ctx = distributed.current()
     if not ctx.is_main:
-        return RunResult(run_dir, game, {"step": game.step, "run_dir": str(run_dir)})
-    summary = final_metrics(game, run_dir)
-    summary.update(step=game.step, run_dir=str(Path(run_dir).absolute()), processes=ctx.world)  # also on resume
+        return RunResult(run_dir, trainer, {"step": trainer.step, "run_dir": str(run_dir)})
+    summary = final_metrics(trainer, run_dir)
+    summary.update(step=trainer.step, run_dir=str(Path(run_dir).absolute()), processes=ctx.world)  # also on resume
     atomic_write_bytes(run_dir / SUMMARY, json_record(summary), inside=run_dir)  # (reverse KL inf: null, in non_finite)
-    return RunResult(run_dir, game, summary)
+    return RunResult(run_dir, trainer, summary)

@@ -122,10 +122,10 @@ class Yardstick:
         nearest = torch.cdist(x, self.anchors.to(x.device)).min(1).values
         return float((~(nearest <= self.spread)).double().mean())
 
-    def measure(self, game) -> dict[str, float]:
+    def measure(self, trainer) -> dict[str, float]:
         """``diversity`` (mean pairwise distance over the data's: 1 for a G as spread out as the data, → 0 as it
         collapses) and ``off_data`` of G's samples on the fixed noise batch."""
-        x = generate(game, DIVERSITY_SAMPLES, seed=game.cfg.seed + DIVERSITY_SEED)
+        x = generate(trainer, DIVERSITY_SAMPLES, seed=trainer.cfg.seed + DIVERSITY_SEED)
         return {"diversity": mean_pairwise_distance(x) / max(self.spread, 1e-12), "off_data": self.off_data(x)}
 
 

@@ -92,24 +92,24 @@ def progress_display(progress: bool | str | None, total: int, initial: int, main
 class Records:
     """The run's metrics log, TensorBoard, progress bar and health monitor, opened at the game's step."""
 
-    def __init__(self, game, run_dir: Path, progress: bool | str | None):
-        cfg, self.main, self.run_dir = game.cfg, distributed.current().is_main, run_dir
+    def __init__(self, trainer, run_dir: Path, progress: bool | str | None):
+        cfg, self.main, self.run_dir = trainer.cfg, distributed.current().is_main, run_dir
         self.log = MetricsLog(run_dir / METRICS) if self.main else NullLog()
-        self.tb = TensorBoardLog.open(cfg.tensorboard, run_dir, game.step) if self.main else None
-        self.bar = progress_display(progress, cfg.steps, game.step, self.main)
-        self.monitor = HealthMonitor(game.objective, cfg.g_loss, cfg.k) if self.main else None
-        self.yardstick = Yardstick(game.data) if self.main else None  # the data's scales G's samples are measured by
-        if self.monitor and game.step > 0:  # a resumed run: the monitor catches up on the log (its findings are in it)
+        self.tb = TensorBoardLog.open(cfg.tensorboard, run_dir, trainer.step) if self.main else None
+        self.bar = progress_display(progress, cfg.steps, trainer.step, self.main)
+        self.monitor = HealthMonitor(trainer.objective, cfg.g_loss, cfg.k) if self.main else None
+        self.yardstick = Yardstick(trainer.data) if self.main else None  # the data's scales G's samples are measured by
+        if self.monitor and trainer.step > 0:  # a resumed run: the monitor catches up on the log (its findings in it)
             self.monitor.replay(game_records(run_dir))
-        self.clock = Clock(game.step)
+        self.clock = Clock(trainer.step)
 
-    def write(self, game, rec: dict) -> Finding | None:
+    def write(self, trainer, rec: dict) -> Finding | None:
         """One metrics record (with the diversity of G's samples) to the log, TensorBoard and the progress bar,
         then the health monitor's new findings; returns the collapse finding while it persists
         (:meth:`HealthMonitor.persistent`)."""
         findings = []
         if self.main:
-            rec.update(self.yardstick.measure(game))
+            rec.update(self.yardstick.measure(trainer))
             findings = self.monitor.update(rec)
         rec["steps_per_sec"] = self.clock.rate(rec["step"])
         rec.pop("first_nonfinite_step")
@@ -140,15 +140,15 @@ class Records:
             if self.tb:
                 self.tb.text("health", f.line(), f.step)
 
-    def rolled_back(self, game, bad: int) -> None:
-        """After a roll-back to ``game.step``: the log cut back to it, the event recorded, the bar moved."""
+    def rolled_back(self, trainer, bad: int) -> None:
+        """After a roll-back to ``trainer.step``: the log cut back to it, the event recorded, the bar moved."""
         self.log.close()
         if self.main:
-            truncate_metrics(self.run_dir / METRICS, game.step)
+            truncate_metrics(self.run_dir / METRICS, trainer.step)
             self.log = MetricsLog(self.run_dir / METRICS)
-        self.log.write({"step": game.step, "event": "rollback", "nonfinite_step": bad, "lr_scale": game.lr_scale})
-        self.bar.reset(total=game.cfg.steps)
-        self.bar.update(game.step)
+        self.log.write({"step": trainer.step, "event": "rollback", "nonfinite_step": bad, "lr_scale": trainer.lr_scale})
+        self.bar.reset(total=trainer.cfg.steps)
+        self.bar.update(trainer.step)
 
     def close(self) -> None:
         self.bar.close()

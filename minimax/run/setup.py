@@ -1,7 +1,7 @@
 """Setting a run up: its device, its directory, and the Trainer of Algorithm 1 built (or restored) from a config.
 
-    game = build_trainer(TrainConfig(dataset="grid"))      # data, players and optimisers, seeded
-    game = load_trainer("runs/grid", resume=True)           # the whole Trainer of a run, to train on
+    trainer = build_trainer(TrainConfig(dataset="grid"))   # data, players and optimisers, seeded
+    trainer = load_trainer("runs/grid", resume=True)        # the whole Trainer of a run, to train on
 
 Only training restores a whole Trainer (optimisers, random streams, statistics); sampling, evaluation and the
 report load the players alone (:func:`minimax.run.trained.load_trained`).
@@ -196,11 +196,10 @@ def load_trainer(run_dir: str | Path, steps: int | None = None, resume: bool = F
         raise MinimaxError(f"--steps {steps} is below the step of the run's latest checkpoint ({meta['step']})")
     if resume:
         resume_threads(meta, threads)
-    game = build_trainer(cfg)
+    trainer = build_trainer(cfg)
     if data_dir is not None:
-        check_moved_data(run_dir, game.data, data_dir)
-    ckpt.restore_game(game, tensors, meta, resume=resume)
-    return game
+        check_moved_data(run_dir, trainer.data, data_dir)
+    ckpt.restore_trainer(trainer, tensors, meta, resume=resume)
+    return trainer
 
 
-load_run = load_trainer  # the name before 0.4 (beside load_trained); kept for one release

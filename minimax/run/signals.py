@@ -44,12 +44,12 @@ class SignalFlag:
         for s, h in self._old.items():
             signal.signal(s, h)
 
-    def should_stop(self, game, meeting: bool) -> bool:
+    def should_stop(self, trainer, meeting: bool) -> bool:
         """Whether a signal arrived; with several processes, whether one arrived at any of them (asked
         only on log and checkpoint steps, where the processes meet anyway)."""
         stopping = self.signum is not None
-        if game.ctx.active:
-            stopping = meeting and distributed.any_true(stopping, game.device)
+        if trainer.ctx.active:
+            stopping = meeting and distributed.any_true(stopping, trainer.device)
         return stopping
 
     def interrupted(self, step: int, checkpoint: Path, run_dir: Path) -> Interrupted:

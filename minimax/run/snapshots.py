@@ -34,24 +34,24 @@ def snapshot_steps(steps: int, n: int) -> set[int]:
     return {round(i * steps / (n - 1)) for i in range(n)}
 
 
-def save_snapshot(run_dir: Path, game: Players, tb: TensorBoardLog | None = None) -> None:
+def save_snapshot(run_dir: Path, trainer: Players, tb: TensorBoardLog | None = None) -> None:
     """Generated samples at this step (from the fixed evaluation noise) for the plots. A conditional image run
     with K ≤ 16 classes draws K samples of each class in class order (the grid's row r is class r)."""
-    n = min(game.cfg.eval_samples, 2500) if len(game.data.shape) == 1 else 64
+    n = min(trainer.cfg.eval_samples, 2500) if len(trainer.data.shape) == 1 else 64
     classes = None
-    if game.conditional:
-        k = game.data.n_classes
-        if len(game.data.shape) > 1 and k <= MAX_GRID_CLASSES:
+    if trainer.conditional:
+        k = trainer.data.n_classes
+        if len(trainer.data.shape) > 1 and k <= MAX_GRID_CLASSES:
             n = k * k
         classes = torch.arange(k).repeat_interleave(k) if n == k * k else torch.arange(n) % k
-    x = generate(game, n, seed=game.cfg.seed + EVAL_SEED_OFFSET, classes=classes).cpu().numpy().astype(np.float32)
+    x = generate(trainer, n, seed=trainer.cfg.seed + EVAL_SEED_OFFSET, classes=classes).cpu().numpy().astype(np.float32)
     buf = io.BytesIO()
     np.save(buf, x)
-    atomic_write_bytes(run_dir / SAMPLES / snapshot_name(game.step), buf.getvalue(), inside=run_dir)
-    if isinstance(game.data, KnownDensity) and game.data.dim <= 2:  # D's surface (and G's map): replay, Figure 1
-        save_field(run_dir, game)
+    atomic_write_bytes(run_dir / SAMPLES / snapshot_name(trainer.step), buf.getvalue(), inside=run_dir)
+    if isinstance(trainer.data, KnownDensity) and trainer.data.dim <= 2:  # D's surface (and G's map): replay, Figure 1
+        save_field(run_dir, trainer)
     if tb:
-        tb.samples(game.step, x)
+        tb.samples(trainer.step, x)
 
 
 FIELD_POINTS_1D = 400
@@ -82,56 +82,56 @@ def prior_quantiles(prior: str, n: int) -> torch.Tensor:
     return (2 * q - 1 if prior == "uniform" else torch.special.ndtri(q)).float()
 
 
-def map_direction(game, n: int = 1024) -> torch.Tensor:
+def map_direction(trainer, n: int = 1024) -> torch.Tensor:
     """The unit direction ŵ of noise space along which G's output varies most, to first order: the
     least-squares fit x ≈ a + wᵀz over n fixed noise samples. With one noise coordinate, ŵ = 1."""
-    if game.cfg.latent_dim == 1:
+    if trainer.cfg.latent_dim == 1:
         return torch.ones(1)
-    z = torch.randn(n, game.cfg.latent_dim, generator=torch.Generator().manual_seed(MAP_SEED))
-    with eval_mode(game.sampler) as G:
-        x = _g(game, G, z)
+    z = torch.randn(n, trainer.cfg.latent_dim, generator=torch.Generator().manual_seed(MAP_SEED))
+    with eval_mode(trainer.sampler) as G:
+        x = _g(trainer, G, z)
     design = torch.cat([z, torch.ones(n, 1)], 1).double()
     w = torch.linalg.lstsq(design, x.double()[:, None]).solution[:-1, 0]
     return (w / w.norm().clamp_min(1e-12)).float()
 
 
-def _g(game, G, z: torch.Tensor) -> torch.Tensor:
+def _g(trainer, G, z: torch.Tensor) -> torch.Tensor:
     """G(z) in data space, flattened to one coordinate (class 0 in a conditional run)."""
-    c = torch.zeros(len(z), dtype=torch.long, device=game.device) if game.conditional else None
-    z = z.to(game.device)
-    return game.data.to_data_space(G(z) if c is None else G(z, c)).reshape(len(z)).cpu().float()
+    c = torch.zeros(len(z), dtype=torch.long, device=trainer.device) if trainer.conditional else None
+    z = z.to(trainer.device)
+    return trainer.data.to_data_space(G(z) if c is None else G(z, c)).reshape(len(z)).cpu().float()
 
 
 @torch.no_grad()
-def discriminator_field(game) -> dict[str, np.ndarray]:
+def discriminator_field(trainer) -> dict[str, np.ndarray]:
     """D on :func:`field_grid` (not for a packed D, which has no pointwise value); for 1-D data also the map
     z → G(z) along the line through a typical z₀ on which
     ŵ·z = t, t the prior's quantiles (i + ½)/n (normal prior: ŵ·z ~ N(0, 1), as each coordinate of z is; uniform
     prior: ŵ = the first coordinate)."""
-    grid = field_grid(game.data)
-    label = torch.zeros(len(grid), dtype=torch.long) if game.conditional else None
+    grid = field_grid(trainer.data)
+    label = torch.zeros(len(grid), dtype=torch.long) if trainer.conditional else None
     out = {"grid": grid.numpy()}
-    if game.cfg.pack == 1:  # a packed D (PacGAN) judges p samples jointly: it has no value at one point
-        out["d"] = discriminator_output(game, grid, label).cpu().float().numpy()
-    if game.data.dim == 1:
-        t = prior_quantiles(game.cfg.prior, MAP_LINES)
-        direction = map_direction(game) if game.cfg.prior == "normal" else torch.eye(game.cfg.latent_dim)[0]
+    if trainer.cfg.pack == 1:  # a packed D (PacGAN) judges p samples jointly: it has no value at one point
+        out["d"] = discriminator_output(trainer, grid, label).cpu().float().numpy()
+    if trainer.data.dim == 1:
+        t = prior_quantiles(trainer.cfg.prior, MAP_LINES)
+        direction = map_direction(trainer) if trainer.cfg.prior == "normal" else torch.eye(trainer.cfg.latent_dim)[0]
         # through a typical noise vector z₀ (not through 0, which is far from where p_z has its mass in many
         # dimensions): z = z₀ + (t − ŵ·z₀) ŵ, so that ŵ·z = t
-        z0 = torch.randn(game.cfg.latent_dim, generator=torch.Generator().manual_seed(MAP_SEED + 1))
-        if game.cfg.prior == "uniform":
+        z0 = torch.randn(trainer.cfg.latent_dim, generator=torch.Generator().manual_seed(MAP_SEED + 1))
+        if trainer.cfg.prior == "uniform":
             z0 = z0.clamp(-1, 1)
         z = z0[None, :] + (t - direction @ z0)[:, None] * direction[None, :]
-        with eval_mode(game.sampler) as G:
-            gz = _g(game, G, z)
-        out.update(u=t.numpy(), gz=gz.numpy(), latent=np.zeros(game.cfg.latent_dim, np.float32))
+        with eval_mode(trainer.sampler) as G:
+            gz = _g(trainer, G, z)
+        out.update(u=t.numpy(), gz=gz.numpy(), latent=np.zeros(trainer.cfg.latent_dim, np.float32))
     return out
 
 
-def save_field(run_dir: Path, game) -> None:
+def save_field(run_dir: Path, trainer) -> None:
     buf = io.BytesIO()
-    np.savez(buf, **discriminator_field(game))
-    atomic_write_bytes(Path(run_dir) / SAMPLES / field_name(game.step), buf.getvalue(), inside=run_dir)
+    np.savez(buf, **discriminator_field(trainer))
+    atomic_write_bytes(Path(run_dir) / SAMPLES / field_name(trainer.step), buf.getvalue(), inside=run_dir)
 
 
 def load_fields(run_dir: Path) -> dict[int, dict[str, np.ndarray]]:

@@ -14,19 +14,19 @@ from .sampling import generate
 from .snapshots import EVAL_SEED_OFFSET
 
 
-def final_metrics(game, run_dir: Path) -> dict:
+def final_metrics(trainer, run_dir: Path) -> dict:
     """For the known mixtures, mode coverage on ``eval_samples`` samples (and each class's quality in the
     conditional game); the last logged V̂, L_D, L_G, D(x) and D(G(z))."""
     out: dict = {}
-    data = game.data
+    data = trainer.data
     if isinstance(data, KnownDensity):
-        n, seed = game.cfg.eval_samples, game.cfg.seed + EVAL_SEED_OFFSET
-        x = generate(game, n, seed=seed).cpu()
+        n, seed = trainer.cfg.eval_samples, trainer.cfg.seed + EVAL_SEED_OFFSET
+        x = generate(trainer, n, seed=seed).cpu()
         out.update(mode_metrics(x, data.centres, data.std))
         out["eval_samples"] = n
-        if game.conditional:  # every class equally often: class i % K
+        if trainer.conditional:  # every class equally often: class i % K
             c = torch.arange(n) % data.n_classes
-            out.update(class_quality(generate(game, n, seed=seed, classes=c).cpu(), c, data.centres, data.std))
+            out.update(class_quality(generate(trainer, n, seed=seed, classes=c).cpu(), c, data.centres, data.std))
     records = game_records(run_dir)
     if records:
         last = records[-1]

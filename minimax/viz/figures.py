@@ -157,21 +157,21 @@ def plain_text(s: str) -> str:
 def overlay_figure(runs: list[tuple[str, list[dict], object]]) -> str:
     """Every run's V̂ (L_D for the games without a value) and mean D(G(z)), one row per game: runs of different
     games have statistics in different units (hinge's L_D, f-kl's V̂ and the 2014 game's V̂ are not comparable),
-    so only runs of one game share an axis, with that game's optimum dashed. ``runs``: (name, records, game)."""
+    so only runs of one game share an axis, with that game's optimum dashed. ``runs``: (name, records, objective)."""
     games: dict[str, list] = {}
-    for name, records, game in runs:
-        games.setdefault(game.name, []).append((name, records, game))
+    for name, records, objective in runs:
+        games.setdefault(objective.name, []).append((name, records, objective))
     fig, axes = plt.subplots(len(games), 2, figsize=(11, 4 * len(games)), squeeze=False)
     for ax, (game_name, members) in zip(axes, games.items()):
-        game = members[0][2]
-        key = "value" if "value" in game.statistics_names else "d_loss"
+        objective = members[0][2]
+        key = "value" if "value" in objective.statistics_names else "d_loss"
         for name, records, _ in members:
             label = plain_text(name)
             ax[0].plot(*plots._series(records, key), label=label)
             ax[1].plot(*plots._series(records, "d_fake"), label=label)
         for a, stat in ((ax[0], key), (ax[1], "d_fake")):
-            if stat in game.equilibrium:
-                a.axhline(game.equilibrium[stat], color="k", ls="--", lw=1, label="at the optimum")
+            if stat in objective.equilibrium:
+                a.axhline(objective.equilibrium[stat], color="k", ls="--", lw=1, label="at the optimum")
         ax[0].set_title(f"{game_name}: " + ("$\\hat V$" if key == "value" else "$L_D$"))
         ax[1].set_title(f"{game_name}: mean $D(G(z))$")
         for a in ax:

@@ -54,18 +54,18 @@ def _series(records: list[dict], key: str):
 LABELS = {key: label for key, (label, _) in STATISTICS.items()}  # each statistic's legend (minimax.catalogue)
 
 
-def _reference(ax, game, key: str, label: str) -> None:
+def _reference(ax, objective, key: str, label: str) -> None:
     """The statistic's value at the game's optimum p_g = p_data, dashed, where the theory gives one."""
-    if key in game.equilibrium:
-        v = game.equilibrium[key]
-        text = game.optimum_labels.get(key, f"{label} = {v:.3g}")
+    if key in objective.equilibrium:
+        v = objective.equilibrium[key]
+        text = objective.optimum_labels.get(key, f"{label} = {v:.3g}")
         ax.axhline(v, color="k", ls="--", lw=1, label=text)
 
 
-def plot_losses(records: list[dict], path: Path, game=None) -> None:
+def plot_losses(records: list[dict], path: Path, objective=None) -> None:
     """L_D, L_G (and the total loss, the penalties) on the left; on the right V̂ (or L_D for the games
     without a value) with its value at the optimum (-log 4 for the 2014 game)."""
-    game = game or MinimaxObjective()
+    objective = objective or MinimaxObjective()
     fig, ax = plt.subplots(1, 2, figsize=(11, 4))
     for key in ("d_loss", "g_loss", "total_loss", *PENALTIES):
         if any(key in r for r in records):
@@ -74,36 +74,36 @@ def plot_losses(records: list[dict], path: Path, game=None) -> None:
     ax[0].set_title("losses")
     if ax[0].get_legend_handles_labels()[0]:  # (a run without records, a pretrained one: nothing to name)
         ax[0].legend()
-    key = "value" if "value" in game.statistics_names else "d_loss"
+    key = "value" if "value" in objective.statistics_names else "d_loss"
     ax[1].plot(*_series(records, key), label="$\\hat V$" if key == "value" else "$L_D$")
-    _reference(ax[1], game, key, "optimum")
+    _reference(ax[1], objective, key, "optimum")
     ax[1].set_xlabel("iteration")
-    ax[1].set_title(f"{game.name}: value of the game" if key == "value" else f"{game.name}: D's loss")
+    ax[1].set_title(f"{objective.name}: value of the game" if key == "value" else f"{objective.name}: D's loss")
     ax[1].legend()
     _save(fig, path)
 
 
-def plot_discriminator(records: list[dict], path: Path, game=None) -> None:
+def plot_discriminator(records: list[dict], path: Path, objective=None) -> None:
     """Mean D(x) and D(G(z)) in the game's units, with their value at the optimum (1/2 for the 2014 game)."""
-    game = game or MinimaxObjective()
+    objective = objective or MinimaxObjective()
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(*_series(records, "d_real"), label=f"mean ${game.symbols['d_real']}$")
-    ax.plot(*_series(records, "d_fake"), label=f"mean ${game.symbols['d_fake']}$")
-    _reference(ax, game, "d_real", "equilibrium")
-    if game.output_range:
-        lo, hi = game.output_range
+    ax.plot(*_series(records, "d_real"), label=f"mean ${objective.symbols['d_real']}$")
+    ax.plot(*_series(records, "d_fake"), label=f"mean ${objective.symbols['d_fake']}$")
+    _reference(ax, objective, "d_real", "equilibrium")
+    if objective.output_range:
+        lo, hi = objective.output_range
         ax.set_ylim(lo - 0.02 * (hi - lo), hi + 0.02 * (hi - lo))
     ax.set_xlabel("iteration")
     ax.legend()
     _save(fig, path)
 
 
-def plot_gradients(records: list[dict], path: Path, game=None) -> None:
+def plot_gradients(records: list[dict], path: Path, objective=None) -> None:
     """‖∇_θg L‖ for each of the game's diagnostic generator losses (for the 2014 game, §3's two)."""
-    game = game or MinimaxObjective()
-    labels = {**LABELS, **game.diagnostic_labels}
+    objective = objective or MinimaxObjective()
+    labels = {**LABELS, **objective.diagnostic_labels}
     fig, ax = plt.subplots(figsize=(6, 4))
-    for key in game.diagnostic_names:
+    for key in objective.diagnostic_names:
         s, v = _series(records, key)
         ax.plot(s, np.maximum(v, 1e-12) if v else v, label=labels[key])
     ax.set_yscale("log")
@@ -175,7 +175,7 @@ def plot_samples_1d(snapshots: list[tuple[int, np.ndarray]], data, path: Path, c
     _save(fig, path)
 
 
-def figure1_panel(ax, data, samples: np.ndarray, field: dict, game) -> None:
+def figure1_panel(ax, data, samples: np.ndarray, field: dict, objective) -> None:
     r"""One panel of Figure 1 (Goodfellow et al. 2014): p_data (black, dotted), p_g (green: a Gaussian kernel
     density of the samples), the trained D (blue, dashed), D* = p_data/(p_data + p̂_g) (grey; the game's own D*
     for another game), and below the x-axis the map x = G(z): lines from a uniform grid of z — the prior's
@@ -191,10 +191,10 @@ def figure1_panel(ax, data, samples: np.ndarray, field: dict, game) -> None:
     top = max(1.0, float(p_data.max()), float(p_g.max()))
     ax.plot(xs, p_data, ":", color="k", lw=1.5, label="$p_{data}$")
     ax.plot(xs, p_g, "-", color="tab:green", lw=1.5, label="$p_g$")
-    d_ax = ax if game.output_is_probability else ax.twinx()
+    d_ax = ax if objective.output_is_probability else ax.twinx()
     if "d" in field:  # (a packed D has no pointwise value)
         d_ax.plot(xs, field["d"], "--", color="tab:blue", lw=1.5, label="$D$")
-    star = game.optimal_discriminator
+    star = objective.optimal_discriminator
     if star is not None:  # where either density has mass (elsewhere D* is a ratio of two vanishing estimates)
         d_star = star(log_pd, log_pg).numpy().astype(float)
         d_star[p_data + p_g < 0.01 * (p_data + p_g).max()] = np.nan
@@ -216,12 +216,12 @@ def figure1_panel(ax, data, samples: np.ndarray, field: dict, game) -> None:
     ax.set_yticks([])
 
 
-def plot_figure1(snapshots: list[tuple[int, np.ndarray]], fields: dict, data, game, path) -> None:
+def plot_figure1(snapshots: list[tuple[int, np.ndarray]], fields: dict, data, objective, path) -> None:
     """Figure 1 from a 1-D run: four snapshots (the first, two between, the last) of :func:`figure1_panel`."""
     shown = evenly([(s, x) for s, x in snapshots if s in fields], 4)
     fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 3.4), squeeze=False)
     for ax, (step, x), letter in zip(axes[0], shown, "abcd"):
-        figure1_panel(ax, data, x, fields[step], game)
+        figure1_panel(ax, data, x, fields[step], objective)
         ax.set_title(f"({letter}) step {step}")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=4, fontsize=8, frameon=False)
@@ -230,7 +230,7 @@ def plot_figure1(snapshots: list[tuple[int, np.ndarray]], fields: dict, data, ga
     plt.close(fig)
 
 
-def replay_frame(step: int, samples: np.ndarray, field: dict | None, records: list[dict], data, game,
+def replay_frame(step: int, samples: np.ndarray, field: dict | None, records: list[dict], data, objective,
                  conditional: bool = False) -> bytes:
     """One frame of the replay (PNG bytes): the game at ``step`` beside V̂ (or L_D) and mean D(G(z)) with a
     marker at ``step``."""
@@ -241,7 +241,7 @@ def replay_frame(step: int, samples: np.ndarray, field: dict | None, records: li
         left.set_axis_off()
         left.set_title(f"samples from fixed noise, step {step}")
     elif field is not None and data.dim == 1:
-        figure1_panel(left, data, samples, field, game)
+        figure1_panel(left, data, samples, field, objective)
         left.legend(fontsize=7, loc="upper right")
         left.set_title(f"step {step}")
     else:
@@ -249,7 +249,7 @@ def replay_frame(step: int, samples: np.ndarray, field: dict | None, records: li
         if side:
             gx, gy = (field["grid"][:, i].reshape(side, side) for i in (0, 1))
             log_pd = data.log_prob(torch.from_numpy(field["grid"])).reshape(side, side).numpy()
-            lo_v, hi_v = game.output_range or np.percentile(field["d"], [1, 99])
+            lo_v, hi_v = objective.output_range or np.percentile(field["d"], [1, 99])
             mesh = left.pcolormesh(gx, gy, field["d"].reshape(side, side), cmap="RdBu_r", vmin=lo_v, vmax=hi_v,
                                    shading="auto", alpha=0.75)
             left.contour(gx, gy, log_pd, levels=[float(log_pd.max()) - 4.5], colors="k", linewidths=0.6)
@@ -263,11 +263,11 @@ def replay_frame(step: int, samples: np.ndarray, field: dict | None, records: li
             note_outside(left, samples, (gx.min(), gy.min()), (gx.max(), gy.max()))
         left.set_aspect("equal")
         left.set_title(f"samples and D's surface, step {step}")
-    key = "value" if "value" in game.statistics_names else "d_loss"
+    key = "value" if "value" in objective.statistics_names else "d_loss"
     for row, (k, label) in enumerate(((key, "$\\hat V$" if key == "value" else "$L_D$"), ("d_fake", "mean $D(G(z))$"))):
         ax = fig.add_subplot(2, 2, 2 + 2 * row)
         ax.plot(*_series(records, k), lw=1)
-        _reference(ax, game, k, label)
+        _reference(ax, objective, k, label)
         ax.axvline(step, color="tab:red", lw=1)
         ax.set_ylabel(label)
         if row == 1:
@@ -302,10 +302,10 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     run_dir = Path(run_dir)
     records = game_records(run_dir)
     cfg = load_run_config(run_dir)
-    game = make_objective(cfg)
+    objective = make_objective(cfg)
     written = []
     for name, fn in zip(CURVE_PLOTS, (plot_losses, plot_discriminator, plot_gradients)):
-        fn(records, run_dir / name, game)
+        fn(records, run_dir / name, objective)
         written.append(run_dir / name)
     snaps = load_snapshots(run_dir)
     if snaps and snaps[0][1].ndim == 4:  # images [n, C, H, W] in [0, 1]
@@ -319,7 +319,7 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         written.append(path)
         fields = load_fields(run_dir)
         if data.dim == 1 and fields:
-            plot_figure1(snaps, fields, data, game, run_dir / FIGURE1)
+            plot_figure1(snaps, fields, data, objective, run_dir / FIGURE1)
             written.append(run_dir / FIGURE1)
     return written
 

@@ -88,9 +88,9 @@ def samples_figures(run_dir: Path) -> list[tuple[str, str]]:
     return [(caption, png_uri(lambda buf: draw(snaps, data, buf, conditional)))]
 
 
-def _optimum(game) -> str:
+def _optimum(objective) -> str:
     """The statistics' values at the optimum, in words."""
-    return ", ".join(f"{game.symbols.get(k, k)} = {v:.4g}" for k, v in game.equilibrium.items())
+    return ", ".join(f"{objective.symbols.get(k, k)} = {v:.4g}" for k, v in objective.equilibrium.items())
 
 
 def _table(d: dict) -> str:
@@ -173,10 +173,10 @@ VERDICT_KEYS = {"modes": "modes covered", "high_quality": "high-quality samples"
                 **{label: label for metric in EVALUATIONS.values() for label, _ in metric.report}}
 
 
-def verdict(records: list[dict], game, g_loss: str, summary: dict, k: int = 1) -> str:
+def verdict(records: list[dict], objective, g_loss: str, summary: dict, k: int = 1) -> str:
     """What a reader asks first: did the game go well? The health monitor's findings over the run's log, and
     the last statistics beside their value at the game's optimum, and the quality measured."""
-    monitor = HealthMonitor(game, g_loss, k)
+    monitor = HealthMonitor(objective, g_loss, k)
     events = monitor.replay(records)
     reported = [f for f in events if not f.cleared]
     if reported:
@@ -203,8 +203,8 @@ def verdict(records: list[dict], game, g_loss: str, summary: dict, k: int = 1) -
     for key in ("value", "d_loss", "d_real", "d_fake", "diversity"):
         if last.get(key) is None or (key == "d_loss" and "value" in last):
             continue
-        opt = game.equilibrium.get(key, 1.0 if key == "diversity" else None)
-        rows.append((game.symbols.get(key, STATISTICS[key][0]),
+        opt = objective.equilibrium.get(key, 1.0 if key == "diversity" else None)
+        rows.append((objective.symbols.get(key, STATISTICS[key][0]),
                      f"{last[key]:.4g}", "" if opt is None else f"{opt:.4g}"))
     for key, label in VERDICT_KEYS.items():
         v = summary.get(key)
@@ -224,13 +224,13 @@ def verdict(records: list[dict], game, g_loss: str, summary: dict, k: int = 1) -
 SHOWN_ELSEWHERE = {"step", "run_dir", "processes", "status", "n_modes"}
 
 
-def summary_words(summary: dict, game) -> str:
+def summary_words(summary: dict, objective) -> str:
     """summary.json in words: where the run ended and its last statistics by name (not its raw keys); any number
     the verdict above does not already show, in a table with readable names."""
     if summary.get("status") == "not finished":
         return "<p>The run has not finished: it has no summary.json yet.</p>"
     finals = [(k.removeprefix("final_"), v) for k, v in summary.items() if k.startswith("final_")]
-    stats = ", ".join(f"{_symbol(game, k)} = {_fmt(v)}" for k, v in finals)
+    stats = ", ".join(f"{_symbol(objective, k)} = {_fmt(v)}" for k, v in finals)
     procs = summary.get("processes")
     where = f"It ended at step {summary.get('step', '?')}" + (f" ({procs} processes)" if isinstance(procs, int)
                                                               and procs > 1 else "")
@@ -238,16 +238,16 @@ def summary_words(summary: dict, game) -> str:
     rest = {k: v for k, v in summary.items()
             if k not in VERDICT_KEYS and k not in SHOWN_ELSEWHERE and not k.startswith("final_")}
     if rest:
-        text += _table({_symbol(game, k): v for k, v in rest.items()})
+        text += _table({_symbol(objective, k): v for k, v in rest.items()})
     return text
 
 
-def _symbol(game, key: str) -> str:
+def _symbol(objective, key: str) -> str:
     """A statistic's name as the game writes it (V̂, mean D(x)), else its key in words."""
-    return game.symbols.get(key) or key.replace("_", " ")
+    return objective.symbols.get(key) or key.replace("_", " ")
 
 
-def replay_frames(run_dir: Path, records: list[dict], game, cfg) -> list[tuple[int, str]]:
+def replay_frames(run_dir: Path, records: list[dict], objective, cfg) -> list[tuple[int, str]]:
     """(step, data URI) of each snapshot's frame of the replay."""
     snaps = plots.load_snapshots(run_dir)
     if not snaps:
@@ -257,12 +257,12 @@ def replay_frames(run_dir: Path, records: list[dict], game, cfg) -> list[tuple[i
         data, fields = load_dataset(cfg), load_fields(run_dir)
     keep = sorted({round(i * (len(snaps) - 1) / (REPLAY_FRAMES - 1)) for i in range(REPLAY_FRAMES)}) \
         if len(snaps) > REPLAY_FRAMES else range(len(snaps))  # evenly spaced, the first and the last kept
-    return [(step, data_uri(compact_png(plots.replay_frame(step, x, fields.get(step), records, data, game,
+    return [(step, data_uri(compact_png(plots.replay_frame(step, x, fields.get(step), records, data, objective,
                                                            cfg.condition != "none"))))
             for step, x in (snaps[i] for i in keep)]
 
 
-def figure1_png(run_dir: Path, cfg, game) -> str | None:
+def figure1_png(run_dir: Path, cfg, objective) -> str | None:
     """Figure 1 drawn from a 1-D run's snapshots and fields (also when the run skipped its plots)."""
     snaps = plots.load_snapshots(run_dir)
     if not snaps or snaps[0][1].ndim != 2 or snaps[0][1].shape[1] != 1:
@@ -271,7 +271,7 @@ def figure1_png(run_dir: Path, cfg, game) -> str | None:
     if not fields:
         return None
     data = load_dataset(cfg)
-    return png_uri(lambda buf: plots.plot_figure1(snaps, fields, data, game, buf))
+    return png_uri(lambda buf: plots.plot_figure1(snaps, fields, data, objective, buf))
 
 
 def run_section(run_dir: Path, index: int = 0) -> tuple[str, list[dict], object]:
@@ -280,40 +280,40 @@ def run_section(run_dir: Path, index: int = 0) -> tuple[str, list[dict], object]
     skipped: list[int] = []
     records = game_records(run_dir, skipped)
     cfg = load_run_config(run_dir)
-    game = make_objective(cfg)
+    objective = make_objective(cfg)
     summary = _summary(run_dir)
     parts = [f"<h2>{html.escape(str(run_dir))}</h2>",
-             f'<p class="math">game {html.escape(game.name)}: {html.escape(game.formula)}; at p<sub>g</sub> = '
-             f'p<sub>data</sub>: {html.escape(_optimum(game))}</p>',
-             verdict(records, game, cfg.g_loss, summary, cfg.k)]
+             f'<p class="math">game {html.escape(objective.name)}: {html.escape(objective.formula)}; at '
+             f'p<sub>g</sub> = p<sub>data</sub>: {html.escape(_optimum(objective))}</p>',
+             verdict(records, objective, cfg.g_loss, summary, cfg.k)]
     if skipped:
         lines = ", ".join(map(str, skipped[:10])) + (", ..." if len(skipped) > 10 else "")
         parts.append(f'<p class="bad">{len(skipped)} line(s) of {METRICS} are not records minimax writes and were '
                      f"skipped (line {lines}).</p>")
     parts += [
-             "<h3>replay</h3>", replay_html(replay_frames(run_dir, records, game, cfg), str(index))]
+             "<h3>replay</h3>", replay_html(replay_frames(run_dir, records, objective, cfg), str(index))]
     figs = []
-    figure1 = figure1_png(run_dir, cfg, game)
+    figure1 = figure1_png(run_dir, cfg, objective)
     if figure1:
         figs.append(("Figure 1 of Goodfellow et al. (2014) from this run: p_data (black, dotted), p_g (green), "
                      "D (blue, dashed), D* (grey), and the map x = G(z) (lines from z to x)", figure1))
     figs += [("losses and the value of the game (dashed: at the optimum)",
-              png_uri(lambda b: plots.plot_losses(records, b, game))),
+              png_uri(lambda b: plots.plot_losses(records, b, objective))),
              ("mean D(x) and D(G(z)) (dashed: at the optimum)",
-              png_uri(lambda b: plots.plot_discriminator(records, b, game))),
-             ("generator-gradient norm", png_uri(lambda b: plots.plot_gradients(records, b, game)))]
-    if game.saturation_picture:
+              png_uri(lambda b: plots.plot_discriminator(records, b, objective))),
+             ("generator-gradient norm", png_uri(lambda b: plots.plot_gradients(records, b, objective)))]
+    if objective.saturation_picture:
         figs.append(("the saturation picture: both generator losses and their gradients against D(G(z))",
                      saturation_figure([r["d_fake"] for r in records if r.get("d_fake") is not None])))
-    d_fig = discriminator_figure(run_dir, cfg, game)
+    d_fig = discriminator_figure(run_dir, cfg, objective)
     if d_fig:
         figs.append((f"trained D beside the optimal D* at step {d_fig[1]} (the last snapshot), on the log-odds "
                      "scale where the game has one", d_fig[0]))
     figs += samples_figures(run_dir)
     parts += ["<h3>curves</h3>"] + [_img(uri, alt) for alt, uri in figs]
-    parts += [f"<h3>summary</h3>{summary_words(summary, game)}",
+    parts += [f"<h3>summary</h3>{summary_words(summary, objective)}",
               f"<details><summary>config ({len(cfg.to_dict())} settings)</summary>{_table(cfg.to_dict())}</details>"]
-    return "\n".join(parts), records, game
+    return "\n".join(parts), records, objective
 
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
@@ -348,9 +348,9 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
     out = output_file(out, "--out", lambda name: name.endswith(".html"))
     sections, runs = [], []
     for d in dirs:
-        body, records, game = run_section(d, len(runs))
+        body, records, objective = run_section(d, len(runs))
         sections.append(f"<section>{body}</section>")
-        runs.append((d.name, records, game))
+        runs.append((d.name, records, objective))
     overlay = _img(overlay_figure(runs), "all runs: value of the game and D(G(z))") if len(runs) > 1 else ""
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>minimax report</title><style>{CSS}</style></head>

@@ -130,7 +130,7 @@ class MinimaxObjective(Presentation):
 
     :class:`~minimax.algorithm.trainer.Trainer` asks it for L_D, L_G, the generator losses whose gradient
     sizes are diagnosed, and the statistics of an iteration. Another game (least squares,
-    hinge, ...) is another class with these four methods, in a module of its own.
+    hinge, ...) is another class with :class:`~minimax.games.GameObjective`'s members, in a module of its own.
     """
 
     g_loss: GeneratorLossKind = "non-saturating"

@@ -30,8 +30,8 @@ from minimax.run.runlog import read_metrics
 from minimax.run.setup import load_trainer
 
 TINY = ["--steps", "8", "--batch-size", "16", "--g-hidden", "8", "--d-hidden", "8", "--latent-dim", "2",
-        "--log-every", "2", "--checkpoint-every", "4", "--eval-samples", "50", "--no-plots", "--device", "cpu",
-        "--tensorboard", "off", "--progress", "off"]
+        "--log-every", "2", "--checkpoint-every", "4", "--snapshots", "3", "--eval-samples", "50", "--no-plots",
+        "--device", "cpu", "--tensorboard", "off", "--progress", "off"]  # (snapshots at steps 0, 4 and 8)
 # TINY without the mlp widths, for the other models (which would refuse them)
 TINY_ANY_MODEL = [a for i, a in enumerate(TINY) if not {a, TINY[i - 1]} & {"--g-hidden", "--d-hidden"}]
 

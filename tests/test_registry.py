@@ -27,7 +27,7 @@ TEST_TEXT = {p.name: p.read_text(encoding="utf-8") for p in TESTS.glob("test_*.p
 MATH = re.compile(r"[=≤≥∫σ∇‖]|log|E_|\\\[")  # an equation: a relation, an integral, a norm, a log, an expectation
 
 
-def tests_naming(*needles: str) -> list[str]:
+def _files_naming(*needles: str) -> list[str]:
     """The test files (other than this one) that name every one of ``needles``."""
     return [n for n, text in TEST_TEXT.items() if n != "test_registry.py" and all(k in text for k in needles)]
 
@@ -141,7 +141,7 @@ def test_every_metric_has_its_formula_runner_fields_report_and_test(name, tmp_pa
                  and not f.startswith("p["))
     assert "unreadable" in evaluation_rows(metric, {k: v for k, v in read.items() if k != first},
                                            tmp_path / metric.file)[metric.report[0][0]]
-    assert tests_naming(f'"{name}"', "eval"), f"no test evaluates {name!r}"
+    assert _files_naming(f'"{name}"', "eval"), f"no test evaluates {name!r}"
 
 
 def test_every_metric_is_a_command_and_a_run_file():
@@ -168,7 +168,7 @@ def test_every_dataset_loads_and_draws_minibatches(name, tmp_path):
     from minimax.data import load_dataset
 
     if name == "cifar10":
-        assert tests_naming('"cifar10"', "load_dataset")
+        assert _files_naming('"cifar10"', "load_dataset")
         return
     if name == "folder":
         for i in range(3):
@@ -198,7 +198,7 @@ def test_every_player_builds_and_is_tested(name):
     with torch.no_grad():
         x = G(torch.randn(4, cfg.latent_dim))
         assert x.shape == (4, *data.shape) and D(x).numel() == 4  # one raw output per sample
-    assert tests_naming(f'"{name}"', "model"), f"no test trains model {name!r}"
+    assert _files_naming(f'"{name}"', "model"), f"no test trains model {name!r}"
 
 
 @pytest.mark.parametrize("names, field", [(catalogue.UPDATES, "update"), (catalogue.OPTIMIZERS, "optimizer"),

@@ -11,6 +11,7 @@ import time
 import pytest
 import torch
 from safetensors.torch import save_file
+from test_hostile import after_status
 
 from minimax.algorithm.trainer import Trainer
 from minimax.api import train
@@ -232,6 +233,8 @@ def test_signal_finishes_step_checkpoints_and_exits(tmp_path, sig, code):
     p.send_signal(sig)
     out, err = p.communicate(timeout=30)
     assert p.returncode == code
+    assert err.startswith("minimax: data: ring: 8 Gaussians")  # the run's first line: what it trains on
+    err = after_status(err)
     assert err.count("\n") == 1 and f"minimax: stopped: interrupted by {signal.Signals(sig).name}" in err
     assert "minimax train --resume" in err and "error" not in err  # a stop asked for, not an error
     tensors, meta = ckpt.read_checkpoint(ckpt.latest_checkpoint(tmp_path / "r"))

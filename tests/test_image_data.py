@@ -327,3 +327,26 @@ def test_an_unreadable_class_folder_is_an_error_not_a_missing_class(tmp_path, mo
     monkeypatch.setattr(os, "scandir", refuse_dogs)  # (as root, chmod 000 would not stop the read)
     with pytest.raises(MinimaxError, match="cannot read folder .*dogs: Permission denied"):
         image_folder(tmp_path / "pics", "cpu", "tanh", 8)
+
+
+def test_a_run_says_what_it_trains_on_and_what_it_left_out(tmp_path, capsys):
+    """The run's first line (stderr, beside the progress): the images, their size and colour, the classes, and the
+    files of the folder that are not images; nothing with --progress off."""
+    from PIL import Image
+
+    from minimax.cli import main
+
+    for cls in ("discs", "squares"):
+        (tmp_path / "photos" / cls).mkdir(parents=True)
+        for i in range(6):
+            Image.new("RGB", (28, 28), (40 * i, 90, 200)).save(tmp_path / "photos" / cls / f"{i}.png")
+    (tmp_path / "photos" / "README.txt").write_text("about these photos")
+    (tmp_path / "photos" / "squares" / ".DS_Store").write_bytes(b"\0\1")
+    args = ["train", "--dataset", "folder", "--data-dir", str(tmp_path / "photos"), "--image-size", "28", "--model",
+            "dcgan", "--steps", "1", "--batch-size", "4", "--no-plots", "--tensorboard", "off"]
+    assert main([*args, "--out", str(tmp_path / "a"), "--progress", "lines"]) == 0
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first == (f"minimax: data: folder from {tmp_path / 'photos'}: 12 images, 28×28 RGB, 2 classes (discs, "
+                     "squares); left out, not images: README.txt, squares/.DS_Store")
+    assert main([*args, "--out", str(tmp_path / "b"), "--progress", "off"]) == 0
+    assert capsys.readouterr().err == ""

@@ -33,6 +33,8 @@ class DataSource(Protocol):
 
     def to_data_space(self, x: torch.Tensor) -> torch.Tensor: ...
 
+    def describe(self) -> str: ...  # what was loaded, in words (printed when training starts)
+
 
 @runtime_checkable
 class KnownDensity(DataSource, Protocol):

@@ -53,6 +53,23 @@ class ImageData:
             tuple(str(c) for c in range(int(labels.max()) + 1))
         self._device_labels = None  # the labels on the training device, made by the conditional game's first draw
         self.g_output = output
+        self.left_out: tuple[str, ...] = ()  # files of a folder that are not images (their names), for describe()
+        self.of: int | None = None  # the images of the split when this is its first N (first())
+
+    def describe(self) -> str:
+        """What was loaded, in words: '600 images, 32×32 RGB, 3 classes (discs, squares, triangles); left out, not
+        images: README.txt, .DS_Store'."""
+        c, h, w = self.shape
+        text = f"{len(self):,} images" + (f" (the first of {self.of:,})" if self.of else "")
+        text += f", {h}×{w} {'grey' if c == 1 else 'RGB' if c == 3 else f'{c} channels'}"
+        if self.labels is not None:
+            names = ", ".join(self.class_names[:10]) + (", ..." if len(self.class_names) > 10 else "")
+            text += f", {len(self.class_names)} classes ({names})"
+        if self.left_out:
+            shown = ", ".join(self.left_out[:5]) + (f" and {len(self.left_out) - 5} more" if len(self.left_out) > 5
+                                                    else "")
+            text += f"; left out, not images: {shown}"
+        return text
 
     @property
     def n_classes(self) -> int:
@@ -71,7 +88,9 @@ class ImageData:
         if n > len(self.images):
             raise MinimaxError(f"train_images {n} is more than the {len(self.images)} training images of {self.name}")
         labels = None if self.labels is None else self.labels[:n]
-        return ImageData(self.name, self.images[:n], self.device, self.g_output, labels, self.class_names)
+        first = ImageData(self.name, self.images[:n], self.device, self.g_output, labels, self.class_names)
+        first.of = len(self.images)
+        return first
 
     def pixels(self) -> torch.Tensor:
         """All images as floats in [0, 1], flattened to [N, C·H·W] (the metrics' data space)."""
@@ -266,6 +285,13 @@ def image_files(d: Path) -> list[Path]:
     return sorted(p for p in found if p.is_file())
 
 
+def other_files(d: Path) -> list[str]:
+    """The regular files under ``d`` that are not images (by suffix), as paths relative to ``d``, sorted: what a
+    folder data set leaves out."""
+    return sorted(str((Path(root) / n).relative_to(d)) for root, _, names in os.walk(d, followlinks=True)
+                  for n in names if Path(n).suffix.lower() not in IMAGE_SUFFIXES and (Path(root) / n).is_file())
+
+
 def _header(p: Path) -> tuple[str, tuple[int, int]]:
     """(mode, size) of an image file from its header, without decoding its pixels; one-line errors for a file PIL
     cannot read and for one larger than MAX_PIXELS (decoding it could take gigabytes)."""
@@ -340,5 +366,7 @@ def image_folder(data_dir, device, output: str, size: int) -> ImageData:
         names = tuple(sorted({parts[0] for parts in tops}))
         index = {n: i for i, n in enumerate(names)}
         labels = torch.tensor([index[parts[0]] for parts in tops], dtype=torch.int64)
-    return ImageData(d.name or "folder", torch.from_numpy(np.stack(arrays)), device, output, labels=labels,
+    data = ImageData(d.name or "folder", torch.from_numpy(np.stack(arrays)), device, output, labels=labels,
                      class_names=names)
+    data.left_out = tuple(other_files(d))
+    return data

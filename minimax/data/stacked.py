@@ -44,6 +44,10 @@ class StackedMNIST:
     def n_classes(self) -> int:
         return MODES
 
+    def describe(self) -> str:
+        """What is drawn, in words: three digits per image from the training digits, 1,000 modes."""
+        return f"stacks of 3 digits drawn from {len(self.images):,} training digits, 3×28×28, {MODES:,} modes"
+
     @property
     def shape(self) -> tuple[int, ...]:
         return (CHANNELS, 28, 28)

@@ -32,6 +32,11 @@ class GaussianMixture:
     def shape(self) -> tuple[int, ...]:
         return (self.centres.shape[1],)
 
+    def describe(self) -> str:
+        """What is drawn, in words: '8 Gaussians in 2-D, σ 0.02'."""
+        k = len(self.centres)
+        return f"{k} Gaussian{'s' if k > 1 else ''} in {self.dim}-D, σ {self.std:g}, drawn fresh each step"
+
     @property
     def dim(self) -> int:
         return self.centres.shape[1]

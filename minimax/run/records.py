@@ -89,6 +89,14 @@ def progress_display(progress: bool | str | None, total: int, initial: int, main
     return tqdm(total=total, initial=initial, disable=not (main and progress), unit="it", dynamic_ncols=True)
 
 
+def loaded(trainer) -> str:
+    """The line a run starts with: what it trains on, in words (the data source's describe()), and from where."""
+    cfg, data = trainer.cfg, trainer.data
+    where = f" from {cfg.data_dir}" if getattr(cfg, "data_dir", None) else ""
+    start = f"; resumed at step {trainer.step:,}" if trainer.step else ""
+    return f"minimax: data: {cfg.dataset}{where}: {data.describe()}{start}"
+
+
 class Records:
     """The run's metrics log, TensorBoard, progress bar and health monitor, opened at the game's step."""
 
@@ -96,6 +104,8 @@ class Records:
         cfg, self.main, self.run_dir = trainer.cfg, distributed.current().is_main, run_dir
         self.log = MetricsLog(run_dir / METRICS) if self.main else NullLog()
         self.tb = TensorBoardLog.open(cfg.tensorboard, run_dir, trainer.step) if self.main else None
+        if self.main and progress is not False:  # (on stderr, with the progress: stdout keeps the results)
+            print(loaded(trainer), file=sys.stderr, flush=True)
         self.bar = progress_display(progress, cfg.steps, trainer.step, self.main)
         self.monitor = HealthMonitor(trainer.objective, cfg.g_loss, cfg.k) if self.main else None
         self.yardstick = Yardstick(trainer.data) if self.main else None  # the data's scales G's samples are measured by

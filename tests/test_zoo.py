@@ -50,7 +50,8 @@ def shelf(tmp_path, monkeypatch):
     return run, runs
 
 
-def test_a_pretrained_run_samples_reports_and_exports_from_a_copy_and_never_trains(shelf, capsys):
+def test_a_pretrained_run_samples_reports_and_exports_from_a_copy_and_never_trains(shelf, capsys, tmp_path,
+                                                                                   monkeypatch):
     run, runs = shelf
     before = tree_digest(runs)
     assert main(["zoo"]) == 0
@@ -63,11 +64,15 @@ def test_a_pretrained_run_samples_reports_and_exports_from_a_copy_and_never_trai
     # float16 storage: float32 players, samples within float16's rounding of the run's
     x16, x32 = minimax.load("zoo:ring16").sample(50, seed=1), G.sample(50, seed=1)
     assert x16.dtype == torch.float32 and 0 < float((x16 - x32).abs().max()) < 1e-2
+    monkeypatch.chdir(tmp_path)  # what the commands name themselves comes here, named after the entry
     for args in (["sample", "zoo:ring", "--n", "5"], ["report", "zoo:ring"], ["export", "zoo:ring"]):
         assert main(args) == 0, args
     out = capsys.readouterr().out
+    assert "wrote 5 samples of dimension 2 to ring-sample-n5-seed0.npy" in out
+    assert {p.name for p in tmp_path.iterdir()} >= {"ring-sample-n5-seed0.npy", "ring-report.html",
+                                                     "ring-generator.pt2"}
     cached = zoo.resolve("zoo:ring")
-    assert f"{cached}/sample-n5-seed0.npy" in out and cached.startswith(str(runs.parent / "cache"))
+    assert cached.startswith(str(runs.parent / "cache")) and not list(Path(cached).glob("sample-*"))
     assert zoo.resolve("zoo:ring") == cached  # unpacked once, reused with the files commands wrote
     assert tree_digest(runs) == before  # the package's files are never written to
     assert main(["train", "--resume", "zoo:ring", "--steps", "40"]) == 2

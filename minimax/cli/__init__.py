@@ -24,6 +24,7 @@ from ..openmp import choose_wait_policy
 from . import download, export, report, sample, train, zoo
 from . import eval as eval_command
 from .errors import clip
+from .outputs import resolve_run
 from .train import config_from_args
 
 __all__ = ["main", "build_parser", "config_from_args"]
@@ -49,11 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def resolve_zoo_runs(args: argparse.Namespace) -> None:
-    """A run given as ``zoo:NAME`` (a pretrained run, :mod:`minimax.zoo`) becomes its unpacked copy's folder."""
-    if getattr(args, "run_dir", None):
-        args.run_dir = pretrained.resolve(args.run_dir)
-    if getattr(args, "run_dirs", None):
-        args.run_dirs = [pretrained.resolve(r) for r in args.run_dirs]
+    """A run given as ``zoo:NAME`` (a pretrained run, :mod:`minimax.zoo`) becomes its unpacked copy's folder; the
+    files a command names itself then go to the current folder (:mod:`.outputs`)."""
+    resolve_run(args, "run_dir")
+    resolve_run(args, "run_dirs")
     if getattr(args, "resume", None):
         args.resume = pretrained.resolve(args.resume)
 

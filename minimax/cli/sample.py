@@ -12,6 +12,7 @@ from ..config import noise_seed, positive_int
 from ..errors import MinimaxError
 from ..files import atomic_write_bytes, open_append, read_text
 from ..run.rundir import holds_run, load_run_config, output_file
+from .outputs import default_output
 
 FORMATS = ("npy", "png")
 MAX_SCALE = 16  # (minimax.viz.grids.MAX_SCALE; kept here so that --help loads no image library)
@@ -67,7 +68,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.format == "png":
         return _sample_png(args, cfg, classes, n, seed, which)
     if not args.out and not args.grid:  # the default: an array in the run directory, named by what it holds
-        args.out = str(Path(args.run_dir) / f"sample-n{n}-seed{seed}{which}.npy")
+        args.out = default_output(args, args.run_dir, f"sample-n{n}-seed{seed}{which}.npy")
     # new files or regular files; in a run directory only the sampler's own (sample*.npy, sample*.png)
     out, grid, _ = _outputs(args)
 
@@ -115,7 +116,7 @@ def _sample_png(args: argparse.Namespace, cfg, classes, n: int, seed: int, which
     for flag in ("grid", "gif"):
         if getattr(args, flag):
             raise MinimaxError(f"--{flag} and --format png: write the PNG files and the {flag} in two calls")
-    out = args.out or str(Path(args.run_dir) / f"sample-n{n}-seed{seed}{which}-png")
+    out = args.out or default_output(args, args.run_dir, f"sample-n{n}-seed{seed}{which}-png")
     new_folder(out, "--out")
     G = _generator(args, n * len(classes or [0]), "--n")
     if classes:
@@ -188,9 +189,9 @@ def _interpolate(args: argparse.Namespace, cfg, classes, seed: int, images: bool
     if not (args.out or args.grid or args.gif):  # the default: a strip per path (images) or an array, in the run
         name = f"sample-interpolate-{paths}x{points}-seed{seed}"
         if images:
-            args.grid = str(Path(args.run_dir) / f"{name}.png")
+            args.grid = default_output(args, args.run_dir, f"{name}.png")
         else:
-            args.out = str(Path(args.run_dir) / f"{name}.npy")
+            args.out = default_output(args, args.run_dir, f"{name}.npy")
     if args.format == "png":
         raise MinimaxError("--format png writes --n samples; --interpolate writes a strip per path (--grid) or a GIF")
     out, grid, gif = _outputs(args)

@@ -165,3 +165,28 @@ def test_fabricated_weights_give_features_that_depend_on_the_image(tmp_path):
     assert float(phi.std(0).mean()) > 1e-2 * size  # measured 0.19 of the size
     assert float(torch.cdist(phi, phi).masked_fill(torch.eye(5, dtype=torch.bool), float("inf")).min()) > 1e-2 * size
     assert float(logits.std(0).mean()) > 1e-2 * float(logits.abs().mean())
+
+
+def test_download_inception_keeps_only_a_file_with_the_named_sha256_and_says_where(tmp_path, capsys, monkeypatch):
+    """`minimax download inception` (here from a file:// URL the test writes): the file is kept only when its
+    SHA-256 starts with the prefix in the standard name (torch hub's check), in the folder evaluation reads; a
+    verified file is not fetched again; a wrong one is discarded with a one-line error."""
+    src = tmp_path / "served.pth"
+    src.write_bytes(b"not the weights")
+    monkeypatch.setattr(inception, "WEIGHTS_URL", "file://" + str(src))
+    code = main(["download", "inception", "--data-dir", str(tmp_path / "w")])
+    err = capsys.readouterr().err
+    assert code == 2 and "SHA-256" in err and "expected 6726825d" in err and err.count("\n") == 1
+    assert not list((tmp_path / "w").iterdir())  # nothing half-kept
+    monkeypatch.setattr(inception, "STANDARD_SHA256_PREFIX", hashlib.sha256(src.read_bytes()).hexdigest()[:8])
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    assert main(["download", "inception"]) == 0
+    kept = tmp_path / "torch" / "hub" / "checkpoints" / inception.STANDARD_NAMES[0]
+    assert kept.read_bytes() == src.read_bytes() and str(kept) in capsys.readouterr().out
+    src.unlink()  # verified and present: not fetched again
+    assert main(["download", "inception"]) == 0
+    assert inception.find_weights(None) == kept
+    monkeypatch.delenv("TORCH_HOME")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty"))
+    with pytest.raises(inception.MinimaxError, match="minimax download inception"):
+        inception.find_weights(None)

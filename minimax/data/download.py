@@ -44,8 +44,18 @@ def md5sum(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def fetch(url: str, dest: Path, md5: str, timeout: float = 60.0) -> Path:
-    """Download ``url`` to ``dest`` through a temporary file; keep it only if its md5 matches."""
+def sha256sum(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fetch(url: str, dest: Path, md5: str | None = None, timeout: float = 60.0, sha256_prefix: str | None = None
+          ) -> Path:
+    """Download ``url`` to ``dest`` through a temporary file; keep it only if its md5 matches (or its SHA-256
+    starts with ``sha256_prefix``: torch hub's check of a file named ``name-<prefix>.ext``)."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part", delete=False) as tmp:
@@ -57,10 +67,12 @@ def fetch(url: str, dest: Path, md5: str, timeout: float = 60.0) -> Path:
             tmp.close()
             tmp_path.unlink(missing_ok=True)
             raise MinimaxError(f"download of {url} failed: {e}"[:300]) from None
-    got = md5sum(tmp_path)
-    if got != md5:
+    if md5 is not None and (got := md5sum(tmp_path)) != md5:
         tmp_path.unlink(missing_ok=True)
         raise MinimaxError(f"download of {url} has md5 {got}, expected {md5}; file discarded")
+    if sha256_prefix is not None and not (got := sha256sum(tmp_path)).startswith(sha256_prefix):
+        tmp_path.unlink(missing_ok=True)
+        raise MinimaxError(f"download of {url} has SHA-256 {got}, expected {sha256_prefix}...; file discarded")
     tmp_path.replace(dest)
     return dest
 

@@ -29,6 +29,7 @@ from safetensors.torch import load_file
 from torch import nn
 from torch.nn import functional as F
 
+from ..data.download import fetch
 from ..errors import MinimaxError
 from ..files import check_regular
 
@@ -36,6 +37,8 @@ FEATURE_DIM = 2048
 CLASSES = 1008
 STANDARD_SHA256_PREFIX = "6726825d"
 STANDARD_NAMES = ("pt_inception-2015-12-05-6726825d.pth", "weights-inception-2015-12-05-6726825d.pth")
+# where pytorch-fid publishes its weights (its FID_WEIGHTS_URL); `minimax download inception` fetches them
+WEIGHTS_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + STANDARD_NAMES[0]
 SIDE = 299
 
 
@@ -226,9 +229,18 @@ def find_weights(path: str | Path | None) -> Path:
     for p in hub_candidates():
         if p.is_file():
             return p
-    raise MinimaxError("no Inception weights: pass --inception-weights FILE (pytorch-fid's "
-                       f"{STANDARD_NAMES[0]}) or put the file in {hub_candidates()[0].parent}; minimax never "
-                       "downloads during evaluation")
+    raise MinimaxError("no Inception weights: run `minimax download inception` once (needs a network; "
+                       f"{WEIGHTS_URL}, SHA-256 {STANDARD_SHA256_PREFIX}...), or pass --inception-weights FILE, or "
+                       f"put the file in {hub_candidates()[0].parent}; minimax never downloads during evaluation")
+
+
+def download_weights(dest_dir: str | Path | None = None, url: str | None = None) -> Path:
+    """pytorch-fid's Inception weights into ``dest_dir`` (default: the torch hub folder evaluation reads), kept only
+    when the file's SHA-256 starts with the prefix in its name; a verified file already there is kept."""
+    dest = Path(dest_dir) / STANDARD_NAMES[0] if dest_dir is not None else hub_candidates()[0]
+    if dest.is_file() and file_sha256(dest).startswith(STANDARD_SHA256_PREFIX):
+        return dest
+    return fetch(url or WEIGHTS_URL, dest, sha256_prefix=STANDARD_SHA256_PREFIX, timeout=120.0)
 
 
 def load_inception(path: str | Path | None = None) -> tuple[FIDInceptionV3, dict]:

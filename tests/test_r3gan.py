@@ -144,3 +144,11 @@ def test_r1_r2_with_a_batch_normalised_d_are_refused(settings, penalty):
     assert "\n" not in str(e.value)
     TrainConfig.resolve(model="dcgan", dataset="mnist", d_norm="none", **{penalty: 1.0})  # the per-example D is fine
     TrainConfig.resolve(model="r3gan", dataset="mnist", **{penalty: 1.0})
+
+
+def test_r3gan_players_default_to_the_batch_a_cpu_holds():
+    """R3GAN's players take batch 64 from their model preset (the default 256 needs ~29 GiB at 32 px), under the
+    user's choice; --print-config says where it came from."""
+    cfg = TrainConfig(dataset="cifar10", model="r3gan")
+    assert cfg.batch_size == 64 and cfg.sources["batch_size"] == "model preset (r3gan)"
+    assert TrainConfig(dataset="cifar10", model="r3gan", batch_size=256).batch_size == 256

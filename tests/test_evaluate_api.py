@@ -159,3 +159,16 @@ def test_the_table_has_a_mean_only_over_seeds_of_one_configuration(mnist_run, tm
     assert main(["eval", "fid", str(tmp_path / "s1"), str(tmp_path / "lr"), *common, "--force"]) == 0
     out = capsys.readouterr().out
     assert "mean ± std (" not in out and "differ in more than their seed" in out
+
+
+def test_the_first_evaluation_says_it_trains_the_feature_network_and_the_library_stays_quiet(mnist_run, tmp_path,
+                                                                                              capsys):
+    """The command line says what the first classifier-feature evaluation costs before it pays it (the network is
+    trained once and cached); minimax.evaluate prints nothing, also then."""
+    run, data, _ = mnist_run
+    minimax.evaluate(run, "fid", data_dir=str(data), n=130, cache_dir=str(tmp_path / "a"), write=False)
+    assert capsys.readouterr().out == ""
+    assert main(["eval", "fid", str(run), "--data-dir", str(data), "--n", "130", "--cache-dir",
+                 str(tmp_path / "b")]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("training the feature network for mnist first: ") and "200 images" in first

@@ -34,7 +34,7 @@ def run(opts: EvalOptions, run_dir: str | None) -> dict:
     per = job.n // k
     if per < 2:
         raise MinimaxError(f"--n {job.n} gives {per} samples per class for {k} classes; need at least 2 each")
-    net = classifier.load_or_train(job.cfg.dataset, train.images, train.labels, opts.cache_dir)
+    net = classifier.load_or_train(job.cfg.dataset, train.images, train.labels, opts.cache_dir, log=opts.say)
     if players is None:  # --real: real training images, as many of each class as the generator would draw
         pick = torch.cat([torch.nonzero(train.labels == c)[:per, 0] for c in range(k)])
         samples, labels, source = train.pixels()[pick], train.labels[pick], f"{len(pick)} real training images"

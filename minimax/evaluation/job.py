@@ -207,7 +207,7 @@ class Features:
         if cfg.dataset not in MNIST_FAMILY:
             raise MinimaxError(f"the classifier features are trained on MNIST-style test splits; for "
                                f"{cfg.dataset!r} use --features inception")
-        self.net = classifier.load_or_train(cfg.dataset, train.images, train.labels, opts.cache_dir)
+        self.net = classifier.load_or_train(cfg.dataset, train.images, train.labels, opts.cache_dir, log=opts.say)
         self.dim = feature_dim(opts)
         self.record = classifier_record(f"minimax {cfg.dataset} classifier", self.net, test)
 

@@ -33,7 +33,8 @@ def run(opts: EvalOptions, run_dir: str | None) -> dict:
     job = make_job(opts, run_dir, (STACKED,))
     digits = mnist_like("mnist", opts.data_dir, "cpu", "tanh", "train")
     test = mnist_like("mnist", opts.data_dir, "cpu", "tanh", "t10k")
-    net = classifier.load_or_train("mnist-digits", digits.images, digits.labels, opts.cache_dir, epochs=DIGIT_EPOCHS)
+    net = classifier.load_or_train("mnist-digits", digits.images, digits.labels, opts.cache_dir, log=opts.say,
+                                   epochs=DIGIT_EPOCHS)
     network = classifier_record(f"minimax MNIST digit classifier, {DIGIT_EPOCHS} epochs", net, test)
     accuracy = network["test_accuracy"]
 

@@ -115,7 +115,8 @@ def load_or_train(name: str, images: torch.Tensor, labels: torch.Tensor, cache_d
             return net.eval()
         except Exception as e:  # safetensors raises its own error types for malformed files
             log(f"feature network {path} is unreadable ({type(e).__name__}); training it again")
-    log(f"training the feature network for {name} (once; cached in {path.parent})")
+    log(f"training the feature network for {name} first: {epochs} epochs over {len(images):,} images, a few minutes "
+        f"on a CPU, once (cached in {path.parent})")
     net = train_feature_net(images, labels, epochs)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

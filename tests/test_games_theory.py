@@ -35,8 +35,10 @@ def trained_scores(loss_fn, lo, hi, n):
         return D(x).double(), *densities(x)
 
 
-def train_discriminator(loss_fn, steps=1500):
-    """Minimise the game's L_D over D alone (G fixed), the inner problem of the game."""
+def train_discriminator(loss_fn, steps=800):
+    """Minimise the game's L_D over D alone (G fixed), the inner problem of the game. 800 steps: each trained-D
+    test's largest error is at most 0.58 of its bound (pearson; 0.66 at 1,500 steps, reverse-kl; measured
+    2026-12-07, one thread), at about half the time of 1,500."""
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
     D = MLPDiscriminator((1,), hidden=(64, 64), activation="tanh")

@@ -93,9 +93,9 @@ def test_trained_conditional_discriminator_approaches_d_star():
     g = torch.Generator().manual_seed(0)
     D = MLPDiscriminator((1,), hidden=(64, 64), activation="tanh", classes=2)
     opt = torch.optim.Adam(D.parameters(), lr=3e-3)
-    sched = torch.optim.lr_scheduler.LinearLR(opt, 1.0, 0.05, total_iters=1500)
+    sched = torch.optim.lr_scheduler.LinearLR(opt, 1.0, 0.05, total_iters=800)
     prior = torch.tensor(PRIOR)
-    for _ in range(1500):
+    for _ in range(800):  # (800 steps: errors 0.007 and 0.006; 1,500: 0.009 and 0.005)
         c = torch.multinomial(prior, 2048, replacement=True, generator=g)
         x = torch.where(c[:, None] == 0, DATA[0].sample(2048, g), DATA[1].sample(2048, g))
         xg = torch.where(c[:, None] == 0, GEN[0].sample(2048, g), GEN[1].sample(2048, g))
@@ -114,7 +114,7 @@ def test_trained_conditional_discriminator_approaches_d_star():
         d_star = optimal_discriminator(DATA[c].log_prob(x), GEN[c].log_prob(x))
         errors.append(float((d - d_star).abs().max()))
     print(f"max |D(x, c) - D*(x, c)| per class: {errors}")
-    assert max(errors) <= 0.03  # measured 0.009 and 0.005
+    assert max(errors) <= 0.03  # measured 0.007 and 0.006 (2026-12-07, one thread)
 
 
 # -- the metrics, on constructed cases --------------------------------------------------------------------

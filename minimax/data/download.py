@@ -36,20 +36,17 @@ RESOURCES = {
 }
 
 
-def md5sum(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.md5(usedforsecurity=False)
+def file_digest(path: Path, algorithm: str, chunk: int = 1 << 20) -> str:
+    """The hex digest of a file's bytes ('md5', 'sha256'), read a block at a time."""
+    h = hashlib.new(algorithm, usedforsecurity=algorithm != "md5")
     with open(path, "rb") as f:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
 
 
-def sha256sum(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+def md5sum(path: Path) -> str:
+    return file_digest(path, "md5")
 
 
 def fetch(url: str, dest: Path, md5: str | None = None, timeout: float = 60.0, sha256_prefix: str | None = None
@@ -70,7 +67,7 @@ def fetch(url: str, dest: Path, md5: str | None = None, timeout: float = 60.0, s
     if md5 is not None and (got := md5sum(tmp_path)) != md5:
         tmp_path.unlink(missing_ok=True)
         raise MinimaxError(f"download of {url} has md5 {got}, expected {md5}; file discarded")
-    if sha256_prefix is not None and not (got := sha256sum(tmp_path)).startswith(sha256_prefix):
+    if sha256_prefix is not None and not (got := file_digest(tmp_path, "sha256")).startswith(sha256_prefix):
         tmp_path.unlink(missing_ok=True)
         raise MinimaxError(f"download of {url} has SHA-256 {got}, expected {sha256_prefix}...; file discarded")
     tmp_path.replace(dest)

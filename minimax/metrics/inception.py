@@ -17,7 +17,6 @@ align_corners=False, as pytorch-fid) and scaled to [-1, 1].
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import re
@@ -29,7 +28,7 @@ from safetensors.torch import load_file
 from torch import nn
 from torch.nn import functional as F
 
-from ..data.download import fetch
+from ..data.download import fetch, file_digest
 from ..errors import MinimaxError
 from ..files import check_regular
 
@@ -194,11 +193,7 @@ class FIDInceptionV3(nn.Module):
 
 def file_sha256(path: Path) -> str:
     check_regular(path, "Inception weights")  # (a FIFO would block the read)
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_digest(path, "sha256")
 
 
 def hub_candidates() -> list[Path]:

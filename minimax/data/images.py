@@ -269,6 +269,16 @@ def _unreadable(p: Path, e: Exception) -> MinimaxError:
 def image_files(d: Path) -> list[Path]:
     """The image files under ``d``, sorted; regular files only (a FIFO or device named *.png would block or never
     end); a sub-folder that cannot be read is a one-line error, not a class silently left out."""
+    return _regular(_walk(d), image=True)
+
+
+def _regular(paths: list[Path], image: bool) -> list[Path]:
+    """The regular files among ``paths`` that are images (by suffix), or that are not, sorted."""
+    return sorted(p for p in paths if (p.suffix.lower() in IMAGE_SUFFIXES) == image and p.is_file())
+
+
+def _walk(d: Path) -> list[Path]:
+    """Every name under ``d`` that is not a folder (links to folders followed, a link back into ``d`` refused)."""
     found = []
 
     def refuse(e: OSError):
@@ -281,15 +291,8 @@ def image_files(d: Path) -> list[Path]:
             if real == top or top.startswith(real.rstrip(os.sep) + os.sep):
                 raise MinimaxError(f"folder {Path(root) / sub} is a link to {real}, which holds {d} itself: the images "
                                    "would be read again and again; remove the link")
-        found += [Path(root) / n for n in names if Path(n).suffix.lower() in IMAGE_SUFFIXES]
-    return sorted(p for p in found if p.is_file())
-
-
-def other_files(d: Path) -> list[str]:
-    """The regular files under ``d`` that are not images (by suffix), as paths relative to ``d``, sorted: what a
-    folder data set leaves out."""
-    return sorted(str((Path(root) / n).relative_to(d)) for root, _, names in os.walk(d, followlinks=True)
-                  for n in names if Path(n).suffix.lower() not in IMAGE_SUFFIXES and (Path(root) / n).is_file())
+        found += [Path(root) / n for n in names]
+    return found
 
 
 def _header(p: Path) -> tuple[str, tuple[int, int]]:
@@ -354,7 +357,8 @@ def image_folder(data_dir, device, output: str, size: int) -> ImageData:
     d = Path(data_dir)
     if not d.is_dir():
         raise MinimaxError(f"data directory {d} does not exist")
-    files = image_files(d)
+    everything = _walk(d)  # (one walk: the images, and the files left out that the run's first line names)
+    files = _regular(everything, image=True)
     if not files:
         raise MinimaxError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found in {d}")
     modes = [_header(p)[0] for p in files]  # (every file checked before any is decoded)
@@ -368,5 +372,5 @@ def image_folder(data_dir, device, output: str, size: int) -> ImageData:
         labels = torch.tensor([index[parts[0]] for parts in tops], dtype=torch.int64)
     data = ImageData(d.name or "folder", torch.from_numpy(np.stack(arrays)), device, output, labels=labels,
                      class_names=names)
-    data.left_out = tuple(other_files(d))
+    data.left_out = tuple(str(p.relative_to(d)) for p in _regular(everything, image=False))
     return data

@@ -92,7 +92,7 @@ def progress_display(progress: bool | str | None, total: int, initial: int, main
 def loaded(trainer) -> str:
     """The line a run starts with: what it trains on, in words (the data source's describe()), and from where."""
     cfg, data = trainer.cfg, trainer.data
-    where = f" from {cfg.data_dir}" if getattr(cfg, "data_dir", None) else ""
+    where = f" from {cfg.data_dir}" if cfg.data_dir else ""
     start = f"; resumed at step {trainer.step:,}" if trainer.step else ""
     return f"minimax: data: {cfg.dataset}{where}: {data.describe()}{start}"
 

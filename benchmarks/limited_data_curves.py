@@ -26,12 +26,12 @@ import torch
 
 from minimax.algorithm.augment import augment
 from minimax.catalogue import parse_policies
-from minimax.data.images import mnist_like
+from minimax.data.images import ImageData, mnist_like
 from minimax.evaluation.job import eight_bits
 from minimax.metrics import classifier
 from minimax.metrics.frechet import frechet_distance
 from minimax.run.checkpoint import list_checkpoints
-from minimax.run.rundir import step_of
+from minimax.run.rundir import load_run_config, step_of
 from minimax.run.sampling import generate
 from minimax.run.trained import load_trained
 
@@ -87,21 +87,23 @@ def main() -> None:
         cache = run / "curves.json"
         rows = {int(k): v for k, v in json.loads(cache.read_text()).items()} if cache.exists() else {}
         p_logged = augment_p(run)
+        # what depends on the run, not on the checkpoint: its digits (in pixels and in its G's output range), the
+        # memorisation threshold, the augmentation
+        cfg = load_run_config(run)
+        n, policies = cfg.train_images, parse_policies(cfg.augment)
+        seen_px = train.pixels()[:n]
+        threshold = torch.quantile(nearest(unseen_px, seen_px), 0.10)
+        output = load_trained(run).data.g_output
+        seen, unseen = (ImageData("mnist", u8, output=output).to_model_space(u8)
+                        for u8 in (train.images[:n], valid.images[:UNSEEN]))
         for path in list_checkpoints(run):
             step = step_of(path)
             if step in rows and "sign_train_augmented" in rows[step]:
                 continue
             t = load_trained(run, checkpoint=path)
-            n = t.cfg.train_images
-            seen_px = train.pixels()[:n]
-            tanh = t.data.g_output == "tanh"
-            to_model = (lambda u8: u8.float() / 127.5 - 1) if tanh else (lambda u8: u8.float() / 255)
             x = eight_bits(generate(t, N, seed=0).reshape(N, -1).cpu().float())
             mu, cov = moments(classifier.features(net, x, SHAPE))
-            threshold = torch.quantile(nearest(unseen_px, seen_px), 0.10)
-            policies = parse_policies(t.cfg.augment)
-            p = p_logged.get(step, 0.0) if t.cfg.ada_target else t.cfg.augment_p if policies else 0.0
-            seen, unseen = to_model(train.images[:n]), to_model(valid.images[:UNSEEN])
+            p = p_logged.get(step, 0.0) if cfg.ada_target else cfg.augment_p if policies else 0.0
             rows[step] = {
                 "fid": frechet_distance(mu, cov, mu_t, cov_t),
                 "sign_train": mean_sign(t.D, seen),
@@ -114,8 +116,7 @@ def main() -> None:
             cache.write_text(json.dumps(rows, indent=1, sort_keys=True))
             print(f"{run} step {step}: " + ", ".join(f"{k} {v:.3f}" for k, v in rows[step].items()), flush=True)
         table[run] = dict(sorted(rows.items()))
-        n = load_trained(run).cfg.train_images
-        copy_fid = frechet_distance(*moments(classifier.features(net, train.pixels()[:n], SHAPE)), mu_t, cov_t)
+        copy_fid = frechet_distance(*moments(classifier.features(net, seen_px, SHAPE)), mu_t, cov_t)
         print(f"{run}: a generator that copies its {n} training digits: FID {copy_fid:.2f}")
     print("| run | step | FID (classifier) | E sign D: train / unseen | the same augmented | p | "
           "share nearer than unseen |")

@@ -171,27 +171,29 @@ def _preset(settings: dict) -> dict:
 
 def presets_of(name: str) -> list[str]:
     """'ring: 256', 'dcgan: 64', 'lsgan on grid: 0.0003', ...: the presets that set the field ``name``."""
-    return [f"{key if isinstance(key, str) else ' on '.join(key)}: {_show(p[name])}"
+    return [f"{_preset_name(key)}: {_show(p[name])}"
             for table in (PRESETS, MODEL_PRESETS, GAME_PRESETS, GAME_DATA_PRESETS)
             for key, p in table.items() if name in p]
+
+
+def _preset_name(key: str | tuple[str, str]) -> str:
+    """A preset table's key in words: 'ring', 'dcgan', 'lsgan on grid'."""
+    return key if isinstance(key, str) else " on ".join(key)
 
 
 def presets_reference() -> list[str]:
     """The presets as docs/reference.md shows them (Markdown lines): each layer's table in the order they stack, the
     games' goal on the held-out seeds, and where a game stays below it with the measured reason."""
-    def settings(p: dict) -> str:
+    def settings(p: dict) -> str:  # as flags: `--lr-decay linear`, `--g-hidden 64,64`
         return ", ".join(f"`--{k.replace('_', '-')} {','.join(map(str, v)) if isinstance(v, tuple) else v}`"
                          for k, v in p.items())
-
-    def key(k) -> str:
-        return k if isinstance(k, str) else " on ".join(k)
 
     lines = ["Each value is resolved in this order, each over the last: " + " < ".join(ORDER) + ". `minimax train "
              "... --print-config` shows a run's values and the source of each.", "",
              "| layer | for | settings |", "| --- | --- | --- |"]
     for layer, table in (("dataset", PRESETS), ("model", MODEL_PRESETS), ("game", GAME_PRESETS),
                          ("game on dataset", GAME_DATA_PRESETS)):
-        lines += [f"| {layer} | {key(k)} | {settings(p)} |" for k, p in table.items()]
+        lines += [f"| {layer} | {_preset_name(k)} | {settings(p)} |" for k, p in table.items()]
     tuned = {g for g, _ in GAME_DATA_PRESETS}
     lines += ["", "The games' presets on a data set were chosen by `benchmarks/sweep_games.py` on the tuning seeds "
               f"{', '.join(map(str, TUNING_SEEDS))} (docs/results-toy.md); "

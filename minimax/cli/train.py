@@ -22,10 +22,6 @@ from ..run.rundir import load_run_config
 from .errors import clip
 
 
-def _show(v) -> str:
-    return ",".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v)
-
-
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 

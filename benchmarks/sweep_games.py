@@ -1,6 +1,6 @@
 """The per-game preset sweep (issue #40): each game's candidate settings on the 2-D mixtures, tuned on seeds
-0-1 only; the chosen settings become the game's preset on that data set (minimax.catalogue.GAME_DATA_PRESETS)
-and are then measured on the held-out seeds 2-6 by plain ``minimax train --game G --dataset D --seed S``
+0-1 only; the chosen settings become the game's preset on that data set (the "on" settings of its declaration in
+minimax/games/) and are then measured on the held-out seeds 2-6 by plain ``minimax train --game G --dataset D --seed S``
 commands (compare_games.py), so the reported numbers are what a user typing the command gets.
 
     python benchmarks/sweep_games.py --games lsgan hinge --jobs 2 --out runs/sweep        # tune (seeds 0-1)

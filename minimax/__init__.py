@@ -30,7 +30,7 @@ _HOMES = {
     **dict.fromkeys(("optimal_discriminator", "optimal_discriminator_logit", "virtual_training_criterion"),
                     "games.theory"),
 }
-_LIGHT = ("catalogue", "config", "errors", "files", "openmp", "_version", "cli")  # never load torch themselves
+_LIGHT = ("catalogue", "registry", "config", "errors", "files", "openmp", "_version", "cli")  # load no torch
 
 
 def __getattr__(name: str):

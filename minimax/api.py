@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from . import zoo
+from . import registry, zoo
 from .algorithm import distributed
 from .config import MAX_NOISE_SEED, MAX_STEPS, TrainConfig
 from .errors import MinimaxError, check_integer
@@ -114,30 +114,35 @@ def evaluate(run: str | Path | None, metric: str, *, write: bool = True, force: 
     unless ``write=False`` (a record of another protocol is replaced only with ``force=True``).
 
     Metrics: ``parzen``, ``fid``, ``kid``, ``pr`` (precision and recall), ``is``, ``modes`` (Stacked MNIST),
-    ``class`` (a conditional run's class accuracy and intra-class FID) — :data:`minimax.catalogue.METRICS`.
-    Options (keywords; those a metric does not use are ignored): ``data_dir`` (the data set's files), ``n`` (samples),
-    ``seed``, ``real`` (score real training images), ``dataset``, ``cache_dir``, ``features`` ('classifier' or
-    'inception'), ``inception_weights`` (the pytorch-fid weights file), ``real_dir`` / ``fake_dir`` (folders of
-    images: any folder against any folder), ``image_size``, ``record``, ``subsets`` and ``subset_size`` (KID),
-    ``splits`` (IS), ``every_checkpoint`` (modes), ``quiet``. Integers are refused when they are not integers (a
-    10.7 is not truncated), unknown keywords name the valid ones, and errors name the keyword (``data_dir=``), not
-    the command line's flag."""
+    ``conditional`` (a conditional run's class accuracy and intra-class FID), and any a plugin declares
+    (:func:`minimax.registry.metrics`). Options (keywords; those a metric does not use are ignored): ``data_dir``
+    (the data set's files), ``n`` (samples), ``seed``, ``real`` (score real training images), ``dataset``,
+    ``cache_dir``, ``features`` ('classifier' or 'inception'), ``inception_weights`` (the pytorch-fid weights file),
+    ``real_dir`` / ``fake_dir`` (folders of images: any folder against any folder), ``image_size``, ``record``,
+    ``quiet``; and the metric's own, as its declaration gives them: ``subsets`` and ``subset_size`` (KID; ``"auto"``
+    or None: 1,000 or the smaller set's size), ``splits`` (IS), ``every_checkpoint`` (modes). Integers are refused
+    when they are not integers (a 10.7 is not truncated), unknown keywords name the valid ones, and errors name the
+    keyword (``data_dir=``), not the command line's flag."""
+    registry.check()
     _flag("write", write)
     _flag("force", force)
     if run is not None:
         _run_dir("run", run)
     if not isinstance(metric, str):
         raise MinimaxError(f"metric must be a name (str), got {type(metric).__name__}")
-    known = [f.name for f in dataclasses.fields(EvalOptions) if f.name != "metric"]
+    if metric not in registry.metrics():
+        raise MinimaxError(f"unknown metric {metric!r}; choose one of {', '.join(registry.metrics())}")
+    known = [f.name for f in dataclasses.fields(EvalOptions) if f.name not in ("metric", "options")] + \
+        [o.name for o in registry.metrics()[metric].options]  # (the metric's own: checked by EvalOptions.build)
     unknown = sorted(set(options) - set(known))
     if unknown:
         close = difflib.get_close_matches(unknown[0], known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise MinimaxError(f"evaluate has no option {unknown[0]!r}{hint}; its options: {', '.join(known)}")
-    for name in ("n", "seed", "subsets", "subset_size", "splits", "image_size"):
-        if options.get(name) is not None and not (name == "subset_size" and options[name] == "auto"):
+    for name in ("n", "seed", "image_size"):
+        if options.get(name) is not None:
             _integer(name, options[name], 0 if name == "seed" else 1, MAX_NOISE_SEED if name == "seed" else None)
-    for name in ("real", "every_checkpoint", "quiet"):
+    for name in ("real", "quiet"):
         if name in options:
             _flag(name, options[name])
     for name in ("data_dir", "cache_dir", "inception_weights", "real_dir", "fake_dir", "record"):

@@ -31,22 +31,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import registry
 from .catalogue import (
     AUGMENT_POLICIES,
     CONDITIONS,
     DATASETS,
-    GAME_DATA_PRESETS,
     GAME_GOALS,
-    GAME_OPTIONS,
-    GAME_PRESETS,
-    GAME_SHORTFALLS,
-    GAMES,
-    GENERATOR_LOSSES,
     IMAGE_DATASETS,
     MNIST_FID_GOAL,
     MODELS,
     OPTIMIZERS,
-    PER_EXAMPLE_PENALTY,
     PRIORS,
     SCHEDULES,
     TUNING_SEEDS,
@@ -55,6 +49,17 @@ from .catalogue import (
 )
 from .errors import MAX_ERROR_CHARS, MinimaxError
 from .files import is_path_component
+
+# the games as they declare themselves in their modules (minimax.registry): names, presets, where each stays below
+# a data set's goal, the options each reads, and the games whose own penalty is per example
+GAMES: tuple[str, ...] = tuple(registry.games())
+GAME_PRESETS: dict[str, dict] = {n: g.preset for n, g in registry.games().items() if g.preset}
+GAME_DATA_PRESETS: dict[tuple[str, str], dict] = {(n, d): p for n, g in registry.games().items()
+                                                  for d, p in g.on.items()}
+GAME_SHORTFALLS: dict[tuple[str, str], str] = {(n, d): why for n, g in registry.games().items()
+                                               for d, why in g.shortfalls.items()}
+GAME_OPTIONS: dict[str, registry.Option] = registry.registry().options
+PER_EXAMPLE_PENALTY: tuple[str, ...] = registry.games_with("per_example_penalty")
 
 DEFAULT_DATASET = "ring"
 
@@ -104,7 +109,7 @@ SECTIONS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "data": ("dataset", ("data_dir", "image_size", "train_images")),
     "players": ("model", ("latent_dim", "prior", "g_hidden", "d_hidden", "g_norm", "g_output_bias", "d_dropout",
                           "d_norm", "spectral_norm", "condition", "class_names", "pack", "widths", "blocks")),
-    "game": ("game", ("g_loss", "label_smoothing", "gp_weight", "r1", "r2", "reg_every")),
+    "game": ("game", (*GAME_OPTIONS, "r1", "r2", "reg_every")),
     "algorithm": (None, ("steps", "batch_size", "k", "update")),
     "optimizer": ("optimizer", ("lr", "g_lr", "d_lr", "lr_decay", "beta1", "beta2", "momentum")),
     "augmentation": (None, ("augment", "augment_p", "ada_target")),
@@ -252,8 +257,21 @@ def _widths(v) -> bool:
     return 1 <= len(v) <= 64 and all(isinstance(h, int) and 0 < h <= MAX_WIDTH for h in v)
 
 
+def _declared(option: registry.Option):
+    """A TrainConfig field from a component's declared option (its help, range and default)."""
+    readers = registry.readers(option.name)
+    more = option.more + ("; " if option.more else "") + f"game {', '.join(readers)}"
+    return _opt(option.help, option.check, option.need, choices=option.choices, more=more, default=option.default)
+
+
+# the games' own options (minimax.registry: each declared by its game), the [game] section's first fields
+GameOptions = dataclasses.make_dataclass(
+    "GameOptions", [(o.name, o.type if o.default is not None else f"{o.type} | None", _declared(o))
+                    for o in GAME_OPTIONS.values()], init=False)
+
+
 @dataclass(init=False)
-class TrainConfig:
+class TrainConfig(GameOptions):
     """Every knob of a training run. Fields not given take the dataset's preset (PRESETS), else the
     default shown; unknown names are a TypeError (use :meth:`from_dict` / :meth:`resolve` for input
     from users, which turns every problem into a one-line :class:`MinimaxError`)."""
@@ -314,15 +332,8 @@ class TrainConfig:
                        more="'alternating' = Algorithm 1 (G step on fresh noise after the D steps); 'simultaneous' = "
                             "G updated from the same G(z) as the last D step")
     game: str = _opt("the game", choices=GAMES, default="minimax",
-                     more="minimax (Goodfellow et al. 2014), lsgan, hinge, wgan-gp, an f-GAN (f-kl, f-reverse-kl, "
-                          "f-pearson, f-hellinger, f-js), rpgan (relativistic pairing: min_D E f(D(x) − D(G(z))), "
-                          "min_G E f(D(G(z)) − D(x)), f(t) = −log σ(t)) or ragan (relativistic average: each score "
-                          "against the other kind's mean score); each game's presets and shortfalls: Presets below")
-    g_loss: str = _opt("G's loss (minimax, f-GANs)", choices=GENERATOR_LOSSES, default="non-saturating",
-                       more="the saddle point as written ('saturating') or the paper's heuristic ('non-saturating')")
-    label_smoothing: float = _opt("one-sided label smoothing s", _unit, "in [0, 1)", default=0.0,
-                                  more="the 2014 game's real target is 1 - s")
-    gp_weight: float = _opt("gradient-penalty weight λ of wgan-gp", _non_negative, ">= 0", default=0.0)
+                     more="; ".join(f"{n}: {g.help}" for n, g in registry.games().items()) + ". Each game's "
+                          "presets and shortfalls: Presets below")
     r1: float = _opt("R1 penalty weight γ", _non_negative, ">= 0", default=0.0,
                      more="0 = off; adds γ/2·E‖∇_x D(x)‖² on real data to L_D (any game, a D without BatchNorm; "
                           "with pack p the mean is over the m samples, i.e. γ/p per packed input)")
@@ -454,18 +465,15 @@ class TrainConfig:
 
     def _check_game_options(self) -> None:
         """Options that belong to one game are refused with another (instead of being silently ignored)."""
-        if self.g_loss != "non-saturating" and self.game not in GAME_OPTIONS["g_loss"]:
-            raise MinimaxError(f"g_loss {self.g_loss!r} does not apply to game {self.game!r} (it has one generator "
-                               f"loss); the games with two are {', '.join(GAME_OPTIONS['g_loss'])}")
-        if self.label_smoothing > 0 and self.game not in GAME_OPTIONS["label_smoothing"]:
-            raise MinimaxError(f"label_smoothing applies to the cross-entropy of game "
-                               f"{', '.join(map(repr, GAME_OPTIONS['label_smoothing']))}, not to {self.game!r}")
-        if self.gp_weight > 0 and self.game not in GAME_OPTIONS["gp_weight"]:
-            raise MinimaxError(f"gp_weight is the penalty of game {', '.join(map(repr, GAME_OPTIONS['gp_weight']))}, "
-                               f"not of {self.game!r} (use r1 for a gradient penalty with any game)")
-        if self.ada_target > 0 and self.game not in GAME_OPTIONS["ada_target"]:
+        for name, option in GAME_OPTIONS.items():  # (a game's own option with another game: refused)
+            readers = registry.readers(name)
+            if self.game not in readers and getattr(self, name) != option.default:
+                raise MinimaxError(f"{name} {_show(getattr(self, name))} applies to game {', '.join(readers)}, not "
+                                   f"{self.game!r}: it would be ignored" + (f" ({option.elsewhere})"
+                                                                           if option.elsewhere else ""))
+        if self.ada_target > 0 and self.game not in registry.games_with("real_sign"):
             raise MinimaxError(f"ada_target needs D's decision on a real image, which game {self.game!r} does not "
-                               f"give; the games with one: {', '.join(GAME_OPTIONS['ada_target'])}")
+                               f"give; the games with one: {', '.join(registry.games_with('real_sign'))}")
         if self.augment == "none" and (self.augment_p != 1.0 or self.ada_target > 0):
             raise MinimaxError("augment_p and ada_target apply to an augmentation: give augment (e.g. "
                                "'color,translation,cutout')")
@@ -524,8 +532,10 @@ class TrainConfig:
         return self
 
     @property
-    def real_label(self) -> float:
-        return 1.0 - self.label_smoothing
+    def game_options(self) -> dict[str, Any]:
+        """The options the chosen game reads ({'g_loss': ..., 'label_smoothing': ...} for the 2014 game):
+        ``make_objective(cfg.game, **cfg.game_options)``."""
+        return {name: getattr(self, name) for name in registry.games()[self.game].options}
 
     def to_dict(self) -> dict:
         return {f.name: (list(v) if isinstance(v, tuple) else v) for f in dataclasses.fields(self)

@@ -288,17 +288,17 @@ def test_presets_apply_under_flags_and_files(tmp_path):
 
 
 def test_a_game_preset_on_a_data_set_is_above_the_game_s_and_under_the_user_s(monkeypatch):
-    from minimax import catalogue
+    from minimax import catalogue, config
     from minimax.cli import build_parser, config_from_args
     from minimax.config import GAME_PRESETS, PRESETS, presets_reference
 
-    monkeypatch.setitem(catalogue.GAME_DATA_PRESETS, ("wgan-gp", "grid"), dict(lr=3e-3, gp_weight=0.5))
-    monkeypatch.setitem(catalogue.GAME_SHORTFALLS, ("wgan-gp", "ring"), "a measured reason")
+    monkeypatch.setitem(config.GAME_DATA_PRESETS, ("wgan-gp", "grid"), dict(lr=3e-3, gp_weight=0.5))
+    monkeypatch.setitem(config.GAME_SHORTFALLS, ("wgan-gp", "ring"), "a measured reason")
     parse = build_parser().parse_args
     on_grid = config_from_args(parse(["train", "--dataset", "grid", "--game", "wgan-gp"]))
     assert (on_grid.lr, on_grid.gp_weight, on_grid.k) == (3e-3, 0.5, GAME_PRESETS["wgan-gp"]["k"])
     assert on_grid.steps == PRESETS["grid"]["steps"]  # what the game's presets leave alone: the data set's
-    monkeypatch.delitem(catalogue.GAME_DATA_PRESETS, ("wgan-gp", "ring"), raising=False)
+    monkeypatch.delitem(config.GAME_DATA_PRESETS, ("wgan-gp", "ring"), raising=False)
     on_ring = config_from_args(parse(["train", "--game", "wgan-gp"]))  # another data set: the game's preset only
     assert (on_ring.lr, on_ring.gp_weight) == (GAME_PRESETS["wgan-gp"]["lr"], GAME_PRESETS["wgan-gp"]["gp_weight"])
     flagged = config_from_args(parse(["train", "--dataset", "grid", "--game", "wgan-gp", "--lr", "1e-5"]))
@@ -314,9 +314,15 @@ def test_a_game_preset_on_a_data_set_is_above_the_game_s_and_under_the_user_s(mo
 
 
 def test_the_reference_shows_every_preset_and_shortfall_and_help_points_there(capsys):
-    from minimax.catalogue import GAME_DATA_PRESETS, GAME_SHORTFALLS
     from minimax.cli import main
-    from minimax.config import GAME_PRESETS, MODEL_PRESETS, PRESETS, presets_reference
+    from minimax.config import (
+        GAME_DATA_PRESETS,
+        GAME_PRESETS,
+        GAME_SHORTFALLS,
+        MODEL_PRESETS,
+        PRESETS,
+        presets_reference,
+    )
 
     page = "\n".join(presets_reference())
     for game, dataset in [*GAME_DATA_PRESETS, *GAME_SHORTFALLS]:
@@ -331,7 +337,8 @@ def test_the_reference_shows_every_preset_and_shortfall_and_help_points_there(ca
 
 
 def test_every_game_preset_on_a_data_set_names_a_game_a_data_set_and_valid_settings():
-    from minimax.catalogue import DATASETS, GAME_DATA_PRESETS, GAME_SHORTFALLS, GAMES
+    from minimax.catalogue import DATASETS
+    from minimax.config import GAME_DATA_PRESETS, GAME_SHORTFALLS, GAMES
 
     for game, dataset in [*GAME_DATA_PRESETS, *GAME_SHORTFALLS]:
         assert game in GAMES and dataset in DATASETS

@@ -24,7 +24,8 @@ def played(cfg: TrainConfig, iterations: int):
 def test_every_game_trains_with_finite_statistics_in_its_own_names(name):
     game = played(small(game=name, batch_size=16), 3)
     rec = game.read_stats()
-    expected = make_objective(game.cfg).statistics_names + (("gradient_penalty",) if name == "wgan-gp" else ())
+    penalty = ("gradient_penalty",) if name == "wgan-gp" else ()
+    expected = make_objective(game.cfg.game, **game.cfg.game_options).statistics_names + penalty
     assert set(expected) <= set(rec)
     assert all(isinstance(rec[k], float) and rec[k] == rec[k] for k in expected)
     assert rec["first_nonfinite_step"] == -1
@@ -99,9 +100,9 @@ def test_resume_of_other_games_is_bitwise_identical(tmp_path, extra):
 
 @pytest.mark.parametrize("settings,needle", [
     (dict(game="nope"), "unknown game 'nope'"),
-    (dict(game="hinge", g_loss="saturating"), "g_loss 'saturating' does not apply to game 'hinge'"),
-    (dict(game="lsgan", label_smoothing=0.1), "label_smoothing applies to the cross-entropy of game .minimax."),
-    (dict(gp_weight=10.0), "gp_weight is the penalty of game 'wgan-gp'"),
+    (dict(game="hinge", g_loss="saturating"), "g_loss 'saturating' applies to game minimax, f-kl, .*, not 'hinge'"),
+    (dict(game="lsgan", label_smoothing=0.1), "label_smoothing 0.1 applies to game minimax, not 'lsgan'"),
+    (dict(gp_weight=10.0), r"gp_weight 10.0 applies to game wgan-gp, not 'minimax': it would be ignored \(use r1"),
     (dict(game="wgan-gp", gp_weight=-1.0), "gp_weight must be >= 0"),
     (dict(r1=-0.5), "r1 must be >= 0"),
     (dict(game="wgan-gp", pack=2), "does not apply with pack > 1"),
@@ -114,7 +115,7 @@ def test_options_that_do_not_apply_are_refused(settings, needle):
 
 @pytest.mark.parametrize("args,needle", [
     (["--game", "wgan"], "unknown game 'wgan'"),
-    (["--game", "hinge", "--g-loss", "saturating"], "does not apply to game 'hinge'"),
+    (["--game", "hinge", "--g-loss", "saturating"], "not 'hinge': it would be ignored"),
     (["--game", "wgan-gp", "--gp-weight=-1"], "gp_weight must be >= 0"),
 ])
 def test_cli_game_errors_are_one_line_exit_2(args, needle, capsys, tmp_path):
@@ -144,7 +145,7 @@ def test_every_game_has_the_members_algorithm_1_and_the_pictures_read(name):
 
     from minimax.games import GameObjective, make_objective
 
-    objective = make_objective(TrainConfig(game=name))
+    objective = make_objective(name)
     members = [m for m in GameObjective.__dict__ if not m.startswith("_")] + list(typing.get_type_hints(GameObjective))
     missing = [m for m in members if not hasattr(objective, m)]
     assert not missing, missing

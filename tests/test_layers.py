@@ -1,7 +1,8 @@
 """The package's imports follow its declared layers, top to bottom, and never form a circle.
 
     __main__  →  minimax, cli, aliases  →  api  →  evaluation | viz  →  run  →  config  →  algorithm
-              →  metrics  →  players  →  games  →  data  →  files, _version, openmp, catalogue  →  errors
+              →  metrics  →  players  →  games  →  data  →  zoo  →  registry  →  files, _version, openmp, catalogue
+              →  errors
 
 A module may import a module of its own top-level package or of any lower layer; two packages of one layer
 never import each other. Imports inside functions count (they run too); ``if TYPE_CHECKING:`` blocks do not.
@@ -28,6 +29,7 @@ LAYERS = [
     ("minimax.games",),
     ("minimax.data",),
     ("minimax.zoo",),  # the pretrained runs: package data read as JSON and files, no torch
+    ("minimax.registry",),  # the components' declarations, read from their modules' source (no import, no torch)
     ("minimax.files", "minimax._version", "minimax.openmp", "minimax.catalogue"),
     ("minimax.errors",),
 ]

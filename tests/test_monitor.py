@@ -8,13 +8,12 @@ import torch
 
 from minimax.cli import main
 from minimax.cli.train import final_statistics
-from minimax.config import TrainConfig
 from minimax.data.toy import grid, ring
 from minimax.games import make_objective
 from minimax.run.monitor import OFF_DATA, WINDOW, HealthMonitor, Yardstick, mean_pairwise_distance
 from minimax.viz.report import verdict
 
-MINIMAX = make_objective(TrainConfig())
+MINIMAX = make_objective("minimax")
 
 
 def healthy(step, **kw):
@@ -63,7 +62,7 @@ def test_collapse_and_oscillation():
     shifted = [healthy(WINDOW + 1 + i, d_fake=0.9) for i in range(WINDOW)]  # one jump, then level: no swing
     assert run(HealthMonitor(MINIMAX), calm + shifted) == []
     assert [f.condition for f in run(HealthMonitor(MINIMAX), calm + swinging)] == ["oscillation"]
-    wgan = make_objective(TrainConfig(game="wgan-gp"))  # an unbounded critic: no swing threshold in its units
+    wgan = make_objective("wgan-gp")  # an unbounded critic: no swing threshold in its units
     assert run(HealthMonitor(wgan), calm + swinging) == []
 
 
@@ -174,7 +173,7 @@ def test_the_report_says_which_conditions_cleared():
 
 def test_a_negative_critic_value_is_explained():
     """wgan-gp's V̂ is the critic's lower bound on W1 ≥ 0: a negative one says so; minimax's V̂ (≤ 0) does not."""
-    wgan = make_objective(TrainConfig(game="wgan-gp"))
+    wgan = make_objective("wgan-gp")
     line = final_statistics({"final_value": -0.2, "final_d_real": 0.1, "final_d_fake": 0.3}, wgan)
     assert "lower bound on W1 ≥ 0" in line
     assert "lower bound" not in final_statistics({"final_value": 0.2, "final_d_real": 0.3}, wgan)

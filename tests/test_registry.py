@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from minimax import catalogue
+from minimax import catalogue, registry
 from minimax.config import TrainConfig
 from minimax.files import json_record
 
@@ -33,12 +33,15 @@ def _files_naming(*needles: str) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------ games
-@pytest.mark.parametrize("name", catalogue.GAMES)
+@pytest.mark.parametrize("name", registry.games())
 def test_every_game_builds_from_its_name_and_describes_itself(name):
     from minimax.games import make_objective
 
-    game = make_objective(TrainConfig(game=name))
+    game = make_objective(name)
     assert game.name == name
+    declared = registry.games()[name]  # what its declaration says it has, it has (ADA reads real_sign)
+    assert declared.real_sign == callable(getattr(game, "real_sign", None)), f"{name}: real_sign declared wrongly"
+    assert set(declared.options) <= set(registry.registry().options)
     doc = (type(game).__doc__ or "") + (sys.modules[type(game).__module__].__doc__ or "")
     assert MATH.search(doc), f"{name}: no equation in its class's or module's docstring"
     assert MATH.search(game.formula), f"{name}: formula {game.formula!r} is not an equation"
@@ -51,13 +54,13 @@ def test_every_game_builds_from_its_name_and_describes_itself(name):
     assert {"d_real", "d_fake"} <= set(game.symbols)
 
 
-@pytest.mark.parametrize("name", catalogue.GAMES)
+@pytest.mark.parametrize("name", registry.games())
 def test_every_game_is_checked_against_its_theory(name):
     """A closed form, quadrature or a numerical optimum: tests/test_games_theory.py and test_relativistic.py
     (the 2014 game: tests/test_theory.py and test_objective.py)."""
     from minimax.games import make_objective
 
-    cls = type(make_objective(TrainConfig(game=name))).__name__
+    cls = type(make_objective(name)).__name__
     theory = ("test_theory.py", "test_objective.py", "test_games_theory.py", "test_relativistic.py")
     assert [n for n in theory if cls in TEST_TEXT[n] or f'"{name}"' in TEST_TEXT[n]
             or (name.startswith("f-") and f'"{name[2:]}"' in TEST_TEXT[n])], f"{name}: no theory test"
@@ -70,7 +73,8 @@ def test_the_catalogue_is_the_one_list_of_names():
     from minimax.games.minimax import GENERATOR_LOSSES
     from minimax.run.runlog import TensorBoardLog
 
-    assert tuple(d for d in f_gan.DIVERGENCES if d != "gan") == catalogue.F_DIVERGENCES
+    assert sorted(d for d in f_gan.DIVERGENCES if d != "gan") == sorted(g.arguments["divergence"] for g in
+                                                               registry.games().values() if g.object == "FGame")
     assert tuple(TOY_DATASETS) == catalogue.TOY_DATASETS
     assert tuple(RESOURCES) == catalogue.DOWNLOADS
     assert GENERATOR_LOSSES is catalogue.GENERATOR_LOSSES
@@ -82,10 +86,10 @@ def test_the_catalogue_is_the_one_list_of_names():
 
 
 def test_no_module_outside_games_asks_a_games_name():
-    """A game's behaviour lives in its module (games/) and its options in the catalogue (GAME_OPTIONS,
-    PER_EXAMPLE_PENALTY): no other module compares the game's name with a literal name."""
+    """A game's behaviour lives in its module (games/) and its options and properties in its declaration there
+    (COMPONENTS): no other module compares the game's name with a literal name."""
     root = Path(__file__).resolve().parents[1] / "minimax"
-    names = "|".join(re.escape(g) for g in catalogue.GAMES)
+    names = "|".join(re.escape(g) for g in registry.games())
     asks = re.compile(rf"""(==|!=|\bin)\s*\(?["']({names})["']""")
     found = [f"{path.relative_to(root)}:{i}: {line.strip()}" for path in sorted(root.rglob("*.py"))
              if "games" not in path.parts and path.name != "catalogue.py"
@@ -100,8 +104,8 @@ def test_every_games_statistics_are_drawn_with_its_labels(tmp_path):
     from minimax.games import make_objective
     from minimax.viz import plots
 
-    for name in catalogue.GAMES:
-        game = make_objective(TrainConfig(game=name))
+    for name in registry.games():
+        game = make_objective(name)
         keys = (*game.statistics_names, *game.diagnostic_names, *catalogue.PENALTIES)
         records = [{"step": s, **{k: 0.5 + 0.01 * s for k in keys}} for s in (0, 10, 20)]
         for draw in (plots.plot_losses, plots.plot_discriminator, plots.plot_gradients):
@@ -110,17 +114,17 @@ def test_every_games_statistics_are_drawn_with_its_labels(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- metrics
-@pytest.mark.parametrize("name", catalogue.METRICS)
+@pytest.mark.parametrize("name", registry.metrics())
 def test_every_metric_has_its_formula_runner_fields_report_and_test(name, tmp_path):
     from minimax import evaluation
     from minimax.viz.report import evaluation_rows
 
-    metric = catalogue.METRICS[name]
+    metric = registry.metrics()[name]
     assert metric.file == f"{name}.json" and metric.datasets and metric.headline
     assert set(metric.datasets) <= set(catalogue.DATASETS)
     module = sys.modules[metric.module]  # the runner: one module, named by the entry, naming no other metric
     assert evaluation.EVALUATORS[name] is module.run and module.SCORES is evaluation.SCORE_FIELDS[name]
-    others = [m for m in catalogue.METRICS if m != name and re.search(rf"[\"']{m}[\"']", inspect.getsource(module))]
+    others = [m for m in registry.metrics() if m != name and re.search(rf"[\"']{m}[\"']", inspect.getsource(module))]
     assert not others, f"{metric.module} names other metrics: {others}"
     fields = module.SCORES
     assert set(metric.headline) <= set(fields), f"{name}: headline {metric.headline} not in SCORE_FIELDS"
@@ -149,13 +153,13 @@ def test_every_metric_is_a_command_and_a_run_file():
     from minimax.run.rundir import RUN_FILES
 
     parser = build_parser()
-    for name, metric in catalogue.METRICS.items():
+    for name, metric in registry.metrics().items():
         assert metric.file in RUN_FILES
         args = parser.parse_args(["eval", name, "--data-dir", "d"])
         assert args.metric == name and args.n is None
         assert hasattr(args, "features") == metric.features and hasattr(args, "real_dir") == metric.reference
-        for flag, default, _ in metric.options:
-            assert getattr(args, flag[2:].replace("-", "_")) == (False if default is None else default)
+        for option in metric.options:  # a switch is off; a value, when not given, is the declared default
+            assert getattr(args, option.name, option.default) == option.default
 
 
 # ------------------------------------------------------------------------------- data, players, options
@@ -203,6 +207,6 @@ def test_every_player_builds_and_is_tested(name):
 
 @pytest.mark.parametrize("names, field", [(catalogue.UPDATES, "update"), (catalogue.OPTIMIZERS, "optimizer"),
                                           (catalogue.SCHEDULES, "lr_decay"), (catalogue.PRIORS, "prior"),
-                                          (catalogue.CONDITIONS, "condition"), (catalogue.GAMES, "game")])
+                                          (catalogue.CONDITIONS, "condition"), (tuple(registry.games()), "game")])
 def test_every_named_option_is_a_choice_of_its_field(names, field):
     assert TrainConfig.__dataclass_fields__[field].metadata["choices"] == names

@@ -221,10 +221,12 @@ def test_r2_is_the_written_formula_on_the_generated_samples_only():
 
 
 def test_r1_and_r2_are_added_in_a_fixed_order_and_only_when_asked():
-    names = [p.name for p in penalties(TrainConfig(r1=1.0, r2=1.0).validate())]
+    names = [p.name for p in penalties(make_objective("minimax"), r1=1.0, r2=1.0)]
     assert names == ["r1_penalty", "r2_penalty"]
-    assert penalties(TrainConfig().validate()) == []
-    assert make_objective(TrainConfig(game="rpgan").validate()).name == "rpgan"
+    assert penalties(make_objective("minimax")) == []
+    wgan = penalties(make_objective("wgan-gp", gp_weight=10.0), r1=1.0)
+    assert [(p.name, p.coefficient) for p in wgan] == [("gradient_penalty", 10.0), ("r1_penalty", 0.5)]  # (R1: γ/2)
+    assert make_objective("rpgan").name == "rpgan"
 
 
 def test_rpgan_with_r1_and_r2_resumes_bitwise(tmp_path):

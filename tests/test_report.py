@@ -176,12 +176,11 @@ def test_the_overlay_gives_each_game_its_own_axes():
 
     from PIL import Image
 
-    from minimax.config import TrainConfig
     from minimax.games import make_objective
     from minimax.viz.figures import overlay_figure
 
     records = [{"step": s, "value": -1.3, "d_loss": 1.0, "d_fake": 0.5} for s in (5, 10, 15)]
-    minimax_game, hinge = make_objective(TrainConfig()), make_objective(TrainConfig(game="hinge"))
+    minimax_game, hinge = make_objective("minimax"), make_objective("hinge")
 
     def height(uri):
         return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).size[1]

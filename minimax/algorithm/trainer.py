@@ -44,8 +44,8 @@ class Trainer:
                  device: torch.device, objective: GameObjective | None = None):
         self.cfg, self.data, self.device = cfg, data, device
         self.conditional = cfg.condition != "none"
-        self.objective = objective or make_objective(cfg)
-        self.penalties = penalties(cfg)
+        self.objective = objective or make_objective(cfg.game, **cfg.game_options)
+        self.penalties = penalties(self.objective, cfg.r1, cfg.r2)
         self._penalty_values = None  # the last D step's (and which it measured: lazy ones), for the statistics
         self._penalties_measured = None
         self.G, self.D = generator.to(device), discriminator.to(device)

@@ -17,6 +17,7 @@ import argparse
 import os
 import sys
 
+from .. import registry
 from .. import zoo as pretrained
 from .._version import __version__
 from ..errors import MinimaxError
@@ -61,6 +62,7 @@ def resolve_zoo_runs(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)  # (--help ends here, torch never loaded)
+        registry.check()  # a plugin named but unreadable: said here, in one line
         choose_wait_policy()  # before the command loads torch: OpenMP's threads sleep on a busy machine
         resolve_zoo_runs(args)
         return args.func(args)

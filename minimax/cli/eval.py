@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from ..catalogue import METRICS
+from .. import registry
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from ..evaluation import EvalOptions, evaluate_runs, format_table, seeds_of_one_configuration
 
-    opts = EvalOptions(metric=args.metric, data_dir=args.data_dir, n=args.n, seed=args.seed, real=args.real,
-                       dataset=args.dataset, cache_dir=args.cache_dir, quiet=False,
-                       **{k: getattr(args, k) for k in ("features", "inception_weights", "real_dir", "fake_dir",
-                                                         "image_size", "record", "subsets", "subset_size", "splits",
-                                                         "every_checkpoint")
-                          if hasattr(args, k)})
+    own = [o.name for o in registry.metrics()[args.metric].options]
+    opts = EvalOptions.build(args.metric, text=True, data_dir=args.data_dir, n=args.n, seed=args.seed, real=args.real,
+                             dataset=args.dataset, cache_dir=args.cache_dir, quiet=False,
+                             **{k: getattr(args, k) for k in ("features", "inception_weights", "real_dir", "fake_dir",
+                                                               "image_size", "record", *own) if hasattr(args, k)})
     rows = evaluate_runs(args.run_dirs, opts, force=args.force)
     if len(rows) > 1:
         seeds = seeds_of_one_configuration(args.run_dirs)
@@ -28,7 +27,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def add_parser(sub) -> None:
     e = sub.add_parser("eval", help="evaluate trained runs (writes RUN_DIR/<metric>.json with the protocol)")
     esub = e.add_subparsers(dest="metric", required=True, parser_class=type(e))
-    for metric, entry in METRICS.items():
+    for metric, entry in registry.metrics().items():
         datasets = entry.datasets
         p = esub.add_parser(metric, help=entry.help)
         p.add_argument("run_dirs", nargs="*", metavar="RUN_DIR", help="run directories (none with --real)")
@@ -68,9 +67,11 @@ def add_parser(sub) -> None:
             p.add_argument("--record", metavar="FILE", default=None,
                            help="--fake-dir: write the scores and their protocol record here (default: "
                                 "DIR.<metric>.json beside the folder)")
-        for flag, default, help_ in entry.options:  # the metric's own: a default, or None for a switch
-            if default is None:
-                p.add_argument(flag, action="store_true", help=help_)
+        for option in entry.options:  # the metric's own, as its declaration gives them (checked by EvalOptions.build)
+            flag = "--" + option.name.replace("_", "-")
+            if option.type == "bool":
+                p.add_argument(flag, action="store_true", help=option.help)
             else:
-                p.add_argument(flag, default=default, help=f"{help_} (default: {default})")
+                p.add_argument(flag, default=argparse.SUPPRESS, metavar="N" if option.type == "int" else "S",
+                               help=f"{option.help} (default: {option.shown_default()})")
         p.set_defaults(func=cmd_eval)

@@ -4,7 +4,7 @@
     scores["fid"], scores["protocol"]["n_samples"]
 
 Metrics (each one's entry — help, datasets, headline, report rows, options, runner — in
-:data:`minimax.catalogue.METRICS`; its runner is one module here, ``evaluation/<name>.py``, on what
+its declaration, ``COMPONENTS`` in its runner's module — one module here, ``evaluation/<name>.py``, on what
 :mod:`.job` provides; its estimator in :mod:`minimax.metrics`):
 
     parzen       Parzen-window log-likelihood of the test set (Table 1 of the 2014 paper)
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from ..catalogue import METRICS
+from .. import registry
 from ..config import noise_seed
 from ..data.images import image_files
 from ..errors import MinimaxError
@@ -46,6 +46,7 @@ from ..run.rundir import load_run_config
 from .job import PROTOCOL_FIELDS, Runner, default_n, generator_weights, sample_count
 from .options import EvalOptions
 
+METRICS: dict[str, registry.Metric] = registry.metrics()  # each declared in its runner's module (COMPONENTS)
 RUNNERS = {name: importlib.import_module(m.module) for name, m in METRICS.items()}  # each metric's module
 EVALUATORS: dict[str, Runner] = {name: module.run for name, module in RUNNERS.items()}
 SCORE_FIELDS: dict[str, dict[str, str]] = {name: module.SCORES for name, module in RUNNERS.items()}
@@ -61,7 +62,7 @@ def evaluate(run: str | Path | None, metric: str, *, write: bool = True, force: 
     ``options`` are :class:`EvalOptions`' fields (``data_dir``, ``n``, ``seed``, ...)."""
     if metric not in METRICS:
         raise MinimaxError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
-    opts = EvalOptions(metric=metric, **options)
+    opts = EvalOptions.build(metric, **options)
     return evaluate_runs([run] if run is not None else [], opts, write=write, force=force)[0][1]
 
 

@@ -14,6 +14,13 @@ from .job import classifier_record, eight_bits, make_job
 from .options import EvalOptions
 from .reference import check_shapes
 
+COMPONENTS = [{
+    "kind": "metric", "name": "conditional", "order": 7, "datasets": WITH_TEST_SPLIT,
+    "headline": ("accuracy_mean", "intra_fid_mean"),
+    "help": "conditional runs: accuracy of each class's samples under the feature classifier, and intra-class FID",
+    "report": (("conditional accuracy", "{accuracy_mean:.4f} (the classifier on real test images: "
+                "{classifier_test_accuracy:.4f})"), ("intra-class fid", "{intra_fid_mean:.2f}")),
+}]
 SCORES = {"accuracy": "per class: share of samples of class c the classifier calls c",
           "accuracy_mean": "its mean", "intra_fid": "per class: FID of class c's samples against class c's "
           "test images", "intra_fid_mean": "its mean", "classes": "the class names",

@@ -3,11 +3,18 @@
 dataset's classifier features or Inception-v3's pool features (pytorch-fid's network)."""
 from __future__ import annotations
 
+from ..catalogue import IMAGE_SETS
 from ..errors import MinimaxError
 from ..metrics.frechet import GaussianFit, frechet_between
 from .job import accuracy_note, feature_dim, feature_job, reference_label
 from .options import EvalOptions
 
+COMPONENTS = [{
+    "kind": "metric", "name": "fid", "order": 2, "datasets": IMAGE_SETS, "headline": ("fid",),
+    "help": "Frechet distance of features (classifier, or --features inception) to the test split or --real-dir",
+    "report": (("FID", "{fid:.2f} (N = {p[n_samples]} samples, {p[features]} features)"),),
+    "features": True, "reference": True,
+}]
 SCORES = {"fid": "the Fréchet distance between Gaussians fitted to the features", "n_samples": "N",
           "n_test": "reference images",
           "classifier_test_accuracy": "the feature classifier's accuracy (MNIST-style)"}

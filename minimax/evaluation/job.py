@@ -1,7 +1,7 @@
 """What every metric's runner draws on: the run to score and its samples (:class:`Job`), the feature network
 (:class:`Features`: the dataset's classifier or Inception-v3), the reference set with its cached features, and the
 protocol record each score is written with. One metric's runner is one module beside this one
-(``evaluation/fid.py``, ...), named by its entry in :data:`minimax.catalogue.METRICS`."""
+(``evaluation/fid.py``, ...), named by its declaration (``COMPONENTS``, :mod:`minimax.registry`)."""
 from __future__ import annotations
 
 import datetime
@@ -10,8 +10,9 @@ from typing import Protocol
 
 import torch
 
+from .. import registry
 from .._version import __version__
-from ..catalogue import IMAGE_SETS, METRICS, MNIST_FAMILY, STACKED
+from ..catalogue import IMAGE_SETS, MNIST_FAMILY, STACKED
 from ..config import TrainConfig, noise_seed, positive_int
 from ..data import load_dataset
 from ..data.images import image_folder, shared_side
@@ -29,8 +30,8 @@ MAX_EVAL_SAMPLES = 10**6
 
 
 def default_n(metric: str) -> int:
-    """A metric's N without ``--n`` (:attr:`minimax.catalogue.Metric.default_n`)."""
-    return METRICS[metric].default_n
+    """A metric's N without ``--n`` (:attr:`minimax.registry.Metric.default_n`)."""
+    return registry.metrics()[metric].default_n
 
 
 def sample_count(opts: EvalOptions) -> int:

@@ -2,11 +2,21 @@
 k(x, y) = (xᵀy/d + 1)³, mean ± std over random subsets (the estimator in :mod:`minimax.metrics.kid`)."""
 from __future__ import annotations
 
-from ..config import positive_int
+from ..catalogue import IMAGE_SETS
 from ..metrics.kid import SUBSET_SIZE, check_subset_size, kid
 from .job import accuracy_note, feature_job, reference_label
 from .options import EvalOptions
 
+COMPONENTS = [{
+    "kind": "metric", "name": "kid", "order": 3, "datasets": IMAGE_SETS, "headline": ("kid",),
+    "help": "Kernel Inception Distance: unbiased MMD^2 (cubic kernel), mean ± std over subsets",
+    "report": (("KID", "{kid:.5f} ± {kid_std:.5f} (N = {p[n_samples]} samples, {p[features]} features)"),),
+    "features": True, "reference": True,
+    "options": {"subsets": {"type": "int", "default": 100, "min": 1, "max": 100_000, "help": "number of subsets"},
+                "subset_size": {"type": "int", "default": None, "auto": "auto", "min": 2,
+                                "help": "samples per subset; auto: 1000, or the smaller set's size when it has fewer "
+                                        "images (said in the record)"}},
+}]
 SCORES = {"kid": "MMD²_u with the cubic polynomial kernel, mean over subsets, unscaled (not ×10³)",
           "kid_std": "its standard deviation over subsets", "subsets": "subsets", "subset_size": "samples per subset",
           "classifier_test_accuracy": "as for fid"}
@@ -14,8 +24,7 @@ SCORES = {"kid": "MMD²_u with the cubic polynomial kernel, mean over subsets, u
 
 def chosen_size(opts: EvalOptions) -> int | None:
     """--subset-size as given, or None for 'auto' (the default)."""
-    auto = opts.subset_size is None or str(opts.subset_size).strip() == "auto"
-    return None if auto else positive_int(opts.subset_size, "--subset-size")
+    return opts.option("subset_size")
 
 
 def subset_size(opts: EvalOptions, n_real: int, n_fake: int) -> tuple[int, str | None]:
@@ -37,7 +46,6 @@ def subset_size(opts: EvalOptions, n_real: int, n_fake: int) -> tuple[int, str |
 
 def check(opts: EvalOptions, n: int) -> None:
     """The subsets' count and a given size against N (the reference set's size is checked once it is loaded)."""
-    positive_int(opts.subsets, "--subsets")
     size = chosen_size(opts)
     if size is not None:
         check_subset_size(size, n, n)
@@ -45,7 +53,7 @@ def check(opts: EvalOptions, n: int) -> None:
 
 def run(opts: EvalOptions, run_dir: str | None) -> dict:
     """The run's (or with --real, real images') scores and their protocol record."""
-    subsets = positive_int(opts.subsets, "--subsets")
+    subsets = opts.option("subsets")
     job, features, real_f, shape, reference = feature_job(
         opts, run_dir, check=lambda job, reference: subset_size(opts, reference["size"], job.n))
     size, note = subset_size(opts, reference["size"], job.n)

@@ -21,6 +21,14 @@ from .options import EvalOptions
 
 DIGIT_EPOCHS = 6  # the digit reader trains longer than the FID network (>= 99% on test digits)
 
+COMPONENTS = [{
+    "kind": "metric", "name": "modes", "order": 6, "datasets": (STACKED,), "headline": ("modes", "kl"),
+    "help": "Stacked MNIST: modes covered of 1,000 and KL to uniform (N = 26,000)",
+    "report": (("Stacked MNIST modes", "{modes:.0f} of 1000, KL to uniform {kl:.3f} nats"),),
+    "default_n": 26_000,  # VEEGAN's and PacGAN's N
+    "options": {"every_checkpoint": {"type": "bool", "default": False,
+                                     "help": "also score every checkpoint the run kept: modes against iterations"}},
+}]
 SCORES = {"modes": "Stacked MNIST digit triples seen (of 1,000)", "n_modes": "1000",
           "kl": "KL(q ‖ uniform) of the triples' histogram (nats)",
           "classifier_test_accuracy": "the digit classifier's",
@@ -43,7 +51,7 @@ def run(opts: EvalOptions, run_dir: str | None) -> dict:
         return histogram_metrics(modes, 1000)
 
     curve, skipped = [], []
-    if getattr(opts, "every_checkpoint", False) and job.players is not None:
+    if opts.option("every_checkpoint") and job.players is not None:
         for path in list_checkpoints(Path(run_dir)):
             if step_of(path) >= job.players.step:  # (the latest that verifies is scored below)
                 continue

@@ -1,7 +1,12 @@
 """What one evaluation is asked for (:class:`EvalOptions`), the same from Python and from ``minimax eval``."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from .. import registry
+from ..errors import MinimaxError
 
 
 @dataclass
@@ -14,9 +19,9 @@ class EvalOptions:
     a folder of real images to compare with instead of the test split (fid, kid, pr); ``fake_dir``: score the
     images of this folder instead of a run's samples (no run; with ``real_dir`` as the reference), both read at
     ``image_size`` (default: the side the folder's images share), the record written to ``record`` (default:
-    beside the folder, ``<fake_dir>.<metric>.json``); ``subsets``/``subset_size`` (KID; the size None: 1,000, or
-    the smaller set's size when that is below, said in the record), ``splits`` (IS), ``every_checkpoint``
-    (modes); ``quiet``: print nothing (the command line prints each metric's lines)."""
+    beside the folder, ``<fake_dir>.<metric>.json``); ``quiet``: print nothing (the command line prints each
+    metric's lines); ``options``: the metric's own (its declaration's: KID's ``subsets`` and ``subset_size``, IS's
+    ``splits``, modes' ``every_checkpoint``), each checked against its declared type and range by :meth:`build`."""
 
     metric: str
     data_dir: str | None = None
@@ -31,11 +36,31 @@ class EvalOptions:
     fake_dir: str | None = None  # a folder of images to score instead of a run's samples
     image_size: int | str | None = None  # with fake_dir: the side both folders are read at
     record: str | None = None  # with fake_dir: where the record goes
-    subsets: int | str = 100
-    subset_size: int | str | None = None  # None: 1,000, or fewer when a set is smaller (stated in the record)
-    splits: int | str = 10
-    every_checkpoint: bool = False
     quiet: bool = True
+    options: dict[str, Any] = field(default_factory=dict)  # the metric's own, checked (build)
+
+    @classmethod
+    def build(cls, metric: str, text: bool = False, **given) -> "EvalOptions":
+        """The options of ``minimax.evaluate(run, METRIC, ...)`` or (``text``: written on a command line) of
+        ``minimax eval METRIC``: the common ones and the metric's own, each of these checked against its declaration
+        (``subsets`` must be an integer >= 1; from a command line, converted first); an option the metric does not
+        have is refused, naming those it has."""
+        declared = {o.name: o for o in registry.metrics()[metric].options}
+        common = [f.name for f in fields(cls) if f.name not in ("metric", "options")]
+        unknown = sorted(set(given) - set(common) - set(declared))
+        if unknown:
+            known = [*common, *declared]
+            close = difflib.get_close_matches(unknown[0], known, n=1)
+            raise MinimaxError(f"eval {metric} has no option {unknown[0]!r}"
+                               + (f" (did you mean {close[0]!r}?)" if close else "") + f"; its options: "
+                               f"{', '.join(known)}")
+        own = {name: option.convert(given[name], "--" + name.replace("_", "-") if text else name, text=text)
+               if name in given else option.default for name, option in declared.items()}
+        return cls(metric=metric, options=own, **{k: v for k, v in given.items() if k in common})
+
+    def option(self, name: str) -> Any:
+        """The metric's own option ``name`` (its declared default when not given)."""
+        return self.options[name] if name in self.options else registry.metrics()[self.metric].option(name).default
 
     def say(self, line: str) -> None:
         if not self.quiet:

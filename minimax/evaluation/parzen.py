@@ -10,6 +10,11 @@ from .job import make_job
 from .options import EvalOptions
 from .reference import check_shapes
 
+COMPONENTS = [{
+    "kind": "metric", "name": "parzen", "order": 1, "datasets": MNIST_FAMILY, "headline": ("parzen_ll",),
+    "help": "Parzen-window log-likelihood on the MNIST test set (paper's Table 1)",
+    "report": (("Parzen log-likelihood", "{parzen_ll:.1f} ± {parzen_se:.1f} nats (σ = {sigma:.3f})"),),
+}]
 SCORES = {"parzen_ll": "mean log-likelihood of the test images under the samples' Parzen window (nats)",
           "parzen_se": "its standard error, std/√N_test", "sigma": "the window width chosen on validation images",
           "valid_ll_by_sigma": "validation log-likelihood for each σ tried", "n_samples": "N",

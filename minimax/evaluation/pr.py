@@ -2,11 +2,20 @@
 2020), k = 3 (the estimators in :mod:`minimax.metrics.precision_recall`)."""
 from __future__ import annotations
 
+from ..catalogue import IMAGE_SETS
 from ..errors import MinimaxError
 from ..metrics.precision_recall import K, precision_recall
 from .job import accuracy_note, feature_job, reference_label
 from .options import EvalOptions
 
+COMPONENTS = [{
+    "kind": "metric", "name": "pr", "order": 4, "datasets": IMAGE_SETS,
+    "headline": ("precision", "recall", "density", "coverage"),
+    "help": "precision, recall, density and coverage (k-NN manifolds, k = 3)",
+    "report": (("precision, recall", "{precision:.3f}, {recall:.3f} (density {density:.3f}, coverage {coverage:.3f}; "
+                "{p[features]} features)"),),
+    "features": True, "reference": True,
+}]
 SCORES = {"precision": "share of samples inside the real features' k-NN balls (Kynkäänniemi et al. 2019)",
           "recall": "share of real features inside the samples' k-NN balls", "density": "Naeem et al. 2020",
           "coverage": "share of real features whose ball holds a sample (Naeem et al. 2020)", "k": "neighbours",

@@ -4,7 +4,8 @@ problem becomes at that optimum — each checked by quadrature in ``tests/test_g
 
 A game is an object with :class:`GameObjective`'s members; :class:`~minimax.algorithm.trainer.Trainer` plays
 through them and the plots, the report and the health monitor read them (how its numbers are shown:
-:mod:`.presentation`, never its name). Its name is listed in :mod:`minimax.catalogue` and built here.
+:mod:`.presentation`, never its name). Each game declares itself in its module (``COMPONENTS``: its name, the
+options it reads, its presets and properties; :mod:`minimax.registry`), and :func:`make_objective` builds it.
 
 * ``minimax``: the 2014 game (:mod:`.minimax`, its theory in :mod:`.theory`), -log 4 + 2·JSD;
 * ``lsgan``: least squares (Mao et al. 2017), a Pearson χ² divergence (:mod:`.least_squares`);
@@ -25,7 +26,8 @@ from typing import ClassVar, Protocol
 
 import torch
 
-from ..catalogue import F_GAMES, GAME_PRESETS, GAMES, SYMBOLS, TWO_GENERATOR_LOSSES
+from .. import registry
+from ..catalogue import SYMBOLS
 from .f_gan import DIVERGENCES, FGame
 from .hinge import HingeGame
 from .least_squares import LeastSquaresGame
@@ -68,25 +70,21 @@ class GameObjective(Protocol):
     def statistics(self, real_raw: torch.Tensor, fake_raw: torch.Tensor, g_loss: torch.Tensor) -> torch.Tensor: ...
 
 
-def make_objective(cfg) -> GameObjective:
-    """The game object ``cfg.game`` names, with the options that apply to it."""
-    if cfg.game == "minimax":
-        return MinimaxObjective(cfg.g_loss, cfg.real_label)
-    if cfg.game == "lsgan":
-        return LeastSquaresGame()
-    if cfg.game == "hinge":
-        return HingeGame()
-    if cfg.game == "wgan-gp":
-        return WassersteinGame()
-    if cfg.game in F_GAMES:
-        return FGame(cfg.game[2:], cfg.g_loss)
-    if cfg.game == "rpgan":
-        return RelativisticPairingGame()
-    if cfg.game == "ragan":
-        return RelativisticAverageGame()
-    raise ValueError(f"unknown game {cfg.game!r}; choose one of {', '.join(GAMES)}")
+def make_objective(game: str, **options) -> GameObjective:
+    """The game object ``game`` names, built from its declaration (``COMPONENTS`` in its module) with ``options``,
+    the options it reads (``g_loss=...``; a run's: ``TrainConfig.game_options``)."""
+    declared = registry.games().get(game)
+    if declared is None:
+        raise ValueError(f"unknown game {game!r}; choose one of {', '.join(registry.games())}")
+    unknown = sorted(set(options) - set(declared.options))
+    if unknown:
+        raise TypeError(f"game {game!r} has no option {unknown[0]!r}; its options: "
+                        f"{', '.join(declared.options) or 'none'}")
+    return registry.component(declared.module, declared.object)(**declared.arguments, **options)
 
 
-__all__ = ["GameObjective", "GAMES", "F_GAMES", "TWO_GENERATOR_LOSSES", "GAME_PRESETS", "SYMBOLS", "make_objective",
+GAMES: tuple[str, ...] = tuple(registry.games())
+
+__all__ = ["GameObjective", "GAMES", "SYMBOLS", "make_objective",
            "MinimaxObjective", "LeastSquaresGame", "HingeGame", "WassersteinGame", "FGame", "DIVERGENCES",
            "RelativisticPairingGame", "RelativisticAverageGame"]

@@ -34,6 +34,19 @@ from .presentation import Presentation
 
 GeneratorLossKind = Literal["non-saturating", "saturating"]
 
+# The 2014 game as minimax names it (minimax.registry): its two options, and the object a run plays
+COMPONENTS = [{
+    "kind": "game", "name": "minimax", "object": "objective", "order": 1, "real_sign": True,
+    "help": "the 2014 game, V = E log D(x) + E log(1 − D(G(z))) (Goodfellow et al. 2014)",
+    "options": {
+        "g_loss": {"type": "str", "choices": GENERATOR_LOSSES, "default": "non-saturating",
+                   "help": "G's loss (the games with two)",
+                   "more": "the saddle point as written ('saturating') or the paper's heuristic ('non-saturating')"},
+        "label_smoothing": {"type": "float", "default": 0.0, "min": 0, "below": 1,
+                            "help": "one-sided label smoothing s", "more": "the 2014 game's real target is 1 - s"},
+    },
+}]
+
 
 def log_d(logits: torch.Tensor) -> torch.Tensor:
     r"""log D(x) = log σ(l) = -softplus(-l), elementwise; finite for every finite logit."""
@@ -199,3 +212,8 @@ class MinimaxObjective(Presentation):
 __all__ = ["log_d", "log_one_minus_d", "value", "discriminator_loss", "saturating_generator_loss",
            "non_saturating_generator_loss", "generator_loss", "total_loss", "MinimaxObjective", "GeneratorLossKind",
            "STATISTICS", "GENERATOR_LOSSES"]
+
+
+def objective(g_loss: GeneratorLossKind = "non-saturating", label_smoothing: float = 0.0) -> MinimaxObjective:
+    """The 2014 game with its options: the generator loss, and the real label 1 − s (one-sided smoothing)."""
+    return MinimaxObjective(g_loss, 1.0 - label_smoothing)

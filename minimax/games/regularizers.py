@@ -99,15 +99,14 @@ class R2Penalty(R1Penalty):
         return fake.to(real.dtype)
 
 
-def penalties(cfg) -> list:
-    """The penalties a configuration adds to L_D, in a fixed order."""
-    out = []
-    if cfg.game == "wgan-gp":
-        out.append(GradientPenalty(cfg.gp_weight))
-    if cfg.r1 > 0:
-        out.append(R1Penalty(cfg.r1))
-    if cfg.r2 > 0:
-        out.append(R2Penalty(cfg.r2))
+def penalties(objective, r1: float = 0.0, r2: float = 0.0) -> list:
+    """The penalties added to L_D, in a fixed order: the game's own (``objective.penalties``: WGAN-GP's), then R1 and
+    R2 at weights ``r1`` and ``r2`` where they are on."""
+    out = list(getattr(objective, "penalties", ()))
+    if r1 > 0:
+        out.append(R1Penalty(r1))
+    if r2 > 0:
+        out.append(R2Penalty(r2))
     return out
 
 

@@ -27,7 +27,7 @@ import os
 import re
 from pathlib import Path
 
-from ..catalogue import METRICS as CATALOGUE_METRICS
+from .. import registry
 from ..config import TrainConfig
 from ..errors import MinimaxError
 from ..files import writable_file
@@ -44,7 +44,7 @@ FIGURE1 = "figure1.png"
 CURVE_PLOTS = ("losses.png", "discriminator.png", "gradients.png")
 TENSORBOARD = "tensorboard"
 LOCK = ".lock"
-EVALUATIONS = tuple(metric.file for metric in CATALOGUE_METRICS.values())  # parzen.json, fid.json, ...
+EVALUATIONS = tuple(metric.file for metric in registry.metrics().values())  # parzen.json, fid.json, ...
 REPORT = "report.html"
 
 _STEP_FILE = re.compile(r"^(?:step|grid|field)-(\d{8,})\.[a-z]+$")

@@ -75,5 +75,6 @@ def load_trained(run_dir: str | Path, checkpoint: str | Path | None = None) -> T
                 module.load_state_dict(modules[name], strict=True)
     except (KeyError, RuntimeError) as e:
         raise MinimaxError(f"checkpoint does not match this run's models: {one_line(e)}") from None
-    return Trained(run_dir, cfg, data, G, D, average, make_objective(cfg), device, int(meta["step"]),
+    objective = make_objective(cfg.game, **cfg.game_options)
+    return Trained(run_dir, cfg, data, G, D, average, objective, device, int(meta["step"]),
                    meta.get("generator") == "the run's weight average of G")

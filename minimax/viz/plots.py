@@ -302,7 +302,7 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     run_dir = Path(run_dir)
     records = game_records(run_dir)
     cfg = load_run_config(run_dir)
-    objective = make_objective(cfg)
+    objective = make_objective(cfg.game, **cfg.game_options)
     written = []
     for name, fn in zip(CURVE_PLOTS, (plot_losses, plot_discriminator, plot_gradients)):
         fn(records, run_dir / name, objective)

@@ -31,7 +31,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from ..catalogue import METRICS as EVALUATIONS  # noqa: E402
+from .. import registry  # noqa: E402
 from ..catalogue import STATISTICS  # noqa: E402
 from ..data import load_dataset  # noqa: E402
 from ..errors import MinimaxError  # noqa: E402
@@ -136,7 +136,7 @@ def _numbers(record: dict, path: Path, *keys: str) -> list[float] | str:
 
 
 def evaluation_rows(metric, record: dict, path: Path) -> dict[str, str]:
-    """{label: text} of a metric's report rows (:attr:`minimax.catalogue.Metric.report`) filled from its record;
+    """{label: text} of a metric's report rows (:attr:`minimax.registry.Metric.report`) filled from its record;
     a row whose numbers are missing or not finite says so instead."""
     protocol = record.get("protocol") if isinstance(record.get("protocol"), dict) else {}
     rows = {}
@@ -162,7 +162,7 @@ def _summary(run_dir: Path) -> dict:
     for key, was in (gone.items() if isinstance(gone, dict) else ()):
         if summary.get(key) is None:
             summary[key] = str(was)  # written as null (strict JSON); shown as what it was: inf, nan
-    for metric in EVALUATIONS.values():  # the scores `minimax eval` wrote: each metric's report rows
+    for metric in registry.metrics().values():  # the scores `minimax eval` wrote: each metric's report rows
         if (run_dir / metric.file).exists():
             summary.update(evaluation_rows(metric, _read_json(run_dir / metric.file), run_dir / metric.file))
     return summary
@@ -170,7 +170,7 @@ def _summary(run_dir: Path) -> dict:
 
 VERDICT_KEYS = {"modes": "modes covered", "high_quality": "high-quality samples", "reverse_kl": "reverse KL (nats)",
                 "class_quality_min": "worst class at its own mode",
-                **{label: label for metric in EVALUATIONS.values() for label, _ in metric.report}}
+                **{label: label for metric in registry.metrics().values() for label, _ in metric.report}}
 
 
 def verdict(records: list[dict], objective, g_loss: str, summary: dict, k: int = 1) -> str:
@@ -280,7 +280,7 @@ def run_section(run_dir: Path, index: int = 0) -> tuple[str, list[dict], object]
     skipped: list[int] = []
     records = game_records(run_dir, skipped)
     cfg = load_run_config(run_dir)
-    objective = make_objective(cfg)
+    objective = make_objective(cfg.game, **cfg.game_options)
     summary = _summary(run_dir)
     parts = [f"<h2>{html.escape(str(run_dir))}</h2>",
              f'<p class="math">game {html.escape(objective.name)}: {html.escape(objective.formula)}; at '

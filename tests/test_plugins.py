@@ -1,0 +1,150 @@
+"""A component is one file: a game and a metric written in a throwaway package, each in one module that declares
+itself (``COMPONENTS``), are listed in ``--help``, trained, evaluated and reported with no other edit — found through
+``MINIMAX_PLUGINS``, as an installed package's ``minimax.components`` entry points would be.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+GAME = '''
+"""A hinge game with its margin as an option: L_D = E max(0, m − D(x)) + E max(0, m + D(G(z))), L_G = −E D(G(z))."""
+from dataclasses import dataclass
+
+import torch.nn.functional as F
+
+from minimax.games.hinge import HingeGame
+
+COMPONENTS = [{
+    "kind": "game", "name": "margin-hinge", "object": "MarginHinge", "real_sign": True,
+    "help": "hinge with margin m (a plugin)",
+    "options": {"hinge_margin": {"type": "float", "default": 1.0, "min": 0, "help": "the hinge's margin m"}},
+    "on": {"ring": {"steps": 6000, "lr": 1e-4}},
+}]
+
+
+@dataclass(frozen=True)
+class MarginHinge(HingeGame):
+    hinge_margin: float = 1.0
+    name = "margin-hinge"
+
+    def discriminator_loss(self, real, fake):
+        """L_D = mean max(0, m − s_real) + mean max(0, m + s_fake)."""
+        return F.relu(self.hinge_margin - real).mean() + F.relu(self.hinge_margin + fake).mean()
+'''
+
+METRIC = '''
+"""How far a 2-D run's samples lie from the origin: mean ‖x‖, its std and the q-quantile (a plugin metric)."""
+import torch
+
+from minimax.evaluation.job import make_job
+
+COMPONENTS = [{
+    "kind": "metric", "name": "radius", "datasets": ("ring", "grid"), "headline": ("radius",),
+    "help": "mean distance of the samples from the origin (a plugin)",
+    "report": (("radius", "{radius:.3f} ± {radius_std:.3f}, q-quantile {radius_q:.3f} (q = {p[quantile]})"),),
+    "default_n": 1000,
+    "options": {"quantile": {"type": "float", "default": 0.5, "min": 0, "max": 1, "help": "the quantile q"}},
+}]
+SCORES = {"radius": "mean ‖x‖", "radius_std": "its std", "radius_q": "the q-quantile of ‖x‖"}
+
+
+def run(opts, run_dir):
+    job = make_job(opts, run_dir, ("ring", "grid"))
+    x, source = job.samples(eight_bit=False)
+    r = x.norm(dim=1).double()
+    q = opts.option("quantile")
+    opts.say(f"radius {float(r.mean()):.3f}")
+    return {"radius": float(r.mean()), "radius_std": float(r.std()), "radius_q": float(torch.quantile(r, q)),
+            "protocol": job.protocol(source, None, None, quantile=q)}
+'''
+
+
+@pytest.fixture(scope="module")
+def plugin(tmp_path_factory):
+    """The throwaway package (one file per component) and the environment that names it."""
+    root = tmp_path_factory.mktemp("plugins")
+    (root / "throwaway").mkdir()
+    (root / "throwaway" / "__init__.py").write_text("")
+    (root / "throwaway" / "margin_hinge.py").write_text(textwrap.dedent(GAME))
+    (root / "throwaway" / "radius.py").write_text(textwrap.dedent(METRIC))
+    env = {**os.environ, "PYTHONPATH": str(root), "MINIMAX_PLUGINS": "throwaway.margin_hinge, throwaway.radius",
+           "COLUMNS": "200"}
+    return root, env
+
+
+def minimax(env, *args, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "minimax", *map(str, args)], env=env, cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_a_plugin_game_and_metric_are_listed_trained_evaluated_and_reported(plugin, tmp_path):
+    root, env = plugin
+    train_help = minimax(env, "train", "--help").stdout
+    assert "margin-hinge" in train_help and "--hinge-margin" in train_help
+    assert "radius" in minimax(env, "eval", "--help").stdout
+    assert "--quantile" in minimax(env, "eval", "radius", "--help").stdout
+
+    run = tmp_path / "run"
+    done = minimax(env, "train", "--game", "margin-hinge", "--hinge-margin", "0.5", "--steps", 200, "--log-every", 50,
+                   "--snapshots", 2, "--out", run, "--progress", "off", "--no-plots", "--tensorboard", "off",
+                   "--threads", 1)
+    assert done.returncode == 0, done.stderr
+    config = json.loads((run / "config.json").read_text())
+    assert config["game"] == "margin-hinge" and config["hinge_margin"] == 0.5
+    assert config["sources"]["lr"] == "game-on-dataset preset (margin-hinge on ring)" and config["lr"] == 1e-4
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1]["step"] == 200 and all(r["d_loss"] == r["d_loss"] for r in records if "d_loss" in r)
+
+    scored = minimax(env, "eval", "radius", run, "--quantile", "0.9", "--n", 500)
+    assert scored.returncode == 0, scored.stderr
+    record = json.loads((run / "radius.json").read_text())
+    assert record["protocol"]["quantile"] == 0.9 and record["radius_q"] >= record["radius"] * 0.5
+    assert minimax(env, "report", run, "--out", tmp_path / "r.html").returncode == 0
+    page = (tmp_path / "r.html").read_text()
+    assert "q = 0.9" in page and "margin-hinge" in page
+
+    # the declared options are checked as every other: type, range, and the game they belong to
+    for args, words in [(("--game", "margin-hinge", "--hinge-margin", "-1"), "hinge_margin must be >= 0"),
+                        (("--hinge-margin", "0.5"), "applies to game margin-hinge, not 'minimax'")]:
+        refused = minimax(env, "train", *args, "--steps", 1, "--out", tmp_path / "x")
+        assert refused.returncode == 2 and words in refused.stderr and "Traceback" not in refused.stderr
+    refused = minimax(env, "eval", "radius", run, "--quantile", "2")
+    assert refused.returncode == 2 and "--quantile must be in [0, 1]" in refused.stderr
+    python = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        import minimax
+        from minimax.games import make_objective
+        assert make_objective("margin-hinge", hinge_margin=0.25).hinge_margin == 0.25
+        try:
+            minimax.evaluate({str(run)!r}, "radius", quantile="0.5", write=False)
+        except minimax.MinimaxError as e:
+            print(e)
+        """)], env=env, capture_output=True, text=True, timeout=300)
+    assert python.returncode == 0 and "quantile must be a number" in python.stdout, python.stderr
+
+
+def test_a_plugin_that_cannot_be_read_is_one_line_and_the_rest_works(plugin, tmp_path):
+    root, env = plugin
+    (root / "throwaway" / "broken.py").write_text("COMPONENTS = [{'kind': 'game', 'name': 'x', 'object': open}]\n")
+    for named, words in [("throwaway.missing", "throwaway.missing"), ("throwaway.broken", "catalogue's constants")]:
+        bad = {**env, "MINIMAX_PLUGINS": named}
+        done = minimax(bad, "train", "--steps", 1, "--out", tmp_path / "x")
+        assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr, done.stderr
+        assert minimax(bad, "train", "--help").returncode == 0  # (help still shows the built-in components)
+
+
+def test_the_built_in_declarations_are_read_without_importing_the_modules():
+    code = ("import sys; from minimax import registry; r = registry.registry(); "
+            "print(len(r.games), len(r.metrics), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "MINIMAX_PLUGINS": ""}).stdout.split()
+    package = Path(__file__).resolve().parents[1] / "minimax"
+    declared = [sum(p.read_text().count(f'"kind": "{kind}"') for p in (package / folder).glob("*.py"))
+                for kind, folder in (("game", "games"), ("metric", "evaluation"))]
+    assert out == [*map(str, declared), "False"] and declared[0] >= 11 and declared[1] >= 7

@@ -46,9 +46,7 @@ STATISTICS: dict[str, tuple[str, str]] = {
 PENALTIES: tuple[str, ...] = ("gradient_penalty", "r1_penalty", "r2_penalty")  # minimax.games.regularizers
 
 # the players (minimax.players) and how a conditional one takes its class
-MODELS: tuple[str, ...] = ("mlp", "paper", "dcgan", "veegan", "r3gan")
 CONDITIONS: tuple[str, ...] = ("none", "concat", "projection")
-CONDITION_FOR_MODEL = {"mlp": "concat", "paper": "concat", "dcgan": "projection", "r3gan": "projection"}
 
 # the data (minimax.data) and the noise (minimax.data.prior)
 TOY_DATASETS: tuple[str, ...] = ("ring", "grid", "gauss1d")

@@ -39,7 +39,6 @@ from .catalogue import (
     GAME_GOALS,
     IMAGE_DATASETS,
     MNIST_FID_GOAL,
-    MODELS,
     OPTIMIZERS,
     PRIORS,
     SCHEDULES,
@@ -58,8 +57,13 @@ GAME_DATA_PRESETS: dict[tuple[str, str], dict] = {(n, d): p for n, g in registry
                                                   for d, p in g.on.items()}
 GAME_SHORTFALLS: dict[tuple[str, str], str] = {(n, d): why for n, g in registry.games().items()
                                                for d, why in g.shortfalls.items()}
-GAME_OPTIONS: dict[str, registry.Option] = registry.registry().options
 PER_EXAMPLE_PENALTY: tuple[str, ...] = registry.games_with("per_example_penalty")
+# the player architectures as they declare themselves (minimax/players/), and the options of both kinds: each a
+# setting of the run, refused for a game or a model that does not read it
+MODELS: tuple[str, ...] = tuple(registry.players())
+COMPONENT_OPTIONS: dict[str, registry.Option] = registry.registry().options
+GAME_OPTIONS = tuple(o for o in COMPONENT_OPTIONS if registry.owner(o) == "game")
+PLAYER_OPTIONS = tuple(o for o in COMPONENT_OPTIONS if registry.owner(o) == "model")
 
 DEFAULT_DATASET = "ring"
 
@@ -80,23 +84,15 @@ PRESETS: dict[str, dict] = {
 }
 
 
-# Measured settings per player architecture, over the dataset's preset: DCGAN's minibatch is the one the
-# DCGAN measurements in docs/ use (64; Radford et al. used 128), not the toy sets' 256; R3GAN's players at the
-# batch every R3GAN measurement in docs/ uses on a CPU (64: the default 256 needs ~29 GiB at 32 px with the
-# default widths, refused on a 24 GiB machine; R3GAN trains CIFAR-10 at 512 on GPUs).
-MODEL_PRESETS: dict[str, dict] = {
-    "dcgan": dict(batch_size=64),
-    "r3gan": dict(batch_size=64),
-}
+# Measured settings per player architecture, over the dataset's preset (each player's "preset", in its module)
+MODEL_PRESETS: dict[str, dict] = {n: p.preset for n, p in registry.players().items() if p.preset}
 
 
 # options that one kind of component reads and every other ignores: field -> (the field naming the component, the
 # components that read it). Set for another, they are refused (a fresh run's check; a stored run loads as it was).
 OPTION_OWNERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "data_dir": ("dataset", IMAGE_DATASETS),  # the built-in 2-D/1-D sets read no files
-    "g_hidden": ("model", ("mlp",)), "d_hidden": ("model", ("mlp",)), "d_dropout": ("model", ("mlp",)),
-    "g_norm": ("model", ("mlp",)), "d_norm": ("model", ("dcgan",)),
-    "widths": ("model", ("r3gan",)), "blocks": ("model", ("r3gan",)),
+    **{name: ("model", registry.readers(name)) for name in PLAYER_OPTIONS},  # (a player's own: its declaration)
     "augment": ("dataset", IMAGE_DATASETS), "train_images": ("dataset", IMAGE_DATASETS),  # images only
     "momentum": ("optimizer", ("sgd",)), "beta1": ("optimizer", ("adam",)), "beta2": ("optimizer", ("adam",)),
 }
@@ -107,8 +103,8 @@ OPTION_OWNERS: dict[str, tuple[str, tuple[str, ...]]] = {
 # (as in a run's config.json) stay valid. section -> (the field its name sets, or None; the fields it holds).
 SECTIONS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "data": ("dataset", ("data_dir", "image_size", "train_images")),
-    "players": ("model", ("latent_dim", "prior", "g_hidden", "d_hidden", "g_norm", "g_output_bias", "d_dropout",
-                          "d_norm", "spectral_norm", "condition", "class_names", "pack", "widths", "blocks")),
+    "players": ("model", ("latent_dim", "prior", *PLAYER_OPTIONS, "g_output_bias", "spectral_norm", "condition",
+                          "class_names", "pack")),
     "game": ("game", (*GAME_OPTIONS, "r1", "r2", "reg_every")),
     "algorithm": (None, ("steps", "batch_size", "k", "update")),
     "optimizer": ("optimizer", ("lr", "g_lr", "d_lr", "lr_decay", "beta1", "beta2", "momentum")),
@@ -219,6 +215,19 @@ def _opt(help: str, check: Callable[[Any], bool] | None = None, need: str = "", 
     return field(metadata=meta, **kw)
 
 
+def _per_example_fix(model: str) -> str:
+    """What to use instead of a model whose D normalises across the batch: its option's other values, or the models
+    whose D does not (as each declares it)."""
+    when = registry.players()[model].d_normalises_batch
+    if isinstance(when, dict):
+        return "; ".join(f"use {k} " + " or ".join(repr(c) for c in COMPONENT_OPTIONS[k].choices if c != v)
+                         for k, v in when.items())
+    others = [n + (" with " + ", ".join(f"{k} other than {v!r}" for k, v in p.d_normalises_batch.items())
+                   if isinstance(p.d_normalises_batch, dict) else "")
+              for n, p in registry.players().items() if p.d_normalises_batch is not True and p.images]
+    return f"use model {' or '.join(others)}"
+
+
 def _positive(v) -> bool:
     return v > 0
 
@@ -231,7 +240,7 @@ def _between(lo: int, hi: int) -> Callable[[Any], bool]:
     return lambda v: lo <= v <= hi
 
 
-MAX_WIDTH = 2**16  # latent and hidden widths: a 65536 x 65536 layer is already 17 GB of weights
+MAX_WIDTH = registry.MAX_WIDTH  # latent and hidden widths: a 65536 x 65536 layer is already 17 GB
 MAX_BATCH = 2**20
 MAX_SEED = 2**32 - 1
 MAX_STEPS = 10**12
@@ -253,25 +262,25 @@ def _policies(v) -> bool:  # 'none', or policies in their written form (no space
         return False
 
 
-def _widths(v) -> bool:
-    return 1 <= len(v) <= 64 and all(isinstance(h, int) and 0 < h <= MAX_WIDTH for h in v)
+_ANNOTATIONS = {"widths": "tuple[int, ...]", "bool": "bool", "int": "int", "float": "float", "str": "str"}
 
 
 def _declared(option: registry.Option):
     """A TrainConfig field from a component's declared option (its help, range and default)."""
-    readers = registry.readers(option.name)
-    more = option.more + ("; " if option.more else "") + f"game {', '.join(readers)}"
+    more = option.more + ("; " if option.more else "") + \
+        f"{registry.owner(option.name)} {', '.join(registry.readers(option.name))}"
     return _opt(option.help, option.check, option.need, choices=option.choices, more=more, default=option.default)
 
 
-# the games' own options (minimax.registry: each declared by its game), the [game] section's first fields
-GameOptions = dataclasses.make_dataclass(
-    "GameOptions", [(o.name, o.type if o.default is not None else f"{o.type} | None", _declared(o))
-                    for o in GAME_OPTIONS.values()], init=False)
+# the games' and the players' own options (minimax.registry: each declared by its component), TrainConfig's first
+# fields; config files group them under [game] and [players]
+ComponentOptions = dataclasses.make_dataclass(
+    "ComponentOptions", [(o.name, _ANNOTATIONS[o.type] + ("" if o.default is not None else " | None"), _declared(o))
+                         for o in COMPONENT_OPTIONS.values()], init=False)
 
 
 @dataclass(init=False)
-class TrainConfig(GameOptions):
+class TrainConfig(ComponentOptions):
     """Every knob of a training run. Fields not given take the dataset's preset (PRESETS), else the
     default shown; unknown names are a TypeError (use :meth:`from_dict` / :meth:`resolve` for input
     from users, which turns every problem into a one-line :class:`MinimaxError`)."""
@@ -288,22 +297,12 @@ class TrainConfig(GameOptions):
                            more="the images are resized to it")
     # --- players --------------------------------------------------------------------------
     model: str = _opt("player architecture", choices=MODELS, default="mlp",
-                      more="mlp, paper (Goodfellow et al. 2014 MNIST pair), dcgan, veegan (VEEGAN's/PacGAN's Stacked "
-                           "MNIST DCGAN) or r3gan (Huang et al. 2024: residual, grouped convolutions, no "
-                           "normalisation; 28 to 256 px)")
+                      more="; ".join(f"{n}: {p.help}" for n, p in registry.players().items()))
     latent_dim: int = _opt("dimension of the noise z", _between(1, MAX_WIDTH), f"in [1, {MAX_WIDTH}]", default=64)
     prior: str = _opt("noise prior p_z", choices=PRIORS, default="normal")
-    g_hidden: tuple[int, ...] = _opt("MLP G's hidden widths", _widths, f"1 to 64 integers in [1, {MAX_WIDTH}]",
-                                     default=(256, 256, 256), more="comma-separated")
-    d_hidden: tuple[int, ...] = _opt("MLP D's hidden widths", _widths, f"1 to 64 integers in [1, {MAX_WIDTH}]",
-                                     default=(256, 256, 256), more="comma-separated")
-    g_norm: str = _opt("MLP G's normalisation", choices=("none", "batch"), default="none")
     g_output_bias: str = _opt("start of G's output biases", choices=("zero", "marginals"), default="zero",
                               more="'zero', or 'marginals' (each output unit starts at the mean training pixel, as "
                                    "in the 2014 paper's code; image data, paper and mlp models)")
-    d_dropout: float = _opt("dropout rate in MLP D", _unit, "in [0, 1)", default=0.0)
-    d_norm: str = _opt("dcgan D's normalisation", choices=("batch", "layer", "none"),
-                       default="batch", more="'batch' (DCGAN), 'layer' (per example, as WGAN-GP needs) or 'none'")
     spectral_norm: str = _opt("spectral norm in D", choices=("off", "on"), default="off",
                               more="every layer of D (Miyato et al. 2018; any game)")
     condition: str = _opt("the conditional game p(x | c)", choices=CONDITIONS, default="none",
@@ -318,10 +317,6 @@ class TrainConfig(GameOptions):
                                              "the data when given)")
     pack: int = _opt("PacGAN packing: samples D judges jointly", _between(1, 64), "in [1, 64]", default=1,
                      more="1 = the plain GAN")
-    widths: tuple[int, ...] = _opt("r3gan widths per stage", lambda v: not v or _widths(v), "empty or 1 to 64 "
-                                   "integers", default=(), more="lowest resolution first, comma-separated, multiples "
-                                   "of 8 (empty: the image size's default, e.g. 256,128,64 at 28 px)")
-    blocks: int = _opt("r3gan residual blocks per stage", _between(1, 64), "in [1, 64]", default=2)
     # --- the game (Algorithm 1) -----------------------------------------------------------
     steps: int = _opt("training iterations", _between(1, MAX_STEPS), "in [1, 10^12]", default=6000,
                       more="each: k D steps, then one G step")
@@ -465,8 +460,8 @@ class TrainConfig(GameOptions):
 
     def _check_game_options(self) -> None:
         """Options that belong to one game are refused with another (instead of being silently ignored)."""
-        for name, option in GAME_OPTIONS.items():  # (a game's own option with another game: refused)
-            readers = registry.readers(name)
+        for name in GAME_OPTIONS:  # (a game's own option with another game: refused)
+            option, readers = COMPONENT_OPTIONS[name], registry.readers(name)
             if self.game not in readers and getattr(self, name) != option.default:
                 raise MinimaxError(f"{name} {_show(getattr(self, name))} applies to game {', '.join(readers)}, not "
                                    f"{self.game!r}: it would be ignored" + (f" ({option.elsewhere})"
@@ -496,8 +491,7 @@ class TrainConfig(GameOptions):
         per_example = ([f"{self.game}'s gradient penalty"] if self.game in PER_EXAMPLE_PENALTY else []) + \
             [name for name, weight in (("R1", self.r1), ("R2", self.r2)) if weight > 0]
         if per_example and self.d_normalises_batch:
-            fix = "use d_norm 'layer' or 'none'" if self.model == "dcgan" else \
-                "use model dcgan with d_norm 'none' or r3gan"
+            fix = _per_example_fix(self.model)
             verb = "needs" if len(per_example) == 1 else "need"
             raise MinimaxError(f"{' and '.join(per_example)} {verb} ∇ₓD(x) per example, and model {self.model}'s D "
                                f"normalises across the batch (BatchNorm couples the examples; Gulrajani et al. 2017, "
@@ -505,9 +499,15 @@ class TrainConfig(GameOptions):
 
     @property
     def d_normalises_batch(self) -> bool:
-        """Whether D normalises across the minibatch (BatchNorm in training), so that D(x_i) depends on the other x_j:
-        veegan's D, and dcgan's with d_norm 'batch'."""
-        return self.model == "veegan" or (self.model == "dcgan" and self.d_norm == "batch")
+        """Whether D normalises across the minibatch (BatchNorm in training), so that D(x_i) depends on the other x_j,
+        as the model declares it: veegan's D, and dcgan's with d_norm 'batch'."""
+        when = registry.players()[self.model].d_normalises_batch
+        return all(getattr(self, k) == v for k, v in when.items()) if isinstance(when, dict) else bool(when)
+
+    @property
+    def player_options(self) -> dict[str, Any]:
+        """The options the chosen model reads ({'d_norm': 'batch'} for dcgan)."""
+        return {name: getattr(self, name) for name in registry.players()[self.model].options}
 
     def replaced(self, **changes) -> "TrainConfig":
         """A validated copy with ``changes``, its presets resolved again from what was set and the changes

@@ -1,6 +1,6 @@
-"""Where a component says what it is: a game or a metric declares its name, options, presets and properties in
-its own module, once, and everything else — ``--help``, the configuration's checks and presets, ``minimax eval``'s
-commands, the report's rows, docs/reference.md — is derived from here.
+"""Where a component says what it is: a game, a player or a metric declares its name, options, presets and
+properties in its own module, once, and everything else — ``--help``, the configuration's checks and presets,
+``minimax eval``'s commands, the report's rows, docs/reference.md — is derived from here.
 
 A component module binds ``COMPONENTS`` to a list of declarations, each a dict of literals (a name may stand
 for one of :mod:`minimax.catalogue`'s constants)::
@@ -10,7 +10,8 @@ for one of :mod:`minimax.catalogue`'s constants)::
 
 This module reads the declarations from the modules' source (``ast``), without importing them, so that the
 command line's ``--help`` and the configuration load no torch; :func:`component` imports the module when a run
-needs the object. Where they are found: every module of :mod:`minimax.games` and :mod:`minimax.evaluation`, then
+needs the object. Where they are found: every module of :mod:`minimax.games`, :mod:`minimax.players` and
+:mod:`minimax.evaluation`, then
 the modules named in the environment variable ``MINIMAX_PLUGINS`` (comma-separated) and in the entry-point group
 ``minimax.components`` (an installed package's ``[project.entry-points."minimax.components"]``).
 
@@ -22,7 +23,12 @@ ADA reads), ``per_example_penalty`` (its own penalty is per example: no packing,
 ``preset`` (its paper's settings), ``on`` (settings measured on a data set) and ``shortfalls`` (where it stays
 below a data set's goal, in words); ``order``, its place in lists.
 
+A player architecture (``kind = "player"``): ``object``, a callable of its module called as ``object(shape,
+latent_dim, classes, pack, g_output, **options)``, gives (G, D) (G built first: the same seed, the same weights);
+``options`` as a game's; see :class:`Player` for its properties.
+
 A metric (``kind = "metric"``): see :class:`Metric`; its module is its runner (``SCORES``, ``run``, ``check``).
+An option's name is one setting of a run (a ``TrainConfig`` field) across all components: declared once.
 """
 from __future__ import annotations
 
@@ -41,17 +47,19 @@ from . import catalogue
 from .errors import MinimaxError
 
 PACKAGE = Path(__file__).resolve().parent
-BUILT_IN = ("games", "evaluation")  # the packages whose modules are read for declarations
+BUILT_IN = ("games", "players", "evaluation")  # the packages whose modules are read for declarations
 PLUGINS_VARIABLE = "MINIMAX_PLUGINS"
 ENTRY_POINTS = "minimax.components"
-KINDS = ("game", "metric")
+KINDS = ("game", "player", "metric")
+MAX_WIDTH = 2**16  # a width option's largest entry: a 65536 x 65536 layer is already 17 GB of weights
 
 
 @dataclass(frozen=True)
 class Option:
-    """A component's option: its type ('int', 'float', 'str' or 'bool': a switch), default, one-line help (and
-    ``more``), and range: ``choices``, or ``min`` (inclusive), ``max`` (inclusive) or ``below`` (exclusive);
-    ``auto``: the word that stands for a default of None ("auto")."""
+    """A component's option: its type ('int', 'float', 'str', 'bool': a switch, or 'widths': 1 to 64 positive
+    integers, or none with ``empty``), default, one-line help (and ``more``), and range: ``choices``, or ``min``
+    (inclusive), ``max`` (inclusive) or ``below`` (exclusive); ``auto``: the word that stands for a default of None
+    ("auto")."""
 
     name: str
     type: str
@@ -63,6 +71,7 @@ class Option:
     max: float | None = None
     below: float | None = None
     auto: str | None = None
+    empty: bool = False  # a 'widths' option may be empty (the component then chooses)
     elsewhere: str = ""  # what to use instead, said when the option is given to a component that does not read it
 
     @property
@@ -70,6 +79,8 @@ class Option:
         """The range in words: 'in [0, 1)', '>= 0', 'in [1, 1000]'."""
         if self.choices:
             return "one of " + ", ".join(self.choices)
+        if self.type == "widths":
+            return "empty or 1 to 64 integers" if self.empty else f"1 to 64 integers in [1, {MAX_WIDTH}]"
         lo, hi = self.min, self.max if self.max is not None else self.below
         if lo is not None and hi is not None:
             return f"in [{lo:g}, {hi:g}{']' if self.max is not None else ')'}"
@@ -83,6 +94,9 @@ class Option:
             return self.default is None
         if self.choices:
             return v in self.choices
+        if self.type == "widths":
+            return (self.empty and len(v) == 0) or (1 <= len(v) <= 64 and all(
+                isinstance(h, int) and not isinstance(h, bool) and 0 < h <= MAX_WIDTH for h in v))
         if self.type in ("int", "float"):
             return (math.isfinite(v) and (self.min is None or v >= self.min) and (self.max is None or v <= self.max)
                     and (self.below is None or v < self.below))
@@ -116,6 +130,8 @@ class Option:
         return value
 
     def shown_default(self) -> str:
+        if isinstance(self.default, tuple):
+            return ",".join(map(str, self.default))
         return self.auto if self.default is None and self.auto else str(self.default)
 
 
@@ -134,6 +150,32 @@ class Game:
     preset: dict = field(default_factory=dict)
     on: dict = field(default_factory=dict)
     shortfalls: dict = field(default_factory=dict)
+    order: int = 1000
+
+
+@dataclass(frozen=True)
+class Player:
+    """A player architecture's declaration: ``condition``, how a conditional one takes its class ('concat',
+    'projection'; None: it has no conditional form); ``pack``, whether its D judges packed samples (PacGAN), and
+    ``pack_with_condition`` also in the conditional game; ``images``, whether it needs image data; ``g_output``, G's
+    output non-linearity, which fixes the scale of image data ('tanh', 'sigmoid'); ``marginals``, whether G's output
+    biases can start at the data's marginals; ``d_normalises_batch``, whether D normalises across the minibatch (True,
+    or the option values under which it does: ``{"d_norm": "batch"}``), so that a per-example penalty is refused;
+    ``preset``, its measured settings (a layer of the presets)."""
+
+    name: str
+    module: str
+    object: str
+    help: str
+    options: tuple[str, ...] = ()
+    condition: str | None = None
+    pack: bool = False
+    pack_with_condition: bool = False
+    images: bool = True
+    g_output: str = "tanh"
+    marginals: bool = False
+    d_normalises_batch: bool | dict = False
+    preset: dict = field(default_factory=dict)
     order: int = 1000
 
 
@@ -236,14 +278,16 @@ def _built_in() -> list[tuple[str, Path]]:
 
 
 _KEYS = {"game": {f.name for f in Game.__dataclass_fields__.values()} - {"module"} | {"kind"},
+         "player": {f.name for f in Player.__dataclass_fields__.values()} - {"module"} | {"kind"},
          "metric": {f.name for f in Metric.__dataclass_fields__.values()} - {"module"} | {"kind"}}
 _OPTION_KEYS = set(Option.__dataclass_fields__) - {"name"}
 
 
 def _option(name: str, d: Any, where: str) -> Option:
     if not isinstance(d, dict) or not {"type", "default", "help"} <= set(d) or set(d) - _OPTION_KEYS \
-            or d["type"] not in ("int", "float", "str", "bool"):
-        raise MinimaxError(f"{where}: option {name!r} must be a dict with type (int, float, str or bool), default and "
+            or d["type"] not in ("int", "float", "str", "bool", "widths"):
+        raise MinimaxError(f"{where}: option {name!r} must be a dict with type (int, float, str, bool or widths), "
+                           f"default and "
                            f"help, and at most {', '.join(sorted(_OPTION_KEYS))}")
     option = Option(name=name, **{k: tuple(v) if k == "choices" else v for k, v in d.items()})
     if not option.check(option.default):
@@ -254,8 +298,9 @@ def _option(name: str, d: Any, where: str) -> Option:
 @dataclass
 class Registry:
     games: dict[str, Game]
+    players: dict[str, Player]
     metrics: dict[str, Metric]
-    options: dict[str, Option]  # the games' options, each declared once
+    options: dict[str, Option]  # the games' and players' options (settings of a run), each declared once
     problems: list[str]  # plugins that could not be read (said by check())
 
 
@@ -264,9 +309,10 @@ def registry() -> Registry:
     """Every declaration, read once per process: built-in ones (an error is a bug: raised), then plugins (an error
     is kept for :func:`check`, so that a bad plugin does not stop ``import minimax``)."""
     games: dict[str, Game] = {}
+    players: dict[str, Player] = {}
     metrics: dict[str, Metric] = {}
     options: dict[str, Option] = {}
-    reads: dict[str, tuple[str, str]] = {}  # option -> (a game that reads it without declaring it, where)
+    reads: dict[str, tuple[str, str]] = {}  # option -> (a component that reads it without declaring it, where)
     problems: list[str] = []
     for module, path in [*_built_in(), *((m, None) for m in plugin_modules())]:
         where = module
@@ -278,10 +324,10 @@ def registry() -> Registry:
                     raise MinimaxError(f"{where}: a declaration needs kind ({', '.join(KINDS)}) and name; unknown "
                                        f"keys: {', '.join(sorted(set(d) - _KEYS.get(kind, set()))) or 'none'}")
                 name = d["name"]
-                if name in games or name in metrics:
+                if name in {"game": games, "player": players, "metric": metrics}[kind]:
                     raise MinimaxError(f"{where}: {kind} {name!r} is declared twice")
                 fields = {k: v for k, v in d.items() if k != "kind"}
-                if kind == "game":
+                if kind in ("game", "player"):
                     declared = fields.get("options", {})
                     for opt, spec in declared.items():
                         if spec is None:
@@ -289,8 +335,9 @@ def registry() -> Registry:
                         elif opt in options:
                             raise MinimaxError(f"{where}: option {opt!r} is declared twice")
                         else:
-                            options[opt] = _option(opt, spec, f"{where}: game {name!r}")
-                    games[name] = Game(module=module, **{**fields, "options": tuple(declared)})
+                            options[opt] = _option(opt, spec, f"{where}: {kind} {name!r}")
+                    cls, table = (Game, games) if kind == "game" else (Player, players)
+                    table[name] = cls(module=module, **{**fields, "options": tuple(declared)})
                 else:
                     fields["options"] = tuple(_option(k, v, f"{where}: metric {name!r}")
                                               for k, v in fields.get("options", {}).items())
@@ -301,9 +348,9 @@ def registry() -> Registry:
             problems.append(str(e) if str(e).startswith("plugin") else f"plugin {module}: {e}")
     for opt, (name, where) in reads.items():
         if opt not in options:
-            raise MinimaxError(f"{where}: game {name!r} reads option {opt!r}, which no game declares")
+            raise MinimaxError(f"{where}: {name!r} reads option {opt!r}, which no component declares")
     by_order = lambda d: dict(sorted(d.items(), key=lambda kv: kv[1].order))  # noqa: E731 (stable: file order)
-    return Registry(by_order(games), by_order(metrics), options, problems)
+    return Registry(by_order(games), by_order(players), by_order(metrics), options, problems)
 
 
 def check() -> None:
@@ -324,6 +371,10 @@ def games() -> dict[str, Game]:
     return registry().games
 
 
+def players() -> dict[str, Player]:
+    return registry().players
+
+
 def metrics() -> dict[str, Metric]:
     return registry().metrics
 
@@ -334,5 +385,10 @@ def games_with(prop: str) -> tuple[str, ...]:
 
 
 def readers(option: str) -> tuple[str, ...]:
-    """The games that read the game option ``option``."""
-    return tuple(n for n, g in games().items() if option in g.options)
+    """The games, or the players, that read the option ``option``."""
+    return tuple(n for table in (games(), players()) for n, c in table.items() if option in c.options)
+
+
+def owner(option: str) -> str:
+    """'game' or 'model': the setting that names the component an option belongs to."""
+    return "game" if any(option in g.options for g in games().values()) else "model"

@@ -99,6 +99,6 @@ def test_output_bias_from_marginals_is_a_config_choice_for_image_models(tmp_path
     torch.testing.assert_close(G.net[-2].bias.double(), torch.logit(p), atol=1e-5, rtol=1e-5)
     G0, _ = build_players(TrainConfig(dataset="mnist", model="paper"), data)
     assert G0.net[-2].bias.abs().max() == 0  # the default stays the zero start
-    with pytest.raises(MinimaxError, match="needs image data and the paper or mlp model"):
+    with pytest.raises(MinimaxError, match="needs image data and the mlp or paper model"):
         build_players(TrainConfig(dataset="mnist", model="dcgan", g_output_bias="marginals"),
                       ImageData("mnist", images, output="tanh"))

@@ -84,39 +84,64 @@ def minimax(env, *args, cwd=None) -> subprocess.CompletedProcess:
                           text=True, timeout=600)
 
 
+RUN_MANY = """
+import contextlib, io, json, sys
+from minimax.cli import main
+out = []
+for args in json.loads(sys.argv[1]):
+    o, e = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(o), contextlib.redirect_stderr(e):
+        try:
+            code = main(args)
+        except SystemExit as stop:  # --help
+            code = stop.code
+    out.append({"code": code, "out": o.getvalue(), "err": e.getvalue()})
+print(json.dumps(out))
+"""
+
+
+def commands(env, *argvs) -> list[dict]:
+    """Each command line's exit code, stdout and stderr, run one after another in one fresh process (torch loads
+    once), as ``minimax ARGS`` would run them."""
+    done = subprocess.run([sys.executable, "-c", RUN_MANY, json.dumps([[str(a) for a in argv] for argv in argvs])],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
 def test_a_plugin_game_and_metric_are_listed_trained_evaluated_and_reported(plugin, tmp_path):
     root, env = plugin
-    train_help = minimax(env, "train", "--help").stdout
-    assert "margin-hinge" in train_help and "--hinge-margin" in train_help
-    assert "radius" in minimax(env, "eval", "--help").stdout
-    assert "--quantile" in minimax(env, "eval", "radius", "--help").stdout
-
     run = tmp_path / "run"
-    done = minimax(env, "train", "--game", "margin-hinge", "--hinge-margin", "0.5", "--steps", 200, "--log-every", 50,
-                   "--snapshots", 2, "--out", run, "--progress", "off", "--no-plots", "--tensorboard", "off",
-                   "--threads", 1)
-    assert done.returncode == 0, done.stderr
+    train_help, eval_help, radius_help, trained, scored, reported, *refused = commands(
+        env, ["train", "--help"], ["eval", "--help"], ["eval", "radius", "--help"],
+        ["train", "--game", "margin-hinge", "--hinge-margin", "0.5", "--steps", 200, "--log-every", 50,
+         "--snapshots", 2, "--out", run, "--progress", "off", "--no-plots", "--tensorboard", "off", "--threads", 1],
+        ["eval", "radius", run, "--quantile", "0.9", "--n", 500],
+        ["report", run, "--out", tmp_path / "r.html"],
+        ["train", "--game", "margin-hinge", "--hinge-margin", "-1", "--steps", 1, "--out", tmp_path / "x"],
+        ["train", "--hinge-margin", "0.5", "--steps", 1, "--out", tmp_path / "x"],
+        ["eval", "radius", run, "--quantile", "2"])
+    assert "margin-hinge" in train_help["out"] and "--hinge-margin" in train_help["out"]
+    assert "radius" in eval_help["out"] and "--quantile" in radius_help["out"]
+
+    assert trained["code"] == 0, trained["err"]
     config = json.loads((run / "config.json").read_text())
     assert config["game"] == "margin-hinge" and config["hinge_margin"] == 0.5
     assert config["sources"]["lr"] == "game-on-dataset preset (margin-hinge on ring)" and config["lr"] == 1e-4
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert records[-1]["step"] == 200 and all(r["d_loss"] == r["d_loss"] for r in records if "d_loss" in r)
 
-    scored = minimax(env, "eval", "radius", run, "--quantile", "0.9", "--n", 500)
-    assert scored.returncode == 0, scored.stderr
+    assert scored["code"] == 0, scored["err"]
     record = json.loads((run / "radius.json").read_text())
     assert record["protocol"]["quantile"] == 0.9 and record["radius_q"] >= record["radius"] * 0.5
-    assert minimax(env, "report", run, "--out", tmp_path / "r.html").returncode == 0
+    assert reported["code"] == 0, reported["err"]
     page = (tmp_path / "r.html").read_text()
     assert "q = 0.9" in page and "margin-hinge" in page
 
     # the declared options are checked as every other: type, range, and the game they belong to
-    for args, words in [(("--game", "margin-hinge", "--hinge-margin", "-1"), "hinge_margin must be >= 0"),
-                        (("--hinge-margin", "0.5"), "applies to game margin-hinge, not 'minimax'")]:
-        refused = minimax(env, "train", *args, "--steps", 1, "--out", tmp_path / "x")
-        assert refused.returncode == 2 and words in refused.stderr and "Traceback" not in refused.stderr
-    refused = minimax(env, "eval", "radius", run, "--quantile", "2")
-    assert refused.returncode == 2 and "--quantile must be in [0, 1]" in refused.stderr
+    for done, words in zip(refused, ["hinge_margin must be >= 0", "applies to game margin-hinge, not 'minimax'",
+                                     "--quantile must be in [0, 1]"]):
+        assert done["code"] == 2 and words in done["err"] and done["err"].count("\n") == 1, done["err"]
     python = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
         import minimax
         from minimax.games import make_objective

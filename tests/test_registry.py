@@ -98,6 +98,17 @@ def test_no_module_outside_games_asks_a_games_name():
     assert asks.search('if self.game == "wgan-gp" and') and asks.search("x in ('minimax', 'lsgan')")
 
 
+def test_no_module_outside_players_asks_a_models_name():
+    """The same for the player architectures: what a model does differently is in its declaration (players/)."""
+    root = Path(__file__).resolve().parents[1] / "minimax"
+    names = "|".join(re.escape(m) for m in registry.players())
+    asks = re.compile(rf"""(==|!=|\bin)\s*\(?["']({names})["']""")
+    found = [f"{path.relative_to(root)}:{i}: {line.strip()}" for path in sorted(root.rglob("*.py"))
+             if "players" not in path.parts for i, line in enumerate(path.read_text().splitlines(), 1)
+             if asks.search(line)]
+    assert not found, found
+
+
 def test_every_games_statistics_are_drawn_with_its_labels(tmp_path):
     """The three curve plots for every game from records holding every statistic it logs (a KeyError here was
     a label missing from the plots)."""
@@ -184,7 +195,7 @@ def test_every_dataset_loads_and_draws_minibatches(name, tmp_path):
     assert data.sample(5, torch.Generator().manual_seed(0)).shape == (5, *data.shape)
 
 
-@pytest.mark.parametrize("name", catalogue.MODELS)
+@pytest.mark.parametrize("name", registry.players())
 def test_every_player_builds_and_is_tested(name):
     from minimax.data import load_dataset
     from minimax.players import player_architectures

@@ -4,7 +4,10 @@ Architectures: ``mlp`` (any data), ``paper`` (Goodfellow et al. 2014's MNIST pai
 ``dcgan`` (Radford et al. 2016, 28/32/64 px images), ``veegan`` (the DCGAN of the Stacked MNIST benchmark,
 VEEGAN/PacGAN), ``r3gan`` (Huang et al. 2024: residual, grouped convolutions, no normalisation; 28 to 256 px).
 With ``pack`` = p > 1 the mlp, dcgan, veegan and r3gan D are PacGAN discriminators (p samples per logit).
-Conditional players G(z, c), D(x, c) for the conditional game: :mod:`minimax.players.conditioning`.
+Conditional players G(z, c), D(x, c) for the conditional game: :mod:`minimax.players.conditioning`. Each
+architecture declares itself in its module (``COMPONENTS``: its options, how it conditions, whether it packs, its
+preset; :mod:`minimax.registry`), with a ``players(shape, latent_dim, classes, pack, g_output, **options)`` that
+builds (G, D).
 """
 from __future__ import annotations
 
@@ -12,17 +15,17 @@ from contextlib import contextmanager
 
 import torch
 
-from ..catalogue import CONDITION_FOR_MODEL, CONDITIONS, MODELS
+from .. import registry
+from ..catalogue import CONDITIONS
 from ..errors import MinimaxError
 from ..games.regularizers import spectral_normalise
-from .dcgan import SIZES as DCGAN_SIZES
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .mlp import MLPDiscriminator, MLPGenerator
 from .paper import PaperDiscriminator, PaperGenerator
-from .r3gan import SIZES as R3GAN_SIZES
-from .r3gan import R3GANDiscriminator, R3GANGenerator, check_widths
-from .veegan import SIDE as VEEGAN_SIDE
+from .r3gan import R3GANDiscriminator, R3GANGenerator
 from .veegan import VEEGANDiscriminator, VEEGANGenerator
+
+MODELS: tuple[str, ...] = tuple(registry.players())
 
 
 @contextmanager
@@ -37,8 +40,8 @@ def eval_mode(module: torch.nn.Module):
 
 
 def output_range(model: str) -> str:
-    """The generator's output non-linearity, which fixes the scale of image data."""
-    return "sigmoid" if model == "paper" else "tanh"
+    """The generator's output non-linearity, which fixes the scale of image data (the model's declaration)."""
+    return registry.players()[model].g_output
 
 
 MARGINAL_CLIP = 1e-3
@@ -72,8 +75,9 @@ def build_players(cfg, data, init_from_data: bool = True) -> tuple[torch.nn.Modu
     weights are loaded next."""
     G, D = player_architectures(cfg, data)
     if cfg.g_output_bias == "marginals" and init_from_data:
-        if cfg.model not in ("paper", "mlp") or not hasattr(data, "pixels") or len(data.shape) != 3:
-            raise MinimaxError("g_output_bias = 'marginals' needs image data and the paper or mlp model, "
+        able = [n for n, p in registry.players().items() if p.marginals]
+        if cfg.model not in able or not hasattr(data, "pixels") or len(data.shape) != 3:
+            raise MinimaxError(f"g_output_bias = 'marginals' needs image data and the {' or '.join(able)} model, "
                                f"not {cfg.model!r} on {cfg.dataset!r}")
         init_output_bias_from_marginals(G, data.pixels(), data.g_output)
     if cfg.spectral_norm == "on":
@@ -86,10 +90,11 @@ def player_classes(cfg, data) -> int:
     A conditional game needs labelled data with at least two classes and the model's way of conditioning."""
     if cfg.condition == "none":
         return 0
-    wanted = CONDITION_FOR_MODEL.get(cfg.model)
+    wanted = registry.players()[cfg.model].condition
     if wanted is None:
+        able = {n: p.condition for n, p in registry.players().items() if p.condition}
         raise MinimaxError(f"model {cfg.model!r} has no conditional form; condition {cfg.condition!r} needs "
-                           f"{', '.join(f'{m} ({c})' for m, c in CONDITION_FOR_MODEL.items())}")
+                           f"{', '.join(f'{m} ({c})' for m, c in able.items())}")
     if cfg.condition != wanted:
         raise MinimaxError(f"condition {cfg.condition!r} is not available for model {cfg.model!r}; "
                            f"it conditions by {wanted!r}")
@@ -104,44 +109,23 @@ def player_classes(cfg, data) -> int:
 
 
 def player_architectures(cfg, data) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """The architectures of (G, D) for ``cfg.model`` and the data's shape, freshly initialised."""
+    """The architectures of (G, D) for ``cfg.model`` and the data's shape, freshly initialised: the model's
+    ``players`` (its declaration's ``object``) with the options it reads."""
     shape = tuple(data.shape)
     k = player_classes(cfg, data)
-    if cfg.model == "mlp":
-        G = MLPGenerator(cfg.latent_dim, shape, cfg.g_hidden, "relu", getattr(data, "g_output", "identity"),
-                         batchnorm=cfg.g_norm == "batch", classes=k)
-        D = MLPDiscriminator(shape, cfg.d_hidden, "leaky_relu", cfg.d_dropout, cfg.pack, classes=k)
-        return G, D
-    if cfg.pack != 1 and cfg.model not in ("dcgan", "veegan", "r3gan"):
-        raise MinimaxError(f"pack > 1 is available for the mlp, dcgan, veegan and r3gan models, not {cfg.model}")
-    if cfg.pack != 1 and k:
-        raise MinimaxError(f"pack > 1 with condition {cfg.condition!r} is available for the mlp model only")
-    if len(shape) != 3:
+    declared = registry.players()[cfg.model]
+    if cfg.pack != 1 and not declared.pack:
+        packs = [n for n, p in registry.players().items() if p.pack]
+        raise MinimaxError(f"pack > 1 is available for the {', '.join(packs[:-1])} and {packs[-1]} models, not "
+                           f"{cfg.model}")
+    if cfg.pack != 1 and k and not declared.pack_with_condition:
+        both = [n for n, p in registry.players().items() if p.pack_with_condition]
+        raise MinimaxError(f"pack > 1 with condition {cfg.condition!r} is available for the {' and '.join(both)} "
+                           "model only")
+    if declared.images and len(shape) != 3:
         raise MinimaxError(f"model {cfg.model!r} needs image data; dataset {cfg.dataset!r} has shape {shape}")
-    if cfg.model == "paper":
-        return PaperGenerator(shape, cfg.latent_dim, classes=k), PaperDiscriminator(shape, classes=k)
-    if cfg.model == "dcgan":
-        c, h, w = shape
-        if h != w or h not in DCGAN_SIZES:
-            raise MinimaxError(f"dcgan needs square images of side {sorted(DCGAN_SIZES)}, got {h}x{w}")
-        return DCGANGenerator(cfg.latent_dim, c, h, classes=k), \
-            DCGANDiscriminator(c, h, norm=cfg.d_norm, classes=k, pack=cfg.pack)
-    if cfg.model == "veegan":
-        if shape[1:] != (VEEGAN_SIDE, VEEGAN_SIDE):
-            raise MinimaxError(f"model veegan needs {VEEGAN_SIDE}x{VEEGAN_SIDE} images, got shape {shape}")
-        return VEEGANGenerator(cfg.latent_dim, shape[0]), VEEGANDiscriminator(shape[0], cfg.pack)
-    if cfg.model == "r3gan":
-        c, h, w = shape
-        if h != w or h not in R3GAN_SIZES:
-            raise MinimaxError(f"r3gan needs square images of side {sorted(R3GAN_SIZES)}, got {h}x{w}")
-        if cfg.widths:
-            try:
-                check_widths(cfg.widths, h)
-            except ValueError as e:
-                raise MinimaxError(str(e)) from None
-        return (R3GANGenerator(cfg.latent_dim, c, h, cfg.widths, cfg.blocks, classes=k),
-                R3GANDiscriminator(c, h, cfg.widths, cfg.blocks, classes=k, pack=cfg.pack))
-    raise MinimaxError(f"unknown model {cfg.model!r}")
+    build = registry.component(declared.module, declared.object)
+    return build(shape, cfg.latent_dim, k, cfg.pack, getattr(data, "g_output", "identity"), **cfg.player_options)
 
 
 make_players = player_architectures  # the name before 0.4 (beside build_players); kept for one release

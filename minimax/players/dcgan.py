@@ -14,8 +14,19 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import MinimaxError
 from .conditioning import ConditionalBatchNorm2d, run_layers
 from .packing import pack
+
+COMPONENTS = [{
+    "kind": "player", "name": "dcgan", "object": "players", "order": 3, "condition": "projection", "pack": True,
+    "help": "DCGAN (Radford et al. 2016), 28, 32 or 64 px", "d_normalises_batch": {"d_norm": "batch"},
+    "options": {"d_norm": {"type": "str", "choices": ("batch", "layer", "none"), "default": "batch",
+                           "help": "dcgan D's normalisation",
+                           "more": "'batch' (DCGAN), 'layer' (per example, as WGAN-GP needs) or 'none'"}},
+    # DCGAN's minibatch as the DCGAN measurements in docs/ use it (64; Radford et al. used 128), not the toy sets' 256
+    "preset": {"batch_size": 64},
+}]
 
 SIZES = {28: (7, 2), 32: (4, 3), 64: (4, 4)}  # image side -> (base side s0, number of x2 upsamplings)
 
@@ -100,3 +111,13 @@ class DCGANDiscriminator(nn.Module):
         for layer in self.net[:-1]:
             h = layer(h)
         return self.net[-1](h).view(x.shape[0]) + (self.projection(c) * h.flatten(1)).sum(1)
+
+
+def players(shape, latent_dim: int, classes: int, pack: int, g_output: str, d_norm: str = "batch"
+            ) -> tuple[nn.Module, nn.Module]:
+    """(G, D) for square images of a side in SIZES."""
+    c, h, w = shape
+    if h != w or h not in SIZES:
+        raise MinimaxError(f"dcgan needs square images of side {sorted(SIZES)}, got {h}x{w}")
+    return DCGANGenerator(latent_dim, c, h, classes=classes), \
+        DCGANDiscriminator(c, h, norm=d_norm, classes=classes, pack=pack)

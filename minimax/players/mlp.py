@@ -17,6 +17,20 @@ from torch import nn
 from .conditioning import with_one_hot
 from .packing import pack
 
+COMPONENTS = [{
+    "kind": "player", "name": "mlp", "object": "players", "order": 1, "images": False,
+    "help": "multilayer perceptrons (any data)", "condition": "concat", "pack": True, "pack_with_condition": True,
+    "marginals": True,
+    "options": {
+        "g_hidden": {"type": "widths", "default": (256, 256, 256), "help": "MLP G's hidden widths",
+                     "more": "comma-separated"},
+        "d_hidden": {"type": "widths", "default": (256, 256, 256), "help": "MLP D's hidden widths",
+                     "more": "comma-separated"},
+        "g_norm": {"type": "str", "choices": ("none", "batch"), "default": "none", "help": "MLP G's normalisation"},
+        "d_dropout": {"type": "float", "default": 0.0, "min": 0, "below": 1, "help": "dropout rate in MLP D"},
+    },
+}]
+
 ACTIVATIONS = {
     "relu": lambda: nn.ReLU(),
     "leaky_relu": lambda: nn.LeakyReLU(0.2),
@@ -99,3 +113,10 @@ class MLPDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         x = with_one_hot(x, c, self.classes)
         return self.net(pack(x.flatten(1), self.pack)).squeeze(1)
+
+
+def players(shape, latent_dim: int, classes: int, pack: int, g_output: str, g_hidden=(256, 256, 256),
+            d_hidden=(256, 256, 256), g_norm: str = "none", d_dropout: float = 0.0) -> tuple[nn.Module, nn.Module]:
+    """(G, D) for data of ``shape``: ReLU G with the data's output (``g_output``), leaky-ReLU D."""
+    G = MLPGenerator(latent_dim, shape, g_hidden, "relu", g_output, batchnorm=g_norm == "batch", classes=classes)
+    return G, MLPDiscriminator(shape, d_hidden, "leaky_relu", d_dropout, pack, classes=classes)

@@ -29,6 +29,11 @@ from torch import nn
 
 from .conditioning import with_one_hot
 
+COMPONENTS = [{
+    "kind": "player", "name": "paper", "object": "players", "order": 2, "g_output": "sigmoid", "condition": "concat",
+    "marginals": True, "help": "Goodfellow et al. 2014's MNIST pair (ReLU/sigmoid G, maxout D with dropout)",
+}]
+
 
 class Maxout(nn.Module):
     """h = max over k pieces of a linear map to (units × k)."""
@@ -85,3 +90,8 @@ class PaperDiscriminator(nn.Module):
         for layer in self.net[2:]:
             h = layer(h)
         return h.squeeze(1)
+
+
+def players(shape, latent_dim: int, classes: int, pack: int, g_output: str) -> tuple[nn.Module, nn.Module]:
+    """(G, D): the paper's MNIST pair for images of ``shape``."""
+    return PaperGenerator(shape, latent_dim, classes=classes), PaperDiscriminator(shape, classes=classes)

@@ -19,8 +19,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import MinimaxError
 from .dcgan import dcgan_init
 from .packing import pack
+
+COMPONENTS = [{
+    "kind": "player", "name": "veegan", "object": "players", "order": 4, "pack": True, "d_normalises_batch": True,
+    "help": "VEEGAN's and PacGAN's Stacked MNIST DCGAN (28 px)",
+}]
 
 SIDE = 28
 WIDTH = 64  # gf_dim = df_dim = 64
@@ -67,3 +73,10 @@ class VEEGANDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         h = self.net(pack(x, self.pack))
         return self.logit(h.flatten(1)).squeeze(1)
+
+
+def players(shape, latent_dim: int, classes: int, pack: int, g_output: str) -> tuple[nn.Module, nn.Module]:
+    """(G, D) for SIDE x SIDE images."""
+    if tuple(shape[1:]) != (SIDE, SIDE):
+        raise MinimaxError(f"model veegan needs {SIDE}x{SIDE} images, got shape {tuple(shape)}")
+    return VEEGANGenerator(latent_dim, shape[0]), VEEGANDiscriminator(shape[0], pack)

@@ -46,7 +46,7 @@ LOCAL_IMPORTS = {
 # modules whose every import inside a function has one reason: the command line's parsers (minimax --help,
 # minimax COMMAND --help) are built without loading torch, numpy or matplotlib; each command loads what it runs
 LOCAL_MODULES = {f"minimax.cli.{command}": "a command's parser loads without torch"
-                 for command in ("train", "sample", "eval", "report", "export", "download")}
+                 for command in ("train", "sample", "eval", "report", "watch", "export", "download")}
 
 
 def module_name(path: Path) -> str:

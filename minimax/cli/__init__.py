@@ -6,6 +6,7 @@
     minimax eval METRIC RUN_DIR... --data-dir DIR        parzen, fid, kid, pr, is, modes, conditional      cli/eval.py
     minimax sample RUN_DIR --interpolate N               G along N paths in noise space (strip, GIF)
     minimax report RUN_DIR...                            a self-contained HTML report                     cli/report.py
+    minimax watch RUN_DIR [--port N]                     a local page that shows the game live            cli/watch.py
     minimax export RUN_DIR                               G as a file plain PyTorch loads (.pt2)          cli/export.py
     minimax download DATASET --data-dir DIR              fetch and md5-check a dataset                  cli/download.py
 
@@ -22,7 +23,7 @@ from .. import zoo as pretrained
 from .._version import __version__
 from ..errors import MinimaxError
 from ..openmp import choose_wait_policy
-from . import download, export, report, sample, train, zoo
+from . import download, export, report, sample, train, watch, zoo
 from . import eval as eval_command
 from .errors import clip
 from .outputs import resolve_run
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="minimax", description="Train Generative Adversarial Networks: the minimax game as code.")
     p.add_argument("--version", action="version", version=f"minimax {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for command in (train, sample, eval_command, report, export, zoo, download):
+    for command in (train, sample, eval_command, report, watch, export, zoo, download):
         command.add_parser(sub)
     return p
 

@@ -34,10 +34,10 @@ from __future__ import annotations
 
 import ast
 import importlib
-import importlib.metadata
 import importlib.util
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -253,11 +253,31 @@ def declarations_in(path: Path, where: str) -> list[dict]:
 def plugin_modules() -> list[str]:
     """The plugin modules: ``MINIMAX_PLUGINS`` (comma-separated), then the ``minimax.components`` entry points."""
     named = [m.strip() for m in os.environ.get(PLUGINS_VARIABLE, "").split(",") if m.strip()]
-    try:
-        named += [ep.value.split(":")[0] for ep in importlib.metadata.entry_points(group=ENTRY_POINTS)]
-    except Exception:  # a broken installed distribution must not stop minimax  # noqa: BLE001
-        pass
-    return list(dict.fromkeys(named))
+    return list(dict.fromkeys(named + entry_point_modules()))
+
+
+def entry_point_modules() -> list[str]:
+    """The modules of the installed distributions' ``minimax.components`` entry points, read from their
+    ``entry_points.txt`` directly (importlib.metadata costs ~50 ms at every ``minimax --help``); a file that cannot
+    be read is passed over, as a broken distribution must not stop minimax."""
+    found = []
+    for folder in sys.path:
+        try:
+            files = [*Path(folder or ".").glob("*.dist-info/entry_points.txt"),
+                     *Path(folder or ".").glob("*.egg-info/entry_points.txt")]
+        except OSError:
+            continue
+        for path in files:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if f"[{ENTRY_POINTS}]" not in text:
+                continue
+            section = text.split(f"[{ENTRY_POINTS}]", 1)[1].split("\n[", 1)[0]
+            found += [line.split("=", 1)[1].split(":")[0].strip() for line in section.splitlines()
+                      if "=" in line and not line.lstrip().startswith(("#", ";"))]
+    return found
 
 
 def _module_file(module: str) -> Path:

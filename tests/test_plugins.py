@@ -154,6 +154,20 @@ def test_a_plugin_game_and_metric_are_listed_trained_evaluated_and_reported(plug
     assert python.returncode == 0 and "quantile must be a number" in python.stdout, python.stderr
 
 
+def test_an_installed_packages_entry_points_name_its_components(plugin, tmp_path):
+    """An installed distribution declares ``[project.entry-points."minimax.components"]``: its modules are read as
+    MINIMAX_PLUGINS's are (here a dist-info folder as pip writes it, on the path)."""
+    root, env = plugin
+    info = tmp_path / "throwaway-1.0.dist-info"
+    info.mkdir()
+    (info / "entry_points.txt").write_text("[console_scripts]\nx = y:z\n\n[minimax.components]\n"
+                                           "margin = throwaway.margin_hinge\nradius = throwaway.radius:run\n")
+    installed = {**env, "MINIMAX_PLUGINS": "", "PYTHONPATH": f"{root}:{tmp_path}"}
+    listed, = commands(installed, ["train", "--help"])
+    assert "margin-hinge" in listed["out"] and "--hinge-margin" in listed["out"]
+    assert "margin-hinge" not in commands({**env, "MINIMAX_PLUGINS": ""}, ["train", "--help"])[0]["out"]
+
+
 def test_a_plugin_that_cannot_be_read_is_one_line_and_the_rest_works(plugin, tmp_path):
     root, env = plugin
     (root / "throwaway" / "broken.py").write_text("COMPONENTS = [{'kind': 'game', 'name': 'x', 'object': open}]\n")

@@ -192,3 +192,25 @@ def test_the_page_updates_in_a_real_browser_while_a_run_trains(tmp_path):
     assert len(steps) >= 3, steps
     assert frame[0] and frame[1] > 300 and frame[2] == len(watch.ALGORITHM) and frame[3] == "training", frame
     assert errors == []
+
+
+def test_gs_push_is_the_gradient_of_its_loss_and_saturates_where_d_rejects():
+    """On D(x) = σ(a·x₁): the non-saturating push ∇ log D = a(1 − D) ê₁, the saturating ∇D/(1 − D) = a·D ê₁ —
+    the latter vanishes where D rejects the samples (Goodfellow et al. 2014, §3); an unbounded critic's push is ∇D."""
+    import numpy as np
+
+    from minimax.games import make_objective
+    from minimax.viz.plots import generator_push
+
+    a = 3.0
+    gx, gy = np.meshgrid(np.linspace(-2, 2, 201), np.linspace(-1, 1, 101))
+    d = 1 / (1 + np.exp(-a * gx))
+    game = make_objective("minimax")
+    (u_ns, v_ns), (u_s, v_s) = (generator_push(d, gx, gy, game, g) for g in ("non-saturating", "saturating"))
+    inner = (slice(1, -1), slice(1, -1))  # (one-sided differences at the edges)
+    assert np.allclose(u_ns[inner], (a * (1 - d))[inner], atol=2e-3) and np.abs(v_ns).max() < 1e-9
+    assert np.allclose(u_s[inner], (a * d)[inner], atol=2e-3) and np.abs(v_s).max() < 1e-9
+    rejected = gx < -1.5  # D < 0.011 there: the saturating push is < 1/80 of the non-saturating one
+    assert (u_s[rejected] < u_ns[rejected] / 80).all()
+    u_w, _ = generator_push(3 * gx, gx, gy, make_objective("wgan-gp"))
+    assert np.allclose(u_w, 3.0)

@@ -230,10 +230,31 @@ def plot_figure1(snapshots: list[tuple[int, np.ndarray]], fields: dict, data, ob
     plt.close(fig)
 
 
+PUSH_ARROWS = 80  # generated samples that carry an arrow of G's push (2-D frames)
+
+
+def generator_push(d: np.ndarray, gx: np.ndarray, gy: np.ndarray, objective, g_loss: str | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    r"""(u, v) = −∇ₓ ℓ_G(x) on the field's grid (x fastest, as ``meshgrid``): the direction in which G's loss moves
+    a generated sample at x, and how hard, from D's surface ``d`` in the game's units (finite differences). The 2014
+    game (D a probability): the non-saturating ℓ = −log D gives ∇ log D = ∇D / D, the saturating ℓ = log(1 − D)
+    gives −∇ log(1 − D) = ∇D / (1 − D) — small where D rejects the sample (§3's saturation). A game whose D is not a
+    probability: ∇D (its L_G falls as D(G(z)) rises: hinge and WGAN's −D, the relativistic games' f(D(G(z)) − D(x))).
+    """
+    if objective.output_is_probability:
+        tiny = 1e-7
+        f = -np.log(np.clip(1 - d, tiny, 1)) if g_loss == "saturating" else np.log(np.clip(d, tiny, 1))
+    else:
+        f = d
+    dy, dx = np.gradient(f, gy[:, 0], gx[0, :])
+    return dx, dy
+
+
 def replay_frame(step: int, samples: np.ndarray, field: dict | None, records: list[dict], data, objective,
-                 conditional: bool = False) -> bytes:
+                 conditional: bool = False, g_loss: str | None = None) -> bytes:
     """One frame of the replay (PNG bytes): the game at ``step`` beside V̂ (or L_D) and mean D(G(z)) with a
-    marker at ``step``."""
+    marker at ``step``; on 2-D data with D's surface, arrows on some generated samples: where G's loss pushes them
+    (:func:`generator_push`; ``g_loss``: the 2014 game's generator loss)."""
     fig = plt.figure(figsize=(10, 4))
     left = fig.add_subplot(1, 2, 1)
     if samples.ndim == 4:
@@ -257,7 +278,18 @@ def replay_frame(step: int, samples: np.ndarray, field: dict | None, records: li
         colour = dict(c=np.arange(len(samples)) % len(data.centres), cmap="tab20") if conditional else \
             dict(color="tab:orange")
         left.scatter(samples[:, 0], samples[:, 1], s=2, alpha=0.6, **colour)
-        if side:
+        if side:  # G's push at every len/PUSH_ARROWS-th sample inside the grid, scaled to the largest shown
+            u, v = generator_push(field["d"].reshape(side, side), gx, gy, objective, g_loss)
+            shown = samples[::max(1, len(samples) // PUSH_ARROWS)]
+            ix = np.rint((shown[:, 0] - gx.min()) / (gx.max() - gx.min()) * (side - 1)).astype(int)
+            iy = np.rint((shown[:, 1] - gy.min()) / (gy.max() - gy.min()) * (side - 1)).astype(int)
+            inside = (ix >= 0) & (ix < side) & (iy >= 0) & (iy < side)
+            pu, pv = u[iy[inside], ix[inside]], v[iy[inside], ix[inside]]
+            top = float(np.hypot(pu, pv).max()) if inside.any() else 0.0
+            if top > 0 and np.isfinite(top):
+                reach = 0.12 * float(gx.max() - gx.min())  # the longest arrow, in data units
+                left.quiver(shown[inside, 0], shown[inside, 1], pu / top * reach, pv / top * reach, angles="xy",
+                            scale_units="xy", scale=1, color="k", width=0.004, alpha=0.7)
             left.set_xlim(gx.min(), gx.max())
             left.set_ylim(gy.min(), gy.max())
             note_outside(left, samples, (gx.min(), gy.min()), (gx.max(), gy.max()))

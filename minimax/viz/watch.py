@@ -173,7 +173,7 @@ class Run:
                     with np.load(io.BytesIO(read_bytes(path)), allow_pickle=False) as f:
                         field = {k: f[k] for k in f.files}
             png = plots.replay_frame(step, x, field, self.records(), data, self.objective,
-                                     self.cfg.condition != "none")
+                                     self.cfg.condition != "none", self.cfg.game_options.get("g_loss"))
             self._frames[step] = png
             while len(self._frames) > FRAMES_CACHED:
                 self._frames.popitem(last=False)

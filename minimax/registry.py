@@ -307,8 +307,7 @@ def _option(name: str, d: Any, where: str) -> Option:
     if not isinstance(d, dict) or not {"type", "default", "help"} <= set(d) or set(d) - _OPTION_KEYS \
             or d["type"] not in ("int", "float", "str", "bool", "widths"):
         raise MinimaxError(f"{where}: option {name!r} must be a dict with type (int, float, str, bool or widths), "
-                           f"default and "
-                           f"help, and at most {', '.join(sorted(_OPTION_KEYS))}")
+                           f"default and help, and at most {', '.join(sorted(_OPTION_KEYS))}")
     option = Option(name=name, **{k: tuple(v) if k == "choices" else v for k, v in d.items()})
     if not option.check(option.default):
         raise MinimaxError(f"{where}: option {name!r}'s default {option.default!r} is not {option.need}")

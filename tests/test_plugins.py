@@ -187,3 +187,32 @@ def test_the_built_in_declarations_are_read_without_importing_the_modules():
     declared = [sum(p.read_text().count(f'"kind": "{kind}"') for p in (package / folder).glob("*.py"))
                 for kind, folder in (("game", "games"), ("metric", "evaluation"))]
     assert out == [*map(str, declared), "False"] and declared[0] >= 11 and declared[1] >= 7
+
+
+def test_a_declaration_is_literals_and_its_options_are_checked(tmp_path):
+    from minimax import registry
+    from minimax.errors import MinimaxError
+
+    f = tmp_path / "m.py"
+    f.write_text("import torch\nfrom minimax.catalogue import IMAGE_SETS\nCOMPONENTS = [{'kind': 'metric', "
+                 "'name': 'x', 'datasets': IMAGE_SETS}]\nx = torch.zeros(1)\n")
+    assert registry.declarations_in(f, "m") == [{"kind": "metric", "name": "x",
+                                                 "datasets": registry.catalogue.IMAGE_SETS}]
+    for bad, words in [("COMPONENTS = [{'name': 'x' * 3}]", "not a literal"),
+                       ("COMPONENTS = [{'name': SOMETHING}]", "names 'SOMETHING'"),
+                       ("COMPONENTS = {'name': 'x'}", "must be a list of dicts")]:
+        f.write_text(bad + "\n")
+        with pytest.raises(MinimaxError, match=words):
+            registry.declarations_in(f, "m")
+    assert registry._option("q", {"type": "float", "default": 0.5, "min": 0, "max": 1, "help": "h"}, "m").need == \
+        "in [0, 1]"
+    for spec, words in [({"type": "float", "default": 2.0, "max": 1, "help": "h"}, "default 2.0 is not <= 1"),
+                        ({"type": "complex", "default": 0, "help": "h"}, "must be a dict with type"),
+                        ({"type": "int", "default": 1, "help": "h", "maximum": 3}, "at most")]:
+        with pytest.raises(MinimaxError, match=words):
+            registry._option("q", spec, "m")
+    option = registry._option("n", {"type": "int", "default": 10, "min": 1, "help": "h"}, "m")
+    assert option.convert("12", "--n", text=True) == 12
+    for raw, text in [(12.5, False), ("12", False), (True, False), ("x", True), (0, False)]:
+        with pytest.raises(MinimaxError):
+            option.convert(raw, "n", text=text)

@@ -572,6 +572,13 @@ class TrainConfig(ComponentOptions):
         return cls.from_dict(read_config_file(path), where=f"config file {path}")
 
 
+# a component's option named like one of TrainConfig's own settings would be shadowed by it: said in one line by
+# registry.check() (the command line's and the API's first step), never silently read as the other
+for _name in sorted(set(COMPONENT_OPTIONS) & set(TrainConfig.__annotations__)):
+    registry.registry().problems.append(f"{', '.join(registry.readers(_name))} declares option {_name!r}, which is "
+                                        "already a setting of minimax: give it another name")
+
+
 def _coerce_mapping(d: Any, where: str) -> dict:
     """``d``'s settings converted to the fields' types; unknown keys and bad values are MinimaxErrors."""
     if not isinstance(d, dict):

@@ -171,7 +171,11 @@ def test_an_installed_packages_entry_points_name_its_components(plugin, tmp_path
 def test_a_plugin_that_cannot_be_read_is_one_line_and_the_rest_works(plugin, tmp_path):
     root, env = plugin
     (root / "throwaway" / "broken.py").write_text("COMPONENTS = [{'kind': 'game', 'name': 'x', 'object': open}]\n")
-    for named, words in [("throwaway.missing", "throwaway.missing"), ("throwaway.broken", "catalogue's constants")]:
+    (root / "throwaway" / "clash.py").write_text("COMPONENTS = [{'kind': 'game', 'name': 'clash', 'object': 'x', "
+                                                 "'help': 'h', 'options': {'steps': {'type': 'int', 'default': 1, "
+                                                 "'help': 'h'}}}]\n")
+    for named, words in [("throwaway.missing", "throwaway.missing"), ("throwaway.broken", "catalogue's constants"),
+                         ("throwaway.clash", "clash declares option 'steps', which is already a setting")]:
         bad = {**env, "MINIMAX_PLUGINS": named}
         done = minimax(bad, "train", "--steps", 1, "--out", tmp_path / "x")
         assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr, done.stderr

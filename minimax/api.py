@@ -6,8 +6,6 @@
 """
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -132,13 +130,8 @@ def evaluate(run: str | Path | None, metric: str, *, write: bool = True, force: 
         raise MinimaxError(f"metric must be a name (str), got {type(metric).__name__}")
     if metric not in registry.metrics():
         raise MinimaxError(f"unknown metric {metric!r}; choose one of {', '.join(registry.metrics())}")
-    known = [f.name for f in dataclasses.fields(EvalOptions) if f.name not in ("metric", "options")] + \
-        [o.name for o in registry.metrics()[metric].options]  # (the metric's own: checked by EvalOptions.build)
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise MinimaxError(f"evaluate has no option {unknown[0]!r}{hint}; its options: {', '.join(known)}")
+    EvalOptions.refuse_unknown(metric, options)  # (the metric's own are checked by EvalOptions.build)
+    known = EvalOptions.keywords(metric)
     for name in ("n", "seed", "image_size"):
         if options.get(name) is not None:
             _integer(name, options[name], 0 if name == "seed" else 1, MAX_NOISE_SEED if name == "seed" else None)

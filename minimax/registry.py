@@ -105,7 +105,8 @@ class Option:
     def convert(self, raw: Any, label: str, text: bool = False) -> Any:
         """``raw`` as the option's type, checked against its range (``text``: as written on a command line); a
         MinimaxError naming ``label`` otherwise. A Python value must already have the type (no 10.7 for an int)."""
-        kind = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}[self.type]
+        kind = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
+                "widths": "a comma-separated list of integers"}[self.type]
         bad = MinimaxError(f"{label} must be {kind}{' (' + self.need + ')' if self.need else ''}, got {raw!r}"[:300])
         if raw is None or (self.auto is not None and raw == self.auto):
             if self.default is None:
@@ -115,12 +116,17 @@ class Option:
             if not isinstance(raw, bool):
                 raise bad
             return raw
-        if text and isinstance(raw, str) and self.type in ("int", "float"):
+        if text and isinstance(raw, str) and self.type in ("int", "float", "widths"):
             try:
-                raw = int(raw) if self.type == "int" else float(raw)
+                raw = int(raw) if self.type == "int" else float(raw) if self.type == "float" else \
+                    tuple(int(h) for h in raw.split(",") if h.strip())
             except ValueError:
                 raise bad from None
-        if isinstance(raw, bool) or (self.type == "int" and not isinstance(raw, int)) or \
+        if self.type == "widths":  # (a list from Python: its entries' types are the range check's)
+            if not isinstance(raw, (tuple, list)):
+                raise bad
+            raw = tuple(raw)
+        elif isinstance(raw, bool) or (self.type == "int" and not isinstance(raw, int)) or \
                 (self.type == "float" and not isinstance(raw, (int, float))) or \
                 (self.type == "str" and not isinstance(raw, str)):
             raise bad

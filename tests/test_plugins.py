@@ -220,3 +220,8 @@ def test_a_declaration_is_literals_and_its_options_are_checked(tmp_path):
     for raw, text in [(12.5, False), ("12", False), (True, False), ("x", True), (0, False)]:
         with pytest.raises(MinimaxError):
             option.convert(raw, "n", text=text)
+    widths = registry._option("w", {"type": "widths", "default": (8, 8), "help": "h"}, "m")
+    assert widths.convert("16,32", "--w", text=True) == (16, 32) and widths.convert([4], "w") == (4,)
+    for raw, text in [("16,x", True), ("16", False), ([1.5], False), ([0], False), ([], False)]:
+        with pytest.raises(MinimaxError, match="w must be"):
+            widths.convert(raw, "w", text=text)

@@ -45,18 +45,28 @@ class EvalOptions:
         ``minimax eval METRIC``: the common ones and the metric's own, each of these checked against its declaration
         (``subsets`` must be an integer >= 1; from a command line, converted first); an option the metric does not
         have is refused, naming those it has."""
+        cls.refuse_unknown(metric, given)
         declared = {o.name: o for o in registry.metrics()[metric].options}
-        common = [f.name for f in fields(cls) if f.name not in ("metric", "options")]
-        unknown = sorted(set(given) - set(common) - set(declared))
-        if unknown:
-            known = [*common, *declared]
-            close = difflib.get_close_matches(unknown[0], known, n=1)
-            raise MinimaxError(f"eval {metric} has no option {unknown[0]!r}"
-                               + (f" (did you mean {close[0]!r}?)" if close else "") + f"; its options: "
-                               f"{', '.join(known)}")
         own = {name: option.convert(given[name], "--" + name.replace("_", "-") if text else name, text=text)
                if name in given else option.default for name, option in declared.items()}
-        return cls(metric=metric, options=own, **{k: v for k, v in given.items() if k in common})
+        return cls(metric=metric, options=own, **{k: v for k, v in given.items() if k not in declared})
+
+    @classmethod
+    def keywords(cls, metric: str) -> list[str]:
+        """Every option an evaluation with ``metric`` takes: the common ones, then the metric's own."""
+        return [f.name for f in fields(cls) if f.name not in ("metric", "options")] + \
+            [o.name for o in registry.metrics()[metric].options]
+
+    @classmethod
+    def refuse_unknown(cls, metric: str, given) -> None:
+        """A MinimaxError naming the first of ``given`` that an evaluation with ``metric`` does not take, the one it
+        was probably meant to be, and the options it takes."""
+        known = cls.keywords(metric)
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise MinimaxError(f"evaluate has no option {unknown[0]!r}{hint}; its options: {', '.join(known)}")
 
     def option(self, name: str) -> Any:
         """The metric's own option ``name`` (its declared default when not given)."""

@@ -136,11 +136,15 @@ def save_field(run_dir: Path, trainer) -> None:
 
 def load_fields(run_dir: Path) -> dict[int, dict[str, np.ndarray]]:
     """{step: field} of a run (plain arrays only: a file that needs unpickling is skipped)."""
-    out = {}
-    for step, path in field_files(run_dir).items():
-        try:
-            with np.load(io.BytesIO(read_bytes(path)), allow_pickle=False) as f:
-                out[step] = {k: f[k] for k in f.files}
-        except (ValueError, OSError, MinimaxError):  # (a FIFO or device among the fields: skipped, never read)
-            continue
-    return out
+    fields = {step: load_field(path) for step, path in field_files(run_dir).items()}
+    return {step: field for step, field in fields.items() if field is not None}
+
+
+def load_field(path: Path) -> dict[str, np.ndarray] | None:
+    """One snapshot's field (plain arrays only), or None for a file that needs unpickling or cannot be read (a FIFO
+    or a device: never read)."""
+    try:
+        with np.load(io.BytesIO(read_bytes(path)), allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except (ValueError, OSError, MinimaxError):
+        return None

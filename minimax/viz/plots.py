@@ -316,17 +316,22 @@ def load_snapshots(run_dir: Path) -> list[tuple[int, np.ndarray]]:
     pickle or any other array is a one-line error naming the file."""
     out = []
     for step, f in snapshot_files(run_dir):
-        try:
-            x = np.load(io.BytesIO(read_bytes(f, "the snapshot")), allow_pickle=False)
-        except (ValueError, OSError, EOFError) as e:  # object arrays (pickles) are refused, and anything malformed
-            raise MinimaxError(f"{f} is not a plain sample array ({str(e).splitlines()[0][:120]}); "
-                               "minimax never unpickles files") from None
-        first = out[0][1] if out else None
-        if x.ndim not in (2, 4) or x.dtype.kind not in "fiu" or not len(x) or \
-                (first is not None and x.shape[1:] != first.shape[1:]):
-            raise MinimaxError(f"{f} is not a sample array of this run (shape {x.shape}, dtype {x.dtype})")
-        out.append((step, x))
+        out.append((step, load_snapshot(f, out[0][1] if out else None)))
     return out
+
+
+def load_snapshot(f: Path, like: np.ndarray | None = None) -> np.ndarray:
+    """One snapshot's samples: a real array [n, features] or [n, C, H, W] (shaped as ``like``'s samples, when
+    given); a pickle or any other array is a one-line error naming the file."""
+    try:
+        x = np.load(io.BytesIO(read_bytes(f, "the snapshot")), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:  # object arrays (pickles) are refused, and anything malformed
+        raise MinimaxError(f"{f} is not a plain sample array ({str(e).splitlines()[0][:120]}); "
+                           "minimax never unpickles files") from None
+    if x.ndim not in (2, 4) or x.dtype.kind not in "fiu" or not len(x) or \
+            (like is not None and x.shape[1:] != like.shape[1:]):
+        raise MinimaxError(f"{f} is not a sample array of this run (shape {x.shape}, dtype {x.dtype})")
+    return x
 
 
 def plot_run(run_dir: str | Path) -> list[Path]:

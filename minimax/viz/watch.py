@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import fcntl
 import inspect
-import io
 import json
 import math
 import os
@@ -28,17 +27,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import numpy as np
-
 from ..algorithm import trainer as trainer_module
 from ..data import load_dataset
 from ..errors import MinimaxError
-from ..files import read_bytes
 from ..games import make_objective
 from ..run import loop
 from ..run.monitor import HealthMonitor
 from ..run.rundir import LOCK, METRICS, SAMPLES, field_name, load_run_config, snapshot_files
 from ..run.runlog import read_metrics
+from ..run.snapshots import load_field
 from . import plots
 
 MAX_RECORDS = 5000  # records per answer (a longer log is sent in pieces: the page asks again from the last step)
@@ -164,14 +161,12 @@ class Run:
             if step in self._frames:
                 self._frames.move_to_end(step)
                 return self._frames[step]
-            x = np.load(io.BytesIO(read_bytes(files[step], "the snapshot")), allow_pickle=False)
+            x = plots.load_snapshot(files[step])
             field, data = None, None
             if x.ndim == 2:
                 data = load_dataset(self.cfg)
                 path = self.dir / SAMPLES / field_name(step)
-                if path.is_file():
-                    with np.load(io.BytesIO(read_bytes(path)), allow_pickle=False) as f:
-                        field = {k: f[k] for k in f.files}
+                field = load_field(path) if path.is_file() else None
             png = plots.replay_frame(step, x, field, self.records(), data, self.objective,
                                      self.cfg.condition != "none", self.cfg.game_options.get("g_loss"))
             self._frames[step] = png

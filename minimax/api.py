@@ -23,6 +23,7 @@ from .run.generator import load as _load
 from .run.loop import RunResult, train_run
 from .run.sampling import check_draw
 from .run.sampling import sample as _sample
+from .run.steering import Control
 
 __all__ = ["train", "sample", "evaluate", "load"]
 
@@ -45,13 +46,15 @@ def _run_dir(name: str, v) -> None:
 
 def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, steps: int | None = None,
           progress: bool | str | None = None, plots: bool = True, threads: int | None = None,
-          on_collapse: str | None = None, data_dir: str | Path | None = None) -> RunResult:
+          on_collapse: str | None = None, data_dir: str | Path | None = None, control=None) -> RunResult:
     """Train a GAN with Algorithm 1 (:func:`minimax.run.loop.train_run`) and, unless ``plots=False``, draw the run's
     PNG plots. ``resume`` continues a run directory; ``steps`` may extend it. ``threads``: CPU threads of this
     process (None: torch's current setting; a resumed run: the count it was trained with). ``on_collapse``, with
     ``resume``: what a collapse does from here on ('warn' continues a run that 'stop' ended). ``data_dir``, with
     ``resume``: the training data moved to this folder (accepted when they are the data the run's card describes:
-    the same SHA-256). Arguments of the wrong type or range are one-line MinimaxErrors, as on the command line."""
+    the same SHA-256). ``control``: a :class:`~minimax.run.steering.Control` whose commands steer the run between
+    iterations (``minimax train --live`` serves them from a page). Arguments of the wrong type or range are one-line
+    MinimaxErrors, as on the command line."""
     if cfg is not None and not isinstance(cfg, TrainConfig):
         hint = f" (minimax.train(minimax.TrainConfig(dataset={cfg!r})))" if isinstance(cfg, str) else ""
         raise MinimaxError(f"train takes a TrainConfig, not {type(cfg).__name__}{hint}")
@@ -72,7 +75,9 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
             raise MinimaxError("data_dir= goes with resume=; a new run sets it in its TrainConfig")
         if not isinstance(data_dir, (str, Path)) or not str(data_dir).strip():
             raise MinimaxError(f"data_dir must be a folder (a str or Path), got {data_dir!r}"[:300])
-    result = train_run(cfg, resume, steps, progress, threads, on_collapse, data_dir)
+    if control is not None and not isinstance(control, Control):
+        raise MinimaxError(f"control must be a minimax.run.steering.Control, got {type(control).__name__}"[:300])
+    result = train_run(cfg, resume, steps, progress, threads, on_collapse, data_dir, control)
     if plots and distributed.current().is_main:
         from .viz.plots import plot_run  # matplotlib: loaded only to draw
 

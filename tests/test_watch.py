@@ -70,7 +70,7 @@ def test_algorithm_1_points_at_the_lines_that_run_it():
     for r in rows:
         if r["file"]:
             assert (ROOT / r["file"]).read_text().splitlines()[r["line"] - 1].strip() == r["code"]
-    assert "opt_d.step" in rows[3]["code"] and "opt_g.step" in rows[6]["code"] and "cfg.k" in rows[1]["code"]
+    assert "opt_d.step" in rows[3]["code"] and "opt_g.step" in rows[6]["code"] and "self.k" in rows[1]["code"]
 
 
 def test_the_page_shows_the_games_numbers_beside_the_theorys(server, finished):

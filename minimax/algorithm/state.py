@@ -1,10 +1,12 @@
 """The state of a :class:`~minimax.algorithm.trainer.Trainer` that continues it exactly: both players (and the
 weight average of G), both optimisers, every process's random streams and pending statistics, the step, the
-learning-rate scale and the augmentation's p. :mod:`minimax.run.checkpoint` writes it to a file."""
+learning-rate scale, the augmentation's p and the steering events taken. :mod:`minimax.run.checkpoint` writes it to a
+file."""
 from __future__ import annotations
 
 from . import distributed
 from .optim import match_state_layout
+from .steering import settings_of
 
 
 def trainer_state(trainer) -> dict:
@@ -18,7 +20,7 @@ def trainer_state(trainer) -> dict:
     processes = distributed.gather_states(mine, trainer.device) if trainer.ctx.active else [mine]
     state = {"step": trainer.step, "lr_scale": trainer.lr_scale, "world_size": trainer.ctx.world, "modules": modules,
              "optimizers": {"opt_g": trainer.opt_g.state_dict(), "opt_d": trainer.opt_d.state_dict()},
-             "processes": processes, "stats_count": count}
+             "processes": processes, "stats_count": count, "steering": list(trainer.steered)}
     if trainer.augmentation is not None:  # p and ADA's pending statistic (rank 0's: p is the same on every rank)
         state["augment"] = trainer.augmentation.state()
     return state
@@ -38,6 +40,8 @@ def load_trainer_state(trainer, state: dict) -> None:
     mine = state["processes"][trainer.ctx.rank if state["world_size"] > 1 else 0]
     trainer.streams.load_state_dict(mine["rng"])
     trainer.step, trainer.lr_scale = int(state["step"]), float(state["lr_scale"])
+    trainer.steered = list(state.get("steering", []))
+    trainer.settings = settings_of(trainer.steered)
     trainer.stats.load_state_dict(mine["stats"], state["stats_count"])
     if trainer.augmentation is not None:
         if "augment" not in state:

@@ -69,6 +69,21 @@ class Trainer:
         self.stats = IterationStats(names, self.objective.diagnostic_names, device, sparse=lazy)
         self.step = 0  # completed iterations
         self.lr_scale = 1.0  # lowered by divergence roll-backs
+        self.steered: list[dict] = []  # the steering events taken so far (minimax.algorithm.steering), in order
+        self.settings: dict = {}  # k, g_lr, d_lr as steering last set them (over cfg's)
+
+    @property
+    def k(self) -> int:
+        """D steps per iteration: the config's k, or the one steering set."""
+        return self.settings.get("k", self.cfg.k)
+
+    def base_lr(self, player: str) -> float:
+        """A player's learning rate before the schedule and roll-backs: as steering set it, else the config's."""
+        return self.settings.get(f"{player}_lr") or base_lr(self.cfg, player)
+
+    def schedule_factor(self) -> float:
+        """The learning-rate schedule's factor before the next iteration."""
+        return schedule(self.cfg.lr_decay, self.step, self.cfg.steps)
 
     def noise(self, m: int) -> torch.Tensor:
         """m samples z ~ p_z from the noise stream."""
@@ -107,9 +122,9 @@ class Trainer:
         With ``diagnose``, also measures ‖∇_θg L_G‖ under every diagnostic generator loss."""
         with self.streams.own_global():
             if self.cfg.lr_decay != "none":  # a constant rate is set once, not every iteration
-                self.set_learning_rate_scale(self.lr_scale * schedule(self.cfg.lr_decay, self.step, self.cfg.steps))
+                self.set_learning_rate_scale(self.lr_scale * self.schedule_factor())
             simultaneous = self.cfg.update == "simultaneous"
-            for _ in range(self.cfg.k - 1 if simultaneous else self.cfg.k):
+            for _ in range(self.k - 1 if simultaneous else self.k):
                 real_logits, fake_logits = self.discriminator_step()
             if simultaneous:
                 real_logits, fake_logits, g_loss, norms = self.simultaneous_step(diagnose)
@@ -240,8 +255,8 @@ class Trainer:
 
     def set_learning_rate_scale(self, scale: float) -> None:
         """lr = base lr × scale, for both players (the schedule and roll-backs use this)."""
-        set_learning_rate(self.opt_g, base_lr(self.cfg, "g") * scale)
-        set_learning_rate(self.opt_d, base_lr(self.cfg, "d") * scale)
+        set_learning_rate(self.opt_g, self.base_lr("g") * scale)
+        set_learning_rate(self.opt_d, self.base_lr("d") * scale)
 
     @property
     def sampler(self) -> nn.Module:

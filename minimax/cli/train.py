@@ -54,6 +54,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", default=None, metavar="N",
                    help="CPU threads per process (default: torch's; a resumed run: its own)")
     p.add_argument("--nproc", default="1", metavar="N", help="data-parallel processes on this machine (default 1)")
+    p.add_argument("--live", action="store_true",
+                   help="serve a page that shows the game and steers it (pause, one D or G step, k, learning rates)")
+    p.add_argument("--host", default="127.0.0.1", help="--live's address (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", default="8000", help="--live's port (default 8000; 0: any free port, printed)")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -114,11 +118,31 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = job["cfg"] if "cfg" in job else load_run_config(Path(job["resume"]))
     device_type = resolve_device(cfg.device).type
     check_nproc(nproc, device_type)
+    if args.live:
+        if nproc > 1:
+            raise MinimaxError("--live steers one process: leave out --nproc")
+        job["control"] = live_control(args.host, args.port)
     if nproc == 1:
         return _train_and_report(job, device_type)
     if "cfg" in job:  # an unwritable run directory is reported here, once, before any process starts
         job["cfg"] = cfg.replaced(out=str(prepare_run_dir(cfg.out, cfg.dataset)))
     return distributed.launch(_train_in_process, nproc, (job, device_type), device_type)
+
+
+def live_control(host: str, port: str):
+    """The live page's server, listening (in a thread) before the run starts, and its line to the loop."""
+    import threading
+
+    from ..run.steering import Control
+    from ..viz.watch import serve
+    from .watch import check_port, warn_host
+
+    server = serve(None, host, check_port(port))
+    control = server.control = Control(on_open=server.attach)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True).start()
+    print(f"live: {server.url} (watch and steer the run there)", file=sys.stderr, flush=True)
+    warn_host(host, "watch and steer this run")
+    return control
 
 
 def check_nproc(nproc: int, device_type: str) -> None:

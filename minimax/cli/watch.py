@@ -9,16 +9,24 @@ from ..config import positive_int
 from ..errors import MinimaxError
 
 
+def check_port(raw: str) -> int:
+    port = 0 if str(raw) == "0" else positive_int(raw, "--port")
+    if port > 65535:
+        raise MinimaxError(f"--port must be in [0, 65535], got {port}")
+    return port
+
+
+def warn_host(host: str, what: str = "read this run's page") -> None:
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"minimax: warning: --host {host} lets other machines {what}", file=sys.stderr)
+
+
 def cmd_watch(args: argparse.Namespace) -> int:
     from ..viz.watch import serve
 
-    port = 0 if str(args.port) == "0" else positive_int(args.port, "--port")
-    if port > 65535:
-        raise MinimaxError(f"--port must be in [0, 65535], got {port}")
-    server = serve(args.run_dir, args.host, port)
+    server = serve(args.run_dir, args.host, check_port(args.port))
     print(f"watching {args.run_dir} at {server.url} (Ctrl-C stops)", flush=True)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"minimax: warning: --host {args.host} lets other machines read this run's page", file=sys.stderr)
+    warn_host(args.host)
     try:
         server.serve_forever(poll_interval=0.5)
     except KeyboardInterrupt:

@@ -24,6 +24,7 @@ from safetensors.torch import save as safetensors_bytes
 
 from ..algorithm import distributed
 from ..algorithm.state import load_trainer_state, trainer_state
+from ..algorithm.steering import check_event
 from ..config import MAX_STEPS
 from ..errors import MinimaxError, one_line
 from ..files import atomic_write_bytes, check_regular, read_text
@@ -91,6 +92,8 @@ def encode_state(state: dict, config: dict, extra: dict | None = None) -> tuple[
         meta["world_size"] = state["world_size"]
     if "augment" in state:
         tensors["augment.state"] = _cpu(state["augment"])
+    if state.get("steering"):  # (a run nobody steered has no such key: its checkpoints are as before steering existed)
+        meta["steering"] = state["steering"]
     for rank, process in enumerate(state["processes"]):
         suffix = f".rank{rank}" if rank else ""
         for group, d in process.items():
@@ -124,6 +127,7 @@ def decode_state(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
              "optimizers": {p: unflatten_optimizer(p, meta[p], tensors) for p in ("opt_g", "opt_d")}}
     if "augment.state" in tensors:
         state["augment"] = tensors["augment.state"]
+    state["steering"] = meta.get("steering", [])
     return state
 
 
@@ -251,6 +255,15 @@ def _check_meta(meta: dict) -> str | None:
             return f"{opt} has no list of parameter groups"
     if not isinstance(meta.get("config"), dict):
         return "config is not a mapping"
+    events = meta.get("steering", [])
+    if not isinstance(events, list):
+        return "steering is not a list of events"
+    try:
+        if [check_event(e, meta["step"]) for e in events] != events or \
+                any(a["step"] > b["step"] for a, b in zip(events, events[1:])):
+            return "steering events are out of order or not in their clean form"
+    except MinimaxError as e:
+        return f"steering: {e}"
     return None
 
 

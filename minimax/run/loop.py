@@ -8,6 +8,7 @@ A run directory holds everything about one run (its layout: :mod:`minimax.run.ru
 from __future__ import annotations
 
 import json
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ from .runlog import truncate_metrics
 from .setup import build_trainer, check_writable, load_trainer, prepare_run_dir, refuse_existing_run, use_threads
 from .signals import SignalFlag
 from .snapshots import save_snapshot, snapshot_steps
+from .steering import Control, Steering
 from .summary import final_metrics
 
 MAX_ROLLBACKS = 5
@@ -69,23 +71,31 @@ class RunResult:
 
 def train_run(cfg: TrainConfig | None = None, resume: str | Path | None = None, steps: int | None = None,
               progress: bool | str | None = None, threads: int | None = None,
-              on_collapse: str | None = None, data_dir: str | Path | None = None) -> RunResult:
+              on_collapse: str | None = None, data_dir: str | Path | None = None,
+              control: Control | None = None) -> RunResult:
     """Train a GAN with Algorithm 1 and return the run. ``resume`` continues a run directory (``data_dir``: its
     training data from a new folder, checked against its data card). ``threads``: this
     process's CPU threads (:func:`~minimax.run.setup.use_threads`; None: as set, or as the resumed run had).
+    ``control``: the live page's commands, taken between iterations (:mod:`minimax.run.steering`; one process only).
 
     Under torch.distributed (see :mod:`minimax.algorithm.distributed`) every process calls this; rank 0 alone
     writes the run directory, and the others return an empty summary."""
+    if control is not None and distributed.current().active:
+        raise MinimaxError("a live, steerable run is one process: leave out --nproc (or torchrun) with --live")
     with _open_run(cfg, resume, steps, threads, on_collapse, data_dir) as (trainer, run_dir):
-        _play(trainer, run_dir, progress)
+        _play(trainer, run_dir, progress, control)
         return _finish(trainer, run_dir)
 
 
-def _play(trainer: Trainer, run_dir: Path, progress: bool | str | None) -> None:
-    """Algorithm 1 from the game's step to cfg.steps, with the run's records, checkpoints and signals."""
+def _play(trainer: Trainer, run_dir: Path, progress: bool | str | None, control: Control | None = None) -> None:
+    """Algorithm 1 from the game's step to cfg.steps, with the run's records, checkpoints and signals (and the
+    steering events, replayed or from the live page, between iterations)."""
     cfg = trainer.cfg
     snaps = snapshot_steps(cfg.steps, cfg.snapshots) if distributed.current().is_main else set()
     records = Records(trainer, run_dir, progress)
+    steering = Steering(run_dir, trainer, control, lambda m: records.bar.write(f"minimax: warning: {m}", sys.stderr))
+    if control is not None and control.on_open is not None:
+        control.on_open(run_dir)
     rollbacks = 0
     with SignalFlag() as stop:  # from here on SIGINT/SIGTERM only raise a flag, checked every iteration
         try:
@@ -96,6 +106,12 @@ def _play(trainer: Trainer, run_dir: Path, progress: bool | str | None) -> None:
             if trainer.step in snaps:
                 save_snapshot(run_dir, trainer, records.tb)
             while trainer.step < cfg.steps:
+                # steering between iterations: replayed events, the live page's commands (held while it pauses)
+                if steering.active:
+                    steering.between_iterations(trainer, records, stop)
+                    if stop.should_stop(trainer, True):
+                        raise _stop(stop, trainer, run_dir, records)
+
                 # one iteration of Algorithm 1 (the statistics stay on the device except on log steps)
                 s = trainer.step + 1
                 log_now = s % cfg.log_every == 0 or s == cfg.steps
@@ -134,11 +150,15 @@ def _play(trainer: Trainer, run_dir: Path, progress: bool | str | None) -> None:
 
                 # a signal: every process stops at the same step with a checkpoint
                 if stop.should_stop(trainer, log_now or ckpt_now):
-                    records.log.sync()
-                    last_good = ckpt.save_checkpoint(run_dir, trainer, cfg.keep_checkpoints)
-                    raise stop.interrupted(trainer.step, last_good, run_dir)
+                    raise _stop(stop, trainer, run_dir, records)
         finally:
             records.close()
+
+
+def _stop(stop: SignalFlag, trainer: Trainer, run_dir: Path, records: Records) -> Exception:
+    """A signal arrived: the log synced, a checkpoint, and the exception that ends the run."""
+    records.log.sync()
+    return stop.interrupted(trainer.step, ckpt.save_checkpoint(run_dir, trainer, trainer.cfg.keep_checkpoints), run_dir)
 
 
 @contextmanager
@@ -159,7 +179,7 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
             trainer = load_trainer(run_dir, steps, resume=True, threads=threads, on_collapse=on_collapse,
                                 data_dir=data_dir)
             if ctx.is_main:
-                truncate_metrics(run_dir / METRICS, trainer.step)
+                truncate_metrics(run_dir / METRICS, trainer.step, len(trainer.steered))
         else:
             cfg = (cfg or TrainConfig()).validate().check_options_apply()
             fresh = ctx.is_main and not (cfg.out and Path(cfg.out).exists())

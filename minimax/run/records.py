@@ -154,7 +154,7 @@ class Records:
         """After a roll-back to ``trainer.step``: the log cut back to it, the event recorded, the bar moved."""
         self.log.close()
         if self.main:
-            truncate_metrics(self.run_dir / METRICS, trainer.step)
+            truncate_metrics(self.run_dir / METRICS, trainer.step, len(trainer.steered))
             self.log = MetricsLog(self.run_dir / METRICS)
         self.log.write({"step": trainer.step, "event": "rollback", "nonfinite_step": bad, "lr_scale": trainer.lr_scale})
         self.bar.reset(total=trainer.cfg.steps)

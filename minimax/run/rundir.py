@@ -35,6 +35,7 @@ from ..files import writable_file
 CONFIG = "config.json"
 DATA_CARD = "data.safetensors"  # what using G needs of the training images (minimax.run.datacard)
 METRICS = "metrics.jsonl"
+STEERING = "steering.jsonl"  # the events of a run steered from its live page (minimax.run.steering)
 SUMMARY = "summary.json"
 CHECKPOINTS = "checkpoints"
 LATEST = "latest"
@@ -102,8 +103,8 @@ def holds_run(run_dir: str | Path) -> bool:
     return any((d / name).exists() for name in (CONFIG, METRICS, CHECKPOINTS))
 
 
-RUN_FILES = frozenset({CONFIG, DATA_CARD, METRICS, SUMMARY, CHECKPOINTS, SAMPLES, SAMPLES_PLOT, FIGURE1, *CURVE_PLOTS,
-                       TENSORBOARD, LOCK, *EVALUATIONS})
+RUN_FILES = frozenset({CONFIG, DATA_CARD, METRICS, STEERING, SUMMARY, CHECKPOINTS, SAMPLES, SAMPLES_PLOT, FIGURE1,
+                       *CURVE_PLOTS, TENSORBOARD, LOCK, *EVALUATIONS})
 
 
 def output_file(path: str | Path, flag: str, owns) -> Path:

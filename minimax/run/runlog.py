@@ -91,12 +91,20 @@ def read_metrics(path: Path, skipped: list[int] | None = None) -> list[dict]:
     return out
 
 
-def truncate_metrics(path: Path, step: int) -> None:
-    """Keep only the records with ``step <= step`` (rewritten atomically)."""
+def truncate_metrics(path: Path, step: int, steered: int = 0) -> None:
+    """Keep only the records with ``step <= step`` and, of the steering events, the first ``steered`` (those the
+    checkpoint of ``step`` had taken: a later one at the same step is replayed), rewritten atomically."""
     path = Path(path)
     if not path.exists():
         return
-    keep = [r for r in read_metrics(path) if r.get("step", 0) <= step]
+    keep, seen = [], 0
+    for r in read_metrics(path):
+        if r.get("event") == "steer":
+            seen += 1
+            if seen > steered:
+                continue
+        if r.get("step", 0) <= step:
+            keep.append(r)
     atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in keep).encode(), inside=path.parent)
 
 

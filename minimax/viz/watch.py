@@ -12,6 +12,12 @@ What it serves, and nothing else: ``/`` (the page), ``/state.json?since=N`` (the
 snapshots' steps, the run's state) and ``/frame/STEP.png`` (one snapshot's frame; STEP one of the run's). It reads
 only the run's own files, writes nothing, answers GET and HEAD only, and refuses a request whose Host is not the
 address it serves (a page on another site cannot read it through DNS rebinding). It binds 127.0.0.1 by default.
+
+Served by the training process itself (``minimax train --live``), the page also steers the run: ``POST /control``
+with a JSON command (pause, resume, one D step, one G step, one iteration, new k or learning rates) goes to the
+loop's queue (:class:`minimax.run.steering.Control`), which takes it between iterations and records it. Such a
+request must carry the page's token (only a page that can read this server has it), a JSON body of at most 2 KB,
+and no Origin other than this server's.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ import json
 import math
 import os
 import re
+import secrets
 import threading
 from collections import OrderedDict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,13 +47,15 @@ from . import plots
 
 MAX_RECORDS = 5000  # records per answer (a longer log is sent in pieces: the page asks again from the last step)
 FRAMES_CACHED = 8
+MAX_COMMAND_BYTES = 2048
+EVENTS_SHOWN = 20
 
 # Algorithm 1 of Goodfellow et al. (2014), line by line, and where minimax carries each line out: (the line, the
 # function, a piece of its source). The source lines are found when the page is served, so they cannot go stale
 # (tests/test_watch.py checks that every piece is found).
 ALGORITHM = [
     ("for number of training iterations do", loop, "_play", "trainer.iteration("),
-    ("for k steps do", trainer_module.Trainer, "iteration", "for _ in range(self.cfg.k"),
+    ("for k steps do", trainer_module.Trainer, "iteration", "for _ in range(self.k"),
     ("sample a minibatch of m noise samples z ~ p_g(z) and m examples x ~ p_data(x)", trainer_module.Trainer,
      "_forward_d", "(x, c), z = self.real_labelled(m), self.noise(m)"),
     ("update D by ascending ∇_θd (1/m) Σ [log D(x) + log(1 − D(G(z)))] (minimax: descending L_D = −V̂)",
@@ -96,8 +105,9 @@ class Run:
         self.algorithm = algorithm_lines()
         self._lock = threading.Lock()  # the log's reader and matplotlib are used by one request at a time
         self._records: list[dict] = []
+        self._events: list[dict] = []  # the steering events in the log
         self._log_size = -1
-        self._frames: OrderedDict[int, bytes] = OrderedDict()
+        self._frames: OrderedDict[tuple[int, int], bytes] = OrderedDict()  # (step, the snapshot's mtime) -> PNG
         self._health: tuple[int, list[str]] = (-2, [])  # (the log's size it was read at, the standing findings)
 
     def records(self) -> list[dict]:
@@ -105,7 +115,9 @@ class Run:
         path = self.dir / METRICS
         size = path.stat().st_size if path.is_file() else 0
         if size != self._log_size:
-            self._records = [r for r in read_metrics(path) if "d_loss" in r] if size else []
+            every = read_metrics(path) if size else []
+            self._records = [r for r in every if "d_loss" in r]
+            self._events = [{k: v for k, v in r.items() if k != "event"} for r in every if r.get("event") == "steer"]
             self._log_size = size
         return self._records
 
@@ -137,6 +149,7 @@ class Run:
                 self._health = (self._log_size, list(active.values()))
             health = self._health[1]
         new = [r for r in records if r["step"] > since][:MAX_RECORDS]
+        files = snapshot_files(self.dir)
         keys = ("step", *self.objective.statistics_names, *self.objective.diagnostic_names, "diversity")
         o = self.objective
         return {
@@ -148,8 +161,9 @@ class Run:
             "statistics": list(o.statistics_names), "diagnostics": list(o.diagnostic_names),
             "diagnostic_labels": {k: _plain(v) for k, v in o.diagnostic_labels.items()},
             "records": [{k: _finite(r.get(k)) for k in keys if k in r} for r in new],
-            "snapshots": [step for step, _ in snapshot_files(self.dir)],
-            "health": health, "algorithm": self.algorithm,
+            "snapshots": [step for step, _ in files],
+            "snapshot_version": files[-1][1].stat().st_mtime_ns if files else None,  # (a live run redraws a step)
+            "health": health, "algorithm": self.algorithm, "events": self._events[-EVENTS_SHOWN:],
         }
 
     def frame(self, step: int) -> bytes | None:
@@ -157,10 +171,11 @@ class Run:
         files = dict(snapshot_files(self.dir))
         if step not in files:
             return None
+        key = (step, files[step].stat().st_mtime_ns)
         with self._lock:
-            if step in self._frames:
-                self._frames.move_to_end(step)
-                return self._frames[step]
+            if key in self._frames:
+                self._frames.move_to_end(key)
+                return self._frames[key]
             x = plots.load_snapshot(files[step])
             field, data = None, None
             if x.ndim == 2:
@@ -169,7 +184,7 @@ class Run:
                 field = load_field(path) if path.is_file() else None
             png = plots.replay_frame(step, x, field, self.records(), data, self.objective,
                                      self.cfg.condition != "none", self.cfg.game_options.get("g_loss"))
-            self._frames[step] = png
+            self._frames[key] = png
             while len(self._frames) > FRAMES_CACHED:
                 self._frames.popitem(last=False)
             return png
@@ -200,9 +215,40 @@ class Handler(BaseHTTPRequestHandler):
 
     def _refuse(self) -> None:
         self.close_connection = True
-        self._send(405, b"minimax watch answers GET only\n")
+        self._send(405, b"minimax watch answers GET only (and POST /control on a live run)\n")
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse
+
+    def do_POST(self) -> None:
+        """A steering command for a live run: ``{"token": ..., "action": ..., "k": ...}`` as JSON."""
+        control = self.server.control
+        if control is None:
+            return self._refuse()
+        self.close_connection = True  # one command per connection: nothing is left unread
+        if self.headers.get("Host", "") not in self.server.hosts or \
+                self.headers.get("Origin", "") not in self.server.origins | {""}:
+            return self._send(403, b"minimax watch steers from its own page only\n")
+        if urlsplit(self.path).path != "/control":
+            return self._send(404, b"not found\n")
+        if self.headers.get("Content-Type", "").split(";")[0].strip().lower() != "application/json":
+            return self._send(415, b"a command is application/json\n")
+        length = self.headers.get("Content-Length", "")
+        if not length.isdigit() or len(length) > 12:
+            return self._send(411, b"a command needs its Content-Length\n")
+        if int(length) > MAX_COMMAND_BYTES:
+            return self._send(413, f"a command is at most {MAX_COMMAND_BYTES} bytes\n".encode())
+        try:
+            command = json.loads(self.rfile.read(int(length)))
+        except (ValueError, OSError):
+            return self._send(400, b"a command is a JSON object\n")
+        token = command.pop("token", None) if isinstance(command, dict) else None
+        if not isinstance(token, str) or not secrets.compare_digest(token.encode(), control.token.encode()):
+            return self._send(403, b"a command carries the page's token\n")
+        try:
+            answer = control.submit(command)
+        except MinimaxError as e:
+            return self._send(400, f"{e}\n".encode())
+        self._send(200, json.dumps(answer).encode(), "application/json")
 
     def do_HEAD(self) -> None:
         self.do_GET()
@@ -211,18 +257,25 @@ class Handler(BaseHTTPRequestHandler):
         if self.headers.get("Host", "") not in self.server.hosts:
             return self._send(403, b"minimax watch serves its own address only\n")
         url = urlsplit(self.path)
+        run = self.server.run
         try:
             if url.path == "/":
                 return self._send(200, PAGE.encode(), "text/html; charset=utf-8")
+            if url.path == "/state.json" and run is None:  # (train --live: the run directory is not written yet)
+                return self._send(200, b'{"starting": true}', "application/json")
             if url.path == "/state.json":
                 since = parse_qs(url.query).get("since", ["-1"])[0]
                 if not since.lstrip("-").isdigit() or len(since) > 20:
                     return self._send(400, b"since must be a step\n")
-                return self._send(200, json.dumps(self.server.run.state(int(since))).encode(), "application/json")
+                state = run.state(int(since))
+                control = self.server.control
+                if control is not None:
+                    state["live"] = {"token": control.token, "paused": control.paused, **control.view}
+                return self._send(200, json.dumps(state).encode(), "application/json")
             parts = url.path.split("/")
             if len(parts) == 3 and parts[1] == "frame" and parts[2].endswith(".png") and \
                     parts[2][:-4].isdigit() and len(parts[2]) <= 24:
-                png = self.server.run.frame(int(parts[2][:-4]))
+                png = run.frame(int(parts[2][:-4])) if run is not None else None
                 if png is not None:
                     return self._send(200, png, "image/png")
         except (MinimaxError, OSError, ValueError) as e:  # a file the run is rewriting, a malformed snapshot
@@ -236,8 +289,9 @@ class WatchServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
 
-    def __init__(self, run_dir: str | Path, host: str = "127.0.0.1", port: int = 8000):
-        self.run = Run(run_dir)
+    def __init__(self, run_dir: str | Path | None, host: str = "127.0.0.1", port: int = 8000, control=None):
+        self.run = Run(run_dir) if run_dir is not None else None
+        self.control = control  # (minimax.run.steering.Control: a live run, steerable from the page)
         try:
             super().__init__((host, port), Handler)
         except OSError as e:
@@ -246,6 +300,11 @@ class WatchServer(ThreadingHTTPServer):
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{port}/"
         self.hosts = {f"{shown}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"}
+        self.origins = {f"http://{h}" for h in self.hosts}
+
+    def attach(self, run_dir: str | Path) -> None:
+        """Serve ``run_dir`` (a live run's server is listening before its directory is written)."""
+        self.run = Run(run_dir)
 
 
 PAGE = """<!doctype html>
@@ -262,6 +321,13 @@ svg{border:1px solid #ddd;background:#fff}.algo td{font-family:ui-monospace,mono
 <p class="math" id="formula"></p>
 <p><span id="status">loading</span> · step <span id="step">–</span> of <span id="steps">–</span>
  · k = <span id="k"></span> · <span id="update"></span></p>
+<div id="steer" hidden><b>steer</b> (between iterations; each change is recorded and a resume replays it):
+<button id="pause">pause</button> <button id="resume">resume</button>
+<button id="d_step">one D step</button> <button id="g_step">one G step</button>
+<button id="iteration">one iteration</button> ·
+k <input id="set-k" size="3"> G lr <input id="set-g_lr" size="7"> D lr <input id="set-d_lr" size="7">
+<button id="set">set</button> <span id="steer-said" class="math"></span>
+<div class="math">steering so far: <span id="events">none</span></div></div>
 <div class="row">
 <div><img id="frame" alt="the game at the latest snapshot"><div id="frame-step" class="math"></div></div>
 <div>
@@ -275,7 +341,7 @@ svg{border:1px solid #ddd;background:#fff}.algo td{font-family:ui-monospace,mono
 <table class="algo" id="algo"></table>
 <script>
 "use strict";
-let since = -1, records = [], shownFrame = null, algoDrawn = false;
+let since = -1, records = [], shownFrame = null, algoDrawn = false, token = null;
 const $ = (id) => document.getElementById(id);
 function text(id, v) { $(id).textContent = v; }
 function fmt(v) { return v === null || v === undefined ? "–" : Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3)
@@ -312,9 +378,17 @@ function escape(s) { const d = document.createElement("div"); d.textContent = s;
 function draw(st) {
   text("run", st.run); text("formula", `game ${st.game}: ${st.formula}`); text("steps", st.steps);
   text("k", st.k); text("update", st.update + (st.g_loss ? `, G's loss ${st.g_loss}` : ""));
-  text("status", st.training ? "training" : "not training (the run's last record)");
+  const live = st.live || null;
+  text("status", live ? (live.paused ? "paused" : "training (live)")
+       : st.training ? "training" : "not training (the run's last record)");
   const last = records.length ? records[records.length - 1] : null;
-  text("step", last ? last.step : "–");
+  text("step", live && live.step !== undefined ? live.step : last ? last.step : "–");
+  if (live) {
+    token = live.token; $("steer").hidden = false;
+    if (live.k !== undefined) text("k", live.k);
+    text("events", st.events.length ? st.events.map(e => `${e.action}` + Object.keys(e).filter(
+      n => n !== "action" && n !== "step").map(n => ` ${n}=${e[n]}`).join("") + ` @${e.step}`).join(", ") : "none");
+  }
   const rows = [["<tr><th>statistic</th><th>now</th><th>at the optimum</th></tr>"]];
   for (const k of st.statistics.concat(st.diagnostics)) {
     const name = st.symbols[k] || st.diagnostic_labels[k] || k;
@@ -331,8 +405,8 @@ function draw(st) {
         st.equilibrium.d_real);
   curve("curve-grad", st.diagnostics, st.diagnostics.map(k => st.diagnostic_labels[k] || k), null);
   if (st.snapshots.length) {
-    const latest = st.snapshots[st.snapshots.length - 1];
-    if (latest !== shownFrame) { shownFrame = latest; $("frame").src = `/frame/${latest}.png`;
+    const latest = st.snapshots[st.snapshots.length - 1], key = `${latest}:${st.snapshot_version}`;
+    if (key !== shownFrame) { shownFrame = key; $("frame").src = `/frame/${latest}.png?v=${st.snapshot_version}`;
       text("frame-step", `the latest snapshot, step ${latest}`); }
   }
   if (!algoDrawn) {
@@ -340,13 +414,19 @@ function draw(st) {
       `<td class="src">${a.file ? escape(a.file + ":" + a.line) : ""}</td><td>${escape(a.code)}</td></tr>`).join("");
     algoDrawn = true;
   }
-  st.algorithm.forEach((a, i) => $("algo-" + i).classList.toggle("on", st.training && a.file !== null));
+  // highlighted: the lines that run (all of them while training); paused, the update a D or G step just made
+  const lastMove = live && live.paused && st.events.length ? st.events[st.events.length - 1].action : null;
+  const moved = {d_step: st.algorithm.findIndex(a => a.code.includes("opt_d.step")),
+                 g_step: st.algorithm.findIndex(a => a.code.includes("opt_g.step"))}[lastMove];
+  st.algorithm.forEach((a, i) => $("algo-" + i).classList.toggle("on", live && live.paused ? i === moved
+    : st.training && a.file !== null));
 }
 async function poll() {
   try {
     const r = await fetch(`/state.json?since=${since}`, {cache: "no-store"});
     if (r.ok) {
       const st = await r.json();
+      if (st.starting) { text("status", "the run is starting"); setTimeout(poll, 500); return; }
       if (st.records.length && st.records[0].step <= since) records = [];
       records = records.concat(st.records);
       if (records.length) since = records[records.length - 1].step;
@@ -356,14 +436,30 @@ async function poll() {
   } catch (e) { text("status", "the watch server stopped"); }
   setTimeout(poll, 1000);
 }
+async function steer(command) {
+  if (!token) return;
+  try {
+    const r = await fetch("/control", {method: "POST", headers: {"Content-Type": "application/json"},
+                                       body: JSON.stringify(Object.assign({token: token}, command))});
+    text("steer-said", r.ok ? `sent: ${command.action}` : (await r.text()).trim());
+  } catch (e) { text("steer-said", "the run stopped"); }
+}
+for (const a of ["pause", "resume", "d_step", "g_step", "iteration"])
+  $(a).addEventListener("click", () => steer({action: a}));
+$("set").addEventListener("click", () => {
+  const c = {action: "set"};
+  for (const n of ["k", "g_lr", "d_lr"]) { const v = $("set-" + n).value.trim(); if (v) c[n] = Number(v); }
+  steer(c);
+});
 poll();
 </script></body></html>
 """
 
 
-def serve(run_dir: str | Path, host: str = "127.0.0.1", port: int = 8000) -> WatchServer:
-    """A server for the page of ``run_dir`` (not yet serving: ``serve_forever()``; its ``url``)."""
-    return WatchServer(run_dir, host, port)
+def serve(run_dir: str | Path | None, host: str = "127.0.0.1", port: int = 8000, control=None) -> WatchServer:
+    """A server for the page of ``run_dir`` (not yet serving: ``serve_forever()``; its ``url``); with ``control``
+    (:class:`minimax.run.steering.Control`), the page steers the run too."""
+    return WatchServer(run_dir, host, port, control)
 
 
 __all__ = ["serve", "WatchServer", "Run", "algorithm_lines"]

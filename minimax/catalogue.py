@@ -49,9 +49,6 @@ PENALTIES: tuple[str, ...] = ("gradient_penalty", "r1_penalty", "r2_penalty")  #
 CONDITIONS: tuple[str, ...] = ("none", "concat", "projection")
 
 # the data (minimax.data) and the noise (minimax.data.prior)
-TOY_DATASETS: tuple[str, ...] = ("ring", "grid", "gauss1d")
-IMAGE_DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist", "stacked-mnist", "cifar10", "folder")
-DATASETS: tuple[str, ...] = (*TOY_DATASETS, *IMAGE_DATASETS)
 MNIST_FAMILY: tuple[str, ...] = ("mnist", "fashion-mnist")
 WITH_TEST_SPLIT: tuple[str, ...] = (*MNIST_FAMILY, "cifar10")
 STACKED = "stacked-mnist"

@@ -35,9 +35,7 @@ from . import registry
 from .catalogue import (
     AUGMENT_POLICIES,
     CONDITIONS,
-    DATASETS,
     GAME_GOALS,
-    IMAGE_DATASETS,
     MNIST_FID_GOAL,
     OPTIMIZERS,
     PRIORS,
@@ -65,23 +63,15 @@ COMPONENT_OPTIONS: dict[str, registry.Option] = registry.registry().options
 GAME_OPTIONS = tuple(o for o in COMPONENT_OPTIONS if registry.owner(o) == "game")
 PLAYER_OPTIONS = tuple(o for o in COMPONENT_OPTIONS if registry.owner(o) == "model")
 
+# the data sets as they declare themselves (minimax/data/), in their order, and which hold images
+DATASETS: tuple[str, ...] = tuple(registry.datasets())
+IMAGE_DATASETS: tuple[str, ...] = registry.dataset_names(images=True)
 DEFAULT_DATASET = "ring"
 
-# Measured settings per dataset, applied under anything the user sets (file or flag).
-# The game and the losses are the same for every preset; only budgets and step sizes differ.
-PRESETS: dict[str, dict] = {
-    # 8/8 modes, >= 90% high quality for seeds 0-2 in about 1.5 minutes on 2 CPU cores (docs/results-toy.md):
-    # a uniform square prior, BatchNorm in G for coverage, a linear lr decay for precision (σ = 0.01);
-    # 12k iterations, not 8k: at 8k two of three seeds fell to 85% on an Intel Xeon (92% on AMD EPYC)
-    "ring": dict(steps=12000, batch_size=256, lr=1e-3, lr_decay="linear", latent_dim=2, prior="uniform",
-                 g_norm="batch"),
-    # 25/25 modes: a uniform square prior lets G map each latent axis to a staircase over 5 rows
-    "grid": dict(steps=8000, batch_size=256, lr=1e-3, lr_decay="linear", latent_dim=2, prior="uniform"),
-    # the benchmark's players and recipe (PacGAN's VEEGAN_experiment: z ~ U[-1, 1]^100, Adam 2e-4, β1 0.5,
-    # 64 D inputs per step: batch_size = 64·pack); bf16 autocast is 1.5x faster here (AMX)
-    "stacked-mnist": dict(model="veegan", latent_dim=100, prior="uniform", batch_size=64, lr=2e-4, amp="bf16"),
-    "gauss1d": dict(steps=2000, batch_size=128, lr=1e-3, lr_decay="linear", g_hidden=(64, 64), d_hidden=(64, 64)),
-}
+# Measured settings per dataset (each data set's "preset", in its module), applied under anything the user sets
+# (file or flag). The game and the losses are the same for every preset; only budgets and step sizes differ.
+PRESETS: dict[str, dict] = {n: {k: tuple(v) if isinstance(v, list) else v for k, v in d.preset.items()}
+                            for n, d in registry.datasets().items() if d.preset}
 
 
 # Measured settings per player architecture, over the dataset's preset (each player's "preset", in its module)
@@ -577,6 +567,11 @@ class TrainConfig(ComponentOptions):
 for _name in sorted(set(COMPONENT_OPTIONS) & set(TrainConfig.__annotations__)):
     registry.registry().problems.append(f"{', '.join(registry.readers(_name))} declares option {_name!r}, which is "
                                         "already a setting of minimax: give it another name")
+# a data set reads settings of the run by name: each must be one
+for _data in registry.datasets().values():
+    for _name in sorted(set(_data.reads) - set(TrainConfig.__annotations__)):
+        registry.registry().problems.append(f"data set {_data.name!r} ({_data.module}) reads {_name!r}, which is not a "
+                                            "setting of minimax")
 
 
 def _coerce_mapping(d: Any, where: str) -> dict:

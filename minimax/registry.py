@@ -1,5 +1,5 @@
-"""Where a component says what it is: a game, a player or a metric declares its name, options, presets and
-properties in its own module, once, and everything else — ``--help``, the configuration's checks and presets,
+"""Where a component says what it is: a data set, a game, a player or a metric declares its name, options, presets
+and properties in its own module, once, and everything else — ``--help``, the configuration's checks and presets,
 ``minimax eval``'s commands, the report's rows, docs/reference.md — is derived from here.
 
 A component module binds ``COMPONENTS`` to a list of declarations, each a dict of literals (a name may stand
@@ -10,10 +10,12 @@ for one of :mod:`minimax.catalogue`'s constants)::
 
 This module reads the declarations from the modules' source (``ast``), without importing them, so that the
 command line's ``--help`` and the configuration load no torch; :func:`component` imports the module when a run
-needs the object. Where they are found: every module of :mod:`minimax.games`, :mod:`minimax.players` and
-:mod:`minimax.evaluation`, then
+needs the object. Where they are found: every module of :mod:`minimax.data`, :mod:`minimax.games`,
+:mod:`minimax.players` and :mod:`minimax.evaluation`, then
 the modules named in the environment variable ``MINIMAX_PLUGINS`` (comma-separated) and in the entry-point group
 ``minimax.components`` (an installed package's ``[project.entry-points."minimax.components"]``).
+
+A data set (``kind = "dataset"``): see :class:`Dataset`.
 
 A game (``kind = "game"``): ``object``, a callable of its module called with ``arguments`` and the options it
 reads, gives the object Algorithm 1 plays through (:class:`minimax.games.GameObjective`); ``options`` maps each
@@ -47,10 +49,10 @@ from . import catalogue
 from .errors import MinimaxError
 
 PACKAGE = Path(__file__).resolve().parent
-BUILT_IN = ("games", "players", "evaluation")  # the packages whose modules are read for declarations
+BUILT_IN = ("data", "games", "players", "evaluation")  # the packages whose modules are read for declarations
 PLUGINS_VARIABLE = "MINIMAX_PLUGINS"
 ENTRY_POINTS = "minimax.components"
-KINDS = ("game", "player", "metric")
+KINDS = ("dataset", "game", "player", "metric")
 MAX_WIDTH = 2**16  # a width option's largest entry: a 65536 x 65536 layer is already 17 GB of weights
 
 
@@ -139,6 +141,29 @@ class Option:
         if isinstance(self.default, tuple):
             return ",".join(map(str, self.default))
         return self.auto if self.default is None and self.auto else str(self.default)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A data set's declaration. ``object``, a callable of its module, called as
+    ``object(data_dir, device, output, split, **arguments, **reads)``, gives its :class:`~minimax.data.DataSource`
+    (``output``: G's output non-linearity, 'tanh' or 'sigmoid', which fixes the images' scale; ``split``: 'train' or
+    'test'; ``reads``: the run's settings it takes, e.g. ``image_size``). ``images``: whether it holds images (else
+    points, whose density the source knows); ``test_split``: whether it has a held-out split (the reference set of
+    FID and the Parzen estimate); ``download``: whether ``minimax download`` fetches it; ``preset``: its measured
+    settings (the first layer of the presets)."""
+
+    name: str
+    module: str
+    object: str
+    help: str
+    arguments: dict = field(default_factory=dict)
+    images: bool = True
+    test_split: bool = False
+    download: bool = False
+    reads: tuple[str, ...] = ()
+    preset: dict = field(default_factory=dict)
+    order: int = 1000
 
 
 @dataclass(frozen=True)
@@ -303,7 +328,8 @@ def _built_in() -> list[tuple[str, Path]]:
             for p in sorted((PACKAGE / package).glob("*.py")) if p.stem != "__init__"]
 
 
-_KEYS = {"game": {f.name for f in Game.__dataclass_fields__.values()} - {"module"} | {"kind"},
+_KEYS = {"dataset": {f.name for f in Dataset.__dataclass_fields__.values()} - {"module"} | {"kind"},
+         "game": {f.name for f in Game.__dataclass_fields__.values()} - {"module"} | {"kind"},
          "player": {f.name for f in Player.__dataclass_fields__.values()} - {"module"} | {"kind"},
          "metric": {f.name for f in Metric.__dataclass_fields__.values()} - {"module"} | {"kind"}}
 _OPTION_KEYS = set(Option.__dataclass_fields__) - {"name"}
@@ -322,6 +348,7 @@ def _option(name: str, d: Any, where: str) -> Option:
 
 @dataclass
 class Registry:
+    datasets: dict[str, Dataset]
     games: dict[str, Game]
     players: dict[str, Player]
     metrics: dict[str, Metric]
@@ -333,6 +360,7 @@ class Registry:
 def registry() -> Registry:
     """Every declaration, read once per process: built-in ones (an error is a bug: raised), then plugins (an error
     is kept for :func:`check`, so that a bad plugin does not stop ``import minimax``)."""
+    datasets: dict[str, Dataset] = {}
     games: dict[str, Game] = {}
     players: dict[str, Player] = {}
     metrics: dict[str, Metric] = {}
@@ -349,10 +377,12 @@ def registry() -> Registry:
                     raise MinimaxError(f"{where}: a declaration needs kind ({', '.join(KINDS)}) and name; unknown "
                                        f"keys: {', '.join(sorted(set(d) - _KEYS.get(kind, set()))) or 'none'}")
                 name = d["name"]
-                if name in {"game": games, "player": players, "metric": metrics}[kind]:
+                if name in {"dataset": datasets, "game": games, "player": players, "metric": metrics}[kind]:
                     raise MinimaxError(f"{where}: {kind} {name!r} is declared twice")
                 fields = {k: v for k, v in d.items() if k != "kind"}
-                if kind in ("game", "player"):
+                if kind == "dataset":
+                    datasets[name] = Dataset(module=module, **{**fields, "reads": tuple(fields.get("reads", ()))})
+                elif kind in ("game", "player"):
                     declared = fields.get("options", {})
                     for opt, spec in declared.items():
                         if spec is None:
@@ -375,7 +405,7 @@ def registry() -> Registry:
         if opt not in options:
             raise MinimaxError(f"{where}: {name!r} reads option {opt!r}, which no component declares")
     by_order = lambda d: dict(sorted(d.items(), key=lambda kv: kv[1].order))  # noqa: E731 (stable: file order)
-    return Registry(by_order(games), by_order(players), by_order(metrics), options, problems)
+    return Registry(by_order(datasets), by_order(games), by_order(players), by_order(metrics), options, problems)
 
 
 def check() -> None:
@@ -392,6 +422,15 @@ def component(module: str, name: str):
 
 
 # ------------------------------------------------------------------------------------------------ derived
+def datasets() -> dict[str, Dataset]:
+    return registry().datasets
+
+
+def dataset_names(**properties) -> tuple[str, ...]:
+    """The data sets whose declarations have these properties (``dataset_names(images=True)``), in order."""
+    return tuple(n for n, d in datasets().items() if all(getattr(d, k) == v for k, v in properties.items()))
+
+
 def games() -> dict[str, Game]:
     return registry().games
 

@@ -337,8 +337,7 @@ def test_the_reference_shows_every_preset_and_shortfall_and_help_points_there(ca
 
 
 def test_every_game_preset_on_a_data_set_names_a_game_a_data_set_and_valid_settings():
-    from minimax.catalogue import DATASETS
-    from minimax.config import GAME_DATA_PRESETS, GAME_SHORTFALLS, GAMES
+    from minimax.config import DATASETS, GAME_DATA_PRESETS, GAME_SHORTFALLS, GAMES
 
     for game, dataset in [*GAME_DATA_PRESETS, *GAME_SHORTFALLS]:
         assert game in GAMES and dataset in DATASETS

@@ -1,6 +1,6 @@
-"""A component is one file: a game and a metric written in a throwaway package, each in one module that declares
-itself (``COMPONENTS``), are listed in ``--help``, trained, evaluated and reported with no other edit — found through
-``MINIMAX_PLUGINS``, as an installed package's ``minimax.components`` entry points would be.
+"""A component is one file: a game, a metric and a data set written in a throwaway package, each in one module that
+declares itself (``COMPONENTS``), are listed in ``--help``, trained, evaluated and reported with no other edit — found
+through ``MINIMAX_PLUGINS``, as an installed package's ``minimax.components`` entry points would be.
 """
 from __future__ import annotations
 
@@ -65,6 +65,23 @@ def run(opts, run_dir):
             "protocol": job.protocol(source, None, None, quantile=q)}
 '''
 
+DATASET = '''
+"""Three Gaussians on a line (a plugin data set): p(x) = (1/3) Σ_k N(x; (2k − 2, 0), 0.05² I)."""
+import torch
+
+from minimax.data.toy import GaussianMixture
+
+COMPONENTS = [{
+    "kind": "dataset", "name": "triple", "object": "load", "images": False,
+    "help": "three Gaussians on a line (a plugin)",
+    "preset": {"steps": 300, "latent_dim": 2, "lr": 1e-3},
+}]
+
+
+def load(data_dir, device, output, split):
+    return GaussianMixture("triple", torch.tensor([[-2.0, 0.0], [0.0, 0.0], [2.0, 0.0]], dtype=torch.float64), 0.05)
+'''
+
 
 @pytest.fixture(scope="module")
 def plugin(tmp_path_factory):
@@ -74,7 +91,9 @@ def plugin(tmp_path_factory):
     (root / "throwaway" / "__init__.py").write_text("")
     (root / "throwaway" / "margin_hinge.py").write_text(textwrap.dedent(GAME))
     (root / "throwaway" / "radius.py").write_text(textwrap.dedent(METRIC))
-    env = {**os.environ, "PYTHONPATH": str(root), "MINIMAX_PLUGINS": "throwaway.margin_hinge, throwaway.radius",
+    (root / "throwaway" / "triple.py").write_text(textwrap.dedent(DATASET))
+    env = {**os.environ, "PYTHONPATH": str(root),
+           "MINIMAX_PLUGINS": "throwaway.margin_hinge, throwaway.radius, throwaway.triple",
            "COLUMNS": "200"}
     return root, env
 
@@ -109,11 +128,13 @@ def commands(env, *argvs) -> list[dict]:
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def test_a_plugin_game_and_metric_are_listed_trained_evaluated_and_reported(plugin, tmp_path):
+def test_a_plugin_game_metric_and_data_set_are_listed_trained_evaluated_and_reported(plugin, tmp_path):
     root, env = plugin
     run = tmp_path / "run"
-    train_help, eval_help, radius_help, trained, scored, reported, *refused = commands(
+    train_help, eval_help, radius_help, on_triple, trained, scored, reported, *refused = commands(
         env, ["train", "--help"], ["eval", "--help"], ["eval", "radius", "--help"],
+        ["train", "--dataset", "triple", "--out", tmp_path / "triple", "--progress", "off", "--no-plots",
+         "--tensorboard", "off", "--threads", 1],
         ["train", "--game", "margin-hinge", "--hinge-margin", "0.5", "--steps", 200, "--log-every", 50,
          "--snapshots", 2, "--out", run, "--progress", "off", "--no-plots", "--tensorboard", "off", "--threads", 1],
         ["eval", "radius", run, "--quantile", "0.9", "--n", 500],
@@ -123,6 +144,15 @@ def test_a_plugin_game_and_metric_are_listed_trained_evaluated_and_reported(plug
         ["eval", "radius", run, "--quantile", "2"])
     assert "margin-hinge" in train_help["out"] and "--hinge-margin" in train_help["out"]
     assert "radius" in eval_help["out"] and "--quantile" in radius_help["out"]
+    assert "triple" in train_help["out"]
+
+    # the data set: its preset under the defaults, its density read by the mode metrics
+    assert on_triple["code"] == 0, on_triple["err"]
+    config = json.loads((tmp_path / "triple" / "config.json").read_text())
+    assert config["dataset"] == "triple" and config["steps"] == 300
+    assert config["sources"]["steps"] == "dataset preset (triple)"
+    summary = json.loads((tmp_path / "triple" / "summary.json").read_text())
+    assert summary["step"] == 300 and summary["n_modes"] == 3 and summary["modes"] >= 1
 
     assert trained["code"] == 0, trained["err"]
     config = json.loads((run / "config.json").read_text())

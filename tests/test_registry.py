@@ -75,8 +75,11 @@ def test_the_catalogue_is_the_one_list_of_names():
 
     assert sorted(d for d in f_gan.DIVERGENCES if d != "gan") == sorted(g.arguments["divergence"] for g in
                                                                registry.games().values() if g.object == "FGame")
-    assert tuple(TOY_DATASETS) == catalogue.TOY_DATASETS
-    assert tuple(RESOURCES) == catalogue.DOWNLOADS
+    assert tuple(TOY_DATASETS) == registry.dataset_names(images=False)
+    # the data sets' properties that the metrics' declarations name through the catalogue: the same sets
+    assert tuple(RESOURCES) == catalogue.DOWNLOADS == registry.dataset_names(download=True)
+    assert catalogue.WITH_TEST_SPLIT == registry.dataset_names(test_split=True)
+    assert set(catalogue.IMAGE_SETS) == set(registry.dataset_names(images=True))
     assert GENERATOR_LOSSES is catalogue.GENERATOR_LOSSES
     penalties = (regularizers.GradientPenalty, regularizers.R1Penalty, regularizers.R2Penalty)
     assert tuple(p.name for p in penalties) == catalogue.PENALTIES
@@ -132,7 +135,7 @@ def test_every_metric_has_its_formula_runner_fields_report_and_test(name, tmp_pa
 
     metric = registry.metrics()[name]
     assert metric.file == f"{name}.json" and metric.datasets and metric.headline
-    assert set(metric.datasets) <= set(catalogue.DATASETS)
+    assert set(metric.datasets) <= set(registry.datasets())
     module = sys.modules[metric.module]  # the runner: one module, named by the entry, naming no other metric
     assert evaluation.EVALUATORS[name] is module.run and module.SCORES is evaluation.SCORE_FIELDS[name]
     others = [m for m in registry.metrics() if m != name and re.search(rf"[\"']{m}[\"']", inspect.getsource(module))]
@@ -174,7 +177,7 @@ def test_every_metric_is_a_command_and_a_run_file():
 
 
 # ------------------------------------------------------------------------------- data, players, options
-@pytest.mark.parametrize("name", catalogue.DATASETS)
+@pytest.mark.parametrize("name", registry.datasets())
 def test_every_dataset_loads_and_draws_minibatches(name, tmp_path):
     """From small files the test writes (cifar10's pickled batches: tests/test_image_data.py)."""
     from PIL import Image
@@ -188,7 +191,7 @@ def test_every_dataset_loads_and_draws_minibatches(name, tmp_path):
     if name == "folder":
         for i in range(3):
             Image.new("RGB", (20, 20), (80 * i, 40, 200)).save(tmp_path / f"im{i}.png")
-    elif name in catalogue.IMAGE_DATASETS:
+    elif registry.datasets()[name].images:
         write_mnist(tmp_path, n_train=12, n_test=4)
     data = load_dataset(TrainConfig(dataset=name, data_dir=str(tmp_path),
                                     image_size=16 if name == "folder" else TrainConfig.image_size))

@@ -7,7 +7,8 @@ import io
 import os
 from pathlib import Path
 
-from ..catalogue import IMAGE_DATASETS, PATHS
+from .. import registry
+from ..catalogue import PATHS
 from ..config import noise_seed, positive_int
 from ..errors import MinimaxError
 from ..files import atomic_write_bytes, open_append, read_text
@@ -49,7 +50,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.classes is not None and not args.classes.strip():
         raise MinimaxError("--class needs class names or indices (or 'all')")
     classes = class_indices(args.classes, cfg.class_names, cfg.condition != "none") if args.classes else None
-    images = cfg.dataset in IMAGE_DATASETS
+    images = registry.datasets()[cfg.dataset].images
     for flag, given in (("--grid", args.grid), ("--gif", args.gif), ("--format png", args.format == "png")):
         if given and not images:
             raise MinimaxError(f"{flag} needs an image dataset; this run's data are vectors")

@@ -1,4 +1,6 @@
-"""Training data: every source offers ``sample(m, generator, device)`` in model space,
+"""Training data: each data set declares itself in its module (``COMPONENTS``, :mod:`minimax.registry`: its loader,
+whether it holds images, has a test split, can be downloaded, and its preset); every source offers
+``sample(m, generator, device)`` in model space,
 ``shape`` and ``to_data_space`` (:class:`DataSource`); the built-in toy sets also know their exact density
 (:class:`KnownDensity`), which the mode metrics, the replay's field and D* use."""
 from __future__ import annotations
@@ -7,9 +9,8 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
-from ..catalogue import DATASETS, IMAGE_DATASETS
+from .. import registry
 from ..errors import MinimaxError
-from .images import cifar10, image_folder, mnist_like
 from .stacked import StackedMNIST
 from .toy import TOY_DATASETS, GaussianMixture
 
@@ -65,22 +66,12 @@ def load_dataset(cfg, device="cpu", output: str = "tanh", split: str = "train"):
 
 
 def _load(cfg, device, output: str, split: str):
-    name = cfg.dataset
-    if name in TOY_DATASETS:
-        return TOY_DATASETS[name]()
-    if name in ("mnist", "fashion-mnist"):
-        return mnist_like(name, cfg.data_dir, device, output, split)
-    if name == "stacked-mnist":
-        if split != "train":
-            raise MinimaxError("stacked-mnist is drawn from MNIST's training split only (its metric is mode "
-                               "coverage, not a held-out likelihood)")
-        return StackedMNIST(mnist_like("mnist", cfg.data_dir, device, output, "train"))
-    if name == "cifar10":
-        return cifar10(cfg.data_dir, device, output, "train" if split == "train" else "test")
-    if name == "folder":
-        return image_folder(cfg.data_dir, device, output, cfg.image_size)
-    raise MinimaxError(f"unknown dataset {name!r}")
+    declared = registry.datasets().get(cfg.dataset)
+    if declared is None:
+        raise MinimaxError(f"unknown dataset {cfg.dataset!r}")
+    loader = registry.component(declared.module, declared.object)
+    return loader(data_dir=cfg.data_dir, device=device, output=output, split=split, **declared.arguments,
+                  **{name: getattr(cfg, name) for name in declared.reads})
 
 
-__all__ = ["DataSource", "KnownDensity", "DATASETS", "load_dataset", "GaussianMixture", "TOY_DATASETS",
-           "IMAGE_DATASETS"]
+__all__ = ["DataSource", "KnownDensity", "load_dataset", "GaussianMixture", "TOY_DATASETS"]

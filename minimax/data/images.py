@@ -346,12 +346,12 @@ def shared_side(data_dir, flag: str) -> int:
     return side
 
 
-def image_folder(data_dir, device, output: str, size: int) -> ImageData:
-    """Every PNG/JPEG/... under ``data_dir`` (recursively), centre-cropped to a square and resized
-    to ``size``×``size``; greyscale if every image is greyscale, else RGB. An image's class is the
-    sub-folder of ``data_dir`` it lies in (sorted names, label 0, 1, ...); when some image lies directly
-    in ``data_dir`` the set has no labels. The headers are read first (every file checked, its size bounded),
-    then each image is decoded and resized in turn: memory holds one full-size image at a time."""
+def image_folder(data_dir, device, output: str, image_size: int, split: str = "train") -> ImageData:
+    """Every PNG/JPEG/... under ``data_dir`` (recursively), centre-cropped to a square and resized to
+    ``image_size``×``image_size``; greyscale if every image is greyscale, else RGB (the same in every split). An image's
+    class is the sub-folder of ``data_dir`` it lies in (sorted names, label 0, 1, ...); when some image lies directly in
+    ``data_dir`` the set has no labels. The headers are read first (every file checked, its size bounded), then each
+    image is decoded and resized in turn: memory holds one full-size image at a time."""
     if data_dir is None:
         raise MinimaxError("dataset folder needs --data-dir (a folder of images)")
     d = Path(data_dir)
@@ -363,7 +363,7 @@ def image_folder(data_dir, device, output: str, size: int) -> ImageData:
         raise MinimaxError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found in {d}")
     modes = [_header(p)[0] for p in files]  # (every file checked before any is decoded)
     grey = all(m in ("L", "1", "I;16", "I") for m in modes)
-    arrays = [_decode(p, grey, size) for p in files]
+    arrays = [_decode(p, grey, image_size) for p in files]
     tops = [p.relative_to(d).parts for p in files]
     labels = names = None
     if all(len(parts) > 1 for parts in tops):
@@ -374,3 +374,15 @@ def image_folder(data_dir, device, output: str, size: int) -> ImageData:
                      class_names=names)
     data.left_out = tuple(str(p.relative_to(d)) for p in _regular(everything, image=False))
     return data
+
+
+COMPONENTS = [
+    {"kind": "dataset", "name": "mnist", "object": "mnist_like", "arguments": {"name": "mnist"}, "test_split": True,
+     "download": True, "order": 4, "help": "MNIST digits, 28 x 28 (IDX files in --data-dir)"},
+    {"kind": "dataset", "name": "fashion-mnist", "object": "mnist_like", "arguments": {"name": "fashion-mnist"},
+     "test_split": True, "download": True, "order": 5, "help": "Fashion-MNIST, 28 x 28 (IDX files in --data-dir)"},
+    {"kind": "dataset", "name": "cifar10", "object": "cifar10", "test_split": True, "download": True, "order": 7,
+     "help": "CIFAR-10, 3 x 32 x 32 (its python batches in --data-dir)"},
+    {"kind": "dataset", "name": "folder", "object": "image_folder", "reads": ["image_size"], "order": 8,
+     "help": "your own images: every PNG/JPEG under --data-dir, a sub-folder per class"},
+]

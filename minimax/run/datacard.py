@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..catalogue import IMAGE_DATASETS
+from .. import registry
 from ..data.card import DataCard
 from ..errors import MinimaxError
 from ..files import atomic_write_bytes, read_bytes
@@ -29,7 +29,7 @@ def read_data_card(run_dir: str | Path) -> DataCard | None:
 def write_data_card(run_dir: Path, cfg, data, resumed: bool) -> None:
     """Write the card of the data the run trains on (image datasets only); on resume, warn first when the data
     differ from those the card describes (the run goes on with the data now there)."""
-    if cfg.dataset not in IMAGE_DATASETS:
+    if not registry.datasets()[cfg.dataset].images:
         return
     card = DataCard.of(data)
     old = read_data_card(run_dir) if resumed else None

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
+from .. import registry
 from ..algorithm import speed
 from ..algorithm.trainer import Trainer
-from ..catalogue import IMAGE_DATASETS
 from ..config import TrainConfig
 from ..data import load_dataset
 from ..errors import MinimaxError
@@ -187,7 +187,7 @@ def load_trainer(run_dir: str | Path, steps: int | None = None, resume: bool = F
     if on_collapse is not None:
         cfg = cfg.replaced(on_collapse=on_collapse)
     if data_dir is not None:
-        if cfg.dataset not in IMAGE_DATASETS:
+        if not registry.datasets()[cfg.dataset].images:
             raise MinimaxError(f"--data-dir applies to image datasets; {run_dir} trains on {cfg.dataset!r}, which "
                                "reads no files")
         cfg = cfg.replaced(data_dir=str(Path(data_dir).absolute()))

@@ -1,5 +1,6 @@
 """Data-parallel play on torch.distributed (gloo, 2 local processes)."""
 import json
+import socket
 import subprocess
 import sys
 
@@ -89,7 +90,7 @@ def test_cli_nproc_trains_checkpoints_and_resumes_exactly(tmp_path):
     common = ["--nproc", "2", "--g-hidden", "16,16", "--d-hidden", "16,16", "--latent-dim", "4",
               "--batch-size", "32", "--log-every", "4", "--checkpoint-every", "4", "--eval-samples", "100",
               "--d-dropout", "0.2", "--lr-decay", "none", "--no-plots", "--device", "cpu",
-              "--tensorboard", "off"]  # constant lr: a run of 8 steps is the first half of a run of 16
+              "--tensorboard", "off", "--threads", "1"]  # constant lr: a run of 8 steps is the first half of 16
     straight = _cli("--out", str(tmp_path / "a"), "--steps", "16", *common)
     assert straight.returncode == 0, straight.stderr
     assert "done: 16 iterations" in straight.stdout and straight.stdout.count("done:") == 1  # rank 0 reports
@@ -111,6 +112,21 @@ def test_cli_nproc_trains_checkpoints_and_resumes_exactly(tmp_path):
     assert strip == [{k: v for k, v in r.items() if k != "steps_per_sec"}
                      for r in read_metrics(tmp_path / "b" / "metrics.jsonl")]
     assert json.loads((tmp_path / "a" / "summary.json").read_text())["processes"] == 2
+
+    # two machines (here two torchrun agents on one, met at a c10d rendezvous endpoint) train the same run
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    nodes = [subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc-per-node", "1",
+                               "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "test",
+                               "-m", "minimax", "train", "--out", str(tmp_path / "nodes"), "--steps", "16",
+                               *common[2:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    for node in nodes:
+        out, err = node.communicate(timeout=TIMEOUT)
+        assert node.returncode == 0, err[-2000:]
+    tn, mn = ckpt.read_checkpoint(ckpt.latest_checkpoint(tmp_path / "nodes"))
+    assert mn["world_size"] == 2 and tn.keys() == ta.keys() and all(torch.equal(ta[k], tn[k]) for k in ta)
 
     wrong = subprocess.run([sys.executable, "-m", "minimax", "train", "--resume", str(tmp_path / "b"),
                             "--steps", "20"], capture_output=True, text=True, timeout=TIMEOUT)

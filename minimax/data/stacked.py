@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import MinimaxError
+from .images import mnist_like
 
 CHANNELS = 3
 DIGITS = 10
@@ -86,8 +87,6 @@ class StackedMNIST:
 
 def load(data_dir, device, output: str, split: str = "train") -> StackedMNIST:
     """Stacked MNIST over MNIST's training split train[:50000] in ``data_dir``."""
-    from .images import mnist_like
-
     if split != "train":
         raise MinimaxError("stacked-mnist is drawn from MNIST's training split only (its metric is mode "
                            "coverage, not a held-out likelihood)")

@@ -24,11 +24,11 @@ from safetensors.torch import save as safetensors_bytes
 
 from ..algorithm import distributed
 from ..algorithm.state import load_trainer_state, trainer_state
-from ..algorithm.steering import check_event
 from ..config import MAX_STEPS
 from ..errors import MinimaxError, one_line
 from ..files import atomic_write_bytes, check_regular, read_text
 from .rundir import LATEST, checkpoint_dir, checkpoint_name, is_checkpoint, step_of
+from .steering import check_event
 
 FORMAT = "minimax-checkpoint"
 VERSION = 2  # 2: the SHA-256 covers the header metadata too; 1 (tensors only) is still read

@@ -93,7 +93,8 @@ def _play(trainer: Trainer, run_dir: Path, progress: bool | str | None, control:
     cfg = trainer.cfg
     snaps = snapshot_steps(cfg.steps, cfg.snapshots) if distributed.current().is_main else set()
     records = Records(trainer, run_dir, progress)
-    steering = Steering(run_dir, trainer, control, lambda m: records.bar.write(f"minimax: warning: {m}", sys.stderr))
+    steering = Steering(run_dir, trainer, control, lambda m: records.bar.write(f"minimax: warning: {m}", sys.stderr),
+                        lambda: save_snapshot(run_dir, trainer, None))
     if control is not None and control.on_open is not None:
         control.on_open(run_dir)
     rollbacks = 0

@@ -10,16 +10,17 @@ history there: the waiting events are dropped (as a roll-back drops the log afte
 from __future__ import annotations
 
 import json
+import math
 import queue
 import secrets
 import sys
 from pathlib import Path
 
-from ..algorithm.steering import MARKS, MOVES, check_event, steer
+from ..algorithm.steering import ACTIONS, MARKS, MOVES, SET, SETTINGS, steer
+from ..config import TrainConfig, coerce
 from ..errors import MinimaxError
 from ..files import atomic_write_bytes, read_bytes
 from .rundir import STEERING
-from .snapshots import save_snapshot
 
 MAX_FILE_BYTES = 1 << 22
 QUEUE = 64  # commands waiting for the loop (the page sends one per click)
@@ -57,6 +58,38 @@ class Control:
             return None
 
 
+def check_event(event, step_limit: int | None = None) -> dict:
+    """``event`` as a clean dict (the action, its step, and for 'set' the settings given, each in its TrainConfig
+    range), or a one-line MinimaxError naming what is wrong. ``step_limit``: the largest step it may name."""
+    if not isinstance(event, dict):
+        raise MinimaxError(f"a steering event is an object, got {type(event).__name__}")
+    action = event.get("action")
+    if action not in ACTIONS:
+        raise MinimaxError(f"steering action must be one of {', '.join(ACTIONS)}, got {action!r}"[:300])
+    step = event.get("step")
+    if not (isinstance(step, int) and not isinstance(step, bool) and step >= 0 and
+            (step_limit is None or step <= step_limit)):
+        raise MinimaxError(f"a steering event's step must be an integer in [0, {step_limit}], got {step!r}"[:300])
+    unknown = sorted(set(event) - {"step", "action", *(SETTINGS if action == SET else ())})
+    if unknown:
+        raise MinimaxError(f"steering action {action!r} takes no {unknown[0]!r}"[:300])
+    out = {"step": step, "action": action}
+    if action == SET:
+        given = [k for k in SETTINGS if k in event]
+        if not given:
+            raise MinimaxError(f"steering action 'set' needs one of {', '.join(SETTINGS)}")
+        for name in given:
+            f = TrainConfig.__dataclass_fields__[name]
+            raw = event[name]
+            if raw is None or isinstance(raw, str):  # numbers only: a JSON body is typed
+                raise MinimaxError(f"{name} must be a number, got {raw!r}"[:300])
+            v = coerce(f, raw, where="", name=name)
+            if (isinstance(v, float) and not math.isfinite(v)) or not f.metadata["check"](v):
+                raise MinimaxError(f"{name} must be {f.metadata['need']}, got {raw!r}"[:300])
+            out[name] = v
+    return out
+
+
 def read_events(path: Path) -> list[dict] | None:
     """The events of a steering file, or None where it is unreadable or not one this module wrote."""
     try:
@@ -73,10 +106,11 @@ def read_events(path: Path) -> list[dict] | None:
 
 class Steering:
     """A run's steering between iterations: the replays its history holds for this step, then (with ``control``)
-    the page's commands, holding the loop while the page has paused it."""
+    the page's commands, holding the loop while the page has paused it; ``snapshot()`` saves the run's snapshot of
+    the step (after a live pause or move)."""
 
-    def __init__(self, run_dir: Path, trainer, control: Control | None, warn=None):
-        self.path, self.control = Path(run_dir) / STEERING, control
+    def __init__(self, run_dir: Path, trainer, control: Control | None, warn=None, snapshot=None):
+        self.path, self.control, self.snapshot = Path(run_dir) / STEERING, control, snapshot
         events = read_events(self.path)
         if events is None or events[:len(trainer.steered)] != trainer.steered:  # the checkpoint's history wins
             if warn and self.path.exists():
@@ -118,8 +152,8 @@ class Steering:
             self._write(self.events)
             self._take(trainer, event, records)
             control.view.update(k=trainer.k, g_lr=trainer.base_lr("g"), d_lr=trainer.base_lr("d"))
-            if event["action"] in ("pause", *MOVES):  # what the page shows: D's surface and G's samples now
-                save_snapshot(self.path.parent, trainer)
+            if event["action"] in ("pause", *MOVES) and self.snapshot:  # the page shows D's surface and G's samples
+                self.snapshot()
             if event["action"] in ("pause", "resume"):
                 control.paused = event["action"] == "pause"
             elif event["action"] == "iteration":

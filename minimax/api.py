@@ -121,6 +121,7 @@ def evaluate(run: str | Path | None, metric: str, *, write: bool = True, force: 
     (:func:`minimax.registry.metrics`). Options (keywords; those a metric does not use are ignored): ``data_dir``
     (the data set's files), ``n`` (samples), ``seed``, ``real`` (score real training images), ``dataset``,
     ``cache_dir``, ``features`` ('classifier' or 'inception'), ``inception_weights`` (the pytorch-fid weights file),
+    ``classifier_data`` (MNIST's IDX files: folders of 28×28 digits scored in the digit classifier's features),
     ``real_dir`` / ``fake_dir`` (folders of images: any folder against any folder), ``image_size``, ``record``,
     ``quiet``; and the metric's own, as its declaration gives them: ``subsets`` and ``subset_size`` (KID; ``"auto"``
     or None: 1,000 or the smaller set's size), ``splits`` (IS), ``every_checkpoint`` (modes). Integers are refused
@@ -143,7 +144,7 @@ def evaluate(run: str | Path | None, metric: str, *, write: bool = True, force: 
     for name in ("real", "quiet"):
         if name in options:
             _flag(name, options[name])
-    for name in ("data_dir", "cache_dir", "inception_weights", "real_dir", "fake_dir", "record"):
+    for name in ("data_dir", "cache_dir", "inception_weights", "classifier_data", "real_dir", "fake_dir", "record"):
         if options.get(name) is not None and not isinstance(options[name], (str, Path)):
             raise MinimaxError(f"{name} must be a path (a str or Path), got {type(options[name]).__name__}")
     try:

@@ -218,3 +218,45 @@ def test_missing_inception_weights_name_the_file_and_where_to_put_it(folder_run,
                  "--features", "inception"]) == 2
     err = capsys.readouterr().err
     assert inception.STANDARD_NAMES[0] in err and str(tmp_path / "empty-hub") in err and err.count("\n") == 1
+
+
+# ----------------------------------------------------------------------------------------------
+# folders of digits in the digit classifier's features (--classifier-data)
+def test_folders_of_digits_are_scored_in_the_digit_classifiers_features(tmp_path, capsys):
+    """MNIST-style IDX files train the classifier (once, cached); a folder of 28×28 greyscale digits is then scored
+    against another: FID 0 between a folder and its copy, above 0 against the same digits a quarter as bright; the
+    classifier's test accuracy is in the record. RGB images and a missing --classifier-data are refused in one
+    line."""
+    from test_image_data import write_mnist
+
+    from minimax.data.idx import read_idx
+
+    mnist = write_mnist(tmp_path / "mnist", n_train=200, n_test=140)  # (FID needs more images than 128 features)
+    digits = read_idx(mnist / "t10k-images-idx3-ubyte.gz")
+    for name, images in (("real", digits), ("copy", digits), ("other", digits // 4)):  # other: a quarter as bright
+        (tmp_path / name).mkdir()
+        for i, im in enumerate(images):
+            Image.fromarray(im, "L").save(tmp_path / name / f"{i:03d}.png")
+    common = ["--features", "classifier", "--classifier-data", str(mnist), "--real-dir", str(tmp_path / "real"),
+              "--cache-dir", str(tmp_path / "cache")]
+    fids = {}
+    for fake in ("copy", "other"):
+        record = tmp_path / f"{fake}.json"
+        assert main(["eval", "fid", "--fake-dir", str(tmp_path / fake), *common, "--record", str(record)]) == 0
+        fids[fake] = json.loads(record.read_text())
+    assert abs(fids["copy"]["fid"]) < 1e-3 and fids["other"]["fid"] > 1.0
+    assert "test_accuracy" in json.dumps(fids["other"]["protocol"])
+    capsys.readouterr()
+
+    (tmp_path / "rgb").mkdir()
+    for i in range(130):
+        Image.new("RGB", (28, 28), (i, 10, 200)).save(tmp_path / "rgb" / f"{i}.png")
+    assert main(["eval", "fid", "--fake-dir", str(tmp_path / "rgb"), *common]) == 2
+    err = capsys.readouterr().err
+    assert "28x28 greyscale" in err and "(3, 28, 28)" in err and err.count("\n") == 1
+    assert main(["eval", "fid", "--fake-dir", str(tmp_path / "copy"), "--real-dir", str(tmp_path / "real"),
+                 "--features", "classifier"]) == 2
+    assert "--classifier-data DIR" in capsys.readouterr().err
+    assert main(["eval", "fid", "--fake-dir", str(tmp_path / "copy"), "--real-dir", str(tmp_path / "real"),
+                 "--features", "inception", "--classifier-data", str(mnist)]) == 2
+    assert "goes with --features classifier" in capsys.readouterr().err

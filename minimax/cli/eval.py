@@ -11,10 +11,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from ..evaluation import EvalOptions, evaluate_runs, format_table, seeds_of_one_configuration
 
     own = [o.name for o in registry.metrics()[args.metric].options]
+    given = ("features", "inception_weights", "classifier_data", "real_dir", "fake_dir", "image_size", "record", *own)
     opts = EvalOptions.build(args.metric, text=True, data_dir=args.data_dir, n=args.n, seed=args.seed, real=args.real,
                              dataset=args.dataset, cache_dir=args.cache_dir, quiet=False,
-                             **{k: getattr(args, k) for k in ("features", "inception_weights", "real_dir", "fake_dir",
-                                                               "image_size", "record", *own) if hasattr(args, k)})
+                             **{k: getattr(args, k) for k in given if hasattr(args, k)})
     rows = evaluate_runs(args.run_dirs, opts, force=args.force)
     if len(rows) > 1:
         seeds = seeds_of_one_configuration(args.run_dirs)
@@ -52,6 +52,9 @@ def add_parser(sub) -> None:
                                 f"{entry.default_features}; inception with --real-dir or --fake-dir)")
             p.add_argument("--inception-weights", metavar="FILE", default=None,
                            help="pt_inception-2015-12-05-6726825d.pth (default: the torch hub cache)")
+            p.add_argument("--classifier-data", metavar="DIR", default=None,
+                           help="MNIST's IDX files: score folders of 28x28 greyscale digits (a folder run, --fake-dir, "
+                                "--real-dir) in the features of the digit classifier trained on them (once; cached)")
         if entry.reference:
             p.add_argument("--real-dir", metavar="DIR", default=None,
                            help="compare with every image under DIR (read as a training folder: centre crop, "

@@ -77,8 +77,8 @@ def evaluate_runs(runs: list[str | Path], opts: EvalOptions, write: bool = True,
         opts.dataset = METRICS[opts.metric].datasets[0]
     if opts.features is None:  # (a folder of images is compared in Inception's features)
         folders = opts.fake_dir is not None or opts.real_dir is not None
-        opts.features = "inception" if folders and METRICS[opts.metric].features else \
-            METRICS[opts.metric].default_features
+        opts.features = "inception" if folders and METRICS[opts.metric].features and not opts.classifier_data \
+            else METRICS[opts.metric].default_features
     record = None
     if opts.fake_dir is not None:
         if runs != [None] or opts.real:
@@ -161,12 +161,17 @@ def preflight(opts: EvalOptions) -> None:
         if opts.metric not in REFERENCE_METRICS:
             raise MinimaxError(f"--real-dir is the reference set of {', '.join(REFERENCE_METRICS)}; eval {opts.metric} "
                                "has none")
-        if opts.features != "inception":
-            raise MinimaxError("--real-dir needs --features inception (the classifier features are trained on the "
-                               "MNIST-style sets and compared with their test split)")
+        if opts.features != "inception" and not opts.classifier_data:
+            raise MinimaxError("--real-dir needs --features inception, or --classifier-data DIR (MNIST's IDX files) "
+                               "for the digit classifier's features on folders of 28x28 greyscale digits")
         folder = Path(opts.real_dir)
         if not str(opts.real_dir).strip() or not folder.is_dir():
             raise MinimaxError(f"--real-dir {opts.real_dir!r} is not a folder of images")
+    if opts.classifier_data is not None:
+        if opts.features != "classifier":
+            raise MinimaxError("--classifier-data trains the digit classifier: it goes with --features classifier")
+        if not str(opts.classifier_data).strip() or not Path(opts.classifier_data).is_dir():
+            raise MinimaxError(f"--classifier-data {opts.classifier_data!r} is not a folder (MNIST's IDX files)")
     if opts.cache_dir is not None:
         cache = Path(opts.cache_dir)
         if cache.exists() and not cache.is_dir():
@@ -184,9 +189,9 @@ def check_folder_options(opts: EvalOptions) -> None:
                            "needs a run")
     if not str(opts.fake_dir).strip() or not Path(opts.fake_dir).is_dir():
         raise MinimaxError(f"--fake-dir {opts.fake_dir!r} is not a folder of images")
-    if opts.features != "inception":
-        raise MinimaxError("--fake-dir needs --features inception (the classifier features belong to the MNIST-style "
-                           "sets' runs)")
+    if opts.features != "inception" and not opts.classifier_data:
+        raise MinimaxError("--fake-dir needs --features inception, or --classifier-data DIR (MNIST's IDX files) for "
+                           "the digit classifier's features on folders of 28x28 greyscale digits")
     if opts.metric in REFERENCE_METRICS and opts.real_dir is None:
         raise MinimaxError(f"eval {opts.metric} --fake-dir needs --real-dir, the folder of real images to compare with")
     if opts.n is not None:

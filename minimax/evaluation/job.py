@@ -118,6 +118,7 @@ PROTOCOL_FIELDS = {
     "splits": "IS: the number of splits",
     "evaluated": "when, UTC (ISO 8601)",
 }
+DIGIT_SHAPE = (1, 28, 28)  # what the digit classifier reads
 PIXELS = "a generator's samples rounded to 8 bits (k/255) before the feature network, as saved images are"
 
 
@@ -207,7 +208,9 @@ class Features:
             return
         if cfg.dataset not in MNIST_FAMILY:
             raise MinimaxError(f"the classifier features are trained on MNIST-style test splits; for "
-                               f"{cfg.dataset!r} use --features inception")
+                               f"{cfg.dataset!r} use --features inception"
+                               + (" or --classifier-data DIR (folders of 28x28 digits)" if cfg.dataset == "folder"
+                                  else ""))
         self.net = classifier.load_or_train(cfg.dataset, train.images, train.labels, opts.cache_dir, log=opts.say)
         self.dim = feature_dim(opts)
         self.record = classifier_record(f"minimax {cfg.dataset} classifier", self.net, test)
@@ -223,17 +226,25 @@ def feature_job(opts, run_dir, check=None):
     refuses options before any feature is computed."""
     if opts.features == "inception":
         job = make_job(opts, run_dir, IMAGE_SETS)
+    elif opts.classifier_data:  # folders of digits, in the features of the classifier of MNIST
+        job = make_job(opts, run_dir, ("folder",), hint=" (--classifier-data scores folders of digits)")
     else:
         job = make_job(opts, run_dir, MNIST_FAMILY, hint=" (the classifier features are trained on MNIST-style "
-                       "sets; pass --features inception)")
+                       "sets; pass --features inception, or --classifier-data DIR for a folder of 28x28 digits)")
     reference = reference_set(job)  # checks the run's shape against the data's first
     if check is not None:
         check(job, reference.record)
     train = test = None
+    classifier_cfg = job.cfg
+    if opts.features == "classifier" and opts.classifier_data:
+        classifier_cfg = TrainConfig(dataset="mnist", data_dir=str(opts.classifier_data))
+        if tuple(job.shape) != DIGIT_SHAPE:
+            raise MinimaxError(f"the digit classifier reads 28x28 greyscale images, shape {DIGIT_SHAPE}; these "
+                               f"images have shape {tuple(job.shape)} (--features inception scores any images)")
     if opts.features == "classifier":
-        train = load_dataset(job.cfg, "cpu", split="train")
-        test = load_dataset(job.cfg, "cpu", split="t10k")
-    features = Features(opts, job.cfg, train, test)
+        train = load_dataset(classifier_cfg, "cpu", split="train")
+        test = load_dataset(classifier_cfg, "cpu", split="t10k")
+    features = Features(opts, classifier_cfg, train, test)
     real_f = reference_features(reference, features, opts.cache_dir, say=opts.say)
     return job, features, real_f, job.shape, reference.record
 

@@ -15,7 +15,8 @@ class EvalOptions:
 
     ``n``: samples to draw (default: the metric's, 10,000 or Stacked MNIST's 26,000); ``seed``: the noise
     seed; ``real``: score real training images instead (no run, or a run for its dataset); ``features``:
-    'classifier' (MNIST-style sets) or 'inception' (with ``inception_weights``, never downloaded); ``real_dir``:
+    'classifier' (MNIST-style sets; a folder of 28×28 greyscale digits with ``classifier_data``, MNIST's IDX files,
+    which train the classifier) or 'inception' (with ``inception_weights``, never downloaded); ``real_dir``:
     a folder of real images to compare with instead of the test split (fid, kid, pr); ``fake_dir``: score the
     images of this folder instead of a run's samples (no run; with ``real_dir`` as the reference), both read at
     ``image_size`` (default: the side the folder's images share), the record written to ``record`` (default:
@@ -32,6 +33,7 @@ class EvalOptions:
     cache_dir: str | None = None
     features: str | None = None  # default: inception for "is", else classifier
     inception_weights: str | None = None
+    classifier_data: str | None = None  # MNIST's IDX files: the digit classifier that scores folders of digits
     real_dir: str | None = None  # fid/kid/pr: a folder of real images as the reference set (Inception features)
     fake_dir: str | None = None  # a folder of images to score instead of a run's samples
     image_size: int | str | None = None  # with fake_dir: the side both folders are read at

@@ -67,6 +67,7 @@ PLAYER_OPTIONS = tuple(o for o in COMPONENT_OPTIONS if registry.owner(o) == "mod
 DATASETS: tuple[str, ...] = tuple(registry.datasets())
 IMAGE_DATASETS: tuple[str, ...] = registry.dataset_names(images=True)
 DEFAULT_DATASET = "ring"
+SHORT_RUN, SHORT_RUN_RECORDS = 1000, 10  # a run shorter than this logs every steps / SHORT_RUN_RECORDS by default
 
 # Measured settings per dataset (each data set's "preset", in its module), applied under anything the user sets
 # (file or flag). The game and the losses are the same for every preset; only budgets and step sizes differ.
@@ -364,7 +365,9 @@ class TrainConfig(ComponentOptions):
     seed: int = _opt("random seed", _between(0, MAX_SEED), f"in [0, {MAX_SEED}]", default=0,
                      more="same seed, same device -> same parameters")
     device: str = _opt("'cpu', 'cuda', 'cuda:N' or 'auto'", default="auto")
-    log_every: int = _opt("a metrics record every N iterations", _positive, "> 0", default=100)
+    log_every: int = _opt("a metrics record every N iterations", _positive, "> 0", default=100,
+                          more=f"a run of fewer than {SHORT_RUN:,} steps: every steps/{SHORT_RUN_RECORDS} (at least "
+                               f"{SHORT_RUN_RECORDS} records, so that the health monitor can judge it)")
     checkpoint_every: int = _opt("a checkpoint every N iterations", _positive, "> 0", default=1000)
     keep_checkpoints: int = _opt("recent checkpoints kept", _between(1, 10**6), "in [1, 10^6]", default=3)
     snapshots: int = _opt("snapshots for the plots and replay", _between(1, 1000), "in [1, 1000]", default=20,
@@ -404,6 +407,9 @@ class TrainConfig(ComponentOptions):
                 value = layer[f.name]
             setattr(self, f.name, value)
             self._sources[f.name] = source
+        if self._sources["log_every"] == "default" and type(self.steps) is int and 0 < self.steps < SHORT_RUN:
+            # a short run logs more often: the health monitor judges a condition over WINDOW records in a row
+            self.log_every = max(1, self.steps // SHORT_RUN_RECORDS)
 
     @property
     def sources(self) -> dict[str, str]:

@@ -67,6 +67,7 @@ def test_a_folder_linked_out_of_the_run_is_refused():
     ("checkpoints/latest", ["sample", "{run}", "--n", "4", "--out", "{tmp}/s.npy"]),
     ("metrics.jsonl", ["report", "{run}"]),
     ("metrics.jsonl", ["train", "--resume", "{run}", "--steps", "8"]),
+    ("steering.jsonl", ["train", "--resume", "{run}", "--steps", "8"]),
 ])
 def test_a_fifo_in_a_run_is_a_one_line_error_not_a_hang(tmp_path, capsys, where, command):
     run = tiny_run(tmp_path, capsys)

@@ -39,7 +39,7 @@ from .runlog import truncate_metrics
 from .setup import build_trainer, check_writable, load_trainer, prepare_run_dir, refuse_existing_run, use_threads
 from .signals import SignalFlag
 from .snapshots import save_snapshot, snapshot_steps
-from .steering import Control, Steering
+from .steering import Control, Steering, check_steering_file
 from .summary import final_metrics
 
 MAX_ROLLBACKS = 5
@@ -176,6 +176,7 @@ def _open_run(cfg: TrainConfig | None, resume: str | Path | None, steps: int | N
                 load_run_config(run_dir)  # a clear error for a missing or foreign directory first
                 lock = RunLock(run_dir)
                 check_writable(run_dir, checkpoint_dir(run_dir))
+                check_steering_file(run_dir)
                 remove_orphans(run_dir)
             trainer = load_trainer(run_dir, steps, resume=True, threads=threads, on_collapse=on_collapse,
                                 data_dir=data_dir)

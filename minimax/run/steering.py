@@ -90,6 +90,14 @@ def check_event(event, step_limit: int | None = None) -> dict:
     return out
 
 
+def check_steering_file(run_dir: Path) -> None:
+    """Refuse a run whose steering history is not a regular file (a link, a FIFO, a folder), before any work."""
+    path = Path(run_dir) / STEERING
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise MinimaxError(f"{path} is not a regular file (a link, a FIFO or a folder); it is where the run keeps its "
+                           "steering history: remove it")
+
+
 def read_events(path: Path) -> list[dict] | None:
     """The events of a steering file, or None where it is unreadable or not one this module wrote."""
     try:
@@ -111,6 +119,7 @@ class Steering:
 
     def __init__(self, run_dir: Path, trainer, control: Control | None, warn=None, snapshot=None):
         self.path, self.control, self.snapshot = Path(run_dir) / STEERING, control, snapshot
+        check_steering_file(run_dir)
         events = read_events(self.path)
         if events is None or events[:len(trainer.steered)] != trainer.steered:  # the checkpoint's history wins
             if warn and self.path.exists():

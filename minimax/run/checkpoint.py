@@ -28,7 +28,7 @@ from ..config import MAX_STEPS
 from ..errors import MinimaxError, one_line
 from ..files import atomic_write_bytes, check_regular, read_text
 from .rundir import LATEST, checkpoint_dir, checkpoint_name, is_checkpoint, step_of
-from .steering import check_event
+from .steering import check_history
 
 FORMAT = "minimax-checkpoint"
 VERSION = 2  # 2: the SHA-256 covers the header metadata too; 1 (tensors only) is still read
@@ -255,13 +255,8 @@ def _check_meta(meta: dict) -> str | None:
             return f"{opt} has no list of parameter groups"
     if not isinstance(meta.get("config"), dict):
         return "config is not a mapping"
-    events = meta.get("steering", [])
-    if not isinstance(events, list):
-        return "steering is not a list of events"
     try:
-        if [check_event(e, meta["step"]) for e in events] != events or \
-                any(a["step"] > b["step"] for a, b in zip(events, events[1:])):
-            return "steering events are out of order or not in their clean form"
+        check_history(meta.get("steering", []), meta["step"])
     except MinimaxError as e:
         return f"steering: {e}"
     return None

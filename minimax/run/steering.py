@@ -51,6 +51,10 @@ class Control:
             raise MinimaxError(f"{QUEUE} commands are waiting for the run already") from None
         return {"queued": self._queue.qsize()}
 
+    def show(self, trainer) -> None:
+        """What the page shows of the loop: the trainer's step, k and learning rates now."""
+        self.view = {"step": trainer.step, "k": trainer.k, "g_lr": trainer.base_lr("g"), "d_lr": trainer.base_lr("d")}
+
     def take(self, wait: bool) -> dict | None:
         try:
             return self._queue.get(timeout=POLL_S) if wait else self._queue.get_nowait()
@@ -98,6 +102,16 @@ def check_steering_file(run_dir: Path) -> None:
                            "steering history: remove it")
 
 
+def check_history(events, step_limit: int | None = None) -> None:
+    """Refuse a steering history this module could not have written: a list of clean events (:func:`check_event`,
+    none after ``step_limit``), in step order. The steering file and a checkpoint's history are both held to it."""
+    if not isinstance(events, list):
+        raise MinimaxError("a steering history is a list of events")
+    if [check_event(e, step_limit) for e in events] != events or \
+            any(a["step"] > b["step"] for a, b in zip(events, events[1:])):
+        raise MinimaxError("steering events are out of order or not in their clean form")
+
+
 def read_events(path: Path) -> list[dict] | None:
     """The events of a steering file, or None where it is unreadable or not one this module wrote."""
     try:
@@ -105,7 +119,8 @@ def read_events(path: Path) -> list[dict] | None:
         if len(raw) > MAX_FILE_BYTES:
             return None
         events = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
-        return events if [check_event(e) for e in events] == events else None
+        check_history(events)
+        return events
     except FileNotFoundError:
         return []
     except (OSError, UnicodeDecodeError, ValueError, MinimaxError):
@@ -146,8 +161,7 @@ class Steering:
         control = self.control
         if control is None:
             return
-        control.view = {"step": trainer.step, "k": trainer.k, "g_lr": trainer.base_lr("g"),
-                        "d_lr": trainer.base_lr("d")}
+        control.show(trainer)
         while True:
             command = control.take(wait=control.paused)
             if command is None:
@@ -160,7 +174,7 @@ class Steering:
             self.events.append(event)
             self._write(self.events)
             self._take(trainer, event, records)
-            control.view.update(k=trainer.k, g_lr=trainer.base_lr("g"), d_lr=trainer.base_lr("d"))
+            control.show(trainer)
             if event["action"] in ("pause", *MOVES) and self.snapshot:  # the page shows D's surface and G's samples
                 self.snapshot()
             if event["action"] in ("pause", "resume"):

@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +29,7 @@ from .run.steering import Control
 __all__ = ["train", "sample", "evaluate", "load"]
 
 MAX_THREADS = 65536
+TRAIN_KEYWORDS = [f.name for f in dataclasses.fields(TrainConfig)] + ["resume", "threads", "on_collapse"]
 
 
 _integer = check_integer  # (the checks of the arguments, one-line errors as on the command line)
@@ -77,7 +79,12 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
             raise MinimaxError(f"data_dir must be a folder (a str or Path), got {data_dir!r}"[:300])
     if control is not None and not isinstance(control, Control):
         raise MinimaxError(f"control must be a minimax.run.steering.Control, got {type(control).__name__}"[:300])
-    result = train_run(cfg, resume, steps, progress, threads, on_collapse, data_dir, control)
+    try:
+        result = train_run(cfg, resume, steps, progress, threads, on_collapse, data_dir, control)
+    except MinimaxError as e:  # the run speaks the command line's flags; Python's caller wrote TrainConfig fields
+        if "minimax " not in str(e):  # (a message that quotes a command to type keeps its flags)
+            e.args = (python_words(str(e), TRAIN_KEYWORDS),) + e.args[1:]
+        raise
     if plots and distributed.current().is_main:
         from .viz.plots import plot_run  # matplotlib: loaded only to draw
 

@@ -34,6 +34,9 @@ def run(tmp_path_factory):
     (lambda r: minimax.evaluate(r, "fid", n=10.7), "n must be an integer, got 10.7"),
     (lambda r: minimax.evaluate(r, "fid", write="no"), "write must be True or False, got 'no'"),
     (lambda r: minimax.evaluate(r, 3), "metric must be a name"),
+    # the run's own checks speak the caller's words: TrainConfig fields, not the command line's flags
+    (lambda r: minimax.train(minimax.TrainConfig(dataset="mnist")), "dataset mnist needs data_dir= (the folder"),
+    (lambda r: minimax.train(resume=r, steps=4), "steps=4 is below the step of the run's latest checkpoint (8)"),
 ])
 def test_wrong_arguments_are_one_line_errors(run, call, needle):
     with pytest.raises(minimax.MinimaxError) as e:

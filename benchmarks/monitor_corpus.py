@@ -80,6 +80,13 @@ def findings(run_dir: Path) -> list[str]:
     return out
 
 
+def toy_outcome(run_dir: Path, rc: int) -> tuple[bool, str]:
+    """(healthy, in words) by the toy rule: every mode covered and ≥ 50% high-quality samples, exit 0."""
+    s = json.loads((run_dir / "summary.json").read_text()) if (run_dir / "summary.json").exists() else {}
+    ok = rc == 0 and s.get("modes") == s.get("n_modes") and s.get("high_quality", 0) >= 0.5
+    return ok, (f"{s['modes']}/{s['n_modes']} modes, {s['high_quality']:.1%} HQ" if "modes" in s else f"exit {rc}")
+
+
 def fid(run_dir: Path, data_dir: str) -> float:
     subprocess.run([sys.executable, "-m", "minimax", "eval", "fid", str(run_dir), "--data-dir", data_dir,
                     "--n", "2000", "--force"], check=True, stdout=subprocess.DEVNULL)
@@ -111,10 +118,7 @@ def main() -> None:
             ok = healthy_fid is not None and score <= 3 * healthy_fid
             outcome = f"FID {score:.1f}"
         else:
-            s = json.loads((out / "summary.json").read_text()) if (out / "summary.json").exists() else {}
-            ok = rc == 0 and s.get("modes") == s.get("n_modes") and s.get("high_quality", 0) >= 0.5
-            outcome = (f"{s['modes']}/{s['n_modes']} modes, {s['high_quality']:.1%} HQ" if "modes" in s
-                       else f"exit {rc}")
+            ok, outcome = toy_outcome(out, rc)
         flagged = any(not f.endswith("cleared") for f in found) or rc != 0
         if "yardstick" not in name:
             rows.append((ok, flagged))

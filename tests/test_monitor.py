@@ -10,6 +10,7 @@ from minimax.cli import main
 from minimax.cli.train import final_statistics
 from minimax.data.toy import grid, ring
 from minimax.games import make_objective
+from minimax.run import monitor
 from minimax.run.monitor import OFF_DATA, WINDOW, HealthMonitor, Yardstick, mean_pairwise_distance
 from minimax.viz.report import verdict
 
@@ -82,7 +83,9 @@ def test_train_logs_diversity_and_findings_and_stops_on_collapse(tmp_path, capsy
               "--lr-decay", "none"]
     assert main([*common, "--out", str(tmp_path / "ok")]) == 0
     records = [json.loads(line) for line in (tmp_path / "ok" / "metrics.jsonl").read_text().splitlines()]
-    assert len(records) == 12 and all(r["diversity"] > 0.01 for r in records)  # an untrained G: no finding
+    logged = [r for r in records if "event" not in r]  # an untrained G: not collapsed, but imprecise, off the modes
+    assert len(logged) == 12 and all(r["diversity"] > 0.01 for r in logged)
+    assert [r["condition"] for r in records if r.get("event") == "health"] == ["mode dropping", "imprecise samples"]
     import minimax.players.mlp as mlp
 
     original = mlp.MLPGenerator.__init__
@@ -98,7 +101,7 @@ def test_train_logs_diversity_and_findings_and_stops_on_collapse(tmp_path, capsy
         assert main([*common, "--out", str(tmp_path / "warn")]) == 0
         assert "warning: step 25: collapse" in capsys.readouterr().err
         events = [json.loads(line) for line in (tmp_path / "warn" / "metrics.jsonl").read_text().splitlines()]
-        assert [e["condition"] for e in events if e.get("event") == "health"] == ["collapse"]
+        assert [e["condition"] for e in events if e.get("event") == "health"][0] == "collapse"
         assert main([*common, "--out", str(tmp_path / "stop"), "--on-collapse", "stop"]) == 4
         err = capsys.readouterr().err.strip().splitlines()
         assert err[-1].startswith("minimax: stopped: at step 50 (--on-collapse stop): generator collapse, "
@@ -208,3 +211,52 @@ def test_samples_outside_the_frame_are_counted_on_the_panel(tmp_path):
     plt.close(fig)
     plot_samples_2d([(0, x.astype(np.float32))], grid(), tmp_path / "s.png")
     assert (tmp_path / "s.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("data", [ring(), grid()], ids=["ring", "grid"])
+def test_modes_and_precision_against_the_data_s_own(data):
+    """Relative to the data's own draws: another draw scores ≈ 1 on everything; samples from half the modes keep
+    precision and cover half the modes; samples spread uniformly over the data's box lose precision (they lie
+    between the modes) and their large balls inflate recall; non-finite samples are in no ball, near no mode."""
+    y = Yardstick(data)
+    assert y.data_modes == len(data.centres)
+    assert all(0.6 < y.itself[key] <= 1.2 for key in ("precision", "recall", "density", "coverage"))
+    x = data.sample(256, torch.Generator().manual_seed(1))
+    same = y.against_the_data(x)
+    assert same["modes_covered"] == 1 and all(same[key] == pytest.approx(1, abs=0.15)
+                                              for key in ("precision", "recall", "density", "coverage"))
+    half = data.centres[torch.arange(256) % (len(data.centres) // 2)] + data.std * torch.randn(256, 2)
+    dropped = y.against_the_data(half)
+    assert dropped["precision"] > 0.8 and dropped["modes_covered"] == (len(data.centres) // 2) / len(data.centres)
+    lo, hi = data.centres.min(0).values - 3 * data.std, data.centres.max(0).values + 3 * data.std
+    blur = y.against_the_data(lo + (hi - lo) * torch.rand(256, 2, generator=torch.Generator().manual_seed(2)))
+    assert blur["precision"] < 0.2 and blur["recall"] > 0.8
+    assert set(y.against_the_data(torch.full_like(x, float("nan"))).values()) == {0.0}
+
+
+def test_images_are_not_judged_against_the_data_in_pixels(tmp_path):
+    """Without known modes (images), neither statistic is logged nor judged: pixel distances would not say it."""
+    from test_image_data import write_mnist
+
+    from minimax.config import TrainConfig
+    from minimax.data import load_dataset
+
+    y = Yardstick(load_dataset(TrainConfig(dataset="mnist", data_dir=str(write_mnist(tmp_path / "m")))))
+    assert y.modes is None and not hasattr(y, "itself")
+
+
+def test_mode_dropping_and_imprecise_samples_are_judged_late():
+    """Fewer modes than the data's own draw (or low precision) for WINDOW records is a finding only from
+    JUDGED_FROM of the run's steps on: before, a healthy run's samples are still finding the data."""
+    start = int(monitor.JUDGED_FROM * 1000)
+    early = [healthy(start - 100 * WINDOW + 10 * i, precision=0.9, modes_covered=0.5) for i in range(WINDOW)]
+    assert run(HealthMonitor(MINIMAX, steps=1000), early) == []
+    low = monitor.LOW_PRECISION - 0.01
+    found = run(HealthMonitor(MINIMAX, steps=1000), [healthy(start + 10 * i, precision=low, modes_covered=1.0)
+                                                     for i in range(WINDOW)])
+    assert [f.condition for f in found] == ["imprecise samples"] and f"precision {low:.2f}" in found[0].measured
+    dropped = [healthy(start + 10 * i, precision=0.9, modes_covered=0.625) for i in range(WINDOW)]
+    found = run(HealthMonitor(make_objective("wgan-gp"), steps=1000), dropped)
+    assert [f.condition for f in found] == ["mode dropping"] and "cover 62%" in found[0].measured
+    at_bounds = [healthy(start + 10 * i, precision=monitor.LOW_PRECISION, modes_covered=1.0) for i in range(WINDOW)]
+    assert run(HealthMonitor(MINIMAX, steps=1000), at_bounds) == []

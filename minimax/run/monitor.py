@@ -15,6 +15,19 @@ five conditions, each with the numbers it measured, the paper's explanation and 
 * **off the data** (any game): more than half of those samples are farther from every one of 1,024 data
   samples than the data's own spread (its mean pairwise distance; at p_g = p_data almost no sample is). The
   same yardstick as collapse, in data space (pixels for images), so toy data and images are judged alike;
+* **mode dropping** and **imprecise samples** (any game, on data whose modes are known: the 1-D and 2-D
+  mixtures; judged late in the run): the same fixed-noise samples in data space, against the data's own draw of
+  as many samples. *Modes covered*: the modes with at least one sample within 3σ (the summary's rule), over the
+  number the data's own 256 samples cover; below 1 means G has dropped modes. *Precision* (Kynkäänniemi et al.
+  2019, k = 3): the share of the samples inside some data sample's k-nearest-neighbour ball, over that share
+  between two draws of the data; below ``LOW_PRECISION`` means many samples lie where the data is not (between
+  the modes, smeared). Both are in the data's units for every game, so they read runs whose statistics the other
+  rules cannot interpret. Recall, density and coverage (Naeem et al. 2020) are logged beside them and not
+  judged: samples between the modes make G's balls large and inflate recall (an lsgan ring run with 6 of 8
+  modes read 0.85 of the data's), and coverage falls when G's samples sit tighter than σ inside every mode (a
+  healthy ring run read 0.2-0.6). A healthy run's samples are still finding the data until late (3,000-iteration
+  ring runs: precision 0.1-0.6 of the data's at three quarters of the way, 0.8 at the end), so both are judged
+  from ``JUDGED_FROM`` of the run's steps on: a verdict near the end, not an early warning;
 * **oscillation** (games whose D has bounded outputs): D's output on generated samples swings with growing
   amplitude (the median jump of mean D(G(z)) between successive records, over the last 5, > 10% of D's range
   and more than twice the median jump of the 5 before; one level shift is not a swing): the warning sign
@@ -34,6 +47,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..metrics.modes import mode_metrics
+from ..metrics.precision_recall import precision_recall
 from .sampling import generate
 
 WINDOW = 5
@@ -47,8 +62,11 @@ SWING, SWING_GROWTH = 0.1, 2.0
 DIVERSITY_SAMPLES = 256
 ANCHORS = 1024  # data samples a sample's distance to the data is measured to
 DIVERSITY_SEED = 104729  # the fixed noise batch of the diversity statistic: a stream of its own
+LOW_PRECISION = 0.5  # precision below this fraction of the data's own (two draws of p_data): samples off the data
+JUDGED_FROM = 0.9  # ... and fewer modes covered than the data's own draw: judged from this fraction of the steps on
 
-CONDITIONS = ("saturation", "discriminator wins", "collapse", "off the data", "oscillation")
+CONDITIONS = ("saturation", "discriminator wins", "collapse", "off the data", "mode dropping", "imprecise samples",
+              "oscillation")
 
 
 @dataclass(frozen=True)
@@ -90,6 +108,13 @@ EXPLANATIONS = {
                      "divergence's gradient there can be vanishing or misleading (a mode-seeking f-divergence, a "
                      "step size too large).",
                      "a lower --lr, --game minimax with --g-loss non-saturating, or --r1 1"),
+    "mode dropping": ("Part of p_data has no generated sample near it: G covers some of the data's modes and "
+                      "drops the others, whatever the game's own statistics say (they can sit at their equilibrium "
+                      "values while G misses modes).",
+                      "--pack 2 (PacGAN), --k 2, a lower --g-lr, or --r1 1 with --game rpgan"),
+    "imprecise samples": ("Many samples lie where the data is not: between the modes, or blurred across them; D "
+                          "no longer tells G where p_data is precisely (a D too weak or too slow for G).",
+                          "a stronger or faster D: a higher --d-lr or --k 2, or a lower --g-lr"),
     "oscillation": ("The players' gradient steps circle the saddle point instead of approaching it; a growing "
                     "swing of D's outputs precedes a non-finite loss.",
                     "a lower --lr, or --on-nan rollback"),
@@ -106,13 +131,25 @@ def mean_pairwise_distance(x: torch.Tensor) -> float:
 
 class Yardstick:
     """The data's scale that G's fixed-noise samples are measured against, drawn once from a stream of its own:
-    the mean pairwise distance of data samples (``spread``), and 1,024 data samples (``anchors``)."""
+    the mean pairwise distance of data samples (``spread``), 1,024 data samples (``anchors``) and, for data whose
+    modes are known (``modes``: centres and σ), what the data's own samples score: the modes 256 of them cover,
+    and precision, recall, density and coverage between two independent draws of 256 (``itself``: what a G with
+    p_g = p_data would score, sampling error and all). The first 256 anchors are the real set of precision."""
 
     @torch.no_grad()
     def __init__(self, data):
         gen = torch.Generator(device=getattr(data, "device", torch.device("cpu"))).manual_seed(DIVERSITY_SEED)
-        self.spread = mean_pairwise_distance(data.to_data_space(data.sample(DIVERSITY_SAMPLES, gen)))
+        first = data.to_data_space(data.sample(DIVERSITY_SAMPLES, gen))
+        self.spread = mean_pairwise_distance(first)
         self.anchors = data.to_data_space(data.sample(ANCHORS, gen)).reshape(ANCHORS, -1).double()
+        self.modes = (data.centres, data.std) if hasattr(data, "centres") else None
+        if self.modes:
+            self.itself = precision_recall(self.reals, first.reshape(DIVERSITY_SAMPLES, -1))
+            self.data_modes = mode_metrics(first.reshape(DIVERSITY_SAMPLES, -1), *self.modes)["modes"]
+
+    @property
+    def reals(self) -> torch.Tensor:
+        return self.anchors[:DIVERSITY_SAMPLES]
 
     @torch.no_grad()
     def off_data(self, x: torch.Tensor) -> float:
@@ -122,21 +159,36 @@ class Yardstick:
         nearest = torch.cdist(x, self.anchors.to(x.device)).min(1).values
         return float((~(nearest <= self.spread)).double().mean())
 
+    @torch.no_grad()
+    def against_the_data(self, x: torch.Tensor) -> dict[str, float]:
+        """For data with known modes: the modes the samples x (data space) cover over the data's own count, and
+        precision, recall, density and coverage (k = 3) against the 256 fixed data samples, each over the data's
+        own value (1 ≈ as good as another draw of p_data); a non-finite sample is in no ball and near no mode."""
+        x = x.reshape(len(x), -1).double()
+        x = torch.where(torch.isfinite(x), x, torch.full_like(x, 1e30))
+        pr = precision_recall(self.reals.to(x.device), x)
+        out = {key: pr[key] / max(self.itself[key], 1e-12) for key in ("precision", "recall", "density", "coverage")}
+        out["modes_covered"] = mode_metrics(x, *self.modes)["modes"] / max(self.data_modes, 1)
+        return out
+
     def measure(self, trainer) -> dict[str, float]:
         """``diversity`` (mean pairwise distance over the data's: 1 for a G as spread out as the data, → 0 as it
-        collapses) and ``off_data`` of G's samples on the fixed noise batch."""
+        collapses), ``off_data`` and, for data with known modes, :meth:`against_the_data`, of G's samples on the
+        fixed noise batch."""
         x = generate(trainer, DIVERSITY_SAMPLES, seed=trainer.cfg.seed + DIVERSITY_SEED)
-        return {"diversity": mean_pairwise_distance(x) / max(self.spread, 1e-12), "off_data": self.off_data(x)}
+        out = {"diversity": mean_pairwise_distance(x) / max(self.spread, 1e-12), "off_data": self.off_data(x)}
+        return {**out, **self.against_the_data(x)} if self.modes else out
 
 
 class HealthMonitor:
     """Feed it each metrics record (:meth:`update`); it returns the conditions that have just set in or cleared."""
 
-    def __init__(self, objective, g_loss: str = "non-saturating", k: int = 1):
+    def __init__(self, objective, g_loss: str = "non-saturating", k: int = 1, steps: int | None = None):
         self.two_player_probability = objective.output_is_probability  # D(x) ∈ [0, 1]: P(real), the 2014 game's
         bounds = objective.output_range  # D's units; the swing is measured in them (unbounded critics: not at all)
         self.swing = SWING * (bounds[1] - bounds[0]) if bounds else None
         self.g_loss, self.k = g_loss, k
+        self.judged_from = JUDGED_FROM * steps if steps else 0  # modes covered and precision: late in the run
         self.records: list[dict] = []
         self.active: dict[str, int] = {}  # condition -> records it has held since it was reported
         self.findings: list[Finding] = []  # reported and cleared, in order
@@ -186,6 +238,10 @@ class HealthMonitor:
                 return f"mean D(x) = {r['d_real']:.3f}, D(G(z)) = {r['d_fake']:.3g}, V̂ = {r['value']:.3f}"
             if condition == "collapse":
                 return f"the samples are {r['diversity']:.1%} as far apart as the data's"
+            if condition == "mode dropping":
+                return f"modes covered {r['modes_covered']:.0%} of the data's own draw"
+            if condition == "imprecise samples":
+                return f"precision {r['precision']:.2f} of the data's"
             return f"{r['off_data']:.1%} of the samples off the data"
         except (KeyError, TypeError):
             return "no longer measured"
@@ -224,6 +280,17 @@ class HealthMonitor:
             if held:
                 return (f"{held[-1]['off_data']:.1%} of the samples of a fixed noise batch are farther from every data "
                         f"sample than the data's spread (≈ 0% at p_g = p_data), for {WINDOW} records")
+        if condition == "mode dropping" and self.records[-1]["step"] >= self.judged_from:
+            held = self._held(lambda r: r["modes_covered"] < 1)
+            if held:
+                return (f"G's samples on a fixed noise batch cover {held[-1]['modes_covered']:.0%} of the modes that "
+                        f"as many data samples cover (a mode: a sample within 3σ of its centre), for {WINDOW} records")
+        if condition == "imprecise samples" and self.records[-1]["step"] >= self.judged_from:
+            held = self._held(lambda r: r["precision"] < LOW_PRECISION)
+            if held:
+                return (f"precision {held[-1]['precision']:.2f} of the data's own: the share of G's fixed-noise "
+                        f"samples inside some data sample's k-th nearest-neighbour ball (k = 3), over that share "
+                        f"between two draws of p_data (1 at p_g = p_data); below {LOW_PRECISION} for {WINDOW} records")
         if condition == "oscillation" and self.swing and len(self.records) == 2 * WINDOW + 1:
             try:
                 d = [r["d_fake"] for r in self.records]

@@ -107,7 +107,7 @@ class Records:
         if self.main and progress is not False:  # (on stderr, with the progress: stdout keeps the results)
             print(loaded(trainer), file=sys.stderr, flush=True)
         self.bar = progress_display(progress, cfg.steps, trainer.step, self.main)
-        self.monitor = HealthMonitor(trainer.objective, cfg.g_loss, cfg.k) if self.main else None
+        self.monitor = HealthMonitor(trainer.objective, cfg.g_loss, cfg.k, cfg.steps) if self.main else None
         self.yardstick = Yardstick(trainer.data) if self.main else None  # the data's scales G's samples are measured by
         if self.monitor and trainer.step > 0:  # a resumed run: the monitor catches up on the log (its findings in it)
             self.monitor.replay(game_records(run_dir))

@@ -173,10 +173,10 @@ VERDICT_KEYS = {"modes": "modes covered", "high_quality": "high-quality samples"
                 **{label: label for metric in registry.metrics().values() for label, _ in metric.report}}
 
 
-def verdict(records: list[dict], objective, g_loss: str, summary: dict, k: int = 1) -> str:
+def verdict(records: list[dict], objective, g_loss: str, summary: dict, k: int = 1, steps: int | None = None) -> str:
     """What a reader asks first: did the game go well? The health monitor's findings over the run's log, and
     the last statistics beside their value at the game's optimum, and the quality measured."""
-    monitor = HealthMonitor(objective, g_loss, k)
+    monitor = HealthMonitor(objective, g_loss, k, steps)
     events = monitor.replay(records)
     reported = [f for f in events if not f.cleared]
     if reported:
@@ -286,7 +286,7 @@ def run_section(run_dir: Path, index: int = 0) -> tuple[str, list[dict], object]
     parts = [f"<h2>{html.escape(str(run_dir))}</h2>",
              f'<p class="math">game {html.escape(objective.name)}: {html.escape(objective.formula)}; at '
              f'p<sub>g</sub> = p<sub>data</sub>: {html.escape(_optimum(objective))}</p>',
-             verdict(records, objective, cfg.g_loss, summary, cfg.k)]
+             verdict(records, objective, cfg.g_loss, summary, cfg.k, cfg.steps)]
     if skipped:
         lines = ", ".join(map(str, skipped[:10])) + (", ..." if len(skipped) > 10 else "")
         parts.append(f'<p class="bad">{len(skipped)} line(s) of {METRICS} are not records minimax writes and were '

@@ -141,7 +141,7 @@ class Run:
             records = self.records()
             if self._health[0] != self._log_size:  # the monitor replayed once per change of the log
                 active: dict[str, str] = {}
-                for f in HealthMonitor(self.objective, self.cfg.g_loss, self.cfg.k).replay(records):
+                for f in HealthMonitor(self.objective, self.cfg.g_loss, self.cfg.k, self.cfg.steps).replay(records):
                     if f.cleared:  # the findings still standing at the last record, in words
                         active.pop(f.condition, None)
                     else:

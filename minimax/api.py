@@ -56,7 +56,19 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
     ``resume``: the training data moved to this folder (accepted when they are the data the run's card describes:
     the same SHA-256). ``control``: a :class:`~minimax.run.steering.Control` whose commands steer the run between
     iterations (``minimax train --live`` serves them from a page). Arguments of the wrong type or range are one-line
-    MinimaxErrors, as on the command line."""
+    MinimaxErrors, as on the command line, in Python's words (``data_dir=``, not ``--data-dir``)."""
+    try:
+        return train_as_command(cfg, resume, steps, progress, plots, threads, on_collapse, data_dir, control)
+    except MinimaxError as e:  # the run speaks the command line's flags; Python's caller wrote TrainConfig fields
+        if "minimax " not in str(e):  # (a message that quotes a command to type keeps its flags)
+            e.args = (python_words(str(e), TRAIN_KEYWORDS),) + e.args[1:]
+        raise
+
+
+def train_as_command(cfg: TrainConfig | None = None, resume: str | Path | None = None, steps: int | None = None,
+                     progress: bool | str | None = None, plots: bool = True, threads: int | None = None,
+                     on_collapse: str | None = None, data_dir: str | Path | None = None, control=None) -> RunResult:
+    """:func:`train` as ``minimax train`` runs it: its errors name the command line's flags."""
     if cfg is not None and not isinstance(cfg, TrainConfig):
         hint = f" (minimax.train(minimax.TrainConfig(dataset={cfg!r})))" if isinstance(cfg, str) else ""
         raise MinimaxError(f"train takes a TrainConfig, not {type(cfg).__name__}{hint}")
@@ -79,12 +91,7 @@ def train(cfg: TrainConfig | None = None, resume: str | Path | None = None, step
             raise MinimaxError(f"data_dir must be a folder (a str or Path), got {data_dir!r}"[:300])
     if control is not None and not isinstance(control, Control):
         raise MinimaxError(f"control must be a minimax.run.steering.Control, got {type(control).__name__}"[:300])
-    try:
-        result = train_run(cfg, resume, steps, progress, threads, on_collapse, data_dir, control)
-    except MinimaxError as e:  # the run speaks the command line's flags; Python's caller wrote TrainConfig fields
-        if "minimax " not in str(e):  # (a message that quotes a command to type keeps its flags)
-            e.args = (python_words(str(e), TRAIN_KEYWORDS),) + e.args[1:]
-        raise
+    result = train_run(cfg, resume, steps, progress, threads, on_collapse, data_dir, control)
     if plots and distributed.current().is_main:
         from .viz.plots import plot_run  # matplotlib: loaded only to draw
 

@@ -160,10 +160,10 @@ def check_nproc(nproc: int, device_type: str) -> None:
 def _train_and_report(job: dict, device_type: str) -> int:
     """Train in this process (joining torchrun's process group if there is one); rank 0 prints."""
     from ..algorithm import distributed
-    from ..api import train
+    from ..api import train_as_command
 
     distributed.join_from_env(device_type)
-    result = train(**job)
+    result = train_as_command(**job)
     if not distributed.current().is_main:
         return 0
     s = result.summary

@@ -40,8 +40,15 @@ def same_params(a, b):
     return all(torch.equal(p, q) for p, q in zip(all_params(a), all_params(b)))
 
 
+JUDGED_LATE = ("mode dropping", "imprecise samples")  # judged from 90% of the run's planned steps
+
+
 def metrics_without_time(run_dir):
-    return [{k: v for k, v in r.items() if k != "steps_per_sec"} for r in read_metrics(run_dir / "metrics.jsonl")]
+    """The log without the iteration rate and without the findings judged late in the run: a run planned for 12
+    steps and extended to 24 was judged from step 10.8, a run planned for 24 from 21.6 (the training is bitwise
+    the same; what the monitor said about the shorter plan is in the log)."""
+    return [{k: v for k, v in r.items() if k != "steps_per_sec"} for r in read_metrics(run_dir / "metrics.jsonl")
+            if not (r.get("event") == "health" and r.get("condition") in JUDGED_LATE)]
 
 
 def load_final(run_dir) -> Trainer:
@@ -171,7 +178,7 @@ def test_resume_takes_the_thread_count_the_run_was_trained_with(tmp_path, restor
     assert torch.get_num_threads() == 1
     assert same_params(straight.trainer, resumed.trainer)
     assert metrics_without_time(tmp_path / "a") == metrics_without_time(tmp_path / "b")
-    assert "warning" not in capsys.readouterr().err
+    assert "--threads" not in capsys.readouterr().err  # (no thread warning: the monitor may still speak)
     train(resume=tmp_path / "b", steps=30, progress=False, plots=False, threads=2)
     assert "--threads 2, but the run was trained with 1 threads" in capsys.readouterr().err
     assert torch.get_num_threads() == 2

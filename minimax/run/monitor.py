@@ -16,11 +16,13 @@ five conditions, each with the numbers it measured, the paper's explanation and 
   samples than the data's own spread (its mean pairwise distance; at p_g = p_data almost no sample is). The
   same yardstick as collapse, in data space (pixels for images), so toy data and images are judged alike;
 * **mode dropping** and **imprecise samples** (any game, on data whose modes are known: the 1-D and 2-D
-  mixtures; judged late in the run): the same fixed-noise samples in data space, against the data's own draw of
-  as many samples. *Modes covered*: the modes with at least one sample within 3σ (the summary's rule), over the
-  number the data's own 256 samples cover; below 1 means G has dropped modes. *Precision* (Kynkäänniemi et al.
-  2019, k = 3): the share of the samples inside some data sample's k-nearest-neighbour ball, over that share
-  between two draws of the data; below ``LOW_PRECISION`` means many samples lie where the data is not (between
+  mixtures; judged late in the run), in data space, against the data's own draws. *Modes covered*: the modes with
+  at least one of 2,500 fixed-noise samples within 3σ (the summary's rule and sample size), over the number 2,500
+  data samples cover; below 1 means G has dropped modes (256 samples miss a mode holding 0.3% of G's mass half the
+  time, where the summary's 2,500 count it: the first held-out draw flagged two healthy runs that way).
+  *Precision* (Kynkäänniemi et al. 2019, k = 3): the share of the 256 fixed-noise samples inside some data
+  sample's k-nearest-neighbour ball, over that share between two draws of 256 data samples; below
+  ``LOW_PRECISION`` means many samples lie where the data is not (between
   the modes, smeared). Both are in the data's units for every game, so they read runs whose statistics the other
   rules cannot interpret. Recall, density and coverage (Naeem et al. 2020) are logged beside them and not
   judged: samples between the modes make G's balls large and inflate recall (an lsgan ring run with 6 of 8
@@ -47,7 +49,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..metrics.modes import mode_metrics
+from ..metrics.modes import DEFAULT_EVAL_SAMPLES, mode_metrics
 from ..metrics.precision_recall import precision_recall
 from .sampling import generate
 
@@ -61,6 +63,7 @@ OFF_DATA = 0.5  # more than half the samples farther from every data sample than
 SWING, SWING_GROWTH = 0.1, 2.0
 DIVERSITY_SAMPLES = 256
 ANCHORS = 1024  # data samples a sample's distance to the data is measured to
+MODE_SAMPLES = DEFAULT_EVAL_SAMPLES  # fixed-noise samples whose modes are counted: as many as the summary counts
 DIVERSITY_SEED = 104729  # the fixed noise batch of the diversity statistic: a stream of its own
 LOW_PRECISION = 0.5  # precision below this fraction of the data's own (two draws of p_data): samples off the data
 JUDGED_FROM = 0.9  # ... and fewer modes covered than the data's own draw: judged from this fraction of the steps on
@@ -129,10 +132,16 @@ def mean_pairwise_distance(x: torch.Tensor) -> float:
     return float(torch.cdist(x, x).sum() / (n * (n - 1))) if n > 1 else 0.0
 
 
+def finite(x: torch.Tensor) -> torch.Tensor:
+    """x as rows in float64, a non-finite coordinate moved far from every data point (1e30)."""
+    x = x.reshape(len(x), -1).double()
+    return torch.where(torch.isfinite(x), x, torch.full_like(x, 1e30))
+
+
 class Yardstick:
     """The data's scale that G's fixed-noise samples are measured against, drawn once from a stream of its own:
     the mean pairwise distance of data samples (``spread``), 1,024 data samples (``anchors``) and, for data whose
-    modes are known (``modes``: centres and σ), what the data's own samples score: the modes 256 of them cover,
+    modes are known (``modes``: centres and σ), what the data's own samples score: the modes 2,500 of them cover,
     and precision, recall, density and coverage between two independent draws of 256 (``itself``: what a G with
     p_g = p_data would score, sampling error and all). The first 256 anchors are the real set of precision."""
 
@@ -145,7 +154,8 @@ class Yardstick:
         self.modes = (data.centres, data.std) if hasattr(data, "centres") else None
         if self.modes:
             self.itself = precision_recall(self.reals, first.reshape(DIVERSITY_SAMPLES, -1))
-            self.data_modes = mode_metrics(first.reshape(DIVERSITY_SAMPLES, -1), *self.modes)["modes"]
+            many = data.to_data_space(data.sample(MODE_SAMPLES, gen)).reshape(MODE_SAMPLES, -1)
+            self.data_modes = mode_metrics(many, *self.modes)["modes"]
 
     @property
     def reals(self) -> torch.Tensor:
@@ -161,23 +171,28 @@ class Yardstick:
 
     @torch.no_grad()
     def against_the_data(self, x: torch.Tensor) -> dict[str, float]:
-        """For data with known modes: the modes the samples x (data space) cover over the data's own count, and
-        precision, recall, density and coverage (k = 3) against the 256 fixed data samples, each over the data's
-        own value (1 ≈ as good as another draw of p_data); a non-finite sample is in no ball and near no mode."""
-        x = x.reshape(len(x), -1).double()
-        x = torch.where(torch.isfinite(x), x, torch.full_like(x, 1e30))
-        pr = precision_recall(self.reals.to(x.device), x)
-        out = {key: pr[key] / max(self.itself[key], 1e-12) for key in ("precision", "recall", "density", "coverage")}
-        out["modes_covered"] = mode_metrics(x, *self.modes)["modes"] / max(self.data_modes, 1)
-        return out
+        """For data with known modes: precision, recall, density and coverage (k = 3) of the samples x (data space)
+        against the 256 fixed data samples, each over the data's own value (1 ≈ as good as another draw of p_data);
+        a non-finite sample is in no ball."""
+        pr = precision_recall(self.reals.to(x.device), finite(x))
+        return {key: pr[key] / max(self.itself[key], 1e-12) for key in ("precision", "recall", "density", "coverage")}
+
+    @torch.no_grad()
+    def modes_covered(self, x: torch.Tensor) -> float:
+        """The modes the samples x (data space) cover over the modes as many data samples cover (a non-finite
+        sample is near no mode)."""
+        return mode_metrics(finite(x), *self.modes)["modes"] / max(self.data_modes, 1)
 
     def measure(self, trainer) -> dict[str, float]:
         """``diversity`` (mean pairwise distance over the data's: 1 for a G as spread out as the data, → 0 as it
-        collapses), ``off_data`` and, for data with known modes, :meth:`against_the_data`, of G's samples on the
-        fixed noise batch."""
+        collapses), ``off_data`` and, for data with known modes, :meth:`against_the_data` of G's samples on the
+        fixed noise batch and :meth:`modes_covered` of 2,500 more on a fixed noise batch of their own."""
         x = generate(trainer, DIVERSITY_SAMPLES, seed=trainer.cfg.seed + DIVERSITY_SEED)
         out = {"diversity": mean_pairwise_distance(x) / max(self.spread, 1e-12), "off_data": self.off_data(x)}
-        return {**out, **self.against_the_data(x)} if self.modes else out
+        if self.modes:
+            many = generate(trainer, MODE_SAMPLES, seed=trainer.cfg.seed + DIVERSITY_SEED + 1)
+            out.update(self.against_the_data(x), modes_covered=self.modes_covered(many))
+        return out
 
 
 class HealthMonitor:
@@ -283,8 +298,9 @@ class HealthMonitor:
         if condition == "mode dropping" and self.records[-1]["step"] >= self.judged_from:
             held = self._held(lambda r: r["modes_covered"] < 1)
             if held:
-                return (f"G's samples on a fixed noise batch cover {held[-1]['modes_covered']:.0%} of the modes that "
-                        f"as many data samples cover (a mode: a sample within 3σ of its centre), for {WINDOW} records")
+                return (f"{MODE_SAMPLES} of G's samples on a fixed noise batch cover "
+                        f"{held[-1]['modes_covered']:.0%} of the modes that as many data samples cover (a mode: a "
+                        f"sample within 3σ of its centre), for {WINDOW} records")
         if condition == "imprecise samples" and self.records[-1]["step"] >= self.judged_from:
             held = self._held(lambda r: r["precision"] < LOW_PRECISION)
             if held:

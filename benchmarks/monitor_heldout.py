@@ -18,6 +18,9 @@ The protocol, fixed before any run is drawn:
 
     python benchmarks/monitor_heldout.py [--commit SHA] [--out runs/monitor-heldout]
 
+Called again with the same ``--out`` after an interruption, it keeps the runs that finished (their rows print
+with no time) and trains the rest: the draw is the same.
+
 Run it alone (one run at a time, one thread each); ~1-4 minutes per run on a 2-core AMD EPYC.
 """
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -87,7 +91,11 @@ def main() -> None:
         flags = ["--dataset", data, "--game", game, "--seed", str(seed), "--steps", str(STEPS), "--threads", "1",
                  *RECIPES[recipe]]
         out = Path(a.out) / f"{i:02d}-{game}-{data}-{seed}"
-        rc, secs = train(out, flags, None)
+        if (out / "summary.json").exists():  # trained to the end by an earlier, interrupted call: the same draw
+            rc, secs = 0, float("nan")
+        else:
+            shutil.rmtree(out, ignore_errors=True)  # (a run cut short is trained again from the start)
+            rc, secs = train(out, flags, None)
         ok, outcome = toy_outcome(out, rc)
         found = findings(out) if (out / "metrics.jsonl").exists() else []
         flagged = any(not f.endswith("cleared") for f in found) or rc != 0

@@ -133,8 +133,9 @@ def mean_pairwise_distance(x: torch.Tensor) -> float:
 
 
 def finite(x: torch.Tensor) -> torch.Tensor:
-    """x as rows in float64, a non-finite coordinate moved far from every data point (1e30)."""
-    x = x.reshape(len(x), -1).double()
+    """x as rows in float64 on the CPU (where a mixture keeps its centres), a non-finite coordinate moved far from
+    every data point (1e30)."""
+    x = x.reshape(len(x), -1).double().cpu()
     return torch.where(torch.isfinite(x), x, torch.full_like(x, 1e30))
 
 
@@ -174,7 +175,7 @@ class Yardstick:
         """For data with known modes: precision, recall, density and coverage (k = 3) of the samples x (data space)
         against the 256 fixed data samples, each over the data's own value (1 ≈ as good as another draw of p_data);
         a non-finite sample is in no ball."""
-        pr = precision_recall(self.reals.to(x.device), finite(x))
+        pr = precision_recall(self.reals.cpu(), finite(x))
         return {key: pr[key] / max(self.itself[key], 1e-12) for key in ("precision", "recall", "density", "coverage")}
 
     @torch.no_grad()

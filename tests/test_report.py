@@ -8,7 +8,8 @@ from minimax.cli import main
 from minimax.viz.report import write_report
 
 TINY = ["--steps", "40", "--batch-size", "32", "--g-hidden", "16", "--d-hidden", "16", "--latent-dim", "4",
-        "--log-every", "5", "--checkpoint-every", "20", "--eval-samples", "200", "--device", "cpu", "--no-plots"]
+        "--log-every", "5", "--checkpoint-every", "20", "--eval-samples", "200", "--device", "cpu", "--no-plots",
+        "--snapshots", "5"]  # (5 frames in each replay: the frames are the report's costliest part)
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +22,14 @@ def runs(tmp_path_factory):
     return out
 
 
-def test_report_is_self_contained(runs, tmp_path):
-    path = write_report(runs, tmp_path / "report.html")
-    page = path.read_text()
+@pytest.fixture(scope="module")
+def report(runs, tmp_path_factory):
+    """The two runs' report, written once for the module's tests (read, rendered, played)."""
+    return write_report(runs, tmp_path_factory.mktemp("report") / "report.html")
+
+
+def test_report_is_self_contained(runs, report):
+    page = report.read_text()
     images = re.findall(r'<img src="([^"]+)"', page)
     assert len(images) >= 2 * 6 + 1  # six figures per run (curves, saturation, D vs D*, samples) + overlay
     assert all(src.startswith("data:image/png;base64,") for src in images)
@@ -52,15 +58,15 @@ def test_report_of_an_image_run_embeds_sample_grids(tmp_path):
 
 
 def test_a_report_stays_small_and_a_comparison_never_replaces_a_runs_report(runs, tmp_path, monkeypatch):
-    """At most REPLAY_FRAMES frames (evenly spaced, the first and last kept; 6 here instead of 16, so that the test
+    """At most REPLAY_FRAMES frames (evenly spaced, the first and last kept; 4 here instead of 16, so that the test
     draws fewer), charts on a 256-colour palette; a report of several runs goes to a file of its own beside the
     first run."""
     from minimax.viz import report
 
-    monkeypatch.setattr(report, "REPLAY_FRAMES", 6)
+    monkeypatch.setattr(report, "REPLAY_FRAMES", 4)
     REPLAY_FRAMES = report.REPLAY_FRAMES
     run = tmp_path / "many"
-    assert main(["train", "--out", str(run), *TINY, "--snapshots", "15"]) == 0
+    assert main(["train", "--out", str(run), *TINY, "--snapshots", "9"]) == 0
     page = write_report([run]).read_text()
     steps = re.search(r"steps = \[([0-9, ]+)\]", page).group(1).split(", ")
     assert len(steps) == REPLAY_FRAMES and steps[0] == "0" and steps[-1] == "40"
@@ -72,6 +78,34 @@ def test_a_report_stays_small_and_a_comparison_never_replaces_a_runs_report(runs
     # the summary in words: the last statistics by their names, no raw keys outside the folded config
     summary = page[page.index("<h3>summary</h3>"):page.index("<details><summary>config")]
     assert "It ended at step 40; its last statistics: V = " in summary and "final_" not in summary
+
+
+def test_the_frames_of_a_replay_take_the_first_frames_margins(runs):
+    """The first frame fits its margins to its labels (tight layout) and hands them on; a later frame drawn with
+    them has the same size and differs from the first only where the game moved."""
+    import io
+
+    from PIL import Image
+
+    from minimax.data import load_dataset
+    from minimax.games import make_objective
+    from minimax.run.rundir import load_run_config
+    from minimax.run.runlog import game_records
+    from minimax.run.snapshots import load_fields
+    from minimax.viz import plots
+
+    run = runs[0]
+    cfg, records = load_run_config(run), game_records(run)
+    objective, data, fields = make_objective(cfg.game, **cfg.game_options), load_dataset(cfg), load_fields(run)
+    (first, x0), *_, (last, x1) = plots.load_snapshots(run)
+    layout = {}
+    a = plots.replay_frame(first, x0, fields.get(first), records, data, objective, layout=layout)
+    assert set(layout) == {"left", "right", "bottom", "top", "wspace", "hspace"}
+    assert 0 < layout["left"] < layout["right"] <= 1 and 0 <= layout["bottom"] < layout["top"] <= 1
+    kept = dict(layout)
+    b = plots.replay_frame(last, x1, fields.get(last), records, data, objective, layout=layout)
+    assert layout == kept and a != b
+    assert Image.open(io.BytesIO(a)).size == Image.open(io.BytesIO(b)).size == (720, 288)  # 10 × 4 in at 72 dpi
 
 
 def test_report_cli_errors(tmp_path, capsys):
@@ -95,11 +129,11 @@ def _chrome():
     return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
 
 
-def test_report_renders_in_headless_chromium(runs, tmp_path):
-    path = write_report(runs, tmp_path / "report.html")
+@pytest.mark.slow  # (several processes or a browser: the full suite)
+def test_report_renders_in_headless_chromium(report, tmp_path):
     driver = _chrome()
     try:
-        driver.get(path.resolve().as_uri())
+        driver.get(report.resolve().as_uri())
         state = driver.execute_script("""
             const imgs = Array.from(document.images);
             return {n: imgs.length,
@@ -115,12 +149,13 @@ def test_report_renders_in_headless_chromium(runs, tmp_path):
     assert errors == []
 
 
-def test_replay_slider_and_play_button_change_the_frame(runs, tmp_path):
-    """The headless browser moves the replay's slider and presses play: the frame and its step change."""
-    path = write_report(runs[1:], tmp_path / "report.html")
+@pytest.mark.slow  # (several processes or a browser: the full suite)
+def test_replay_slider_and_play_button_change_the_frame(report, tmp_path):
+    """The headless browser moves the (first run's) replay's slider and presses play: the frame and its step
+    change."""
     driver = _chrome()
     try:
-        driver.get(path.resolve().as_uri())
+        driver.get(report.resolve().as_uri())
         read = "const r = document.querySelector('.replay'); return [r.querySelector('.replay-frame').src, " \
                "r.querySelector('.replay-step').textContent, r.querySelector('.replay-slider').value, " \
                "r.querySelector('.replay-slider').max];"

@@ -50,7 +50,7 @@ def figure_uri(fig) -> str:
 def saturation_figure(observed: list[float]) -> str:
     """L_G and |∂L_G/∂l| for both losses against D(G(z)), with the run's D(G(z)) values marked."""
     d = np.linspace(1e-4, 1 - 1e-4, 400)
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4), dpi=plots.DPI)
     ax[0].plot(d, np.log(1 - d), label="saturating: $\\log(1 - D(G(z)))$ (minimised)")
     ax[0].plot(d, -np.log(d), label="non-saturating: $-\\log D(G(z))$")
     ax[0].set_xlabel("$D(G(z))$")
@@ -103,7 +103,7 @@ def discriminator_figure(run_dir: Path, cfg, objective) -> tuple[str, int] | Non
     else:
         lo_v, hi_v = np.percentile(np.concatenate([z for z, _ in shown]), [1, 99])
     if data.dim == 1:
-        fig, ax = plt.subplots(figsize=(7, 4))
+        fig, ax = plt.subplots(figsize=(7, 4), dpi=plots.DPI)
         for (z, name), style in zip(shown, ("-", "--")):
             ax.plot(grid[:, 0], z, style, label=name)
         if "d_real" in objective.equilibrium:
@@ -117,14 +117,14 @@ def discriminator_figure(run_dir: Path, cfg, objective) -> tuple[str, int] | Non
             # both maps are ≈ 0 away from the modes on a probability scale; their log-odds show where they differ
             shown, lo_v, hi_v = _log_odds(shown)
         fig = map_panels(shown, gx, gy, c, lo_v, hi_v)
-        return png_uri(lambda buf: (fig.savefig(buf, dpi=90), plt.close(fig))), step
+        return png_uri(lambda buf: (fig.savefig(buf, dpi=plots.DPI), plt.close(fig))), step
     return figure_uri(fig), step
 
 
 def map_panels(shown: list[tuple[np.ndarray, str]], gx, gy, centres, lo: float, hi: float):
     """One panel per (values on the grid gx × gy, title), on one colour scale, the modes' centres marked. A title
     wider than its panel (the conditional game's D* and its definition) is broken before its formula."""
-    fig, axes = plt.subplots(1, len(shown), figsize=(5 * len(shown), 4.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(shown), figsize=(5 * len(shown), 4.6), squeeze=False, dpi=plots.DPI)
     for a, (z, title) in zip(axes[0], shown):
         im = a.pcolormesh(gx, gy, z.reshape(gx.shape), vmin=lo, vmax=hi, cmap="RdBu_r", shading="auto")
         a.scatter(centres[:, 0], centres[:, 1], s=8, color="k", marker="x")
@@ -161,7 +161,7 @@ def overlay_figure(runs: list[tuple[str, list[dict], object]]) -> str:
     games: dict[str, list] = {}
     for name, records, objective in runs:
         games.setdefault(objective.name, []).append((name, records, objective))
-    fig, axes = plt.subplots(len(games), 2, figsize=(11, 4 * len(games)), squeeze=False)
+    fig, axes = plt.subplots(len(games), 2, figsize=(11, 4 * len(games)), squeeze=False, dpi=plots.DPI)
     for ax, (game_name, members) in zip(axes, games.items()):
         objective = members[0][2]
         key = "value" if "value" in objective.statistics_names else "d_loss"

@@ -10,7 +10,7 @@
 * ``gradients.png``     ‖∇_θg L_G‖ under the game's generator losses (for the 2014 game both: the
                         saturation diagnostic)
 
-and the replay's frames (:func:`replay_frame`). One module for every PNG of a run (~310 lines): the panels
+and the replay's frames (:func:`replay_frame`). One module for every PNG of a run: the panels
 share their axes, references to the optimum and labels, which a split would pass around.
 """
 from __future__ import annotations
@@ -45,6 +45,11 @@ from ..run.runlog import game_records  # noqa: E402
 from ..run.snapshots import load_fields  # noqa: E402
 from .grids import image_grid_array, save_image_grid  # noqa: E402
 
+# Every figure is made at the resolution it is saved at: a layout pass at another one (matplotlib's default 100
+# dpi) would measure, and parse the mathtext of, every label twice.
+DPI = 90
+FRAME_DPI = 72  # the replay's frames
+
 
 def _series(records: list[dict], key: str):
     pts = [(r["step"], r[key]) for r in records if r.get(key) is not None]
@@ -66,7 +71,7 @@ def plot_losses(records: list[dict], path: Path, objective=None) -> None:
     """L_D, L_G (and the total loss, the penalties) on the left; on the right V̂ (or L_D for the games
     without a value) with its value at the optimum (-log 4 for the 2014 game)."""
     objective = objective or MinimaxObjective()
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4), dpi=DPI)
     for key in ("d_loss", "g_loss", "total_loss", *PENALTIES):
         if any(key in r for r in records):
             ax[0].plot(*_series(records, key), label=LABELS[key])
@@ -86,7 +91,7 @@ def plot_losses(records: list[dict], path: Path, objective=None) -> None:
 def plot_discriminator(records: list[dict], path: Path, objective=None) -> None:
     """Mean D(x) and D(G(z)) in the game's units, with their value at the optimum (1/2 for the 2014 game)."""
     objective = objective or MinimaxObjective()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=DPI)
     ax.plot(*_series(records, "d_real"), label=f"mean ${objective.symbols['d_real']}$")
     ax.plot(*_series(records, "d_fake"), label=f"mean ${objective.symbols['d_fake']}$")
     _reference(ax, objective, "d_real", "equilibrium")
@@ -102,7 +107,7 @@ def plot_gradients(records: list[dict], path: Path, objective=None) -> None:
     """‖∇_θg L‖ for each of the game's diagnostic generator losses (for the 2014 game, §3's two)."""
     objective = objective or MinimaxObjective()
     labels = {**LABELS, **objective.diagnostic_labels}
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=DPI)
     for key in objective.diagnostic_names:
         s, v = _series(records, key)
         ax.plot(s, np.maximum(v, 1e-12) if v else v, label=labels[key])
@@ -136,7 +141,7 @@ def plot_samples_2d(snapshots: list[tuple[int, np.ndarray]], data, path: Path, c
     their class (sample i of a snapshot is of class i mod K, see train.save_snapshot)."""
     snapshots = evenly(snapshots)
     n = len(snapshots)
-    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.4), squeeze=False, dpi=DPI)
     c = data.centres.numpy()
     lo, hi = c.min(0) - 0.5 - 6 * data.std, c.max(0) + 0.5 + 6 * data.std
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
@@ -162,7 +167,7 @@ def plot_samples_2d(snapshots: list[tuple[int, np.ndarray]], data, path: Path, c
 def plot_samples_1d(snapshots: list[tuple[int, np.ndarray]], data, path: Path, conditional: bool = False) -> None:
     snapshots = evenly(snapshots)
     n = len(snapshots)
-    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3), squeeze=False, sharey=True, dpi=DPI)
     mu, sd = float(data.centres.min()), data.std
     lo = min(mu - 4 * sd, min(float(x.min()) for _, x in snapshots))
     hi = max(float(data.centres.max()) + 4 * sd, max(float(x.max()) for _, x in snapshots))
@@ -219,14 +224,14 @@ def figure1_panel(ax, data, samples: np.ndarray, field: dict, objective) -> None
 def plot_figure1(snapshots: list[tuple[int, np.ndarray]], fields: dict, data, objective, path) -> None:
     """Figure 1 from a 1-D run: four snapshots (the first, two between, the last) of :func:`figure1_panel`."""
     shown = evenly([(s, x) for s, x in snapshots if s in fields], 4)
-    fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 3.4), squeeze=False, dpi=DPI)
     for ax, (step, x), letter in zip(axes[0], shown, "abcd"):
         figure1_panel(ax, data, x, fields[step], objective)
         ax.set_title(f"({letter}) step {step}")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=4, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0, 1, 0.9))
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=DPI)
     plt.close(fig)
 
 
@@ -251,11 +256,13 @@ def generator_push(d: np.ndarray, gx: np.ndarray, gy: np.ndarray, objective, g_l
 
 
 def replay_frame(step: int, samples: np.ndarray, field: dict | None, records: list[dict], data, objective,
-                 conditional: bool = False, g_loss: str | None = None) -> bytes:
+                 conditional: bool = False, g_loss: str | None = None, layout: dict | None = None) -> bytes:
     """One frame of the replay (PNG bytes): the game at ``step`` beside V̂ (or L_D) and mean D(G(z)) with a
     marker at ``step``; on 2-D data with D's surface, arrows on some generated samples: where G's loss pushes them
-    (:func:`generator_push`; ``g_loss``: the 2014 game's generator loss)."""
-    fig = plt.figure(figsize=(10, 4))
+    (:func:`generator_push`; ``g_loss``: the 2014 game's generator loss). ``layout``: a dict shared by the frames
+    of one replay: the first frame's margins are fitted to its labels and kept there, the next frames take them
+    (the frames of a replay then line up, and each costs one drawing instead of two)."""
+    fig = plt.figure(figsize=(10, 4), dpi=FRAME_DPI)
     left = fig.add_subplot(1, 2, 1)
     if samples.ndim == 4:
         left.imshow(image_grid_array(samples), cmap="gray" if samples.shape[1] == 1 else None, vmin=0, vmax=1)
@@ -304,9 +311,16 @@ def replay_frame(step: int, samples: np.ndarray, field: dict | None, records: li
         ax.set_ylabel(label)
         if row == 1:
             ax.set_xlabel("iteration")
-    fig.tight_layout()
+    if layout:
+        fig.subplots_adjust(**layout)
+    else:
+        fig.tight_layout()
+        if layout is not None:
+            pars = fig.subplotpars
+            layout.update(left=pars.left, right=pars.right, bottom=pars.bottom, top=pars.top, wspace=pars.wspace,
+                          hspace=pars.hspace)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=72)
+    fig.savefig(buf, format="png", dpi=FRAME_DPI)
     plt.close(fig)
     return buf.getvalue()
 
@@ -363,5 +377,5 @@ def plot_run(run_dir: str | Path) -> list[Path]:
 
 def _save(fig, path: Path) -> None:
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=DPI)
     plt.close(fig)

@@ -257,9 +257,9 @@ def replay_frames(run_dir: Path, records: list[dict], objective, cfg) -> list[tu
         data, fields = load_dataset(cfg), load_fields(run_dir)
     keep = sorted({round(i * (len(snaps) - 1) / (REPLAY_FRAMES - 1)) for i in range(REPLAY_FRAMES)}) \
         if len(snaps) > REPLAY_FRAMES else range(len(snaps))  # evenly spaced, the first and the last kept
-    g_loss = cfg.game_options.get("g_loss")
+    g_loss, layout = cfg.game_options.get("g_loss"), {}
     return [(step, data_uri(compact_png(plots.replay_frame(step, x, fields.get(step), records, data, objective,
-                                                           cfg.condition != "none", g_loss))))
+                                                           cfg.condition != "none", g_loss, layout))))
             for step, x in (snaps[i] for i in keep)]
 
 

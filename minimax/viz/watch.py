@@ -108,6 +108,7 @@ class Run:
         self._events: list[dict] = []  # the steering events in the log
         self._log_size = -1
         self._frames: OrderedDict[tuple[int, int], bytes] = OrderedDict()  # (step, the snapshot's mtime) -> PNG
+        self._layout: dict = {}  # the frames' margins, fitted on the first frame drawn (plots.replay_frame)
         self._health: tuple[int, list[str]] = (-2, [])  # (the log's size it was read at, the standing findings)
 
     def records(self) -> list[dict]:
@@ -183,7 +184,7 @@ class Run:
                 path = self.dir / SAMPLES / field_name(step)
                 field = load_field(path) if path.is_file() else None
             png = plots.replay_frame(step, x, field, self.records(), data, self.objective,
-                                     self.cfg.condition != "none", self.cfg.game_options.get("g_loss"))
+                                     self.cfg.condition != "none", self.cfg.game_options.get("g_loss"), self._layout)
             self._frames[key] = png
             while len(self._frames) > FRAMES_CACHED:
                 self._frames.popitem(last=False)

@@ -202,6 +202,7 @@ def _run_cli(out, steps, env_extra=None):
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow  # (several processes or a browser: the full suite)
 def test_sigkill_at_random_moments_then_resume_matches_straight_run(tmp_path):
     """Kill -9 at random steps (checkpoints are written every step, so kills land mid-write too)."""
     steps = 200

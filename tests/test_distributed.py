@@ -9,6 +9,7 @@ import torch
 from test_hostile import after_status
 
 from minimax.algorithm import distributed
+from minimax.cli import main
 from minimax.config import TrainConfig
 from minimax.run import checkpoint as ckpt
 from minimax.run.runlog import read_metrics
@@ -53,6 +54,7 @@ def _play_two_iterations(rank, world, port, out):
         distributed.leave()
 
 
+@pytest.mark.slow  # (several processes: the full suite)
 def test_two_processes_take_the_step_of_one_process_on_the_union_of_their_minibatches(tmp_path):
     """Averaged gradients: with plain SGD the step is linear in the gradient, so the 2-process
     parameters must equal a 1-process game fed both processes' minibatches (batch 2m)."""
@@ -86,20 +88,35 @@ def _cli(*args):
                           timeout=TIMEOUT)
 
 
-def test_cli_nproc_trains_checkpoints_and_resumes_exactly(tmp_path):
-    common = ["--nproc", "2", "--g-hidden", "16,16", "--d-hidden", "16,16", "--latent-dim", "4",
+@pytest.mark.slow  # (several processes or a browser: the full suite)
+def test_cli_nproc_trains_checkpoints_and_resumes_exactly(tmp_path, capsys):
+    """A 16-step run of two processes, trained by two torchrun agents (two machines, here on one, met at a c10d
+    rendezvous endpoint), equals bitwise a run of ``--nproc 2`` stopped at 8 steps and resumed to 16."""
+    common = ["--g-hidden", "16,16", "--d-hidden", "16,16", "--latent-dim", "4",
               "--batch-size", "32", "--log-every", "4", "--checkpoint-every", "4", "--eval-samples", "100",
               "--d-dropout", "0.2", "--lr-decay", "none", "--no-plots", "--device", "cpu",
               "--tensorboard", "off", "--threads", "1"]  # constant lr: a run of 8 steps is the first half of 16
-    straight = _cli("--out", str(tmp_path / "a"), "--steps", "16", *common)
-    assert straight.returncode == 0, straight.stderr
-    assert "done: 16 iterations" in straight.stdout and straight.stdout.count("done:") == 1  # rank 0 reports
-    half = _cli("--out", str(tmp_path / "b"), "--steps", "8", *common)
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    nodes = [subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc-per-node", "1",
+                               "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "test",
+                               "-m", "minimax", "train", "--out", str(tmp_path / "a"), "--steps", "16", *common],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = []
+    for node in nodes:
+        out, err = node.communicate(timeout=TIMEOUT)
+        assert node.returncode == 0, err[-2000:]
+        outs.append(out)
+    assert sum(o.count("done: 16 iterations") for o in outs) == 1 and sum(o.count("done:") for o in outs) == 1
+    half = _cli("--out", str(tmp_path / "b"), "--steps", "8", "--nproc", "2", *common)
     assert half.returncode == 0, half.stderr
     resumed = subprocess.run([sys.executable, "-m", "minimax", "train", "--resume", str(tmp_path / "b"),
                               "--steps", "16", "--nproc", "2", "--no-plots"], capture_output=True, text=True,
                              timeout=TIMEOUT)
     assert resumed.returncode == 0, resumed.stderr
+    assert "done: 16 iterations" in resumed.stdout and resumed.stdout.count("done:") == 1  # rank 0 reports
     ta, ma = ckpt.read_checkpoint(ckpt.latest_checkpoint(tmp_path / "a"))
     tb, mb = ckpt.read_checkpoint(ckpt.latest_checkpoint(tmp_path / "b"))
     assert ma["world_size"] == mb["world_size"] == 2 and ma["step"] == mb["step"] == 16
@@ -112,34 +129,15 @@ def test_cli_nproc_trains_checkpoints_and_resumes_exactly(tmp_path):
     assert strip == [{k: v for k, v in r.items() if k != "steps_per_sec"}
                      for r in read_metrics(tmp_path / "b" / "metrics.jsonl")]
     assert json.loads((tmp_path / "a" / "summary.json").read_text())["processes"] == 2
-
-    # two machines (here two torchrun agents on one, met at a c10d rendezvous endpoint) train the same run
-    with socket.socket() as free:
-        free.bind(("127.0.0.1", 0))
-        port = free.getsockname()[1]
-    nodes = [subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc-per-node", "1",
-                               "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "test",
-                               "-m", "minimax", "train", "--out", str(tmp_path / "nodes"), "--steps", "16",
-                               *common[2:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
-    for node in nodes:
-        out, err = node.communicate(timeout=TIMEOUT)
-        assert node.returncode == 0, err[-2000:]
-    tn, mn = ckpt.read_checkpoint(ckpt.latest_checkpoint(tmp_path / "nodes"))
-    assert mn["world_size"] == 2 and tn.keys() == ta.keys() and all(torch.equal(ta[k], tn[k]) for k in ta)
-
-    wrong = subprocess.run([sys.executable, "-m", "minimax", "train", "--resume", str(tmp_path / "b"),
-                            "--steps", "20"], capture_output=True, text=True, timeout=TIMEOUT)
-    assert wrong.returncode == 2 and "resume it with --nproc 2" in wrong.stderr
-    assert "Traceback" not in wrong.stderr
-    sampled = subprocess.run([sys.executable, "-m", "minimax", "sample", str(tmp_path / "b"), "--n", "10", "--out",
-                              str(tmp_path / "s.npy")], capture_output=True, text=True, timeout=TIMEOUT)
-    assert sampled.returncode == 0, sampled.stderr  # one process samples a run trained by two
+    # resumed with another number of processes: refused before any process starts (so in this process)
+    assert main(["train", "--resume", str(tmp_path / "b"), "--steps", "20"]) == 2
+    assert "resume it with --nproc 2" in capsys.readouterr().err
 
 
-def test_nproc_rejects_bad_values(tmp_path):
-    bad = _cli("--nproc", "0", "--out", str(tmp_path / "x"))
-    assert bad.returncode == 2 and "--nproc must be a positive integer" in bad.stderr
+@pytest.mark.slow  # (several processes: the full suite)
+def test_nproc_rejects_bad_values(tmp_path, capsys):
+    assert main(["train", "--nproc", "0", "--out", str(tmp_path / "x")]) == 2  # (refused before any process)
+    assert "--nproc must be a positive integer" in capsys.readouterr().err
     # an error inside the processes: one line (rank 0's), status 2, no traceback
     bad = _cli("--nproc", "2", "--dataset", "mnist", "--steps", "3", "--out", str(tmp_path / "y"))
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "needs --data-dir" in bad.stderr
@@ -148,6 +146,7 @@ def test_nproc_rejects_bad_values(tmp_path):
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "cannot write to run directory" in bad.stderr
 
 
+@pytest.mark.slow  # (several processes: the full suite)
 def test_sigterm_to_the_launcher_checkpoints_every_process_and_exits(tmp_path):
     import signal
     import time

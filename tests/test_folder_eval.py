@@ -160,6 +160,7 @@ def folder_run(tmp_path):
     return run, photos
 
 
+@pytest.mark.slow  # (several processes or a browser: the full suite)
 def test_a_folder_run_is_scored_against_any_folder_and_the_reference_features_are_cached(
         tmp_path, folder_run, capsys, no_network):  # noqa: F811
     run, photos = folder_run

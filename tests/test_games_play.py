@@ -128,10 +128,12 @@ def test_cli_game_errors_are_one_line_exit_2(args, needle, capsys, tmp_path):
 def test_plots_and_report_show_each_games_own_optimum(tmp_path):
     from minimax.viz.report import write_report
 
-    run = train(tiny(tmp_path / "w", game="wgan-gp", k=1, steps=8, d_dropout=0.0), progress=False, plots=True)
+    # (3 snapshots each: the replay draws a frame per snapshot, which this test does not read)
+    run = train(tiny(tmp_path / "w", game="wgan-gp", k=1, steps=8, d_dropout=0.0, snapshots=3), progress=False,
+                plots=True)
     for name in ("losses.png", "discriminator.png", "gradients.png", "samples.png"):
         assert (run.run_dir / name).stat().st_size > 0
-    train(tiny(tmp_path / "m", steps=8), progress=False, plots=False)
+    train(tiny(tmp_path / "m", steps=8, snapshots=3), progress=False, plots=False)
     page = write_report([run.run_dir, tmp_path / "m"]).read_text()
     assert "game wgan-gp: W1 = sup" in page and "V = 0" in page  # wgan-gp's optimum, W1(p, p) = 0
     assert "game minimax: V(D, G)" in page and "V = -1.386" in page and "D(x) = 0.5" in page

@@ -106,6 +106,7 @@ def test_a_refused_run_leaves_no_folder_and_no_lock_behind(tmp_path, capsys, arg
     assert empty.is_dir() and list(empty.iterdir()) == []  # the user's own folder: kept, and left as it was
 
 
+@pytest.mark.slow  # (several processes: the full suite)
 def test_two_processes_started_together_on_one_directory_one_trains(tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "minimax", "train", *TINY, "--steps", "300", "--out", str(out)]
@@ -386,7 +387,7 @@ VALUES = st.one_of(st.integers(-10**25, 10**25), st.integers(-3, 40).map(str),
                                                           "saturating", "simultaneous", "rollback", "1,2", ""]))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from(FLAGS), VALUES), max_size=4), st.booleans())
 def test_fuzz_every_exit_is_success_or_one_line(tmp_path_factory, capsys, pairs, as_file):
     out = tmp_path_factory.mktemp("fuzz")

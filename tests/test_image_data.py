@@ -207,7 +207,7 @@ def test_image_models_train_a_few_steps_and_sample(tmp_path, model, size):
         data_args = ["--dataset", "folder", "--data-dir", str(tmp_path), "--image-size", str(size)]
     run = tmp_path / "run"
     assert main(["train", "--out", str(run), "--model", model, *data_args, "--steps", "2", "--batch-size", "4",
-                 "--log-every", "1", "--latent-dim", "100" if model == "paper" else "16", "--device", "cpu",
+                 "--log-every", "2", "--latent-dim", "100" if model == "paper" else "16", "--device", "cpu",
                  *(["--g-hidden", "8", "--d-hidden", "8"] if model == "mlp" else [])]) == 0
     assert (run / "samples" / "grid-00000002.png").is_file()
     assert main(["sample", str(run), "--n", "5", "--out", str(tmp_path / "s.npy"),

@@ -74,7 +74,7 @@ from minimax.data.toy import GaussianMixture
 COMPONENTS = [{
     "kind": "dataset", "name": "triple", "object": "load", "images": False,
     "help": "three Gaussians on a line (a plugin)",
-    "preset": {"steps": 300, "latent_dim": 2, "lr": 1e-3},
+    "preset": {"steps": 300, "latent_dim": 2, "lr": 1e-3, "g_hidden": [32, 32], "d_hidden": [32, 32]},
 }]
 
 
@@ -136,7 +136,8 @@ def test_a_plugin_game_metric_and_data_set_are_listed_trained_evaluated_and_repo
         ["train", "--dataset", "triple", "--out", tmp_path / "triple", "--progress", "off", "--no-plots",
          "--tensorboard", "off", "--threads", 1],
         ["train", "--game", "margin-hinge", "--hinge-margin", "0.5", "--steps", 200, "--log-every", 50,
-         "--snapshots", 2, "--out", run, "--progress", "off", "--no-plots", "--tensorboard", "off", "--threads", 1],
+         "--g-hidden", 32, "--d-hidden", 32, "--snapshots", 2, "--out", run, "--progress", "off", "--no-plots",
+         "--tensorboard", "off", "--threads", 1],
         ["eval", "radius", run, "--quantile", "0.9", "--n", 500],
         ["report", run, "--out", tmp_path / "r.html"],
         ["train", "--game", "margin-hinge", "--hinge-margin", "-1", "--steps", 1, "--out", tmp_path / "x"],

@@ -184,6 +184,7 @@ def test_grids_scale_and_label_their_rows(conditional_run):
 
 # ----------------------------------------------------------------------------------------------
 # any folder against any folder
+@pytest.mark.slow  # (the Inception network on two folders: the full suite)
 def test_a_folder_is_scored_against_a_folder_and_kid_adapts_to_small_sets(tmp_path, capsys, no_network):  # noqa: F811
     weights, _ = fabricated_weights(tmp_path)
     real = write_folder(tmp_path / "real", 9, seed=0, side=24)
@@ -236,6 +237,7 @@ def test_folder_against_folder_refusals_are_one_line(tmp_path, capsys, extra, ne
     assert needle in err and err.count("\n") == 1, err
 
 
+@pytest.mark.slow  # (the Inception network on two folders: the full suite)
 def test_kid_of_a_run_against_a_small_folder_adapts_with_the_training_data_gone(tmp_path, capsys, no_network):  # noqa: F811
     """The README's line on a folder under 1,000 images: the subset is lowered (and said), not refused."""
     photos = write_folder(tmp_path / "photos", 12, seed=0, side=16)

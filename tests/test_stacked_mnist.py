@@ -121,7 +121,9 @@ def test_stacked_modes_reads_each_channel():
 
 def tiny_run(tmp_path, data, name, *extra):
     run = tmp_path / name
+    # small MLP players in fp32 (the preset's VEEGAN players in bf16 cost ~15 s a run here): the test is of eval modes
     assert main(["train", "--dataset", "stacked-mnist", "--data-dir", str(data), "--steps", "4", "--batch-size", "8",
+                 "--model", "mlp", "--g-hidden", "16", "--d-hidden", "16", "--amp", "off",
                  "--pack", "2", "--out", str(run), "--no-plots", "--device", "cpu", "--tensorboard", "off",
                  "--checkpoint-every", "2", "--keep-checkpoints", "10", "--progress", "off", *extra]) == 0
     return run

@@ -215,6 +215,7 @@ def test_live_refuses_several_processes_and_a_taken_port(capsys):
         assert "cannot listen on 127.0.0.1" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # (several processes or a browser: the full suite)
 def test_a_live_run_is_paused_stepped_and_let_go_in_a_real_browser(tmp_path):
     """``minimax train --live`` in a subprocess, its page in headless Chromium: pause (the step stops), one D step
     (the step stays, the D step is recorded, the frame shows the paused step), one iteration (the step moves by one),

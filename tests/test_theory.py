@@ -24,13 +24,15 @@ def log_density(mix):
 
 @pytest.fixture(scope="module")
 def trained_discriminator():
-    """Maximise V over D alone (G fixed) with minibatch BCE, i.e. the inner max of the game."""
+    """Maximise V over D alone (G fixed) with minibatch BCE, i.e. the inner max of the game. 600 steps: the largest
+    |D - D*| is 0.008 of its bound's 0.05 and V's error 0.0014 of 0.02 (1,500 steps: 0.005 and 0.0011; measured
+    2026-12-07, one thread), at 0.4 of the time."""
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
     D = MLPDiscriminator((1,), hidden=(64, 64), activation="tanh")
     opt = torch.optim.Adam(D.parameters(), lr=3e-3)
-    sched = torch.optim.lr_scheduler.LinearLR(opt, 1.0, 0.05, total_iters=1500)
-    for _ in range(1500):
+    sched = torch.optim.lr_scheduler.LinearLR(opt, 1.0, 0.05, total_iters=600)
+    for _ in range(600):
         x, xg = P_DATA.sample(2048, g), P_G.sample(2048, g)
         loss = discriminator_loss(D(x), D(xg))
         opt.zero_grad()

@@ -157,6 +157,7 @@ def test_the_command_refuses_a_missing_run_and_a_bad_port(tmp_path, capsys):
     assert "--port must be in [0, 65535]" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # (several processes or a browser: the full suite)
 def test_the_page_updates_in_a_real_browser_while_a_run_trains(tmp_path):
     """Headless Chromium opens the page while a tiny run trains: the step shown moves, the latest snapshot's frame
     decodes, Algorithm 1's lines are there; a screenshot is kept for the docs (tmp_path/watch.png)."""

@@ -17,9 +17,11 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
-@pytest.fixture(autouse=True)
-def _no_fsync(monkeypatch):
+@pytest.fixture(autouse=True, scope="session")
+def _no_fsync():
     """No test in this process checks durability against power loss (no test machine loses power), so the runs
-    that tests train here skip ``os.fsync`` (~30 per tiny run, ~25 % of its time). The atomic writes under SIGKILL
-    are checked on runs in subprocesses, which keep it (tests/test_checkpoint_resume.py)."""
-    monkeypatch.setattr(os, "fsync", lambda fd: None)
+    that tests and their module fixtures train here skip ``os.fsync`` (~30 per tiny run, ~25 % of its time). The
+    atomic writes under SIGKILL are checked on runs in subprocesses, which keep it (tests/test_checkpoint_resume.py)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "fsync", lambda fd: None)
+        yield

@@ -302,17 +302,13 @@ def edited_run_files(census: Census, root: Path, tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def census(tmp_path_factory):
     """The whole census, taken once for the module's tests (each can run alone)."""
-    taken = Census()
-    with pytest.MonkeyPatch.context() as mp:
-        # the census classifies outcomes and file contents, not durability against power loss: no fsync (30 per tiny
-        # run, ~30 % of its time in a profile of five); atomic writes under SIGKILL: test_checkpoint_resume.py
-        mp.setattr(os, "fsync", lambda fd: None)
-        root, data = base_runs(tmp_path_factory.mktemp("census"))
-        with pytest.MonkeyPatch.context() as cwd:
-            cwd.chdir(tmp_path_factory.mktemp("cwd"))
-            train_flags_games_and_options(taken, tmp_path_factory.mktemp("train"))
-        sample_and_eval_options(taken, root, data, tmp_path_factory.mktemp("use"))
-        edited_run_files(taken, root, tmp_path_factory.mktemp("edited"))
+    taken = Census()  # (without fsync, as every test in this process: tests/conftest.py)
+    root, data = base_runs(tmp_path_factory.mktemp("census"))
+    with pytest.MonkeyPatch.context() as cwd:
+        cwd.chdir(tmp_path_factory.mktemp("cwd"))
+        train_flags_games_and_options(taken, tmp_path_factory.mktemp("train"))
+    sample_and_eval_options(taken, root, data, tmp_path_factory.mktemp("use"))
+    edited_run_files(taken, root, tmp_path_factory.mktemp("edited"))
     total = sum(taken.outcomes.values())
     print(f"\nhostile-input census: {len(taken.seen)} distinct inputs ({total} runs)")
     for outcome in ("success", "clean refusal", "traceback", "hang", "data loss", "silently accepted"):

@@ -16,9 +16,10 @@ from minimax.run.sampling import generate
 
 @pytest.mark.slow
 def test_default_ring_covers_the_modes_with_high_quality_on_most_seeds(tmp_path):
-    """The default ring recipe on seeds 0-2: at least two of three reach 8/8 modes with >= 90% high quality, and
-    none falls below 7/8 and 85%. Per seed the outcome depends on the machine: training is chaotic and CPUs with
-    other vector units (AVX2, AVX-512, AMX) round differently (README, "The 2-D benchmarks": seed 1 gave 8/8 and
+    """The default ring recipe (the 2014 game's on the ring: 8,000 iterations, 128-wide players) on seeds 0-2: at
+    least two of three reach 8/8 modes with >= 90% high quality, and none falls below 7/8 and 85%. Per seed the
+    outcome depends on the machine: training is chaotic and CPUs with other vector units (AVX2, AVX-512, AMX) round
+    differently (docs/results-toy.md: the recipe before, 12,000 iterations of 256-wide players, gave seed 1 8/8 and
     93.1% on an Intel Xeon, 7/8 and 89.1% on an AVX2-only AMD EPYC, with bitwise the same code). The three seeds
     train at once, as three `minimax train` processes of one thread each (the suite's thread count)."""
     runs = {seed: subprocess.Popen([sys.executable, "-m", "minimax", "train", "--dataset", "ring", "--seed", str(seed),
@@ -60,10 +61,10 @@ def test_gauss1d_converges_to_the_equilibrium(tmp_path):
 @pytest.mark.slow
 def test_conditional_ring_puts_every_class_at_its_own_mode(tmp_path):
     """The conditional game (issue 14): on the ring with the mode as the label, every class puts >= 95% of its
-    samples within 3σ of its own mode. 6,000 iterations here (README: seeds 0-2 at the preset's 12,000); at 3,000
-    the worst class was 93.0% with one thread (seed 0, measured 2026-12-07; 98.7% in an earlier version), too close
-    to the bound to halve the test's time."""
-    cfg = TrainConfig(dataset="ring", condition="concat", steps=6000, out=str(tmp_path / "run"))
+    samples within 3σ of its own mode. 4,000 iterations here (docs/conditional.md: seeds 0-2 at the preset's
+    8,000, 100% for every class); seed 0 put 100% of every class there at 4,000 and 6,000 iterations with the 2014
+    game's 128-wide ring players (one thread, 2026-12-07; the 256-wide players of before: 93.0% at 3,000)."""
+    cfg = TrainConfig(dataset="ring", condition="concat", steps=4000, out=str(tmp_path / "run"))
     s = train(cfg, progress=False, plots=False).summary
     print(f"conditional ring: per-class quality {[round(q, 3) for q in s['class_quality']]}")
     assert s["class_quality_min"] >= 0.95

@@ -106,7 +106,8 @@ COMPONENTS = [
      "help": "8 Gaussians on a circle (σ 0.01)",
      # 8/8 modes, >= 90% high quality for seeds 0-2 in about 1.5 minutes on 2 CPU cores (docs/results-toy.md):
      # a uniform square prior, BatchNorm in G for coverage, a linear lr decay for precision (σ = 0.01);
-     # 12k iterations, not 8k: at 8k two of three seeds fell to 85% on an Intel Xeon (92% on AMD EPYC)
+     # 12k iterations, not 8k: at 8k two of three seeds fell to 85% on an Intel Xeon (92% on AMD EPYC).
+     # The other games' base; the 2014 game's own, over it: 8k iterations of 128-wide players (catalogue.RING_2014)
      "preset": {"steps": 12000, "batch_size": 256, "lr": 1e-3, "lr_decay": "linear", "latent_dim": 2,
                 "prior": "uniform", "g_norm": "batch"}},
     {"kind": "dataset", "name": "grid", "object": "load", "arguments": {"name": "grid"}, "images": False, "order": 2,

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..catalogue import RING_2014
 from .minimax import GeneratorLossKind, log_d, log_one_minus_d
 from .presentation import Presentation
 
@@ -75,7 +76,8 @@ COMPONENTS = [
                     "grid": "23.4 of 25 modes on seeds 2-6 but only 12.5% of samples within 3σ; the rest lie "
                             "between the modes"}},
     {"kind": "game", "name": "f-js", "object": "FGame", "arguments": {"divergence": "js"}, "order": 9,
-     "options": {"g_loss": None}, "help": "f-GAN, Jensen-Shannon (Nowozin et al. 2016)"},
+     "options": {"g_loss": None}, "help": "f-GAN, Jensen-Shannon (Nowozin et al. 2016)",
+     "on": {"ring": RING_2014}},  # the 2014 game's: f-js trains its parameters bitwise (docs/results-toy.md)
 ]
 
 

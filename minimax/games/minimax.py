@@ -28,7 +28,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from ..catalogue import GENERATOR_LOSSES
+from ..catalogue import GENERATOR_LOSSES, RING_2014
 from . import theory
 from .presentation import Presentation
 
@@ -45,6 +45,7 @@ COMPONENTS = [{
         "label_smoothing": {"type": "float", "default": 0.0, "min": 0, "below": 1,
                             "help": "one-sided label smoothing s", "more": "the 2014 game's real target is 1 - s"},
     },
+    "on": {"ring": RING_2014},  # (minimax.catalogue: f-js takes it too)
 }]
 
 

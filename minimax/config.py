@@ -187,11 +187,11 @@ def presets_reference() -> list[str]:
                          ("game on dataset", GAME_DATA_PRESETS)):
         lines += [f"| {layer} | {_preset_name(k)} | {settings(p)} |" for k, p in table.items()]
     tuned = {g for g, _ in GAME_DATA_PRESETS}
+    untuned = [g for g in GAMES if g not in tuned]
     lines += ["", "The games' presets on a data set were chosen by `benchmarks/sweep_games.py` on the tuning seeds "
               f"{', '.join(map(str, TUNING_SEEDS))} (docs/results-toy.md), the 2014 game's on the ring (f-js's too: "
               "the same losses) by the ring's study of CPU time on seeds 0-2, reported on seeds 3-7"
-              + "".join(f"; {', '.join(untuned)} take the data sets' presets as they are"
-                        for untuned in [[g for g in GAMES if g not in tuned]] if untuned) + "."]
+              + (f"; {', '.join(untuned)} take the data sets' presets as they are" if untuned else "") + "."]
     if GAME_SHORTFALLS:
         goals = ", ".join(f"{d} ≥ {modes:g} modes and ≥ {100 * hq:g}% of samples within 3σ"
                           for d, (modes, hq) in GAME_GOALS.items())

@@ -211,8 +211,8 @@ def add_parser(sub) -> None:
     t = sub.add_parser("train", help="train a GAN (Algorithm 1 of Goodfellow et al. 2014)",
                        usage="minimax train [options]",
                        formatter_class=lambda prog: argparse.HelpFormatter(prog, max_help_position=28),
-                       description="Train a GAN; with no options the 8-Gaussian ring (~1 min on a CPU). Each value "
-                                   "is resolved in this order, each over the last: " + " < ".join(ORDER) +
+                       description="Train a GAN; with no options the 8-Gaussian ring (~75 s on 2 CPU cores). Each "
+                                   "value is resolved in this order, each over the last: " + " < ".join(ORDER) +
                                    ". --print-config shows the result and each value's source. The whole meaning of "
                                    "each flag, the presets and each game's settings and shortfalls: docs/reference.md")
     add_train_arguments(t)
